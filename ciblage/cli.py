@@ -1,0 +1,176 @@
+"""The `ciblage` command line.
+
+Heavy imports (prefect, sklearn, great_expectations) happen inside each command so that
+`ciblage --help` and `ciblage match` start fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="ciblage: which establishments are most likely to hire, per territory and ROME trade.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+promotions_app = typer.Typer(help="Promotion follow-up ledger.", no_args_is_help=True)
+app.add_typer(promotions_app, name="promotions")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="Path to ciblage.toml (default: $CIBLAGE_CONFIG or ./ciblage.toml)."
+    ),
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: config, else today).")
+]
+TerritoryOpt = Annotated[
+    str,
+    typer.Option(
+        "--territory",
+        "-t",
+        help="'all', or dep:<code>, bassin:<code>, agence:<code> (e.g. dep:45).",
+    ),
+]
+SourcesOpt = Annotated[
+    list[str] | None, typer.Option("--source", "-s", help="Only these sources (repeatable).")
+]
+
+
+def _cfg(config: Path | None) -> str | None:
+    return str(config) if config else None
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option(help="Folder to write the sample into.")] = Path(
+        "data/sample"
+    ),
+    seed: Annotated[int, typer.Option(help="Random seed (the shipped sample uses 42).")] = 42,
+) -> None:
+    """Generate the real-format sample (SIRENE, DPAE, offers, hires) for 3 départements."""
+    from ciblage.sample import generate
+
+    written = generate(out, seed=seed)
+    for name, path in written.items():
+        typer.echo(f"{name}: {path}")
+
+
+@app.command()
+def ingest(config: ConfigOpt = None, source: SourcesOpt = None, as_of: AsOfOpt = None) -> None:
+    """Load every configured source into the warehouse, validated (Prefect flow `ingest`)."""
+    from pipelines.ingest import ingest_flow
+
+    ingest_flow(config=_cfg(config), sources=source, as_of=as_of)
+
+
+@app.command()
+def score(
+    config: ConfigOpt = None,
+    as_of: AsOfOpt = None,
+    horizon: Annotated[int | None, typer.Option(help="Horizon in months.")] = None,
+    territory: TerritoryOpt = "all",
+) -> None:
+    """Build features, train/back-test the model and score establishments (flow `score`)."""
+    from pipelines.score import score_flow
+
+    score_flow(config=_cfg(config), as_of=as_of, horizon_months=horizon, territory=territory)
+
+
+@app.command()
+def publish(
+    config: ConfigOpt = None,
+    as_of: AsOfOpt = None,
+    territory: TerritoryOpt = "all",
+    top: Annotated[int | None, typer.Option("--top", help="Companies per list.")] = None,
+) -> None:
+    """Rank and write every agency's lists, fiches and HTML site (flow `publish`)."""
+    from pipelines.publish import publish_flow
+
+    publish_flow(config=_cfg(config), as_of=as_of, territory=territory, top_n=top)
+
+
+@app.command()
+def run(
+    config: ConfigOpt = None,
+    as_of: AsOfOpt = None,
+    territory: TerritoryOpt = "all",
+    source: SourcesOpt = None,
+    horizon: Annotated[int | None, typer.Option(help="Horizon in months.")] = None,
+    top: Annotated[int | None, typer.Option("--top", help="Companies per list.")] = None,
+) -> None:
+    """Run ingest -> score -> publish (flow `nightly`), with no Prefect server to start."""
+    from pipelines.nightly import nightly_flow
+
+    nightly_flow(
+        config=_cfg(config),
+        as_of=as_of,
+        territory=territory,
+        sources=source,
+        horizon_months=horizon,
+        top_n=top,
+    )
+
+
+@app.command()
+def status(
+    config: ConfigOpt = None,
+    last: Annotated[int, typer.Option(help="How many runs to show.")] = 10,
+) -> None:
+    """Last runs: parameters, row counts per stage, durations, data quality, publication."""
+    from ciblage.status import show_status
+
+    show_status(config=_cfg(config), last=last)
+
+
+@app.command()
+def match(
+    rome: Annotated[str, typer.Option(help="ROME code of the profile, e.g. M1607.")],
+    commune: Annotated[str, typer.Option(help="INSEE commune code of the job seeker.")],
+    rayon: Annotated[float, typer.Option(help="Search radius in km.")] = 20.0,
+    rqth: Annotated[bool, typer.Option(help="Recognised disabled worker (RQTH).")] = False,
+    rsa: Annotated[bool, typer.Option(help="RSA recipient.")] = False,
+    age: Annotated[int | None, typer.Option(help="Age of the job seeker.")] = None,
+    qpv: Annotated[bool, typer.Option(help="Lives in a priority neighbourhood (QPV).")] = False,
+    mois_chomage: Annotated[
+        int | None, typer.Option("--mois-chomage", help="Months registered as job seeker.")
+    ] = None,
+    n: Annotated[int, typer.Option(help="How many companies.")] = 5,
+    out: Annotated[Path | None, typer.Option(help="Folder for the XLSX/HTML output.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """The best companies for one profile, with their fiche and the hiring aids that apply."""
+    from ciblage.matching import run_match_cli
+
+    run_match_cli(
+        config=_cfg(config),
+        rome=rome,
+        commune=commune,
+        rayon_km=rayon,
+        rqth=rqth,
+        rsa=rsa,
+        age=age,
+        qpv=qpv,
+        months_unemployed=mois_chomage,
+        n=n,
+        out=out,
+    )
+
+
+@promotions_app.command("import")
+def promotions_import(
+    file: Annotated[Path, typer.Argument(help="CSV or XLSX filled by an agency.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Import promotions and their outcomes (idempotent; corrections keep history)."""
+    from ciblage.followup.ledger import import_promotions_cli
+
+    import_promotions_cli(config=_cfg(config), path=file)
+
+
+if __name__ == "__main__":
+    app()

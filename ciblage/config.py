@@ -1,0 +1,119 @@
+"""One TOML file configures a deployment; every stage reads it through `load_settings`.
+
+Paths in the file are relative to the file itself, so that the shipped `ciblage.toml`
+works from any working directory and a deployment can keep its config beside its data.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "ciblage.toml"
+CONFIG_ENV = "CIBLAGE_CONFIG"
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or inconsistent."""
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """Where one source comes from: a local `path`, or an `url` downloaded under raw_dir."""
+
+    name: str
+    path: Path | None = None
+    url: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path
+    warehouse: Path
+    output: Path
+    raw_dir: Path
+    as_of: date
+    horizon_months: int
+    top_n: int
+    sources: dict[str, SourceConfig]
+    # Whole parsed file, so that stages can read their own sections ([scoring], [publish],
+    # [followup], [gates], ...) without this module knowing every option.
+    raw: dict[str, Any]
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A stage's own table of options (empty when absent)."""
+        value = self.raw.get(name, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"{self.config_path}: [{name}] must be a table")
+        return value
+
+    def source(self, name: str) -> SourceConfig | None:
+        return self.sources.get(name)
+
+
+def _resolve(base: Path, value: str | None) -> Path | None:
+    if value in (None, ""):
+        return None
+    p = Path(os.path.expanduser(str(value)))
+    return p if p.is_absolute() else (base / p).resolve()
+
+
+def _parse_date(value: Any, where: str) -> date:
+    if value in (None, "", "today"):
+        return date.today()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ConfigError(
+            f"{where}: as_of must be an ISO date (YYYY-MM-DD), got {value!r}"
+        ) from exc
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Read the config file; `overrides` (as_of, horizon_months, top_n) win over the file.
+
+    The path defaults to $CIBLAGE_CONFIG, then the project's `ciblage.toml`.
+    """
+    cfg_path = Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG).resolve()
+    if not cfg_path.is_file():
+        raise ConfigError(f"configuration file not found: {cfg_path}")
+    try:
+        raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{cfg_path}: invalid TOML: {exc}") from exc
+    base = cfg_path.parent
+    paths = raw.get("paths", {})
+    run = raw.get("run", {})
+    sources: dict[str, SourceConfig] = {}
+    for name, spec in raw.get("sources", {}).items():
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{cfg_path}: [sources.{name}] must be a table")
+        spec = dict(spec)
+        src_path = _resolve(base, spec.pop("path", None))
+        url = spec.pop("url", None)
+        sources[name] = SourceConfig(name=name, path=src_path, url=url, options=spec)
+    as_of = overrides.get("as_of") or run.get("as_of")
+    settings = Settings(
+        config_path=cfg_path,
+        warehouse=_resolve(base, paths.get("warehouse", "data/warehouse/ciblage.duckdb")),
+        output=_resolve(base, paths.get("output", "reports/output")),
+        raw_dir=_resolve(base, paths.get("raw", "data/raw")),
+        as_of=_parse_date(as_of, str(cfg_path)),
+        horizon_months=int(overrides.get("horizon_months") or run.get("horizon_months", 6)),
+        top_n=int(overrides.get("top_n") or run.get("top_n", 50)),
+        sources=sources,
+        raw=raw,
+    )
+    if settings.horizon_months < 1:
+        raise ConfigError(f"{cfg_path}: horizon_months must be >= 1")
+    if settings.top_n < 1:
+        raise ConfigError(f"{cfg_path}: top_n must be >= 1")
+    return settings

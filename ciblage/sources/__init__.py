@@ -1,0 +1,1 @@
+"""Remote sources: HTTP downloads and the Offres d'emploi API client."""

@@ -1,0 +1,170 @@
+"""The Offres API v2 JSON reader and the `offre` table it feeds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ciblage.config import PROJECT_ROOT
+from ciblage.sources.offres_json import (
+    OffresFormatError,
+    flatten_offer,
+    offer_files,
+    offre_counts,
+    read_offres,
+    stage_offres,
+)
+from ciblage.warehouse import run_sql_file
+
+METZ = PROJECT_ROOT / "data" / "reference" / "offres-search-response-metz-2019.json"
+
+
+def offer(oid: str, actualisation: str, **extra: object) -> dict:
+    base = {
+        "id": oid,
+        "intitule": "Vendeur (H/F)",
+        "dateCreation": "2026-03-02T09:00:00.000Z",
+        "dateActualisation": actualisation,
+        "lieuTravail": {"libelle": "45 - ORLEANS", "commune": "45234", "codePostal": "45000"},
+        "romeCode": "D1214",
+        "entreprise": {"nom": "BOULANGERIE MARTIN"},
+        "secteurActivite": "10",
+        "typeContrat": "CDI",
+        "natureContrat": "Contrat travail",
+        "nombrePostes": 2,
+    }
+    base.update(extra)
+    return base
+
+
+def build(tmp_path: Path, source: Path) -> tuple[duckdb.DuckDBPyConnection, dict[str, int]]:
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    stage_offres(con, source, "offre__staging")
+    run_sql_file(con, "offre", staging="offre__staging", target="offre")
+    return con, offre_counts(con, "offre__staging", "offre")
+
+
+def test_real_search_response_is_flattened(tmp_path: Path) -> None:
+    rows = pa_rows(METZ)
+    assert len(rows) == 8
+    first = rows[0]
+    assert first["offre_id"] == "082SGKK"
+    assert first["code_rome"] == "D1212"
+    assert first["code_commune"] == "57463"
+    assert first["entreprise_nom"] == "ISEAH FORMATION"
+    assert first["entreprise_siret"] == "00000000000007"
+    assert first["secteur_activite"] == "47"
+    assert first["latitude"] == "49.11972222"
+    assert first["_row"] == 1 and first["_file"].endswith(METZ.name)
+
+    con, counts = build(tmp_path, METZ)
+    assert counts == {"rows_read": 8, "rows_invalid": 0, "duplicates": 0, "rows_loaded": 8}
+    row = con.execute(
+        "SELECT date_creation, code_departement, nombre_postes, latitude, source_file "
+        "FROM offre WHERE offre_id = '082SGKK'"
+    ).fetchone()
+    assert str(row[0]) == "2019-01-23 12:32:22"  # +01:00 stored as UTC
+    assert row[1] == "57" and row[2] == 1 and row[3] == pytest.approx(49.11972222)
+    assert row[4].endswith(METZ.name)
+
+
+def pa_rows(path: Path) -> list[dict]:
+    return [r for b in read_offres(path) for r in b.to_pylist()]
+
+
+def test_json_lines_and_folder_with_duplicates(tmp_path: Path) -> None:
+    folder = tmp_path / "offres"
+    (folder / "2026-03-03").mkdir(parents=True)
+    (folder / "2026-03-02").mkdir(parents=True)
+    # Day 1: a search response; day 2: JSON lines with an updated copy of A and a new B.
+    (folder / "2026-03-02" / "p0.json").write_text(
+        json.dumps(
+            {"resultats": [offer("A", "2026-03-02T10:00:00Z"), offer("C", "2026-03-02T10:00:00Z")]}
+        ),
+        encoding="utf-8",
+    )
+    lines = [
+        offer("A", "2026-03-04T10:00:00Z", intitule="Vendeur confirmé (H/F)"),
+        offer("B", "2026-03-04T10:00:00Z", entreprise={"nom": "X", "entrepriseAdaptee": True}),
+    ]
+    (folder / "2026-03-03" / "export.jsonl").write_text(
+        "\n".join(json.dumps(o) for o in lines) + "\n\n", encoding="utf-8"
+    )
+    (folder / "notes.txt").write_text("not an offer file", encoding="utf-8")
+    assert [p.name for p in offer_files(folder)] == ["p0.json", "export.jsonl"]
+
+    con, counts = build(tmp_path, folder)
+    assert counts == {"rows_read": 4, "rows_invalid": 0, "duplicates": 1, "rows_loaded": 3}
+    a = con.execute("SELECT intitule, source_file FROM offre WHERE offre_id = 'A'").fetchone()
+    assert a[0] == "Vendeur confirmé (H/F)" and a[1].endswith("export.jsonl")
+    b = con.execute("SELECT entreprise_adaptee FROM offre WHERE offre_id = 'B'").fetchone()
+    assert b[0] is True
+
+
+def test_latest_actualisation_wins_even_in_an_earlier_file(tmp_path: Path) -> None:
+    folder = tmp_path / "offres"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text(json.dumps(offer("A", "2026-05-01T00:00:00Z", intitule="new")))
+    (folder / "b.jsonl").write_text(json.dumps(offer("A", "2026-04-01T00:00:00Z", intitule="old")))
+    con, counts = build(tmp_path, folder)
+    assert counts["duplicates"] == 1
+    assert con.execute("SELECT intitule FROM offre").fetchall() == [("new",)]
+
+
+def test_invalid_rows_are_counted_not_loaded(tmp_path: Path) -> None:
+    f = tmp_path / "x.jsonl"
+    rows = [
+        offer("A", "2026-03-02T10:00:00Z"),
+        offer(None, "x"),
+        offer("D", "x", dateCreation="hier"),
+    ]
+    f.write_text("\n".join(json.dumps(o) for o in rows))
+    _, counts = build(tmp_path, f)
+    assert counts == {"rows_read": 3, "rows_invalid": 2, "duplicates": 0, "rows_loaded": 1}
+
+
+def test_bad_json_line_names_file_and_line(tmp_path: Path) -> None:
+    f = tmp_path / "bad.jsonl"
+    f.write_text(json.dumps(offer("A", "x")) + "\n" + '{"id": "B", "intitule": \n')
+    with pytest.raises(OffresFormatError, match=r"bad\.jsonl:2: invalid JSON"):
+        list(read_offres(f))
+
+
+def test_truncated_search_response_names_file_and_line(tmp_path: Path) -> None:
+    f = tmp_path / "page.json"
+    text = json.dumps({"resultats": [offer("A", "x")]}, indent=1)
+    f.write_text(text[: len(text) // 2])
+    with pytest.raises(OffresFormatError, match=r"page\.json:\d+: invalid JSON"):
+        list(read_offres(f))
+
+
+def test_wrong_document_shapes_are_rejected(tmp_path: Path) -> None:
+    f = tmp_path / "other.json"
+    f.write_text(json.dumps({"codeErreur": "x"}))
+    with pytest.raises(OffresFormatError, match="no 'resultats'"):
+        list(read_offres(f))
+    g = tmp_path / "scalars.jsonl"
+    g.write_text('{"id": "A"}\n42\n')
+    with pytest.raises(OffresFormatError, match=r"scalars\.jsonl:2: expected an offer object"):
+        list(read_offres(g))
+    h = tmp_path / "latin1.jsonl"
+    h.write_bytes('{"id": "A", "intitule": "Boulanger pâtissier"}'.encode("latin-1"))
+    with pytest.raises(OffresFormatError, match="not UTF-8"):
+        list(read_offres(h))
+
+
+def test_flatten_tolerates_missing_blocks() -> None:
+    flat = flatten_offer({"id": "Z", "dateCreation": "2026-01-01T00:00:00Z"})
+    assert flat["entreprise_nom"] is None and flat["code_commune"] is None
+    assert flatten_offer({"id": "Z", "lieuTravail": {"libelle": "2A - AJACCIO"}})["lieu_libelle"]
+
+
+def test_departement_from_label_when_commune_missing(tmp_path: Path) -> None:
+    f = tmp_path / "x.jsonl"
+    o = offer("A", "2026-03-02T10:00:00Z", lieuTravail={"libelle": "2A - AJACCIO"})
+    f.write_text(json.dumps(o))
+    con, _ = build(tmp_path, f)
+    assert con.execute("SELECT code_departement FROM offre").fetchone() == ("2A",)

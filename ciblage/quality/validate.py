@@ -1,0 +1,227 @@
+"""Validate a DuckDB staging table with Great Expectations, one partition at a time.
+
+At national scale (43 M establishments) a whole table does not fit in pandas, so the
+table is validated per partition (e.g. per département): only the checked columns of one
+partition are fetched, with the checks that need a lookup (commune in the COG, duplicate
+keys across partitions) already computed by DuckDB. Every verdict is stored in
+`dq_result`, so a stopped load can be explained after the fact and rendered as a report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Sequence
+from itertools import count
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from ciblage.quality.checks import Check
+from ciblage.quality.expectations import (
+    add_numpy_columns,
+    build_suite,
+    derived_column,
+    derived_sql,
+    quote,
+    row_count_result,
+    run_suite,
+)
+from ciblage.quality.outcome import WHOLE_TABLE, CheckResult, QualityOutcome
+from ciblage.warehouse import run_sql_file
+
+log = logging.getLogger(__name__)
+NULL_PARTITION = "(null)"
+_temp_names = count()
+
+
+def _qualified(table: str) -> str:
+    return ".".join(quote(p) for p in table.split("."))
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    try:
+        rows = con.execute(f"DESCRIBE {_qualified(table)}").fetchall()
+    except duckdb.CatalogException as exc:
+        raise ValueError(f"data-quality validation: table {table!r} does not exist") from exc
+    return [r[0] for r in rows]
+
+
+def _missing_result(check: Check, why: str) -> CheckResult:
+    return CheckResult(check, WHOLE_TABLE, False, why, details={"error": why})
+
+
+def _reference_problem(con: duckdb.DuckDBPyConnection, check: Check) -> str | None:
+    ref_table, ref_col = str(check.arg).rsplit(".", 1)
+    try:
+        cols = _columns(con, ref_table)
+    except ValueError:
+        return f"reference table {ref_table!r} is missing from the warehouse"
+    if ref_col not in cols:
+        return f"reference column {check.arg!r} does not exist"
+    return None
+
+
+def validate_table(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    source: str,
+    table: str,
+    checks: Sequence[Check],
+    partition_by: str | None = None,
+    previous_rows: int | None = None,
+    file: str | None = None,
+    row_column: str | None = None,
+) -> QualityOutcome:
+    """Run `checks` on `table`, store one dq_result row per (partition, check), return the verdict.
+
+    `partition_by` is a column of `table` or a DuckDB expression over it (e.g.
+    `left(codeCommuneEtablissement, 2)`); each distinct value is validated separately, so
+    `mostly` applies per partition. Uniqueness is checked across the whole table even
+    when partitioned. `file` (the input file's name) and `row_column` (a column holding
+    the row number in that file) only make messages precise.
+    """
+    columns = _columns(con, table)
+    outcome = QualityOutcome(
+        run_id=run_id, source=source, table=table, file=file, partition_by=partition_by
+    )
+    rows = int(con.execute(f"SELECT count(*) FROM {_qualified(table)}").fetchone()[0])
+    outcome.rows = rows
+    if row_column and row_column not in columns:
+        raise ValueError(f"row_column {row_column!r} is not a column of {table}")
+
+    row_checks: list[tuple[int, Check]] = []
+    for i, check in enumerate(checks):
+        if check.kind == "row_count_ratio":
+            outcome.results.append(row_count_result(check, rows, previous_rows))
+        elif check.column not in columns:
+            outcome.results.append(
+                _missing_result(check, f"column {check.column!r} is missing from the input")
+            )
+        elif check.kind == "in_table" and (problem := _reference_problem(con, check)):
+            outcome.results.append(_missing_result(check, problem))
+        else:
+            row_checks.append((i, check))
+
+    part_expr = None
+    if partition_by:
+        part_expr = quote(partition_by) if partition_by in columns else f"({partition_by})"
+    dup_tables = _duplicate_tables(con, table, row_checks) if part_expr else {}
+    try:
+        name = re.sub(r"\W", "_", f"{source}_{next(_temp_names)}")
+        suite = build_suite(name, row_checks, set(dup_tables), row_column)
+        select = _select_list(row_checks, dup_tables, row_column)
+        if not row_checks:
+            outcome.partitions = 1
+        elif part_expr is None:
+            outcome.partitions = 1
+            df = con.execute(f"SELECT {select} FROM {_qualified(table)}").df()
+            outcome.results.extend(_validate_frame(suite, df, WHOLE_TABLE))
+        else:
+            values = [
+                r[0]
+                for r in con.execute(
+                    f"SELECT DISTINCT CAST({part_expr} AS VARCHAR) FROM {_qualified(table)} "
+                    "ORDER BY 1 NULLS LAST"
+                ).fetchall()
+            ]
+            outcome.partitions = len(values)
+            for value in values:
+                df = con.execute(
+                    f"SELECT {select} FROM {_qualified(table)} "
+                    f"WHERE CAST({part_expr} AS VARCHAR) IS NOT DISTINCT FROM ?",
+                    [value],
+                ).df()
+                label = NULL_PARTITION if value is None else str(value)
+                outcome.results.extend(_validate_frame(suite, df, label))
+                del df
+    finally:
+        for dup in dup_tables.values():
+            con.execute(f"DROP TABLE IF EXISTS {quote(dup)}")
+    record_results(con, outcome)
+    level = logging.INFO if outcome.passed else logging.ERROR
+    log.log(level, outcome.message())
+    return outcome
+
+
+def _validate_frame(suite: Any, df: pd.DataFrame, partition: str) -> list[CheckResult]:
+    add_numpy_columns(df, suite)
+    return run_suite(suite, df, partition)
+
+
+def _duplicate_tables(
+    con: duckdb.DuckDBPyConnection, table: str, row_checks: list[tuple[int, Check]]
+) -> dict[int, str]:
+    """Keys occurring more than once in the whole table (partitions alone would miss them)."""
+    out: dict[int, str] = {}
+    for i, check in row_checks:
+        if check.kind != "unique":
+            continue
+        name = f"__dq_dup_{next(_temp_names)}"
+        col = quote(str(check.column))
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS SELECT {col} AS k "
+            f"FROM {_qualified(table)} WHERE {col} IS NOT NULL GROUP BY {col} HAVING count(*) > 1"
+        )
+        out[i] = name
+    return out
+
+
+def _select_list(
+    row_checks: list[tuple[int, Check]], dup_tables: dict[int, str], row_column: str | None
+) -> str:
+    cols: list[str] = []
+    for _, check in row_checks:
+        if check.column not in cols:
+            cols.append(str(check.column))
+    if row_column and row_column not in cols:
+        cols.append(row_column)
+    items = [quote(c) for c in cols]
+    for i, check in row_checks:
+        sql = derived_sql(check, dup_tables.get(i))
+        if sql is None:
+            continue
+        name = derived_column(i, check) or f"__dq{i}_{check.kind}"
+        items.append(f"{sql} AS {quote(name)}")
+    return ", ".join(items) if items else "1 AS __dq_empty"
+
+
+def record_results(con: duckdb.DuckDBPyConnection, outcome: QualityOutcome) -> None:
+    """Replace this run's rows for the source (a retried validation does not duplicate)."""
+    run_sql_file(con, "dq_result")
+    con.execute(
+        "DELETE FROM dq_result WHERE run_id = ? AND source = ?", [outcome.run_id, outcome.source]
+    )
+    if not outcome.results:
+        return
+    frame = pd.DataFrame(
+        [
+            {
+                "run_id": outcome.run_id,
+                "source": outcome.source,
+                "partition": r.partition,
+                "expectation": r.check.expectation,
+                "column_name": r.check.column,
+                "success": r.success,
+                "critical": r.check.critical,
+                "observed": r.observed,
+                "details": json.dumps(
+                    {**r.details, "file": outcome.file, "table": outcome.table}, default=str
+                ),
+            }
+            for r in outcome.results
+        ]
+    )
+    con.register("__dq_frame", frame)
+    try:
+        con.execute(
+            "INSERT INTO dq_result (run_id, source, partition, expectation, column_name, "
+            "success, critical, observed, details) SELECT run_id, source, partition, "
+            "expectation, column_name, success, critical, observed, CAST(details AS JSON) "
+            "FROM __dq_frame"
+        )
+    finally:
+        con.unregister("__dq_frame")

@@ -8,10 +8,20 @@ complete and validated does `switch_latest` repoint `<output>/latest` to it, in 
 from __future__ import annotations
 
 import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ciblage.config import Settings
+from ciblage.lock import warehouse_lock
+
+if TYPE_CHECKING:
+    from ciblage.gates import GateReport
 
 
 def new_run_id(as_of: date) -> str:
@@ -53,3 +63,136 @@ def switch_latest(settings: Settings, run_dir: Path) -> None:
         tmp.unlink()
     tmp.symlink_to(rel, target_is_directory=True)
     os.replace(tmp, link)
+
+
+# ---- one run id across the stages of a nightly run ---------------------------------------
+
+_current_run: ContextVar[str | None] = ContextVar("ciblage_run_id", default=None)
+RUN_ID_ENV = "CIBLAGE_RUN_ID"
+
+
+def run_id_for(as_of: date) -> str:
+    """The run id a stage should record under: the enclosing nightly run's when there is
+    one (so `ciblage status` shows one run with its stages), else a fresh one."""
+    return _current_run.get() or os.environ.get(RUN_ID_ENV) or new_run_id(as_of)
+
+
+@contextmanager
+def bind_run_id(run_id: str) -> Iterator[str]:
+    token = _current_run.set(run_id)
+    try:
+        yield run_id
+    finally:
+        _current_run.reset(token)
+
+
+def lock_timeout_s(settings: Settings) -> float | None:
+    """[runs] lock_timeout_minutes (default 360; 0 = wait forever)."""
+    minutes = float(settings.section("runs").get("lock_timeout_minutes", 360))
+    return minutes * 60 if minutes > 0 else None
+
+
+@contextmanager
+def locked(settings: Settings, run_id: str, flow: str) -> Iterator[Path]:
+    """The warehouse write lock, with the configured wait; every writing flow enters it."""
+    with warehouse_lock(
+        settings.warehouse, run_id=run_id, flow=flow, timeout_s=lock_timeout_s(settings)
+    ) as path:
+        yield path
+
+
+# ---- keep the last K runs ----------------------------------------------------------------
+
+_RUN_ID = re.compile(r"^\d{8}T\d{6}\d*Z_asof\d{8}$")
+
+
+def list_runs(settings: Settings) -> list[Path]:
+    """Run folders, oldest first (run ids sort by creation time)."""
+    root = runs_root(settings)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and _RUN_ID.match(p.name))
+
+
+def prune_runs(settings: Settings, keep: int | None = None) -> list[Path]:
+    """Delete all but the `keep` newest run folders ([runs] keep, default 5).
+
+    The published folder is never deleted, even when older than the newest K (a run of
+    gate failures must not delete what agencies are reading).
+    """
+    keep = int(settings.section("runs").get("keep", 5)) if keep is None else keep
+    if keep < 1:
+        raise ValueError("[runs] keep must be >= 1")
+    published = latest_run_dir(settings)
+    removed = []
+    for path in list_runs(settings)[:-keep]:
+        if published is not None and path.resolve() == published:
+            continue
+        shutil.rmtree(path)
+        removed.append(path)
+    return removed
+
+
+# ---- gated publication -------------------------------------------------------------------
+
+
+def publish_run(
+    settings: Settings,
+    run_dir: Path,
+    previous_dir: Path | None,
+    *,
+    territory: str = "all",
+    flow: str = "publish",
+) -> GateReport:
+    """Gate a finished run folder, then switch `latest` to it only if every gate passes.
+
+    The publish flow calls this instead of `switch_latest`. A refused run stays in
+    `runs/` with its `run_report.json` / `run_report.md` naming the failed territory and
+    figure; agencies keep reading the previous lists. Older runs are pruned after a
+    successful switch.
+    """
+    from ciblage.gates import GateCheck, GateConfig, GateReport, evaluate, write_snapshot
+    from ciblage.ledger import BLOCKED, COMPLETED, ledger_step
+    from ciblage.warehouse import connect
+
+    run_dir = Path(run_dir)
+    cfg = GateConfig.from_settings(settings)
+    report = GateReport(
+        run_id=run_dir.name,
+        run_dir=str(run_dir),
+        previous_run_id=previous_dir.name if previous_dir else None,
+    )
+    params = {"run_dir": str(run_dir), "previous": report.previous_run_id, "territory": territory}
+    with ledger_step(
+        settings.warehouse,
+        run_id=run_id_for(settings.as_of),
+        flow=flow,
+        stage="publish",
+        step="publication",
+        params=params,
+    ) as step:
+        snapshot_error = None
+        con = connect(settings.warehouse)
+        try:
+            write_snapshot(con, run_dir, settings.as_of, territory, cfg)
+        except Exception as exc:  # missing scores: the run is not publishable, say why
+            snapshot_error = f"{type(exc).__name__}: {exc}"
+        finally:
+            con.close()
+        report.checks = evaluate(run_dir, previous_dir, cfg)
+        if snapshot_error:
+            report.checks.append(
+                GateCheck("scores_snapshot", "run", None, "scores for as_of", False, snapshot_error)
+            )
+        report.published = report.passed
+        report.write(run_dir)
+        if report.published:
+            switch_latest(settings, run_dir)
+            prune_runs(settings)
+        step.status = COMPLETED if report.published else BLOCKED
+        step.rows_out = int(report.checks[0].value or 0) if report.checks else None
+        step.message = ("published " if report.published else "NOT published: ") + (
+            report.summary()
+        )
+        step.params = {"published": report.published, "failed_checks": len(report.failures)}
+    return report

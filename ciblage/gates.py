@@ -1,0 +1,355 @@
+"""Publication gates: is this run sane enough to replace the lists agencies are using?
+
+A model or data accident (a source half-loaded, a feature gone NULL) shows up as a jump
+between two consecutive runs long before anyone reads a list. Before `latest` is
+switched, the new run is compared with the published one, per territory (département):
+scored establishments and high-potential ones within ratio bounds, mean absolute change
+of hiring potential for establishments scored in both runs, share of lists whose top 10
+was replaced entirely. Every threshold is in `[gates]` of ciblage.toml.
+
+Each run folder keeps a small snapshot (`gates/territory_stats.parquet`,
+`gates/potentials.parquet`) so that the next run compares with what was *published*, not
+with the warehouse, which has been overwritten since.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from ciblage.config import ConfigError, Settings
+
+SNAPSHOT_DIR = "gates"
+STATS_FILE = "territory_stats.parquet"
+POTENTIALS_FILE = "potentials.parquet"
+TARGETS_FILE = "targets.parquet"
+REPORT_JSON, REPORT_MD = "run_report.json", "run_report.md"
+LIST_KEY = ["territory_level", "territory_code", "code_rome"]
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """Thresholds of `[gates]`; ratios are current / previous per département."""
+
+    enabled: bool = True
+    high_potential_min: int = 70  # hiring_potential counted as "high potential"
+    count_min_ratio: float = 0.8  # scored establishments
+    count_max_ratio: float = 1.25
+    high_min_ratio: float = 0.5  # high-potential establishments
+    high_max_ratio: float = 2.0
+    min_baseline: int = 20  # below this previous count (or common sirets), no ratio check
+    max_mean_abs_change: float = 15.0  # points of hiring potential (0-100)
+    max_top10_replaced_share: float = 0.5  # lists whose top 10 shares no company
+    top10_min_lists: int = 3  # territories with fewer common lists are not judged
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GateConfig:
+        raw = settings.section("gates")
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(raw) - set(known))
+        if unknown:
+            raise ConfigError(
+                f"{settings.config_path}: unknown option(s) in [gates]: {', '.join(unknown)} "
+                f"(known: {', '.join(known)})"
+            )
+        defaults = cls()
+        values = {k: type(getattr(defaults, k))(v) for k, v in raw.items()}
+        return cls(**values)
+
+
+@dataclass
+class GateCheck:
+    name: str
+    territory: str  # 'dep:45', 'bassin:2401', or 'run' for whole-run checks
+    value: float | None
+    bound: str
+    passed: bool
+    detail: str = ""
+
+
+@dataclass
+class GateReport:
+    run_id: str
+    run_dir: str
+    previous_run_id: str | None
+    checks: list[GateCheck] = field(default_factory=list)
+    published: bool = False
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    @property
+    def failures(self) -> list[GateCheck]:
+        return [c for c in self.checks if not c.passed]
+
+    def summary(self) -> str:
+        if self.passed:
+            return f"{len(self.checks)} gate checks passed"
+        return "; ".join(
+            f"{c.name} failed for {c.territory}: {c.detail}" for c in self.failures[:5]
+        ) + (f" (+{len(self.failures) - 5} more)" if len(self.failures) > 5 else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["passed"] = self.passed
+        return d
+
+    def write(self, run_dir: Path) -> None:
+        (run_dir / REPORT_JSON).write_text(
+            json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8"
+        )
+        (run_dir / REPORT_MD).write_text(self.to_markdown(), encoding="utf-8")
+
+    def to_markdown(self) -> str:
+        state = (
+            "PUBLISHED (`latest` now points to this run)"
+            if self.published
+            else f"NOT PUBLISHED: the previous lists ({self.previous_run_id}) stay published"
+        )
+        lines = [
+            f"# Run report {self.run_id}",
+            "",
+            f"- {state}",
+            f"- compared with: {self.previous_run_id or 'nothing (first publication)'}",
+            f"- checks: {len(self.checks)}, failed: {len(self.failures)}",
+            "",
+        ]
+        if self.failures:
+            lines += ["## Failed gates", "", "| gate | territory | figure | bound | detail |"]
+            lines += ["|---|---|---|---|---|"]
+            for c in self.failures:
+                value = "n/a" if c.value is None else f"{c.value:.3g}"
+                lines.append(f"| {c.name} | {c.territory} | {value} | {c.bound} | {c.detail} |")
+            lines.append("")
+        return "\n".join(lines)
+
+
+# ---- snapshot written into every run folder ----------------------------------------------
+
+
+def scope_departements(
+    con: duckdb.DuckDBPyConnection, run_dir: Path, territory: str
+) -> list[str] | None:
+    """Départements a run covers: None for 'all', else those of the establishments it
+    listed (works alike for dep:, bassin: and agence: runs)."""
+    if territory == "all":
+        return None
+    if territory.startswith("dep:"):
+        return [territory.split(":", 1)[1]]
+    targets = run_dir / TARGETS_FILE
+    if not targets.exists():
+        return []
+    rows = con.execute(
+        "SELECT DISTINCT e.code_departement FROM read_parquet(?) t "
+        "JOIN etablissement e USING (siret) WHERE e.code_departement IS NOT NULL",
+        [str(targets)],
+    ).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+def write_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    run_dir: Path,
+    as_of: date,
+    territory: str,
+    cfg: GateConfig,
+) -> None:
+    """Per-département counts (all départements) and per-siret potentials (run scope)."""
+    out = run_dir / SNAPSHOT_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    scope = scope_departements(con, run_dir, territory)
+    base = (
+        "FROM score_etablissement s JOIN etablissement e USING (siret) WHERE s.as_of = ? "
+        "AND e.code_departement IS NOT NULL"
+    )
+    stats = con.sql(
+        "SELECT e.code_departement, count(*) AS n_scored, "
+        f"count(*) FILTER (WHERE s.hiring_potential >= ?) AS n_high {base} GROUP BY 1",
+        params=[cfg.high_potential_min, as_of],
+    ).pl()
+    if stats.is_empty():
+        raise ValueError(f"no scored establishment for as_of {as_of} in score_etablissement")
+    pots_sql = f"SELECT s.siret, e.code_departement, s.hiring_potential {base}"
+    params: list[Any] = [as_of]
+    if scope is not None:
+        pots_sql += " AND list_contains(?, e.code_departement)"
+        params.append(scope)
+    pots = con.sql(pots_sql, params=params).pl()
+    stats.with_columns(
+        in_scope=pl.lit(True) if scope is None else pl.col("code_departement").is_in(scope)
+    ).write_parquet(out / STATS_FILE)
+    pots.write_parquet(out / POTENTIALS_FILE)
+
+
+# ---- evaluation --------------------------------------------------------------------------
+
+
+def evaluate(run_dir: Path, previous_dir: Path | None, cfg: GateConfig) -> list[GateCheck]:
+    checks = _outputs_complete(run_dir)
+    if not all(c.passed for c in checks) or previous_dir is None or not cfg.enabled:
+        return checks
+    prev_snap, cur_snap = previous_dir / SNAPSHOT_DIR, run_dir / SNAPSHOT_DIR
+    if (prev_snap / STATS_FILE).exists():
+        checks += _count_checks(
+            pl.read_parquet(cur_snap / STATS_FILE), pl.read_parquet(prev_snap / STATS_FILE), cfg
+        )
+        checks += _change_checks(
+            pl.read_parquet(cur_snap / POTENTIALS_FILE),
+            pl.read_parquet(prev_snap / POTENTIALS_FILE),
+            cfg,
+        )
+    if (previous_dir / TARGETS_FILE).exists():
+        checks += _top10_checks(
+            pl.read_parquet(run_dir / TARGETS_FILE, columns=[*LIST_KEY, "rank", "siret"]),
+            pl.read_parquet(previous_dir / TARGETS_FILE, columns=[*LIST_KEY, "rank", "siret"]),
+            cfg,
+        )
+    return checks
+
+
+def _outputs_complete(run_dir: Path) -> list[GateCheck]:
+    problems = []
+    targets = run_dir / TARGETS_FILE
+    n = 0
+    if not targets.is_file():
+        problems.append(f"{TARGETS_FILE} missing")
+    else:
+        try:
+            schema = pl.read_parquet_schema(targets)
+            missing = [c for c in [*LIST_KEY, "rank", "siret"] if c not in schema]
+            if missing:
+                problems.append(f"{TARGETS_FILE} lacks columns {missing}")
+            n = pl.scan_parquet(targets).select(pl.len()).collect().item()
+            if n == 0:
+                problems.append(f"{TARGETS_FILE} has no rows")
+        except Exception as exc:  # unreadable file = incomplete run
+            problems.append(f"{TARGETS_FILE} unreadable: {exc}")
+    partial = [p.name for p in run_dir.rglob("*") if p.suffix in (".tmp", ".partial")]
+    if partial:
+        problems.append(f"unfinished files: {', '.join(sorted(partial)[:5])}")
+    if not (run_dir / SNAPSHOT_DIR / STATS_FILE).is_file():
+        problems.append("gate snapshot missing")
+    return [
+        GateCheck(
+            "outputs_complete",
+            "run",
+            float(n),
+            "targets.parquet readable, non-empty; no unfinished file",
+            not problems,
+            "; ".join(problems) or f"{n} list rows",
+        )
+    ]
+
+
+def _ratio_check(
+    name: str, territory: str, cur: int, prev: int, lo: float, hi: float, cfg: GateConfig
+) -> GateCheck | None:
+    if prev < cfg.min_baseline:
+        return None
+    ratio = cur / prev
+    return GateCheck(
+        name,
+        territory,
+        ratio,
+        f"{lo} <= current/previous <= {hi}",
+        lo <= ratio <= hi,
+        f"{cur} now vs {prev} in the previous run (ratio {ratio:.2f})",
+    )
+
+
+def _count_checks(cur: pl.DataFrame, prev: pl.DataFrame, cfg: GateConfig) -> list[GateCheck]:
+    joined = cur.filter(pl.col("in_scope")).join(
+        prev, on="code_departement", how="left", suffix="_prev"
+    )
+    checks = []
+    for r in joined.sort("code_departement").iter_rows(named=True):
+        terr = f"dep:{r['code_departement']}"
+        for name, col, lo, hi in (
+            ("scored_establishments", "n_scored", cfg.count_min_ratio, cfg.count_max_ratio),
+            ("high_potential_establishments", "n_high", cfg.high_min_ratio, cfg.high_max_ratio),
+        ):
+            c = _ratio_check(name, terr, r[col], r[f"{col}_prev"] or 0, lo, hi, cfg)
+            if c:
+                checks.append(c)
+    # a département published before and now empty: its counts fell to zero
+    gone = prev.join(cur, on="code_departement", how="anti")
+    if "in_scope" in cur.columns and cur["in_scope"].all():
+        for r in gone.sort("code_departement").iter_rows(named=True):
+            c = _ratio_check(
+                "scored_establishments",
+                f"dep:{r['code_departement']}",
+                0,
+                r["n_scored"],
+                cfg.count_min_ratio,
+                cfg.count_max_ratio,
+                cfg,
+            )
+            if c:
+                checks.append(c)
+    return checks
+
+
+def _change_checks(cur: pl.DataFrame, prev: pl.DataFrame, cfg: GateConfig) -> list[GateCheck]:
+    both = cur.join(prev.select("siret", "hiring_potential"), on="siret", suffix="_prev")
+    per_dep = (
+        both.group_by("code_departement")
+        .agg(
+            n=pl.len(),
+            mae=(pl.col("hiring_potential") - pl.col("hiring_potential_prev"))
+            .abs()
+            .cast(pl.Float64)
+            .mean(),
+        )
+        .sort("code_departement")
+    )
+    return [
+        GateCheck(
+            "mean_abs_potential_change",
+            f"dep:{r['code_departement']}",
+            r["mae"],
+            f"<= {cfg.max_mean_abs_change} points",
+            r["mae"] <= cfg.max_mean_abs_change,
+            f"mean |change| {r['mae']:.1f} points over {r['n']} establishments in both runs",
+        )
+        for r in per_dep.iter_rows(named=True)
+        if r["n"] >= cfg.min_baseline
+    ]
+
+
+def _top10_checks(cur: pl.DataFrame, prev: pl.DataFrame, cfg: GateConfig) -> list[GateCheck]:
+    def tops(df: pl.DataFrame) -> pl.DataFrame:
+        return df.filter(pl.col("rank") <= 10).group_by(LIST_KEY).agg(sirets=pl.col("siret"))
+
+    both = tops(cur).join(tops(prev), on=LIST_KEY, suffix="_prev")
+    both = both.with_columns(
+        replaced=pl.col("sirets").list.set_intersection(pl.col("sirets_prev")).list.len() == 0
+    )
+    per_terr = (
+        both.group_by("territory_level", "territory_code")
+        .agg(n=pl.len(), n_replaced=pl.col("replaced").sum())
+        .sort("territory_level", "territory_code")
+    )
+    checks = []
+    for r in per_terr.iter_rows(named=True):
+        if r["n"] < cfg.top10_min_lists:
+            continue
+        share = r["n_replaced"] / r["n"]
+        checks.append(
+            GateCheck(
+                "top10_replaced_share",
+                f"{r['territory_level']}:{r['territory_code']}",
+                share,
+                f"<= {cfg.max_top10_replaced_share}",
+                share <= cfg.max_top10_replaced_share,
+                f"{r['n_replaced']} of {r['n']} lists have an entirely new top 10",
+            )
+        )
+    return checks

@@ -1,0 +1,70 @@
+"""Builders of small real run folders and warehouses (imported by the orchestration tests).
+
+A "run" here is what the publish stage leaves behind: `targets.parquet` with the
+contract's list columns, and a warehouse holding `etablissement` and
+`score_etablissement` for the as-of date (only the columns the gates read).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from ciblage.config import Settings
+from ciblage.warehouse import session
+
+AS_OF = date(2026, 11, 1)
+
+
+def write_scores(settings: Settings, potentials: dict[str, tuple[str, int]]) -> None:
+    """Replace the warehouse's scores: siret -> (département, hiring_potential)."""
+    rows = [(s, d, p) for s, (d, p) in potentials.items()]
+    with session(settings.warehouse) as con:
+        con.execute(
+            "CREATE OR REPLACE TABLE etablissement (siret VARCHAR, code_departement VARCHAR)"
+        )
+        con.execute(
+            "CREATE OR REPLACE TABLE score_etablissement "
+            "(as_of DATE, siret VARCHAR, hiring_potential INTEGER)"
+        )
+        if not rows:
+            return
+        con.executemany("INSERT INTO etablissement VALUES (?, ?)", [(s, d) for s, d, _ in rows])
+        con.executemany(
+            "INSERT INTO score_etablissement VALUES (?, ?, ?)", [(AS_OF, s, p) for s, _, p in rows]
+        )
+
+
+def scores(n_per_dep: int = 40, deps: tuple[str, ...] = ("45", "18"), shift: int = 0):
+    """Deterministic potentials: siret i of a département has potential (i*7 + shift) % 101."""
+    return {
+        f"{dep}{i:012d}": (dep, (i * 7 + shift) % 101) for dep in deps for i in range(n_per_dep)
+    }
+
+
+ROMS = ("M1607", "N1103", "K2204")
+
+
+def lists(potentials: dict[str, tuple[str, int]], roms: tuple[str, ...] = ROMS) -> pl.DataFrame:
+    """One list per (département, ROME), ranked by potential: what targets.parquet holds."""
+    rows = []
+    for dep in sorted({d for d, _ in potentials.values()}):
+        ranked = sorted(
+            (s for s, (d, _) in potentials.items() if d == dep),
+            key=lambda s: (-potentials[s][1], s),
+        )
+        for k, rome in enumerate(roms):
+            chosen = ranked[k : k + 20]
+            for rank, siret in enumerate(chosen, start=1):
+                rows.append(
+                    {
+                        "territory_level": "departement",
+                        "territory_code": dep,
+                        "code_rome": rome,
+                        "rank": rank,
+                        "siret": siret,
+                        "hiring_potential": potentials[siret][1],
+                    }
+                )
+    return pl.DataFrame(rows)

@@ -172,5 +172,36 @@ def promotions_import(
     import_promotions_cli(config=_cfg(config), path=file)
 
 
+@app.command("fetch-offres")
+def fetch_offres_cmd(
+    config: ConfigOpt = None,
+    departement: Annotated[
+        list[str] | None,
+        typer.Option("--departement", "-d", help="Département (repeatable; default: config)."),
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(help="Offers created in the last N days (default: config).")
+    ] = None,
+) -> None:
+    """Harvest job offers from the Offres d'emploi API v2 into <raw>/offres/<date>/."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from ciblage.config import load_settings
+    from ciblage.sources.offres_api import fetch_offres
+
+    settings = load_settings(_cfg(config))
+    with Progress(SpinnerColumn(), TextColumn("{task.description}")) as progress:
+        progress.add_task("Harvesting offers (paged by département and date window)...")
+        report = fetch_offres(settings.section("offres_api"), settings.raw_dir, departement, days)
+    folder = report.files[0].parent if report.files else settings.raw_dir / "offres"
+    typer.echo(
+        f"{report.offers} offers in {len(report.files)} pages under {folder} "
+        f"({report.requests} requests, {report.retries} retries, "
+        f"{report.window_splits} window splits)"
+    )
+    for dep, start, end, total in report.truncated:
+        typer.echo(f"warning: {dep} {start}..{end}: {total} offers, only 1150 reachable")
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,138 @@
+"""The Offres API client against a loopback fake server (tests/offers/conftest.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import CLIENT_ID, CLIENT_SECRET, FakeApi, make_offers
+
+from ciblage.sources.offres_api import (
+    OffresApiClient,
+    OffresApiError,
+    OffresApiSettings,
+    fetch_offres,
+    parse_content_range,
+    parse_retry_after,
+)
+from ciblage.sources.offres_json import read_offres
+
+START = datetime(2026, 10, 1, tzinfo=UTC)
+END = datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def client(api: FakeApi, sleeps: list[float]) -> OffresApiClient:
+    settings = OffresApiSettings(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        token_url=api.token_url,
+        search_url=api.search_url,
+        min_interval_seconds=0,
+    )
+    return OffresApiClient(settings, sleep=sleeps.append)
+
+
+def harvested_ids(folder: Path) -> list[str]:
+    return [r["offre_id"] for b in read_offres(folder) for r in b.to_pylist()]
+
+
+def test_window_split_paging_429_and_token_expiry(fake_api: FakeApi, tmp_path: Path) -> None:
+    fake_api.offers = make_offers("45", 3000, START, timedelta(days=30)) + make_offers(
+        "28", 40, START, timedelta(days=30)
+    )
+    fake_api.throttle_at = {3}
+    fake_api.expire_token_at = {6}
+    fake_api.server_error_at = {9}
+    sleeps: list[float] = []
+    with client(fake_api, sleeps) as c:
+        report = c.harvest(["45", "28", "41"], START, END, tmp_path / "raw")
+
+    ids = harvested_ids(tmp_path / "raw")
+    # Every offer exactly once: windows are split without overlap or gap.
+    assert sorted(ids) == sorted(o["id"] for o in fake_api.offers)
+    assert len(ids) == len(set(ids)) == report.offers == 3040
+    assert report.window_splits >= 2 and not report.truncated
+    # Every search stayed within the API's rules (range <= 150 wide, below the cap).
+    for q in fake_api.searches:
+        p, d = (int(x) for x in q["range"].split("-"))
+        assert d - p + 1 <= 150 and d <= 1149
+    assert 7.0 in sleeps  # Retry-After honoured on the 429
+    assert 1.0 in sleeps or 2.0 in sleeps  # exponential back-off on the 503
+    assert report.retries == 2 and report.token_refreshes == 1
+    assert fake_api.tokens_issued == 2
+    # Pages are saved as search responses, one file per page, none left half-written.
+    assert all(p.suffix == ".json" for p in (tmp_path / "raw").iterdir())
+    assert len(report.files) == len(list((tmp_path / "raw").iterdir()))
+
+
+def test_single_page_window_and_empty_departement(fake_api: FakeApi, tmp_path: Path) -> None:
+    fake_api.offers = make_offers("45", 12, START, timedelta(days=3))
+    with client(fake_api, []) as c:
+        report = c.harvest(["45", "41"], START, END, tmp_path)
+    assert report.offers == 12 and len(report.files) == 1 and report.window_splits == 0
+
+
+def test_more_than_the_cap_in_one_second_is_reported(fake_api: FakeApi, tmp_path: Path) -> None:
+    fake_api.offers = make_offers("45", 1300, START, timedelta(seconds=0))
+    with client(fake_api, []) as c:
+        report = c.harvest(["45"], START, START, tmp_path)
+    assert report.offers == 1150
+    assert report.truncated == [("45", "2026-10-01T00:00:00Z", "2026-10-01T00:00:00Z", 1300)]
+
+
+def test_bad_credentials_fail_clearly(fake_api: FakeApi, tmp_path: Path) -> None:
+    settings = OffresApiSettings(
+        client_id="nobody",
+        client_secret="x",
+        token_url=fake_api.token_url,
+        search_url=fake_api.search_url,
+    )
+    with (
+        OffresApiClient(settings, sleep=lambda s: None) as c,
+        pytest.raises(OffresApiError, match="token request .* HTTP 401"),
+    ):
+        c.harvest(["45"], START, END, tmp_path)
+
+
+def test_retries_run_out(fake_api: FakeApi, tmp_path: Path) -> None:
+    fake_api.offers = make_offers("45", 5, START, timedelta(days=1))
+    fake_api.server_error_at = set(range(1, 50))
+    sleeps: list[float] = []
+    with client(fake_api, sleeps) as c, pytest.raises(OffresApiError, match="HTTP 503 after 6"):
+        c.harvest(["45"], START, END, tmp_path)
+    assert sleeps == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
+
+
+def test_fetch_offres_reads_config_and_env(fake_api: FakeApi, tmp_path: Path) -> None:
+    fake_api.offers = make_offers("45", 30, datetime(2026, 10, 20, tzinfo=UTC), timedelta(days=5))
+    section = {
+        "client_id_env": "MY_ID",
+        "client_secret_env": "MY_SECRET",
+        "token_url": fake_api.token_url,
+        "search_url": fake_api.search_url,
+        "departements": ["45"],
+        "days": 31,
+        "min_interval_seconds": 0,
+    }
+    env = {"MY_ID": CLIENT_ID, "MY_SECRET": CLIENT_SECRET}
+    report = fetch_offres(section, tmp_path, today=date(2026, 11, 1), environ=env)
+    assert report.offers == 30
+    assert {p.parent for p in report.files} == {tmp_path / "offres" / "2026-11-01"}
+    q = fake_api.searches[0]
+    assert (q["minCreationDate"], q["maxCreationDate"]) == (
+        "2026-10-01T00:00:00Z",
+        "2026-10-31T23:59:59Z",
+    )
+    with pytest.raises(OffresApiError, match="MY_ID, MY_SECRET"):
+        fetch_offres(section, tmp_path, environ={})
+
+
+def test_header_parsing() -> None:
+    assert parse_content_range("offres 0-149/3450") == (0, 149, 3450)
+    assert parse_content_range("offres 0-149/*") == (0, 149, None)
+    assert parse_content_range(None) is None
+    assert parse_retry_after("3") == 3.0
+    now = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
+    assert parse_retry_after("Sun, 01 Nov 2026 12:00:05 GMT", now) == 5.0
+    assert parse_retry_after("soon") is None

@@ -7,6 +7,7 @@ table; a critical failure (`not outcome.passed`) stops that source's load.
 from ciblage.quality.checks import Check, CheckError
 from ciblage.quality.luhn import is_valid_siret, luhn_valid
 from ciblage.quality.outcome import CheckResult, QualityError, QualityOutcome
+from ciblage.quality.report import render_quality_report
 from ciblage.quality.validate import validate_table
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "QualityOutcome",
     "is_valid_siret",
     "luhn_valid",
+    "render_quality_report",
     "validate_table",
 ]

@@ -1,0 +1,73 @@
+"""The per-run HTML quality report: sources, partitions, failures, examples, quarantine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from ciblage.quality import Check, render_quality_report, validate_table
+from tests.quality.conftest import INVALID_SIRET, VALID_SIRETS, MakeTable
+
+
+def test_report_renders_results_and_quarantine(
+    con: duckdb.DuckDBPyConnection, make_table: MakeTable, tmp_path: Path
+) -> None:
+    make_table(
+        {
+            "siret": [VALID_SIRETS[0], INVALID_SIRET, VALID_SIRETS[1]],
+            "naf": ["4711F", "<b>47.11F</b>", "0111Z"],
+            "dep": ["45", "45", "75"],
+        }
+    )
+    validate_table(
+        con,
+        run_id="r1",
+        source="sirene_etablissement",
+        table="stg",
+        file="StockEtablissement_utf8.zip",
+        partition_by="dep",
+        checks=[Check.luhn("siret"), Check.regex("naf", "[0-9]{4}[A-Z]", critical=False)],
+    )
+    make_table({"code": ["45234"]}, name="stg2")
+    validate_table(
+        con,
+        run_id="r1",
+        source="ref_communes",
+        table="stg2",
+        checks=[Check.in_table("code", "ref_commune.code_commune")],
+    )
+    validate_table(  # another run: must not appear
+        con, run_id="r0", source="old_source", table="stg2", checks=[Check.not_null("code")]
+    )
+    con.execute(
+        "CREATE TABLE quarantine (run_id VARCHAR, source VARCHAR, file VARCHAR, "
+        "row_number BIGINT, field VARCHAR, value VARCHAR, reason VARCHAR, raw VARCHAR)"
+    )
+    con.execute(
+        "INSERT INTO quarantine VALUES "
+        "('r1', 'sirene_etablissement', 'f.zip', 12, 'siret', '123', 'invalid SIRET', NULL),"
+        "('r1', 'sirene_etablissement', 'f.zip', 13, 'siret', '456', 'invalid SIRET', NULL),"
+        "('r1', 'offres', 'o.json', 2, 'dateCreation', 'x', 'unparseable date', NULL),"
+        "('r0', 'offres', 'o.json', 2, 'dateCreation', 'x', 'old run', NULL)"
+    )
+    out = render_quality_report(con, "r1", tmp_path / "dq" / "quality.html")
+    html = out.read_text(encoding="utf-8")
+    assert "run <code>r1</code>" in html
+    assert "sirene_etablissement" in html and "ref_communes" in html
+    assert "old_source" not in html and "old run" not in html
+    assert "StockEtablissement_utf8.zip" in html
+    assert "expect_column_values_to_pass_luhn_checksum" in html
+    assert INVALID_SIRET in html
+    assert "1 / 2" in html  # Luhn passed in one partition of two
+    assert "&lt;b&gt;47.11F&lt;/b&gt;" in html and "<b>47.11F" not in html  # escaped
+    assert 'class="stopped"' in html and 'class="passed"' in html
+    assert "invalid SIRET" in html and "unparseable date" in html
+    summary = html.split('id="summary"')[1].split("</table>")[0]
+    sirene_row = summary.split("sirene_etablissement</a>")[1].split("</tr>")[0]
+    assert "<td>2</td>" in sirene_row  # quarantined rows of that source
+
+
+def test_report_of_an_empty_run(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    html = render_quality_report(con, "nothing", tmp_path / "q.html").read_text()
+    assert "No data-quality results" in html and "No row was quarantined" in html

@@ -97,7 +97,9 @@ def _split_statements(text: str) -> list[str]:
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute(
+    # fetchall, not fetchone: duckdb 2.0 refuses register()/sql() on the connection while a
+    # result is left unfinished.
+    rows = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchone()
-    return bool(row and row[0])
+    ).fetchall()
+    return bool(rows and rows[0][0])

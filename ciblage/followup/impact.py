@@ -1,0 +1,275 @@
+"""Impact report: did promotions bring people back to work, per agency and overall?
+
+The report measures conversion (hires recorded by the agency / promotions) against the
+12 % goal, by ROME, by month and by the hiring-potential band the company had when it was
+promoted: the last one is the real-world test of the model. Possible successes seen in
+the data (a hire or a linked offer after the promotion) are shown beside, never mixed
+with, what the agencies recorded. Small counts come with a 95 % interval so that nobody
+reads a trend into five promotions.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from ciblage.config import PROJECT_ROOT, Settings
+from ciblage.followup.impact_plots import plot_bands, plot_months
+from ciblage.followup.refresh import build_derived, followup_options
+from ciblage.warehouse import run_sql_file, table_exists
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = PROJECT_ROOT / "reports" / "templates" / "impact"
+BANDS = ["0–19", "20–39", "40–59", "60–79", "80–100", "inconnu"]
+HIGH_POTENTIAL = 60  # bands at or above it are "fort potentiel" in the finding
+MIN_COMPARE = 20  # promotions per group below which no comparison is stated
+
+_METRICS = (
+    "count(*) AS promotions, count(*) FILTER (WHERE answered) AS reponses, "
+    "count(*) FILTER (WHERE interview) AS entretiens, count(*) FILTER (WHERE hired) AS embauches,"
+    " count(*) FILTER (WHERE possible_success) AS succes_possibles"
+)
+_EMPTY_SCORES = (
+    "(SELECT NULL::VARCHAR AS siret, NULL::DATE AS as_of, NULL::INTEGER AS hiring_potential, "
+    "NULL::INTEGER AS stars WHERE false)"
+)
+_EMPTY_ROMES = "(SELECT NULL::VARCHAR AS code_rome, NULL::VARCHAR AS libelle WHERE false)"
+
+
+@dataclass
+class Scope:
+    """One page of the report: all agencies (`code` None) or one agency."""
+
+    code: str | None
+    title: str
+    totals: dict[str, Any]
+    by_rome: list[dict[str, Any]]
+    by_band: list[dict[str, Any]]
+    by_month: list[dict[str, Any]]
+    band_finding: str
+    plots: dict[str, str] = field(default_factory=dict)  # name -> path relative to page
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float] | tuple[None, None]:
+    """95 % Wilson interval of a proportion; honest for small n and for 0 or n successes."""
+    if n == 0:
+        return None, None
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def differs(k1: int, n1: int, k2: int, n2: int, z_crit: float = 1.96) -> bool:
+    """Two-proportion z-test (pooled), two-sided at 5 %."""
+    pooled = (k1 + k2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return False
+    return abs(k1 / n1 - k2 / n2) / se >= z_crit
+
+
+def _with_rates(df: pl.DataFrame, goal: float) -> pl.DataFrame:
+    if df.is_empty():
+        return df
+    low, high = zip(
+        *(wilson(k, n) for k, n in zip(df["embauches"], df["promotions"], strict=True)),
+        strict=True,
+    )
+    return df.with_columns(
+        taux_reponse=pl.col("reponses") / pl.col("promotions"),
+        taux_entretien=pl.col("entretiens") / pl.col("promotions"),
+        taux_conversion=pl.col("embauches") / pl.col("promotions"),
+        taux_conversion_min95=pl.Series(low, dtype=pl.Float64),
+        taux_conversion_max95=pl.Series(high, dtype=pl.Float64),
+        objectif=pl.lit(goal),
+        taux_succes_possibles=pl.col("succes_possibles") / pl.col("promotions"),
+    ).with_columns(ecart_objectif=pl.col("taux_conversion") - pl.col("objectif"))
+
+
+def _aggregate(
+    con: duckdb.DuckDBPyConnection, by: list[str], goal: float, agency: str | None = None
+) -> pl.DataFrame:
+    cols = ", ".join(by)
+    where = "WHERE agency_code = $agency" if agency is not None else ""
+    group = f"GROUP BY {cols} ORDER BY {cols}" if by else ""
+    select = f"{cols}, " if by else ""
+    sql = f"SELECT {select}{_METRICS} FROM promotion_impact {where} {group}"
+    params = {"agency": agency} if agency is not None else None
+    df = con.sql(sql, params=params).pl()
+    if not by and df["promotions"][0] == 0:
+        return df.clear()
+    return _with_rates(df, goal)
+
+
+def band_finding(by_band: pl.DataFrame) -> str:
+    """The answer to "do high-potential companies convert better?", or why there is none."""
+    known = by_band.filter(pl.col("potential_band") != "inconnu")
+    if known.is_empty():
+        return (
+            "Aucune promotion ne peut être rapprochée d'un score de potentiel antérieur : "
+            "la comparaison par potentiel d'embauche n'est pas encore possible."
+        )
+    lower = known["potential_band"].str.extract(r"^(\d+)", 1).cast(pl.Int32)
+    high = known.filter(lower >= HIGH_POTENTIAL)
+    low = known.filter(lower < HIGH_POTENTIAL)
+    n_hi, n_lo = int(high["promotions"].sum()), int(low["promotions"].sum())
+    if n_hi < MIN_COMPARE or n_lo < MIN_COMPARE:
+        return (
+            f"Trop peu de promotions pour comparer ({n_hi} vers des entreprises à fort "
+            f"potentiel ≥ {HIGH_POTENTIAL}, {n_lo} vers les autres ; il en faut au moins "
+            f"{MIN_COMPARE} de chaque côté)."
+        )
+    k_hi, k_lo = int(high["embauches"].sum()), int(low["embauches"].sum())
+    r_hi, r_lo = k_hi / n_hi, k_lo / n_lo
+    verdict = "mieux" if r_hi > r_lo else "moins bien" if r_hi < r_lo else "autant"
+    text = (
+        f"Les entreprises à fort potentiel (≥ {HIGH_POTENTIAL}) convertissent {verdict} : "
+        f"{fmt_pct(r_hi)} d'embauches sur {n_hi} promotions, contre {fmt_pct(r_lo)} sur "
+        f"{n_lo} promotions vers les autres."
+    )
+    if not differs(k_hi, n_hi, k_lo, n_lo):
+        text += (
+            " L'écart n'est pas significatif à ce stade (test de comparaison de deux "
+            "proportions, seuil de 5 %)."
+        )
+    return text
+
+
+def fmt_pct(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value * 100:.1f}".replace(".", ",") + " %"
+
+
+def fmt_int(value: int | None) -> str:
+    return "–" if value is None else f"{int(value):,}".replace(",", "\u202f")
+
+
+def _scope(
+    con: duckdb.DuckDBPyConnection, code: str | None, title: str, goal: float, out: Path
+) -> tuple[Scope, dict[str, pl.DataFrame]]:
+    totals = _aggregate(con, [], goal, code)
+    frames = {
+        "synthese": totals,
+        "par_rome": _aggregate(con, ["code_rome", "rome_label"], goal, code),
+        "par_potentiel": _aggregate(con, ["potential_band"], goal, code),
+        "par_mois": _aggregate(con, ["month"], goal, code),
+    }
+    bands = frames["par_potentiel"]
+    if not bands.is_empty():
+        order = {b: i for i, b in enumerate(BANDS)}
+        bands = bands.sort(pl.col("potential_band").replace_strict(order, return_dtype=pl.Int32))
+        frames["par_potentiel"] = bands
+    scope = Scope(
+        code=code,
+        title=title,
+        totals=totals.row(0, named=True) if not totals.is_empty() else {},
+        by_rome=frames["par_rome"].sort("promotions", descending=True).to_dicts(),
+        by_band=bands.to_dicts(),
+        by_month=frames["par_mois"].to_dicts(),
+        band_finding=band_finding(bands) if not bands.is_empty() else "",
+    )
+    if scope.totals:
+        stem = "ensemble" if code is None else f"agence_{code}"
+        plots = out / "plots"
+        plots.mkdir(parents=True, exist_ok=True)
+        rel = "plots" if code is None else "../plots"
+        plot_bands(bands, goal, plots / f"{stem}_potentiel.png")
+        plot_months(frames["par_mois"], goal, plots / f"{stem}_mois.png")
+        scope.plots = {
+            "potentiel": f"{rel}/{stem}_potentiel.png",
+            "mois": f"{rel}/{stem}_mois.png",
+        }
+    return scope, frames
+
+
+def build_impact_table(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
+    """(Re)build `promotion_impact` from the ledger, its outcomes and the scores."""
+    romes = []
+    if table_exists(con, "ref_naf_rome"):
+        romes.append("SELECT code_rome, rome_label AS libelle FROM ref_naf_rome")
+    if table_exists(con, "ref_rome"):
+        romes.append("SELECT code_rome, libelle FROM ref_rome")
+    run_sql_file(
+        con,
+        "promotion_impact",
+        {"as_of": as_of},
+        scores="score_etablissement" if table_exists(con, "score_etablissement") else _EMPTY_SCORES,
+        romes=f"({' UNION ALL '.join(romes)})" if romes else _EMPTY_ROMES,
+    )
+
+
+def _write_csvs(out: Path, frames: dict[str, list[pl.DataFrame]]) -> list[Path]:
+    """UTF-8 with BOM, `;`, decimal comma: opens cleanly in French Excel."""
+    written = []
+    for name, parts in frames.items():
+        df = pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+        df = df.rename({"potential_band": "potentiel", "month": "mois"}, strict=False)
+        path = out / f"{name}.csv"
+        df.write_csv(path, include_bom=True, separator=";", decimal_comma=True, float_precision=4)
+        written.append(path)
+    return written
+
+
+def write_impact_report(con: duckdb.DuckDBPyConnection, settings: Settings, run_dir: Path) -> Path:
+    """Write `<run_dir>/impact/` (index.html, one page per agency, CSVs, plots)."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    goal = float(followup_options(settings)["goal_conversion"])
+    build_derived(con, settings)
+    build_impact_table(con, settings.as_of)
+    out = Path(run_dir) / "impact"
+    (out / "agences").mkdir(parents=True, exist_ok=True)
+    agencies = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT agency_code FROM promotion_impact ORDER BY 1"
+        ).fetchall()
+    ]
+    scoped = [_scope(con, None, "Toutes les agences", goal, out)]
+    scoped += [_scope(con, a, f"Agence {a}", goal, out) for a in agencies]
+    csv_parts: dict[str, list[pl.DataFrame]] = {}
+    for scope, frames in scoped:
+        label = scope.code or "ensemble"
+        for key, df in frames.items():
+            csv_parts.setdefault(key, []).append(
+                df.select(pl.lit(label).alias("perimetre"), pl.all())
+            )
+    overall, scopes = scoped[0][0], [s for s, _ in scoped[1:]]
+    csvs = _write_csvs(out, csv_parts)
+
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2", "html"])
+    )
+    env.filters.update(pct=fmt_pct, num=fmt_int)
+    common = {
+        "as_of": settings.as_of,
+        "goal": goal,
+        "csvs": [p.name for p in csvs],
+        "window_months": followup_options(settings)["outcome_window_months"],
+    }
+    index = out / "index.html"
+    index.write_text(
+        env.get_template("index.html.j2").render(overall=overall, agencies=scopes, **common),
+        encoding="utf-8",
+    )
+    for scope in scopes:
+        (out / "agences" / f"{scope.code}.html").write_text(
+            env.get_template("agence.html.j2").render(scope=scope, **common), encoding="utf-8"
+        )
+    log.info(
+        "impact report: %d promotions, %d agencies -> %s",
+        overall.totals.get("promotions", 0),
+        len(scopes),
+        index,
+    )
+    return index

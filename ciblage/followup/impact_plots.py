@@ -1,0 +1,86 @@
+"""PNG plots of the impact report (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import polars as pl  # noqa: E402
+
+_HIRES = "#1f6f8b"
+_DATA = "#99c4c8"
+_GOAL = "#c0392b"
+
+
+def plot_bands(bands: pl.DataFrame, goal: float, path: Path) -> Path:
+    """Conversion by hiring-potential band, with its 95 % interval and the goal line."""
+    fig, ax = plt.subplots(figsize=(7, 3.6), dpi=100)
+    if not bands.is_empty():
+        x = list(range(bands.height))
+        conv = [v * 100 for v in bands["taux_conversion"]]
+        low = [(c - lo * 100) for c, lo in zip(conv, bands["taux_conversion_min95"], strict=True)]
+        high = [(hi * 100 - c) for c, hi in zip(conv, bands["taux_conversion_max95"], strict=True)]
+        ax.bar(
+            [i - 0.2 for i in x],
+            conv,
+            width=0.4,
+            color=_HIRES,
+            label="embauches déclarées",
+            yerr=[low, high],
+            capsize=3,
+        )
+        ax.bar(
+            [i + 0.2 for i in x],
+            [v * 100 for v in bands["taux_succes_possibles"]],
+            width=0.4,
+            color=_DATA,
+            label="succès possibles (données)",
+        )
+        labels = [
+            f"{b}\n(n={n})"
+            for b, n in zip(bands["potential_band"], bands["promotions"], strict=True)
+        ]
+        ax.set_xticks(x, labels, fontsize=8)
+    ax.axhline(goal * 100, color=_GOAL, linestyle="--", label=f"objectif {goal:.0%}")
+    ax.set_xlabel("potentiel d'embauche de l'entreprise au moment de la promotion")
+    ax.set_ylabel("% des promotions")
+    ax.set_title("Conversion selon le potentiel d'embauche")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_months(months: pl.DataFrame, goal: float, path: Path) -> Path:
+    """Promotions per month (bars) and the month's conversion rate (line) against the goal."""
+    fig, ax = plt.subplots(figsize=(7, 3.6), dpi=100)
+    if not months.is_empty():
+        labels = [m.strftime("%m/%Y") for m in months["month"]]
+        x = list(range(months.height))
+        ax.bar(x, months["promotions"].to_list(), color=_DATA, label="promotions")
+        ax.bar(x, months["embauches"].to_list(), color=_HIRES, label="embauches")
+        ax.set_xticks(x, labels, fontsize=8, rotation=45)
+        ax2 = ax.twinx()
+        ax2.plot(
+            x,
+            [v * 100 for v in months["taux_conversion"]],
+            color="black",
+            marker="o",
+            label="conversion (%)",
+        )
+        ax2.axhline(goal * 100, color=_GOAL, linestyle="--", label=f"objectif {goal:.0%}")
+        ax2.set_ylabel("conversion (%)")
+        ax2.set_ylim(bottom=0)
+        ax2.legend(loc="upper right", fontsize=8)
+    ax.set_ylabel("nombre")
+    ax.set_title("Promotions et embauches par mois")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

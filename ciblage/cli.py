@@ -104,9 +104,9 @@ def run(
     top: Annotated[int | None, typer.Option("--top", help="Companies per list.")] = None,
 ) -> None:
     """Run ingest -> score -> publish (flow `nightly`), with no Prefect server to start."""
-    from pipelines.nightly import nightly_flow
+    from pipelines.nightly import nightly_flow, summary_line
 
-    nightly_flow(
+    result = nightly_flow(
         config=_cfg(config),
         as_of=as_of,
         territory=territory,
@@ -114,6 +114,26 @@ def run(
         horizon_months=horizon,
         top_n=top,
     )
+    typer.echo(summary_line(result))
+
+
+@app.command()
+def rerun(
+    territory: Annotated[
+        str, typer.Option("--territory", "-t", help="dep:<code>, bassin:<code> or agence:<code>.")
+    ],
+    config: ConfigOpt = None,
+    as_of: AsOfOpt = None,
+    horizon: Annotated[int | None, typer.Option(help="Horizon in months.")] = None,
+    top: Annotated[int | None, typer.Option("--top", help="Companies per list.")] = None,
+) -> None:
+    """Rescore and republish one territory on the current warehouse (flow `territory-rerun`)."""
+    from pipelines.nightly import summary_line, territory_rerun_flow
+
+    result = territory_rerun_flow(
+        territory=territory, config=_cfg(config), as_of=as_of, top_n=top, horizon_months=horizon
+    )
+    typer.echo(summary_line(result))
 
 
 @app.command()

@@ -89,6 +89,12 @@ def append(
     )
 
 
+def record(warehouse: str | Path, **fields: Any) -> None:
+    """Append one finished row (see `append` for the fields), opening the warehouse."""
+    with _session(warehouse) as con:
+        append(con, **fields)
+
+
 def _finish(
     con: duckdb.DuckDBPyConnection,
     run_id: str,

@@ -1,0 +1,255 @@
+"""Flow `nightly` (ingest → score → publish) and flow `territory-rerun` (score → publish).
+
+Both hold the warehouse write lock for their whole duration (a second run waits, see
+`ciblage.lock`), run each stage as a Prefect subflow, and record each stage in the run
+ledger under one run id. `nightly` resumes after a failure: stages that completed for
+the same inputs are reused instead of rerun (see `ciblage.resume` for the rules).
+
+Deployed by `prefect.yaml`; run with no server by `ciblage run` / `ciblage rerun`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from prefect import flow, get_run_logger
+
+from ciblage.config import Settings, load_settings
+from ciblage.ledger import SKIPPED, ledger_step, mark_interrupted, record, utcnow
+from ciblage.resume import inputs_fingerprint, reusable_record, stage_key
+from ciblage.runs import bind_run_id, locked, new_run_id
+
+
+def publish_task_runner(settings: Settings) -> Any | None:
+    """Dask task runner for the per-agency fan-out when `[runs]` asks for one.
+
+    `dask_address = "tcp://scheduler:8786"` uses an existing cluster (runs larger than
+    one machine); `dask_workers = N` starts a local cluster of N workers.
+    """
+    opts = settings.section("runs")
+    if not (opts.get("dask_address") or opts.get("dask_workers")):
+        return None
+    from prefect_dask import DaskTaskRunner
+
+    if opts.get("dask_address"):
+        return DaskTaskRunner(address=str(opts["dask_address"]))
+    return DaskTaskRunner(
+        cluster_kwargs={"n_workers": int(opts["dask_workers"]), "processes": True}
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+class _Stages:
+    """Runs stages in order inside one nightly/rerun flow run, reusing completed ones."""
+
+    def __init__(self, settings: Settings, run_id: str, flow_name: str, resume: bool) -> None:
+        self.settings, self.run_id, self.flow_name = settings, run_id, flow_name
+        self.resume = resume
+        self.upstream_key: str | None = None
+        self.upstream_ran = False
+        self.report: dict[str, Any] = {}
+
+    def run(self, stage: str, params: dict[str, Any], call: Callable[[], Any]) -> Any:
+        log = get_run_logger()
+        key = stage_key(stage, params, self.upstream_key)
+        self.upstream_key = key
+        rec = None
+        if self.resume and not self.upstream_ran:
+            rec = reusable_record(self.settings, stage, key)
+        if rec is not None:
+            log.info(f"stage {stage}: reusing run {rec['run_id']} (same inputs, completed)")
+            now = utcnow()
+            result = rec["params"].get("result")
+            record(
+                self.settings.warehouse,
+                run_id=self.run_id,
+                flow=self.flow_name,
+                stage=stage,
+                step="stage",
+                status=SKIPPED,
+                started_at=now,
+                ended_at=now,
+                params={**params, "key": key, "reused_from": rec["run_id"], "result": result},
+                message=f"reused the completed stage of run {rec['run_id']}",
+            )
+            self.report[stage] = {"status": SKIPPED, "reused_from": rec["run_id"]}
+            return result
+        self.upstream_ran = True
+        with ledger_step(
+            self.settings.warehouse,
+            run_id=self.run_id,
+            flow=self.flow_name,
+            stage=stage,
+            step="stage",
+            params={**params, "key": key},
+        ) as step:
+            started = utcnow()
+            result = _jsonable(call())
+            step.params = {"result": result}
+        self.report[stage] = {
+            "status": "completed",
+            "seconds": round((utcnow() - started).total_seconds(), 2),
+        }
+        return result
+
+
+def _settings(
+    config: str | None, as_of: str | None, horizon: int | None, top: int | None
+) -> Settings:
+    return load_settings(config, as_of=as_of, horizon_months=horizon, top_n=top)
+
+
+def _stage_calls(
+    settings: Settings, stages: list[str], territory: str, sources: list[str] | None
+) -> list[tuple[str, dict[str, Any], Callable[[], Any]]]:
+    """(stage, parameters that key its reuse, call of its subflow), in order."""
+    cfg, day = str(settings.config_path), settings.as_of.isoformat()
+    horizon, top_n = settings.horizon_months, settings.top_n
+    calls: list[tuple[str, dict[str, Any], Callable[[], Any]]] = []
+    if "ingest" in stages:
+        from pipelines.ingest import ingest_flow
+
+        fingerprint = inputs_fingerprint(settings, sources)
+        calls.append(
+            (
+                "ingest",
+                {"as_of": day, "sources": sources, "inputs": fingerprint},
+                lambda: ingest_flow(config=cfg, sources=sources, as_of=day),
+            )
+        )
+    if "score" in stages:
+        from pipelines.score import score_flow
+
+        calls.append(
+            (
+                "score",
+                {"as_of": day, "horizon_months": horizon, "territory": territory},
+                lambda: score_flow(
+                    config=cfg, as_of=day, horizon_months=horizon, territory=territory
+                ),
+            )
+        )
+    if "publish" in stages:
+        from pipelines.publish import publish_flow
+
+        runner = publish_task_runner(settings)
+        publish = publish_flow.with_options(task_runner=runner) if runner else publish_flow
+        calls.append(
+            (
+                "publish",
+                {"as_of": day, "territory": territory, "top_n": top_n},
+                lambda: publish(config=cfg, as_of=day, territory=territory, top_n=top_n),
+            )
+        )
+    return calls
+
+
+def _run_chain(
+    flow_name: str,
+    stages: list[str],
+    *,
+    config: str | None,
+    as_of: str | None,
+    territory: str,
+    sources: list[str] | None,
+    horizon_months: int | None,
+    top_n: int | None,
+    resume: bool,
+) -> dict[str, Any]:
+    settings = _settings(config, as_of, horizon_months, top_n)
+    # one as-of for every stage, even if the run crosses midnight with as_of = today
+    run_id = new_run_id(settings.as_of)
+    run_params = {
+        "as_of": settings.as_of.isoformat(),
+        "territory": territory,
+        "sources": sources,
+        "horizon_months": settings.horizon_months,
+        "top_n": settings.top_n,
+    }
+    log = get_run_logger()
+    log.info(f"{flow_name} run {run_id}: {run_params}")
+    with locked(settings, run_id, flow_name), bind_run_id(run_id):
+        stale = mark_interrupted(settings.warehouse)
+        if stale:
+            log.warning(f"{stale} ledger step(s) of a killed run marked interrupted")
+        with ledger_step(
+            settings.warehouse,
+            run_id=run_id,
+            flow=flow_name,
+            stage="run",
+            step="run",
+            params=run_params,
+        ) as whole:
+            chain = _Stages(settings, run_id, flow_name, resume)
+            result: dict[str, Any] = {}
+            for stage, params, call in _stage_calls(settings, stages, territory, sources):
+                result = chain.run(stage, params, call) or {}
+            whole.params = {"stages": chain.report}
+            whole.message = f"published {result.get('run_dir')}" if result else None
+    return {"run_id": run_id, "stages": chain.report, "publish": result}
+
+
+@flow(name="nightly", log_prints=True)
+def nightly_flow(
+    config: str | None = None,
+    as_of: str | None = None,
+    territory: str = "all",
+    sources: list[str] | None = None,
+    horizon_months: int | None = None,
+    top_n: int | None = None,
+) -> dict[str, Any]:
+    """Refresh sources, rescore, republish; a rerun resumes at the first unfinished stage."""
+    return _run_chain(
+        "nightly",
+        ["ingest", "score", "publish"],
+        config=config,
+        as_of=as_of,
+        territory=territory,
+        sources=sources,
+        horizon_months=horizon_months,
+        top_n=top_n,
+        resume=True,
+    )
+
+
+@flow(name="territory-rerun", log_prints=True)
+def territory_rerun_flow(
+    territory: str,
+    config: str | None = None,
+    as_of: str | None = None,
+    top_n: int | None = None,
+    horizon_months: int | None = None,
+) -> dict[str, Any]:
+    """An analyst's rerun of one territory on the current warehouse: score → publish."""
+    return _run_chain(
+        "territory-rerun",
+        ["score", "publish"],
+        config=config,
+        as_of=as_of,
+        territory=territory,
+        sources=None,
+        horizon_months=horizon_months,
+        top_n=top_n,
+        resume=False,
+    )
+
+
+def summary_line(result: dict[str, Any]) -> str:
+    """One line for the terminal: stages done or reused, and where the lists are."""
+    stages = ", ".join(
+        f"{name} {info['status']}" + (f" ({info['seconds']} s)" if "seconds" in info else "")
+        for name, info in result.get("stages", {}).items()
+    )
+    pub = result.get("publish") or {}
+    where = pub.get("run_dir") or "nothing new published"
+    return f"run {result.get('run_id')}: {stages}; output: {where}"

@@ -1,0 +1,193 @@
+"""URSSAF DPAE quarterly aggregates, as the Opendatasoft `;` exports, from the same process.
+
+The sample holds only a subset of each territory's establishments, so the aggregates are
+drawn from the process's expected hires scaled up (TERRITORY_SCALE), as if the rest of the
+territory's employers hired the same way: DPAE volumes and trends agree with the per-SIRET
+hires without being their exact sum.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+
+from ciblage import formats
+from ciblage.sample.establishments import Establishment
+from ciblage.sample.hiring import CDI_SHARE, N_MONTHS, SEASON, HiringResult, sector_group
+from ciblage.sample.referentials import Referentials
+from ciblage.sample.sirene_files import csv_text
+
+TERRITORY_SCALE = 20.0  # a département has ~20x the sample's employers in it
+QUARTERS = [(y, q) for y in range(2021, 2027) for q in range(1, 5)][:23]  # 2021Q1..2026Q3
+ANCIENNE_REGION = {
+    "45": ("24", "Centre"),
+    "27": ("23", "Haute-Normandie"),
+    "57": ("41", "Lorraine"),
+}
+NA38_LABELS = {
+    "BZ": "Industries extractives",
+    "CA": "Fabrication de denrées alimentaires, de boissons et de produits à base de tabac",
+    "CB": "Fabrication de textiles, industries de l'habillement, industrie du cuir et de la chaussure",  # noqa: E501 (official label)
+    "CC": "Travail du bois, industries du papier et imprimerie",
+    "CD": "Cokéfaction et raffinage",
+    "CE": "Industrie chimique",
+    "CF": "Industrie pharmaceutique",
+    "CG": "Fabrication de produits en caoutchouc et en plastique ainsi que d'autres produits minéraux non métalliques",  # noqa: E501 (official label)
+    "CH": "Métallurgie et fabrication de produits métalliques à l'exception des machines et des équipements",  # noqa: E501 (official label)
+    "CI": "Fabrication de produits informatiques, électroniques et optiques",
+    "CJ": "Fabrication d'équipements électriques",
+    "CK": "Fabrication de machines et équipements n.c.a.",
+    "CL": "Fabrication de matériels de transport",
+    "CM": "Autres industries manufacturières ; réparation et installation de machines et d'équipements",  # noqa: E501 (official label)
+    "DZ": "Production et distribution d'électricité, de gaz, de vapeur et d'air conditionné",
+    "EZ": "Production et distribution d'eau ; assainissement, gestion des déchets et dépollution",
+    "FZ": "Construction",
+    "GZ": "Commerce ; réparation d'automobiles et de motocycles",
+    "HZ": "Transports et entreposage",
+    "IZ": "Hébergement et restauration",
+    "JA": "Édition, audiovisuel et diffusion",
+    "JB": "Télécommunications",
+    "JC": "Activités informatiques et services d'information",
+    "KZ": "Activités financières et d'assurance",
+    "LZ": "Activités immobilières",
+    "MA": "Activités juridiques, comptables, de gestion, d'architecture, d'ingénierie, de contrôle et d'analyses techniques",  # noqa: E501 (official label)
+    "MB": "Recherche-développement scientifique",
+    "MC": "Autres activités spécialisées, scientifiques et techniques",
+    "NZ": "Activités de services administratifs et de soutien",
+    "OZ": "Administration publique",
+    "PZ": "Enseignement",
+    "QA": "Activités pour la santé humaine",
+    "QB": "Hébergement médico-social et social et action sociale sans hébergement",
+    "RZ": "Arts, spectacles et activités récréatives",
+    "SZ": "Autres activités de services",
+}
+
+
+def _quarter_end(y: int, q: int) -> str:
+    nxt = dt.date(y + (q == 4), 1 if q == 4 else 3 * q + 1, 1)
+    return (nxt - dt.timedelta(days=1)).isoformat()
+
+
+def _cells(estabs: list[Establishment], hiring: HiringResult, key) -> dict:
+    """Expected hires per (key, quarter) and the mean seasonal factor of each cell."""
+    out: dict = {}
+    for i, e in enumerate(estabs):
+        k = key(e)
+        if k is None:
+            continue
+        g = sector_group(e.naf.a21)
+        acc = out.setdefault(
+            k, {"lam": np.zeros(N_MONTHS), "season": np.zeros(N_MONTHS), "w": 0.0, "cdi": 0.0}
+        )
+        acc["lam"] += hiring.expected[i]
+        acc["season"] += SEASON[g][np.arange(N_MONTHS) % 12] * hiring.expected[i].sum()
+        acc["w"] += hiring.expected[i].sum()
+        acc["cdi"] += CDI_SHARE[g] * hiring.expected[i].sum()
+    return out
+
+
+def _rows(
+    rng: np.random.Generator, cells: dict, scale: dict, fields: list[str], describe
+) -> list[list[str]]:
+    rows = []
+    for k in sorted(cells):
+        acc = cells[k]
+        if acc["w"] <= 0:
+            continue
+        season = acc["season"] / acc["w"]
+        cdi_share = acc["cdi"] / acc["w"]
+        for y, q in QUARTERS:
+            m0 = (y - 2021) * 12 + 3 * (q - 1)
+            lam = acc["lam"][m0 : m0 + 3].sum() * scale[k]
+            sfac = season[m0 : m0 + 3].mean()
+            for nature, share in (("CDI", cdi_share), ("CDD", 1 - cdi_share)):
+                brut = int(rng.poisson(lam * share))
+                values = {
+                    **describe(k),
+                    "duree_de_contrat": "Plus d'un mois",
+                    "nature_de_contrat": nature,
+                    "annee": str(y),
+                    "trimestre": f"T{q}",
+                    "dernier_jour_du_trimestre": _quarter_end(y, q),
+                    "dpae_brut": str(brut),
+                    "dpae_cvs": f"{brut / sfac:.1f}",
+                }
+                rows.append([values[f] for f in fields])
+    return rows
+
+
+def write_dpae(
+    rng: np.random.Generator,
+    out: Path,
+    estabs: list[Establishment],
+    hiring: HiringResult,
+    ref: Referentials,
+) -> dict[str, Path]:
+    d = out / "urssaf"
+    d.mkdir(parents=True, exist_ok=True)
+    deps = sorted({e.commune.dep for e in estabs})
+
+    def dep_key(e: Establishment):
+        gs = formats.DPAE_GRAND_SECTEUR_BY_A21.get(e.naf.a21)
+        return (e.commune.dep, gs) if gs else None
+
+    def dep_describe(k) -> dict[str, str]:
+        dep, gs = k
+        reg = ref.departements[dep][0]
+        code_anc, anc = ANCIENNE_REGION[dep]
+        return {
+            "region": ref.regions[reg],
+            "ancienne_region": anc,
+            "departement": ref.departements[dep][1],
+            "grand_secteur_d_activite": gs,
+            "code_region": reg,
+            "code_ancienne_region": code_anc,
+            "code_departement": dep,
+        }
+
+    dep_cells = _cells(estabs, hiring, dep_key)
+    fields = list(formats.DPAE_DEPARTEMENT_FIELDS)
+    dep_rows = _rows(
+        rng, dep_cells, dict.fromkeys(dep_cells, TERRITORY_SCALE), fields, dep_describe
+    )
+    p1 = d / "dpae-par-departement-x-grand-secteur.csv"
+    p1.write_text(csv_text(fields, dep_rows, ";"), encoding="utf-8")
+
+    # Region level: the sample's départements stand for their whole region.
+    deps_per_region = {
+        reg: sum(1 for r, _ in ref.departements.values() if r == reg)
+        for reg in {ref.departements[x][0] for x in deps}
+    }
+
+    def reg_key(e: Establishment):
+        a38 = e.naf.a38
+        return (
+            (ref.departements[e.commune.dep][0], e.commune.dep, a38) if a38 in NA38_LABELS else None
+        )
+
+    raw = _cells(estabs, hiring, reg_key)
+    reg_cells: dict = {}
+    for (reg, dep, a38), acc in raw.items():  # one département per region in the sample
+        reg_cells[(reg, dep, a38)] = acc
+    scale = {k: TERRITORY_SCALE * deps_per_region[k[0]] for k in reg_cells}
+
+    def reg_describe(k) -> dict[str, str]:
+        reg, dep, a38 = k
+        code_anc, anc = ANCIENNE_REGION[dep]
+        return {
+            "region": ref.regions[reg],
+            "ancienne_region": anc,
+            "secteur_na38": NA38_LABELS[a38],
+            "code_region": reg,
+            "code_ancienne_region": code_anc,
+            "code_secteur_na38": a38,
+        }
+
+    reg_fields = list(formats.DPAE_REGION_NA38_FIELDS)
+    reg_rows = _rows(rng, reg_cells, scale, reg_fields, reg_describe)
+    labels = [formats.DPAE_REGION_NA38_FIELDS[f] for f in reg_fields]
+    p2 = d / "dpae-par-region-x-na38.csv"
+    p2.write_text(csv_text(labels, reg_rows, ";"), encoding="utf-8")
+    return {"dpae_departement": p1, "dpae_region_na38": p2}

@@ -1,0 +1,179 @@
+"""The known hiring process behind the sample (documented in the sample's README).
+
+Monthly hires of establishment i in month t ~ Poisson(lambda_it) with
+    lambda_it = scale * base[band] * sector[group] * gamma_i * ramp_i(t) * exp(g_i * years_t)
+                * exp(r[group, dep] * years_t) * season[group][month] * exp(u_it) * alive_it
+gamma_i a persistent establishment effect, g_i its own growth (higher for young
+establishments), r the sector x département dynamics, u_it an AR(1) shock (so recent
+hires say more than old ones) and alive_it zero before creation and from closure on.
+Each hire gets a ROME drawn from the real ROME shares of the establishment's NAF.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from ciblage.sample.establishments import BANDS, Establishment
+from ciblage.sample.referentials import Referentials
+
+FIRST_MONTH = dt.date(2021, 1, 1)
+N_MONTHS = 70  # 2021-01 .. 2026-10 (the shipped config's as_of is 2026-11-01)
+HIRE_SCALE = 0.15
+BASE_BY_BAND = dict(
+    zip(
+        BANDS,
+        (0.004, 0.02, 0.035, 0.07, 0.12, 0.22, 0.5, 1.1, 2.0, 3.2, 4.5, 8.0, 14.0),
+        strict=True,
+    )
+)
+GAMMA_SHAPE = 1.2  # establishment effect ~ Gamma(1.2, 1/1.2): mean 1, strongly dispersed
+AR_RHO, AR_SIGMA = 0.85, 0.3  # monthly log-shock persistence and size
+YOUNG_GROWTH, OLD_GROWTH_SD = 0.25, 0.1  # own yearly log-growth: young N(0.25,0.1), others N(0,0.1)
+RAMP_MONTHS = 18  # a new establishment reaches its hiring level in 18 months
+
+GROUPS = (
+    "agriculture",
+    "industrie",
+    "construction",
+    "commerce",
+    "transport",
+    "hotellerie_restauration",
+    "sante_social",
+    "enseignement",
+    "services",
+)
+SECTOR_LEVEL = {
+    "agriculture": 1.2,
+    "industrie": 0.8,
+    "construction": 0.9,
+    "commerce": 1.0,
+    "transport": 1.2,
+    "hotellerie_restauration": 1.6,
+    "sante_social": 1.3,
+    "enseignement": 1.0,
+    "services": 1.0,
+}
+# Yearly log-growth of hiring per sector group (the same in every département, plus a
+# département-specific N(0, 0.04) draw): health, logistics and tourism grow, building and
+# industry shrink.
+SECTOR_TREND = {
+    "agriculture": 0.0,
+    "industrie": -0.05,
+    "construction": -0.09,
+    "commerce": -0.02,
+    "transport": 0.08,
+    "hotellerie_restauration": 0.05,
+    "sante_social": 0.07,
+    "enseignement": 0.0,
+    "services": 0.02,
+}
+DEP_TREND_SD = 0.04
+_SEASON = {
+    "agriculture": (0.5, 0.5, 0.7, 0.9, 1.1, 1.5, 1.8, 1.9, 1.5, 0.8, 0.5, 0.5),
+    "hotellerie_restauration": (0.7, 0.7, 0.85, 1.05, 1.3, 1.5, 1.45, 1.2, 0.95, 0.8, 0.75, 0.8),
+    "commerce": (1.1, 0.85, 0.9, 0.95, 0.95, 1.0, 1.05, 0.9, 1.0, 1.0, 1.3, 1.4),
+    "construction": (0.9, 1.0, 1.15, 1.15, 1.1, 1.05, 1.0, 0.6, 1.2, 1.1, 1.0, 0.75),
+    "enseignement": (0.9, 0.8, 0.8, 0.8, 0.8, 0.9, 0.9, 1.0, 2.2, 1.2, 0.9, 0.8),
+    "default": (1.05, 1.0, 1.0, 1.0, 1.0, 1.0, 0.95, 0.75, 1.2, 1.05, 1.0, 0.9),
+}
+SEASON = {
+    g: np.array(_SEASON.get(g, _SEASON["default"])) / np.mean(_SEASON.get(g, _SEASON["default"]))
+    for g in GROUPS
+}
+CDI_SHARE = {
+    "agriculture": 0.2,
+    "industrie": 0.55,
+    "construction": 0.6,
+    "commerce": 0.45,
+    "transport": 0.5,
+    "hotellerie_restauration": 0.35,
+    "sante_social": 0.45,
+    "enseignement": 0.3,
+    "services": 0.5,
+}
+
+
+def sector_group(a21: str) -> str:
+    return {
+        "A": "agriculture",
+        "B": "industrie",
+        "C": "industrie",
+        "D": "industrie",
+        "E": "industrie",
+        "F": "construction",
+        "G": "commerce",
+        "H": "transport",
+        "I": "hotellerie_restauration",
+        "Q": "sante_social",
+        "P": "enseignement",
+    }.get(a21, "services")
+
+
+def month_start(t: int) -> dt.date:
+    y, m = divmod(FIRST_MONTH.month - 1 + t, 12)
+    return dt.date(FIRST_MONTH.year + y, m + 1, 1)
+
+
+@dataclass
+class HiringResult:
+    expected: np.ndarray  # (n_estab, N_MONTHS) lambda_it
+    hires: np.ndarray  # (n_estab, N_MONTHS) realised counts
+    records: list[tuple[int, int, str, int, int]]  # (estab, month, rome, hires, of which CDI)
+    dep_trend: dict[tuple[str, str], float]
+
+
+def _month_index(d: dt.date) -> int:
+    return (d.year - FIRST_MONTH.year) * 12 + d.month - FIRST_MONTH.month
+
+
+def simulate(
+    rng: np.random.Generator, estabs: list[Establishment], ref: Referentials
+) -> HiringResult:
+    n, t_idx = len(estabs), np.arange(N_MONTHS)
+    years = t_idx / 12.0
+    deps = sorted({e.commune.dep for e in estabs})
+    dep_trend = {
+        (g, d): SECTOR_TREND[g] + float(rng.normal(0, DEP_TREND_SD)) for g in GROUPS for d in deps
+    }
+    groups = [sector_group(e.naf.a21) for e in estabs]
+    base = np.array(
+        [BASE_BY_BAND[e.band] * SECTOR_LEVEL[g] for e, g in zip(estabs, groups, strict=True)]
+    )
+    gamma = rng.gamma(GAMMA_SHAPE, 1 / GAMMA_SHAPE, n)
+    young = np.array([e.created >= dt.date(2019, 1, 1) for e in estabs])
+    growth = np.where(young, rng.normal(YOUNG_GROWTH, 0.1, n), rng.normal(0, OLD_GROWTH_SD, n))
+    created = np.array([_month_index(e.created) for e in estabs])
+    closed = np.array([_month_index(e.closed) if e.closed else 10_000 for e in estabs])
+    age = t_idx[None, :] - created[:, None]
+    ramp = np.clip(0.3 + 0.7 * age / RAMP_MONTHS, 0, 1)
+    alive = (age >= 0) & (t_idx[None, :] < closed[:, None])
+    sector = np.array([dep_trend[(g, e.commune.dep)] for e, g in zip(estabs, groups, strict=True)])
+    season = np.stack([SEASON[g][(t_idx + FIRST_MONTH.month - 1) % 12] for g in groups])
+    shock = np.zeros((n, N_MONTHS))
+    shock[:, 0] = rng.normal(0, AR_SIGMA, n)
+    for t in range(1, N_MONTHS):
+        shock[:, t] = AR_RHO * shock[:, t - 1] + rng.normal(0, AR_SIGMA * np.sqrt(1 - AR_RHO**2), n)
+    trend = np.clip(np.exp(growth[:, None] * years[None, :]), 0.3, 3.0)
+    lam = (
+        (HIRE_SCALE * base * gamma)[:, None]
+        * ramp
+        * trend
+        * np.exp(sector[:, None] * years[None, :])
+        * season
+        * np.exp(shock - AR_SIGMA**2 / 2)
+        * alive
+    )
+    hires = rng.poisson(lam)
+    records: list[tuple[int, int, str, int, int]] = []
+    for i, t in zip(*np.nonzero(hires), strict=True):
+        e = estabs[i]
+        shares = ref.rome_shares[e.naf.code]
+        counts = rng.multinomial(int(hires[i, t]), [s for _, s in shares])
+        for (rome, _), c in zip(shares, counts, strict=True):
+            if c:
+                cdi = int(rng.binomial(int(c), CDI_SHARE[groups[i]]))
+                records.append((int(i), int(t), rome, int(c), cdi))
+    return HiringResult(lam, hires, records, dep_trend)

@@ -194,12 +194,13 @@ def read_offres(path: Path, batch_size: int = 50_000) -> Iterator[pa.RecordBatch
 def stage_offres(con: Any, path: Path, staging: str = "offre__staging") -> int:
     """Stream the offers of `path` into a DuckDB table of strings; returns rows read."""
     reader = pa.RecordBatchReader.from_batches(SCHEMA, read_offres(path))
+    con.complete()  # DuckDB 2 refuses to register while a result is open
     con.register("offre__batches", reader)
     try:
         con.execute(f"CREATE OR REPLACE TABLE {staging} AS SELECT * FROM offre__batches")
     finally:
         con.unregister("offre__batches")
-    return con.execute(f"SELECT count(*) FROM {staging}").fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM {staging}").fetchall()[0][0]
 
 
 def offre_counts(con: Any, staging: str, target: str) -> dict[str, int]:
@@ -213,8 +214,8 @@ def offre_counts(con: Any, staging: str, target: str) -> dict[str, int]:
                                 AND TRY_CAST(date_creation AS TIMESTAMPTZ) IS NOT NULL)
         FROM {staging}
         """
-    ).fetchone()
-    loaded = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+    ).fetchall()[0]
+    loaded = con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
     return {
         "rows_read": read,
         "rows_invalid": invalid,

@@ -1,0 +1,26 @@
+-- offre_link_name: every name an establishment may appear under in an offer (enseigne,
+-- denomination_usuelle, the legal unit's denomination, or first name + name of a natural
+-- person), normalised, for the establishments that could be the employer of an offer:
+-- in a département with offers to resolve, and active at some time between the first
+-- and the last offer date ($min_date, $max_date). The exact date check is per offer.
+CREATE OR REPLACE TABLE offre_link_name AS
+WITH est AS (
+    SELECT
+        e.siret, e.code_commune, e.code_departement, left(e.naf_code, 2) AS division,
+        e.date_creation, e.date_fermeture, e.enseigne, e.denomination_usuelle,
+        u.denomination, nullif(concat_ws(' ', u.prenom, u.nom), '') AS personne
+    FROM etablissement AS e
+    LEFT JOIN unite_legale AS u USING (siren)
+    WHERE e.code_departement IN (SELECT DISTINCT code_departement FROM offre_link_query)
+      AND (e.date_creation IS NULL OR e.date_creation <= $max_date)
+      AND (e.date_fermeture IS NULL OR e.date_fermeture >= $min_date)
+),
+names AS (
+    SELECT siret, code_commune, code_departement, division, date_creation, date_fermeture,
+           ciblage_normalise_name(raw_name) AS name_norm
+    FROM est
+    UNPIVOT (raw_name FOR kind IN (enseigne, denomination_usuelle, denomination, personne))
+)
+SELECT DISTINCT *
+FROM names
+WHERE name_norm IS NOT NULL;

@@ -1,0 +1,185 @@
+"""Linking offers to establishments on a tiny hand-made warehouse."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from ciblage.company_names import normalise_name, normalise_names
+from ciblage.linking import link_offers, valid_sirets
+from ciblage.sources.offres_json import stage_offres
+from ciblage.warehouse import run_sql_file
+
+# siren, siret, commune, naf, created, closed, enseigne, denomination_usuelle
+# fmt: off
+ESTABLISHMENTS = [
+    ("552100554", "55210055400013", "45234", "1071C", "2001-01-01", None, None, None),
+    ("552100554", "55210055400021", "45147", "1071C", "2010-01-01", None, "BOULANGERIE DU MAIL", None),  # noqa: E501
+    ("732829320", "73282932000074", "45234", "4322A", "1999-01-01", None, None, None),
+    ("732829320", "73282932000082", "45208", "4322A", "2015-01-01", None, None, None),
+    ("404833048", "40483304800010", "45234", "5610A", "2005-01-01", "2025-06-30", None, None),
+    ("404833048", "40483304800028", "45234", "5610A", "2025-07-01", None, None, None),
+    ("356000000", "35600000049837", "45234", "5310Z", "1991-01-01", None, "LA POSTE", None),
+    ("130005481", "13000548100010", "45234", "8810A", "2000-01-01", None, None, None),
+]
+# fmt: on
+UNITS = [
+    ("552100554", "BOULANGERIE MARTIN", None, None),
+    ("732829320", "ELECTRICITE DUPONT ET FILS", None, None),
+    ("404833048", None, "LEROY", "JULIE"),
+    ("356000000", "LA POSTE", None, None),
+    ("130005481", "ASSOCIATION AIDE A DOMICILE DU LOIRET", None, None),
+]
+
+
+def offer(oid: str, nom: str | None, commune: str = "45234", secteur: str = "10", **kw):
+    o = {
+        "id": oid,
+        "dateCreation": kw.pop("date", "2026-03-02T09:00:00Z"),
+        "lieuTravail": {"libelle": "45 - X", "commune": commune},
+        "romeCode": "D1102",
+        "entreprise": {k: v for k, v in (("nom", nom), ("siret", kw.pop("siret", None))) if v},
+        "secteurActivite": secteur,
+    }
+    return o
+
+
+OFFERS = [
+    offer("exact", "Boulangerie Martin SARL"),  # name + commune + sector
+    offer("enseigne", "boulangerie du mail", commune="45147"),  # enseigne, other town
+    offer("siret", "whatever", siret="73282932000082", secteur="43"),
+    offer("badkey", "Électricité Dupont & Fils", siret="73282932000083", secteur="43"),
+    offer("person", "Julie Leroy", secteur="56"),  # natural person, reopened site
+    offer("poste", None, siret="35600000049837", secteur="53"),  # La Poste numbering
+    offer("noname", None),
+    offer("blank", "SAS"),
+    offer("nomatch", "Garage Bernard", secteur="45"),
+    # Commune has no candidate: same département and division.
+    offer("fallback", "ETS DUPONT ELECTRICITE", commune="45302", secteur="43"),
+    offer("asso", "Asso. Aide à Domicile du Loiret", secteur="88"),
+]
+
+
+@pytest.fixture()
+def warehouse(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute(
+        """CREATE TABLE etablissement (siret VARCHAR, siren VARCHAR, code_commune VARCHAR,
+        code_departement VARCHAR, naf_code VARCHAR, date_creation DATE, date_fermeture DATE,
+        enseigne VARCHAR, denomination_usuelle VARCHAR, etat_administratif VARCHAR)"""
+    )
+    for siren, siret, com, naf, created, closed, ens, den in ESTABLISHMENTS:
+        con.execute(
+            "INSERT INTO etablissement VALUES (?, ?, ?, left(?, 2), ?, ?, ?, ?, ?, ?)",
+            [siret, siren, com, com, naf, created, closed, ens, den, "F" if closed else "A"],
+        )
+    con.execute(
+        "CREATE TABLE unite_legale (siren VARCHAR, denomination VARCHAR, nom VARCHAR,"
+        " prenom VARCHAR)"
+    )
+    con.executemany("INSERT INTO unite_legale VALUES (?, ?, ?, ?)", UNITS)
+    f = tmp_path / "offres.jsonl"
+    f.write_text("\n".join(json.dumps(o) for o in OFFERS), encoding="utf-8")
+    stage_offres(con, f, "offre__staging")
+    run_sql_file(con, "offre", staging="offre__staging", target="offre")
+    return con
+
+
+def test_link_offers(warehouse: duckdb.DuckDBPyConnection) -> None:
+    counts = link_offers(warehouse, "run-test", workers=1)
+    links = {
+        r[0]: r[1:]
+        for r in warehouse.execute(
+            "SELECT offre_id, siret, method, confidence FROM offre_siret_link"
+        ).fetchall()
+    }
+    assert links["siret"] == ("73282932000082", "siret", 1.0)
+    assert links["poste"] == ("35600000049837", "siret", 1.0)
+    assert links["exact"] == ("55210055400013", "entity_resolution", 1.0)
+    # Right name in another commune: the enseigne's establishment there.
+    assert links["enseigne"][0] == "55210055400021"
+    # A mistyped SIRET falls back to the name, which resolves in the offer's commune.
+    assert links["badkey"][:2] == ("73282932000074", "entity_resolution")
+    # The site closed in 2025 is not a candidate for a 2026 offer; the new one is.
+    assert links["person"][0] == "40483304800028"
+    assert links["fallback"][0] in ("73282932000074", "73282932000082")
+    assert links["fallback"][2] < 1.0  # other commune costs confidence
+    assert links["asso"][0] == "13000548100010"
+    for oid in ("noname", "blank", "nomatch"):
+        assert oid not in links
+    assert counts["offers"] == 11
+    assert counts["siret"] == 2 and counts["entity_resolution"] == 6
+    assert counts["unlinked_no_name"] == 2 and counts["unlinked_no_match"] == 1
+    assert counts["siret_given"] == 3 and counts["siret_invalid"] == 1
+    assert all(0 < c <= 1 for _, _, c in links.values())
+    # Counted in the run ledger; working tables cleaned up.
+    ledger = warehouse.execute(
+        "SELECT rows_in, rows_out FROM run_ledger WHERE step = 'offre_siret_link'"
+    ).fetchall()
+    assert ledger == [(11, 8)]
+    left = warehouse.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'offre_link_%'"
+    ).fetchone()
+    assert left == (0,)
+
+
+def test_rerun_is_deterministic(warehouse: duckdb.DuckDBPyConnection) -> None:
+    link_offers(warehouse, "run-1", workers=1)
+    first = warehouse.execute("SELECT * FROM offre_siret_link ORDER BY offre_id").fetchall()
+    link_offers(warehouse, "run-2", workers=1)
+    assert warehouse.execute("SELECT * FROM offre_siret_link ORDER BY offre_id").fetchall() == first
+
+
+def test_threshold_controls_entity_resolution(warehouse: duckdb.DuckDBPyConnection) -> None:
+    counts = link_offers(warehouse, "run-strict", min_confidence=0.999, workers=1)
+    assert counts["siret"] == 2
+    methods = warehouse.execute(
+        "SELECT DISTINCT method FROM offre_siret_link WHERE confidence < 0.999"
+    ).fetchall()
+    assert methods == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("SARL Électricité d'Orléans & Fils", "ELECTRICITE ORLEANS FILS"),
+        ("S.A.R.L. DUPONT", "DUPONT"),
+        ("ETS. MARTIN", "MARTIN"),
+        ("Boulangerie-Martin SAS", "BOULANGERIE MARTIN"),
+        ("Ste Transp. St Jean", "TRANSPORTS SAINT JEAN"),
+        ("L'ŒUVRE SOCIALE", "OEUVRE SOCIALE"),
+        ("SAS", None),
+        ("  ", None),
+        (None, None),
+        ("Groupe ABC (Établissements Dupont)", "ABC DUPONT"),
+    ],
+)
+def test_normalise_name(raw: str | None, expected: str | None) -> None:
+    assert normalise_name(raw) == expected
+
+
+def test_normalise_names_vectorised_and_in_sql() -> None:
+    values = ["Sarl Dupont", None, "Société Générale"]
+    assert normalise_names(values).to_pylist() == ["DUPONT", None, "GENERALE"]
+    from ciblage.company_names import register_udf
+
+    con = duckdb.connect()
+    register_udf(con)
+    register_udf(con)  # idempotent
+    got = con.execute(
+        "SELECT ciblage_normalise_name(x) FROM (VALUES ('Sarl Dupont'), (NULL)) t(x)"
+    ).fetchall()
+    assert got == [("DUPONT",), (None,)]
+
+
+def test_valid_sirets() -> None:
+    s = pd.Series(
+        ["73282932000074", "73282932000075", "35600000049837", "35600000049838",
+         "732829320", "7328293200007A", None, "00000000000007"],
+        dtype="string",
+    )  # fmt: skip
+    assert valid_sirets(s).tolist() == [True, False, True, False, False, False, False, False]

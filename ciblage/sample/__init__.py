@@ -15,6 +15,7 @@ from ciblage.sample.establishments import generate_population
 from ciblage.sample.files import write_hires, write_offers, write_truth
 from ciblage.sample.hiring import simulate
 from ciblage.sample.offers import draw_offers
+from ciblage.sample.promotions import write_promotions
 from ciblage.sample.readme import write_readme
 from ciblage.sample.referentials import load_referentials
 from ciblage.sample.sirene_files import write_sirene
@@ -28,7 +29,7 @@ def generate(out_dir: Path, seed: int = 42) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     ref = load_referentials(tuple(ESTABLISHMENTS_PER_DEP))
     # Independent streams per stage: changing one stage does not reshuffle the others.
-    streams = np.random.SeedSequence(seed).spawn(6)
+    streams = np.random.SeedSequence(seed).spawn(7)
     rngs = [np.random.default_rng(s) for s in streams]
     units, estabs = generate_population(rngs[0], ref, ESTABLISHMENTS_PER_DEP)
     hiring = simulate(rngs[1], estabs, ref)
@@ -39,5 +40,6 @@ def generate(out_dir: Path, seed: int = 42) -> dict[str, Path]:
     written["hires_siret"] = write_hires(out_dir, estabs, hiring)
     written.update(write_offers(out_dir, offers))
     written["truth"] = write_truth(out_dir, offers)
+    written["promotions"] = write_promotions(rngs[6], out_dir, estabs, hiring, ref)
     written["readme"] = write_readme(out_dir, seed, units, estabs, hiring, offers)
     return written

@@ -15,7 +15,9 @@ links come from entity resolution. Two methods, in order:
    contained in the other scores 100) and token_sort_ratio (extra words cost), best over
    the establishment's names; confidence = name_score × (0.70 + 0.15·same commune +
    0.15·same division). The best candidate at or above `min_confidence` is kept (ties:
-   higher name score, then smaller SIRET).
+   higher name score, larger headcount band, smaller SIRET). "Active at the offer date"
+   tolerates a creation up to `creation_grace_days` after the offer (new sites recruit
+   before INSEE registers them).
 
 Threshold: DEFAULT_MIN_CONFIDENCE = 0.75 was chosen on the sample with
 `bench/linking_quality.py` (figures in the README, section "Job offers"): a perfect name
@@ -55,6 +57,7 @@ DEFAULT_MIN_CONFIDENCE = 0.75
 W_COMMUNE = 0.15
 W_SECTOR = 0.15
 MAX_TOKEN_DF = 2000
+CREATION_GRACE_DAYS = 90
 CHUNK_SIZE = 500_000
 PASSES = {
     # pass name → (block columns, block keys required)
@@ -167,6 +170,7 @@ def link_offers(
     max_token_df: int = MAX_TOKEN_DF,
     chunk_size: int = CHUNK_SIZE,
     workers: int = -1,
+    creation_grace_days: int = CREATION_GRACE_DAYS,
 ) -> dict[str, Any]:
     """Rebuild `offre_siret_link` from `offre`, `etablissement` and `unite_legale`.
 
@@ -185,7 +189,11 @@ def link_offers(
     dates = con.execute(
         "SELECT min(offer_date), max(offer_date) FROM offre_link_query WHERE q_id IS NOT NULL"
     ).fetchall()[0]
-    run_sql_file(con, "offre_link_name", {"min_date": dates[0], "max_date": dates[1]})
+    run_sql_file(
+        con,
+        "offre_link_name",
+        {"min_date": dates[0], "max_date": dates[1], "creation_grace_days": creation_grace_days},
+    )
     con.execute(
         "CREATE TABLE offre_link_name_score (q_name VARCHAR, e_name VARCHAR, name_score FLOAT)"
     )
@@ -194,7 +202,12 @@ def link_offers(
         " name_score DOUBLE, pass VARCHAR)"
     )
     params = {"max_token_df": max_token_df}
-    best = {"min_confidence": min_confidence, "w_commune": W_COMMUNE, "w_sector": W_SECTOR}
+    best = {
+        "min_confidence": min_confidence,
+        "w_commune": W_COMMUNE,
+        "w_sector": W_SECTOR,
+        "creation_grace_days": creation_grace_days,
+    }
     counts["name_pairs_scored"] = 0
     for pass_name, (block_cols, not_null) in PASSES.items():
         con.execute(

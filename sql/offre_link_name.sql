@@ -3,21 +3,28 @@
 -- person), normalised, for the establishments that could be the employer of an offer:
 -- in a département with offers to resolve, and active at some time between the first
 -- and the last offer date ($min_date, $max_date). The exact date check is per offer.
+-- Names hidden by SIRENE for non-diffusible units ('[ND]') are no name.
 CREATE OR REPLACE TABLE offre_link_name AS
 WITH est AS (
     SELECT
         e.siret, e.code_commune, e.code_departement, left(e.naf_code, 2) AS division,
-        e.date_creation, e.date_fermeture, e.enseigne, e.denomination_usuelle,
-        u.denomination, nullif(concat_ws(' ', u.prenom, u.nom), '') AS personne
+        e.date_creation, e.date_fermeture,
+        -- size rank: INSEE headcount band codes sort like the headcounts they stand for
+        coalesce(TRY_CAST(e.tranche_effectifs AS INTEGER), -1) AS size_rank,
+        nullif(e.enseigne, '[ND]') AS enseigne,
+        nullif(e.denomination_usuelle, '[ND]') AS denomination_usuelle,
+        nullif(u.denomination, '[ND]') AS denomination,
+        nullif(concat_ws(' ', nullif(u.prenom, '[ND]'), nullif(u.nom, '[ND]')), '') AS personne
     FROM etablissement AS e
     LEFT JOIN unite_legale AS u USING (siren)
     WHERE e.code_departement IN (SELECT DISTINCT code_departement FROM offre_link_query)
-      AND (e.date_creation IS NULL OR e.date_creation <= $max_date)
+      AND (e.date_creation IS NULL
+           OR e.date_creation <= $max_date + to_days(CAST($creation_grace_days AS INTEGER)))
       AND (e.date_fermeture IS NULL OR e.date_fermeture >= $min_date)
 ),
 names AS (
     SELECT siret, code_commune, code_departement, division, date_creation, date_fermeture,
-           ciblage_normalise_name(raw_name) AS name_norm
+           size_rank, ciblage_normalise_name(raw_name) AS name_norm
     FROM est
     UNPIVOT (raw_name FOR kind IN (enseigne, denomination_usuelle, denomination, personne))
 )

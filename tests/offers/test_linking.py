@@ -70,11 +70,12 @@ def warehouse(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con.execute(
         """CREATE TABLE etablissement (siret VARCHAR, siren VARCHAR, code_commune VARCHAR,
         code_departement VARCHAR, naf_code VARCHAR, date_creation DATE, date_fermeture DATE,
-        enseigne VARCHAR, denomination_usuelle VARCHAR, etat_administratif VARCHAR)"""
+        enseigne VARCHAR, denomination_usuelle VARCHAR, etat_administratif VARCHAR,
+        tranche_effectifs VARCHAR)"""
     )
     for siren, siret, com, naf, created, closed, ens, den in ESTABLISHMENTS:
         con.execute(
-            "INSERT INTO etablissement VALUES (?, ?, ?, left(?, 2), ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO etablissement VALUES (?, ?, ?, left(?, 2), ?, ?, ?, ?, ?, ?, '11')",
             [siret, siren, com, com, naf, created, closed, ens, den, "F" if closed else "A"],
         )
     con.execute(

@@ -1,0 +1,127 @@
+"""Resume rules of the nightly flow, with small stand-in stage flows (fast, in-process).
+
+The real stages are exercised by test_nightly_e2e.py; here each stand-in counts its
+calls and writes to the warehouse, so that reuse decisions are visible and cheap.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from prefect import flow
+
+from ciblage.warehouse import session
+
+CALLS: list[str] = []
+
+
+@flow(name="ingest")
+def fake_ingest(config: str | None = None, sources=None, as_of=None) -> dict:
+    CALLS.append("ingest")
+    return {"tables": 1}
+
+
+@flow(name="score")
+def fake_score(config=None, as_of=None, horizon_months=None, territory="all") -> dict:
+    CALLS.append("score")
+    if Path(config).with_name("fail-score").exists():
+        raise RuntimeError("score failed on purpose")
+    return {"scored": 10}
+
+
+@flow(name="publish")
+def fake_publish(config=None, as_of=None, territory="all", top_n=None, out_dir=None) -> dict:
+    CALLS.append("publish")
+    return {"run_id": "p", "run_dir": str(Path(config).parent / "out" / "runs" / "p")}
+
+
+@pytest.fixture()
+def fake_stages(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for name, fn, attr in (
+        ("ingest", fake_ingest, "ingest_flow"),
+        ("score", fake_score, "score_flow"),
+        ("publish", fake_publish, "publish_flow"),
+    ):
+        mod = types.ModuleType(f"pipelines.{name}")
+        setattr(mod, attr, fn)
+        monkeypatch.setitem(sys.modules, f"pipelines.{name}", mod)
+    CALLS.clear()
+    src = tmp_path / "source.csv"
+    src.write_text("a;b\n1;2\n")
+    cfg = tmp_path / "ciblage.toml"
+    cfg.write_text(
+        '[paths]\nwarehouse = "wh/c.duckdb"\noutput = "out"\n[run]\nas_of = "2026-11-01"\n'
+        '[sources.src]\npath = "source.csv"\n'
+    )
+    return cfg
+
+
+def test_rerun_resumes_at_first_failed_stage(fake_stages: Path, prefect_harness: None) -> None:
+    from pipelines.nightly import nightly_flow
+
+    cfg = str(fake_stages)
+    fail = fake_stages.with_name("fail-score")
+    fail.touch()
+    with pytest.raises(RuntimeError, match="on purpose"):
+        nightly_flow(config=cfg)
+    assert CALLS == ["ingest", "score"]
+
+    fail.unlink()
+    second = nightly_flow(config=cfg)
+    assert CALLS == ["ingest", "score", "score", "publish"]  # ingest not redone
+    assert second["stages"]["ingest"]["status"] == "skipped"
+    assert second["stages"]["score"]["status"] == "completed"
+    assert second["publish"]["run_dir"].endswith("runs/p")
+
+    third = nightly_flow(config=cfg)  # nothing changed: every stage reused
+    assert CALLS[4:] == []
+    assert {s["status"] for s in third["stages"].values()} == {"skipped"}
+    assert third["publish"] == second["publish"]
+
+    # a parameter change reruns from the stage it affects
+    nightly_flow(config=cfg, top_n=10)
+    assert CALLS[4:] == ["publish"]
+
+    # a changed source file reruns everything
+    fake_stages.with_name("source.csv").write_text("a;b\n1;2\n3;4\n")
+    nightly_flow(config=cfg, top_n=10)
+    assert CALLS[5:] == ["ingest", "score", "publish"]
+
+    with session(fake_stages.parent / "wh" / "c.duckdb", read_only=True) as con:
+        statuses = con.execute(
+            "SELECT status, count(*) FROM run_ledger WHERE step = 'run' GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert statuses == [("completed", 4), ("failed", 1)]
+
+
+def test_standalone_stage_run_prevents_reuse(fake_stages: Path, prefect_harness: None) -> None:
+    from ciblage.ledger import ledger_step
+    from pipelines.nightly import nightly_flow
+
+    cfg = str(fake_stages)
+    nightly_flow(config=cfg)
+    # an analyst's standalone score run changed the scores since
+    with ledger_step(
+        fake_stages.parent / "wh" / "c.duckdb",
+        run_id="analyst",
+        flow="score",
+        stage="score",
+        step="model",
+    ):
+        pass
+    result = nightly_flow(config=cfg)
+    assert result["stages"]["ingest"]["status"] == "skipped"
+    assert result["stages"]["score"]["status"] == "completed"
+    assert CALLS == ["ingest", "score", "publish", "score", "publish"]
+
+
+def test_territory_rerun_never_reuses(fake_stages: Path, prefect_harness: None) -> None:
+    from pipelines.nightly import territory_rerun_flow
+
+    cfg = str(fake_stages)
+    territory_rerun_flow(territory="dep:45", config=cfg)
+    territory_rerun_flow(territory="dep:45", config=cfg)
+    assert CALLS == ["score", "publish", "score", "publish"]

@@ -1,10 +1,11 @@
 -- offre: one row per France Travail job offer (Offres d'emploi API v2), typed and
 -- deduplicated. Input {{ staging }}: the string columns of ciblage.sources.offres_json
--- (+ _file, _row), rows already checked (id present, dateCreation parses).
+-- (+ _file, _row) that passed the row rules of the `offres` spec (id present,
+-- dateCreation an ISO timestamp); the WHERE below keeps that true for any caller.
 -- An offer harvested several times (overlapping windows, daily harvests) keeps its latest
 -- dateActualisation; ties go to the later file, then the later row, so reruns agree.
 -- Timestamps are stored in UTC.
-CREATE OR REPLACE TABLE {{ target }} AS
+CREATE OR REPLACE TABLE offre__new AS
 WITH typed AS (
     SELECT
         offre_id,

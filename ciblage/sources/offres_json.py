@@ -175,14 +175,19 @@ def _document_rows(file: Path, doc: Any) -> Iterable[tuple[int, Any]]:
 def read_offres(path: Path, batch_size: int = 50_000) -> Iterator[pa.RecordBatch]:
     """Stream every offer of a file or folder as RecordBatches of SCHEMA.
 
-    Memory stays bounded by `batch_size` offers plus one search response (150 offers).
+    `_file` is the path relative to the source folder (the file name for a single file),
+    `_row` the line (JSON lines) or the position in `resultats`. Memory stays bounded by
+    `batch_size` offers plus one search response (150 offers).
     """
+    path = Path(path)
+    root = path if path.is_dir() else path.parent
     buf: dict[str, list[Any]] = {c: [] for c in SCHEMA.names}
     for file in offer_files(path):
+        name = file.relative_to(root).as_posix()
         for row, offer in iter_offers(file):
             for col, value in flatten_offer(offer).items():
                 buf[col].append(value)
-            buf["_file"].append(str(file))
+            buf["_file"].append(name)
             buf["_row"].append(row)
             if len(buf["_row"]) >= batch_size:
                 yield pa.RecordBatch.from_pydict(buf, schema=SCHEMA)
@@ -191,34 +196,6 @@ def read_offres(path: Path, batch_size: int = 50_000) -> Iterator[pa.RecordBatch
         yield pa.RecordBatch.from_pydict(buf, schema=SCHEMA)
 
 
-def stage_offres(con: Any, path: Path, staging: str = "offre__staging") -> int:
-    """Stream the offers of `path` into a DuckDB table of strings; returns rows read."""
-    reader = pa.RecordBatchReader.from_batches(SCHEMA, read_offres(path))
-    con.complete()  # DuckDB 2 refuses to register while a result is open
-    con.register("offre__batches", reader)
-    try:
-        con.execute(f"CREATE OR REPLACE TABLE {staging} AS SELECT * FROM offre__batches")
-    finally:
-        con.unregister("offre__batches")
-    return con.execute(f"SELECT count(*) FROM {staging}").fetchall()[0][0]
-
-
-def offre_counts(con: Any, staging: str, target: str) -> dict[str, int]:
-    """Rows read, invalid (no id / unparsable dateCreation), duplicates folded, loaded."""
-    read, invalid, distinct_valid = con.execute(
-        f"""
-        SELECT count(*),
-               count(*) FILTER (WHERE offre_id IS NULL
-                                OR TRY_CAST(date_creation AS TIMESTAMPTZ) IS NULL),
-               count(DISTINCT offre_id) FILTER (WHERE offre_id IS NOT NULL
-                                AND TRY_CAST(date_creation AS TIMESTAMPTZ) IS NOT NULL)
-        FROM {staging}
-        """
-    ).fetchall()[0]
-    loaded = con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
-    return {
-        "rows_read": read,
-        "rows_invalid": invalid,
-        "duplicates": read - invalid - distinct_valid,
-        "rows_loaded": loaded,
-    }
+def read_offres_source(path: Path, spec: Any = None) -> Iterator[pa.RecordBatch]:
+    """`read_offres` with the ingestion mechanism's reader signature `(path, spec)`."""
+    return read_offres(path)

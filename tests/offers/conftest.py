@@ -16,7 +16,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import duckdb
+import pyarrow as pa
 import pytest
+
+from ciblage.sources.offres_json import SCHEMA, read_offres
+from ciblage.warehouse import run_sql_file
 
 CLIENT_ID, CLIENT_SECRET = "ciblage-test", "s3cret"
 
@@ -156,3 +161,30 @@ def fake_api() -> Iterator[FakeApi]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def load_offres(con: duckdb.DuckDBPyConnection, source: Any) -> dict[str, int]:
+    """Stage a source with the reader and build `offre` + `offre_duplicate` by their SQL.
+
+    The ingestion mechanism does the same plus row rules and quality checks; here the
+    SQL's own guard (no id / bad dateCreation rows are not loaded) is what is tested.
+    """
+    reader = pa.RecordBatchReader.from_batches(SCHEMA, read_offres(source))
+    con.complete()
+    con.register("offres_batches", reader)
+    con.execute("CREATE OR REPLACE TABLE stg_offres AS SELECT * FROM offres_batches")
+    con.unregister("offres_batches")
+    for table in ("offre", "offre_duplicate"):
+        run_sql_file(con, table, staging="stg_offres")
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute(f"ALTER TABLE {table}__new RENAME TO {table}")
+    read = con.execute("SELECT count(*) FROM stg_offres").fetchall()[0][0]
+    loaded = con.execute("SELECT count(*) FROM offre").fetchall()[0][0]
+    dup = con.execute("SELECT coalesce(sum(copies - 1), 0) FROM offre_duplicate").fetchall()[0][0]
+    con.execute("DROP TABLE stg_offres")
+    return {
+        "rows_read": read,
+        "rows_invalid": read - loaded - int(dup),
+        "duplicates": int(dup),
+        "rows_loaded": loaded,
+    }

@@ -8,11 +8,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from conftest import load_offres
 
 from ciblage.company_names import normalise_name, normalise_names
 from ciblage.linking import link_offers, valid_sirets
-from ciblage.sources.offres_json import stage_offres
-from ciblage.warehouse import run_sql_file
 
 # siren, siret, commune, naf, created, closed, enseigne, denomination_usuelle
 # fmt: off
@@ -85,8 +84,7 @@ def warehouse(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con.executemany("INSERT INTO unite_legale VALUES (?, ?, ?, ?)", UNITS)
     f = tmp_path / "offres.jsonl"
     f.write_text("\n".join(json.dumps(o) for o in OFFERS), encoding="utf-8")
-    stage_offres(con, f, "offre__staging")
-    run_sql_file(con, "offre", staging="offre__staging", target="offre")
+    load_offres(con, f)
     return con
 
 

@@ -7,17 +7,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import load_offres
 
 from ciblage.config import PROJECT_ROOT
 from ciblage.sources.offres_json import (
     OffresFormatError,
     flatten_offer,
     offer_files,
-    offre_counts,
     read_offres,
-    stage_offres,
 )
-from ciblage.warehouse import run_sql_file
 
 METZ = PROJECT_ROOT / "data" / "reference" / "offres-search-response-metz-2019.json"
 
@@ -42,9 +40,7 @@ def offer(oid: str, actualisation: str, **extra: object) -> dict:
 
 def build(tmp_path: Path, source: Path) -> tuple[duckdb.DuckDBPyConnection, dict[str, int]]:
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    stage_offres(con, source, "offre__staging")
-    run_sql_file(con, "offre", staging="offre__staging", target="offre")
-    return con, offre_counts(con, "offre__staging", "offre")
+    return con, load_offres(con, source)
 
 
 def test_real_search_response_is_flattened(tmp_path: Path) -> None:

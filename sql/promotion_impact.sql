@@ -3,12 +3,14 @@
 -- data (promotion_outcome) and the establishment's hiring potential as scored at the
 -- latest as-of date on or before the promotion ({{ scores }}), so that the report can
 -- answer "do high-potential companies convert better?" with the score counselors saw.
-CREATE OR REPLACE TABLE promotion_impact AS
+-- A TEMP table: the report also runs on a read-only connection next to other readers.
+-- {{ promotions }} / {{ outcomes }} are promotion / promotion_outcome, or empty relations.
+CREATE OR REPLACE TEMP TABLE promotion_impact AS
 WITH scored AS (
     SELECT p.promotion_id,
            arg_max(s.hiring_potential, s.as_of) AS hiring_potential,
            arg_max(s.stars, s.as_of) AS stars
-    FROM promotion AS p
+    FROM {{ promotions }} AS p
     JOIN {{ scores }} AS s ON s.siret = p.siret AND s.as_of <= p.date_promotion
     GROUP BY p.promotion_id
 ),
@@ -31,8 +33,8 @@ SELECT p.promotion_id, p.agency_code, p.code_rome, l.rome_label, p.siret, p.date
            WHEN s.hiring_potential >= 20 THEN '20–39'
            ELSE '0–19'
        END AS potential_band
-FROM promotion AS p
-LEFT JOIN promotion_outcome AS o USING (promotion_id)
+FROM {{ promotions }} AS p
+LEFT JOIN {{ outcomes }} AS o USING (promotion_id)
 LEFT JOIN scored AS s USING (promotion_id)
 LEFT JOIN labels AS l USING (code_rome)
 WHERE p.date_promotion <= $as_of;

@@ -22,7 +22,7 @@ import polars as pl
 
 from ciblage.config import PROJECT_ROOT, Settings
 from ciblage.followup.impact_plots import plot_bands, plot_months
-from ciblage.followup.refresh import build_derived, followup_options
+from ciblage.followup.refresh import followup_options, refresh_followup
 from ciblage.warehouse import run_sql_file, table_exists
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,14 @@ _EMPTY_SCORES = (
     "NULL::INTEGER AS stars WHERE false)"
 )
 _EMPTY_ROMES = "(SELECT NULL::VARCHAR AS code_rome, NULL::VARCHAR AS libelle WHERE false)"
+_EMPTY_PROMOTIONS = (
+    "(SELECT NULL::VARCHAR AS promotion_id, NULL::VARCHAR AS agency_code, "
+    "NULL::VARCHAR AS siret, NULL::VARCHAR AS code_rome, NULL::DATE AS date_promotion, "
+    "NULL::VARCHAR AS canal, NULL::VARCHAR AS resultat WHERE false)"
+)
+_EMPTY_OUTCOMES = (
+    "(SELECT NULL::VARCHAR AS promotion_id, NULL::BOOLEAN AS possible_success WHERE false)"
+)
 
 
 @dataclass
@@ -193,7 +201,7 @@ def _scope(
 
 
 def build_impact_table(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
-    """(Re)build `promotion_impact` from the ledger, its outcomes and the scores."""
+    """(Re)build the temp table `promotion_impact` from the ledger, outcomes and scores."""
     romes = []
     if table_exists(con, "ref_naf_rome"):
         romes.append("SELECT code_rome, rome_label AS libelle FROM ref_naf_rome")
@@ -205,7 +213,16 @@ def build_impact_table(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
         {"as_of": as_of},
         scores="score_etablissement" if table_exists(con, "score_etablissement") else _EMPTY_SCORES,
         romes=f"({' UNION ALL '.join(romes)})" if romes else _EMPTY_ROMES,
+        promotions="promotion" if table_exists(con, "promotion") else _EMPTY_PROMOTIONS,
+        outcomes="promotion_outcome" if table_exists(con, "promotion_outcome") else _EMPTY_OUTCOMES,
     )
+
+
+def _writable(con: duckdb.DuckDBPyConnection) -> bool:
+    rows = con.execute(
+        "SELECT NOT readonly FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    return bool(rows and rows[0][0])
 
 
 def _write_csvs(out: Path, frames: dict[str, list[pl.DataFrame]]) -> list[Path]:
@@ -221,11 +238,18 @@ def _write_csvs(out: Path, frames: dict[str, list[pl.DataFrame]]) -> list[Path]:
 
 
 def write_impact_report(con: duckdb.DuckDBPyConnection, settings: Settings, run_dir: Path) -> Path:
-    """Write `<run_dir>/impact/` (index.html, one page per agency, CSVs, plots)."""
+    """Write `<run_dir>/impact/` (index.html, one page per agency, CSVs, plots).
+
+    On a writable connection the configured ledger files are (re)imported and outcomes and
+    cool-downs rebuilt first; on a read-only one the stored follow-up tables are used.
+    """
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     goal = float(followup_options(settings)["goal_conversion"])
-    build_derived(con, settings)
+    if _writable(con):  # fresh ledger imports, outcomes and cool-downs; else as stored
+        refresh_followup(con, settings)
+    else:
+        log.info("impact report on a read-only connection: follow-up tables used as stored")
     build_impact_table(con, settings.as_of)
     out = Path(run_dir) / "impact"
     (out / "agences").mkdir(parents=True, exist_ok=True)

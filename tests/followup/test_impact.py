@@ -140,9 +140,29 @@ def test_wilson_interval() -> None:
     assert wilson(0, 0) == (None, None)
 
 
-def test_impact_table_kept_for_analysts(report: Path, con: duckdb.DuckDBPyConnection) -> None:
+def test_impact_table_in_the_session(report: Path, con: duckdb.DuckDBPyConnection) -> None:
     rows = con.execute(
         "SELECT siret, date_promotion, potential_band FROM promotion_impact ORDER BY date_promotion"
     ).fetchall()
     assert rows[0] == (SIRET_A, date(2026, 9, 12), "80–100")
     assert len(rows) == 4
+
+
+def test_writable_report_imports_configured_ledger_and_read_only_uses_stored(
+    tmp_path: Path,
+) -> None:
+    ledger_file = write_csv(tmp_path / "suivi.csv", promo_rows(SPEC[:2]))
+    settings = settings_for(tmp_path, "2026-11-04", f'ledger = ["{ledger_file.name}"]')
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        index = write_impact_report(con, settings, tmp_path / "run1")
+    assert 'id="kpi-promotions">2<' in index.read_text(encoding="utf-8")
+    write_csv(ledger_file, promo_rows(SPEC[:4]))  # the agency's file grew
+    with duckdb.connect(str(db), read_only=True) as con:
+        index = write_impact_report(con, settings, tmp_path / "run2")
+    assert 'id="kpi-promotions">2<' in index.read_text(encoding="utf-8")
+    fresh = tmp_path / "fresh.duckdb"
+    duckdb.connect(str(fresh)).close()
+    with duckdb.connect(str(fresh), read_only=True) as con:
+        html = write_impact_report(con, settings, tmp_path / "run4").read_text(encoding="utf-8")
+    assert "Aucune promotion enregistrée" in html

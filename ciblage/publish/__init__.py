@@ -1,0 +1,1 @@
+"""Everything an agency downloads or opens: targets.parquet, CSV/XLSX lists, the HTML site."""

@@ -1,0 +1,140 @@
+"""`targets.parquet`: the run's consolidated lists, checked against its documented schema.
+
+The schema below is the one documented in docs/outputs.md (a test keeps them in step).
+Every downstream reader (agency exports, site, publication gates, analysts) relies on
+it, so the file is validated before `latest` may point at the run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+TARGETS_FILE = "targets.parquet"
+LAST_OFFER = pl.Struct(
+    {
+        "date_offre": pl.Date,
+        "intitule": pl.String,
+        "code_rome": pl.String,
+        "type_contrat": pl.String,
+    }
+)
+TARGETS_SCHEMA: dict[str, pl.DataType] = {
+    "territory_level": pl.String(),
+    "territory_code": pl.String(),
+    "territory_name": pl.String(),
+    "code_rome": pl.String(),
+    "rome_label": pl.String(),
+    "rank": pl.Int32(),
+    "siret": pl.String(),
+    "siren": pl.String(),
+    "hiring_potential": pl.Int32(),
+    "stars": pl.Int32(),
+    "expected_hires_6m": pl.Float64(),
+    "hiring_potential_etablissement": pl.Int32(),
+    "p_hire_etablissement": pl.Float64(),
+    "reasons": pl.List(pl.String),
+    "name": pl.String(),
+    "enseigne": pl.String(),
+    "address": pl.String(),
+    "code_postal": pl.String(),
+    "code_commune": pl.String(),
+    "commune": pl.String(),
+    "code_departement": pl.String(),
+    "naf_code": pl.String(),
+    "naf_label": pl.String(),
+    "tranche_effectifs": pl.String(),
+    "tranche_effectifs_label": pl.String(),
+    "categorie_entreprise": pl.String(),
+    "categorie_juridique": pl.String(),
+    "is_public": pl.Boolean(),
+    "is_ess": pl.Boolean(),
+    "is_entreprise_adaptee": pl.Boolean(),
+    "is_societe_mission": pl.Boolean(),
+    "is_siege": pl.Boolean(),
+    "date_creation": pl.Date(),
+    "latitude": pl.Float64(),
+    "longitude": pl.Float64(),
+    "geo_precise": pl.Boolean(),
+    "offers_12m": pl.Int64(),
+    "offers_12m_rome": pl.Int64(),
+    "last_offers": pl.List(LAST_OFFER),
+    "in_cooldown": pl.Boolean(),
+    "cooldown_until": pl.Date(),
+    "cooldown_reason": pl.String(),
+    "as_of": pl.Date(),
+}
+NOT_NULL = (
+    "territory_level",
+    "territory_code",
+    "territory_name",
+    "code_rome",
+    "rank",
+    "siret",
+    "hiring_potential",
+    "stars",
+    "expected_hires_6m",
+    "reasons",
+    "name",
+    "in_cooldown",
+    "as_of",
+)
+LEVELS = ("departement", "bassin", "agence")
+
+
+class TargetsSchemaError(ValueError):
+    """targets.parquet does not match its documented schema."""
+
+
+def conform(df: pl.DataFrame) -> pl.DataFrame:
+    """Columns in documented order and types (fails on a missing column)."""
+    missing = [c for c in TARGETS_SCHEMA if c not in df.columns]
+    if missing:
+        raise TargetsSchemaError(f"targets: missing column(s) {missing}")
+    return df.select([pl.col(c).cast(t) for c, t in TARGETS_SCHEMA.items()])
+
+
+def validate_targets(path: Path) -> int:
+    """Check types, nullability, value ranges and keys; returns the row count."""
+    schema = pl.read_parquet_schema(path)
+    problems = []
+    for col, dtype in TARGETS_SCHEMA.items():
+        if col not in schema:
+            problems.append(f"missing column {col}")
+        elif schema[col] != dtype:
+            problems.append(f"column {col}: type {schema[col]}, expected {dtype}")
+    extra = sorted(set(schema) - set(TARGETS_SCHEMA))
+    if extra:
+        problems.append(f"undocumented column(s) {extra}")
+    if problems:
+        raise TargetsSchemaError(f"{path}: " + "; ".join(problems))
+    df = pl.read_parquet(path)
+    checks = {
+        **{f"{c} is null": pl.col(c).is_null().any() for c in NOT_NULL},
+        "hiring_potential outside 0..100": ~pl.col("hiring_potential").is_between(0, 100).all(),
+        "stars outside 1..5": ~pl.col("stars").is_between(1, 5).all(),
+        "rank < 1": (pl.col("rank") < 1).any(),
+        "siret not 14 digits": ~pl.col("siret").str.contains(r"^\d{14}$").all(),
+        "unknown territory_level": ~pl.col("territory_level").is_in(LEVELS).all(),
+    }
+    if df.height:
+        flags = df.select(**{k: v for k, v in checks.items()}).row(0, named=True)
+        problems += [name for name, bad in flags.items() if bad]
+    key = ["territory_level", "territory_code", "code_rome"]
+    if df.select(*key, "rank").is_duplicated().any():
+        problems.append("duplicate rank in a list")
+    if df.select(*key, "siret").is_duplicated().any():
+        problems.append("a company twice in a list")
+    if problems:
+        raise TargetsSchemaError(f"{path}: " + "; ".join(problems))
+    return df.height
+
+
+def write_targets(df: pl.DataFrame, run_dir: Path) -> Path:
+    """Write atomically (temp name, then rename) so a reader never sees half a file."""
+    path = run_dir / TARGETS_FILE
+    tmp = path.with_suffix(".parquet.tmp")
+    conform(df).write_parquet(tmp)
+    tmp.replace(path)
+    return path

@@ -8,6 +8,7 @@ contract's list columns, and a warehouse holding `etablissement` and
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 
@@ -68,3 +69,30 @@ def lists(potentials: dict[str, tuple[str, int]], roms: tuple[str, ...] = ROMS) 
                     }
                 )
     return pl.DataFrame(rows)
+
+
+def clone_config(config: Path, work: Path) -> Path:
+    """A copy of a test config (same sample) whose warehouse and outputs live in `work`."""
+    work.mkdir(parents=True, exist_ok=True)
+    text = config.read_text(encoding="utf-8").replace(config.parent.as_posix(), work.as_posix())
+    dst = work / "ciblage.toml"
+    dst.write_text(text, encoding="utf-8")
+    return dst
+
+
+# columns that differ between two runs of the same data by construction
+RUN_SPECIFIC = {"run_id", "generated_at", "published_at", "created_at"}
+
+
+def comparable_targets(run_dir: Path) -> pl.DataFrame:
+    df = pl.read_parquet(run_dir / "targets.parquet")
+    keep = [c for c in df.columns if c not in RUN_SPECIFIC]
+    return df.select(keep).sort("territory_level", "territory_code", "code_rome", "rank")
+
+
+def comparable_scores(warehouse: Path) -> pl.DataFrame:
+    with session(warehouse, read_only=True) as con:
+        return con.sql(
+            "SELECT as_of, siret, expected_hires, p_hire, hiring_potential, stars, reasons, "
+            "model_id, label_mode FROM score_etablissement ORDER BY as_of, siret"
+        ).pl()

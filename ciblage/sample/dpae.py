@@ -21,11 +21,14 @@ from ciblage.sample.sirene_files import csv_text
 
 TERRITORY_SCALE = 20.0  # a département has ~20x the sample's employers in it
 QUARTERS = [(y, q) for y in range(2021, 2027) for q in range(1, 5)][:23]  # 2021Q1..2026Q3
+# Ancienne région (pre-2016) of each sample département and its number of départements:
+# the region-level rows are per (région, ancienne région), like URSSAF's series.
 ANCIENNE_REGION = {
     "45": ("24", "Centre"),
     "27": ("23", "Haute-Normandie"),
     "57": ("41", "Lorraine"),
 }
+DEPS_IN_ANCIENNE_REGION = {"24": 6, "23": 2, "41": 4}
 NA38_LABELS = {
     "BZ": "Industries extractives",
     "CA": "Fabrication de denrées alimentaires, de boissons et de produits à base de tabac",
@@ -127,7 +130,6 @@ def write_dpae(
 ) -> dict[str, Path]:
     d = out / "urssaf"
     d.mkdir(parents=True, exist_ok=True)
-    deps = sorted({e.commune.dep for e in estabs})
 
     def dep_key(e: Establishment):
         gs = formats.DPAE_GRAND_SECTEUR_BY_A21.get(e.naf.a21)
@@ -155,23 +157,17 @@ def write_dpae(
     p1 = d / "dpae-par-departement-x-grand-secteur.csv"
     p1.write_text(csv_text(fields, dep_rows, ";"), encoding="utf-8")
 
-    # Region level: the sample's départements stand for their whole region.
-    deps_per_region = {
-        reg: sum(1 for r, _ in ref.departements.values() if r == reg)
-        for reg in {ref.departements[x][0] for x in deps}
-    }
-
+    # Region level: each sample département stands for its whole ancienne région.
     def reg_key(e: Establishment):
         a38 = e.naf.a38
         return (
             (ref.departements[e.commune.dep][0], e.commune.dep, a38) if a38 in NA38_LABELS else None
         )
 
-    raw = _cells(estabs, hiring, reg_key)
-    reg_cells: dict = {}
-    for (reg, dep, a38), acc in raw.items():  # one département per region in the sample
-        reg_cells[(reg, dep, a38)] = acc
-    scale = {k: TERRITORY_SCALE * deps_per_region[k[0]] for k in reg_cells}
+    reg_cells = _cells(estabs, hiring, reg_key)
+    scale = {
+        k: TERRITORY_SCALE * DEPS_IN_ANCIENNE_REGION[ANCIENNE_REGION[k[1]][0]] for k in reg_cells
+    }
 
     def reg_describe(k) -> dict[str, str]:
         reg, dep, a38 = k

@@ -61,6 +61,9 @@ def write_offers(out: Path, offers: list[Offer]) -> dict[str, Path]:
     """One search response per month window and page, then JSON lines for recent months."""
     d = out / "offres"
     d.mkdir(parents=True, exist_ok=True)
+    # A previous generation may have had more pages: its files must not linger.
+    for old in [*d.glob("offres-search_*.json"), *d.glob("offres_*.jsonl")]:
+        old.unlink()
     by_month: dict[str, list[dict]] = {}
     recent: list[dict] = []
     for o in offers:

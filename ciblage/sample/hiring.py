@@ -21,7 +21,7 @@ from ciblage.sample.referentials import Referentials
 
 FIRST_MONTH = dt.date(2021, 1, 1)
 N_MONTHS = 70  # 2021-01 .. 2026-10 (the shipped config's as_of is 2026-11-01)
-HIRE_SCALE = 0.15
+HIRE_SCALE = 0.14
 BASE_BY_BAND = dict(
     zip(
         BANDS,
@@ -29,9 +29,9 @@ BASE_BY_BAND = dict(
         strict=True,
     )
 )
-GAMMA_SHAPE = 1.2  # establishment effect ~ Gamma(1.2, 1/1.2): mean 1, strongly dispersed
-AR_RHO, AR_SIGMA = 0.85, 0.3  # monthly log-shock persistence and size
-YOUNG_GROWTH, OLD_GROWTH_SD = 0.25, 0.1  # own yearly log-growth: young N(0.25,0.1), others N(0,0.1)
+GAMMA_SHAPE = 2.0  # establishment effect ~ Gamma(2, 1/2): mean 1, dispersed
+AR_RHO, AR_SIGMA = 0.9, 0.5  # monthly log-shock persistence and size
+YOUNG_GROWTH, OLD_GROWTH_SD = 0.5, 0.3  # yearly log-growth: young N(0.5, 0.2), others N(0, 0.3)
 RAMP_MONTHS = 18  # a new establishment reaches its hiring level in 18 months
 
 GROUPS = (
@@ -57,20 +57,20 @@ SECTOR_LEVEL = {
     "services": 1.0,
 }
 # Yearly log-growth of hiring per sector group (the same in every département, plus a
-# département-specific N(0, 0.04) draw): health, logistics and tourism grow, building and
+# département-specific N(0, DEP_TREND_SD) draw): health, logistics and tourism grow, building and
 # industry shrink.
 SECTOR_TREND = {
     "agriculture": 0.0,
-    "industrie": -0.05,
-    "construction": -0.09,
-    "commerce": -0.02,
-    "transport": 0.08,
-    "hotellerie_restauration": 0.05,
-    "sante_social": 0.07,
+    "industrie": -0.08,
+    "construction": -0.14,
+    "commerce": -0.04,
+    "transport": 0.12,
+    "hotellerie_restauration": 0.08,
+    "sante_social": 0.1,
     "enseignement": 0.0,
-    "services": 0.02,
+    "services": 0.03,
 }
-DEP_TREND_SD = 0.04
+DEP_TREND_SD = 0.07
 _SEASON = {
     "agriculture": (0.5, 0.5, 0.7, 0.9, 1.1, 1.5, 1.8, 1.9, 1.5, 0.8, 0.5, 0.5),
     "hotellerie_restauration": (0.7, 0.7, 0.85, 1.05, 1.3, 1.5, 1.45, 1.2, 0.95, 0.8, 0.75, 0.8),
@@ -144,7 +144,7 @@ def simulate(
     )
     gamma = rng.gamma(GAMMA_SHAPE, 1 / GAMMA_SHAPE, n)
     young = np.array([e.created >= dt.date(2019, 1, 1) for e in estabs])
-    growth = np.where(young, rng.normal(YOUNG_GROWTH, 0.1, n), rng.normal(0, OLD_GROWTH_SD, n))
+    growth = np.where(young, rng.normal(YOUNG_GROWTH, 0.2, n), rng.normal(0, OLD_GROWTH_SD, n))
     created = np.array([_month_index(e.created) for e in estabs])
     closed = np.array([_month_index(e.closed) if e.closed else 10_000 for e in estabs])
     age = t_idx[None, :] - created[:, None]

@@ -102,8 +102,9 @@ Figures: {len(offer_list)} offers for {published} published positions out of {n_
 
 Quarterly DPAE (`Plus d'un mois`, CDI and CDD rows) are Poisson draws around the process's
 expected hires of each cell × {dpae.TERRITORY_SCALE} (département level) or × {dpae.TERRITORY_SCALE} ×
-number of départements of the region (region level: the sample's département stands for its
-region). `dpae_cvs` divides by the cell's mean seasonal factor. Agriculture is out of the
+number of départements of its ancienne région (region level, one row set per (région,
+ancienne région): the sample's département stands for its ancienne région).
+`dpae_cvs` divides by the cell's mean seasonal factor. Agriculture is out of the
 URSSAF scope (MSA), as in the real series.
 
 ## Population

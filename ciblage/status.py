@@ -39,7 +39,15 @@ def collect_status(warehouse: str | Path, last: int = 10) -> list[dict[str, Any]
             """,
             [last],
         ).fetchall()
-        dq = _dq_outcomes(con, sorted({r[0] for r in rows}))
+        # a stage flow may record its data-quality results under its own run id, returned
+        # to the nightly run and kept in the stage's params.result
+        linked: dict[str, set[str]] = {}
+        for r in rows:
+            ids = linked.setdefault(r[0], {r[0]})
+            result = json.loads(r[8] or "{}").get("result")
+            if isinstance(result, dict) and isinstance(result.get("run_id"), str):
+                ids.add(result["run_id"])
+        dq = _dq_outcomes(con, linked)
     finally:
         con.close()
     runs: dict[str, dict[str, Any]] = {}
@@ -65,17 +73,19 @@ def collect_status(warehouse: str | Path, last: int = 10) -> list[dict[str, Any]
     return [_summarise(run, dq.get(run["run_id"])) for run in runs.values()]
 
 
-def _dq_outcomes(con: duckdb.DuckDBPyConnection, run_ids: list[str]) -> dict[str, str]:
-    if not run_ids or not table_exists(con, "dq_result"):
+def _dq_outcomes(con: duckdb.DuckDBPyConnection, linked: dict[str, set[str]]) -> dict[str, str]:
+    if not linked or not table_exists(con, "dq_result"):
         return {}
-    res = con.execute(
-        """SELECT run_id, count(*), count(*) FILTER (WHERE NOT success AND critical),
-                  count(*) FILTER (WHERE NOT success AND NOT critical)
-           FROM dq_result WHERE list_contains(?, run_id) GROUP BY run_id""",
-        [run_ids],
-    ).fetchall()
     out = {}
-    for run_id, n, crit, warn in res:
+    for run_id, ids in linked.items():
+        n, crit, warn = con.execute(
+            """SELECT count(*), count(*) FILTER (WHERE NOT success AND critical),
+                      count(*) FILTER (WHERE NOT success AND NOT critical)
+               FROM dq_result WHERE list_contains(?, run_id)""",
+            [sorted(ids)],
+        ).fetchone()
+        if not n:
+            continue
         if crit:
             out[run_id] = f"{crit} critical failed / {n}"
         elif warn:

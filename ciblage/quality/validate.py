@@ -12,8 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -88,7 +91,7 @@ def validate_table(
     outcome = QualityOutcome(
         run_id=run_id, source=source, table=table, file=file, partition_by=partition_by
     )
-    rows = int(con.execute(f"SELECT count(*) FROM {_qualified(table)}").fetchone()[0])
+    rows = int(con.execute(f"SELECT count(*) FROM {_qualified(table)}").fetchall()[0][0])
     outcome.rows = rows
     if row_column and row_column not in columns:
         raise ValueError(f"row_column {row_column!r} is not a column of {table}")
@@ -121,21 +124,8 @@ def validate_table(
             df = con.execute(f"SELECT {select} FROM {_qualified(table)}").df()
             outcome.results.extend(_validate_frame(suite, df, WHOLE_TABLE))
         else:
-            values = [
-                r[0]
-                for r in con.execute(
-                    f"SELECT DISTINCT CAST({part_expr} AS VARCHAR) FROM {_qualified(table)} "
-                    "ORDER BY 1 NULLS LAST"
-                ).fetchall()
-            ]
-            outcome.partitions = len(values)
-            for value in values:
-                df = con.execute(
-                    f"SELECT {select} FROM {_qualified(table)} "
-                    f"WHERE CAST({part_expr} AS VARCHAR) IS NOT DISTINCT FROM ?",
-                    [value],
-                ).df()
-                label = NULL_PARTITION if value is None else str(value)
+            for label, df in _partitions(con, table, select, part_expr):
+                outcome.partitions += 1
                 outcome.results.extend(_validate_frame(suite, df, label))
                 del df
     finally:
@@ -145,6 +135,47 @@ def validate_table(
     level = logging.INFO if outcome.passed else logging.ERROR
     log.log(level, outcome.message())
     return outcome
+
+
+def _partitions(
+    con: duckdb.DuckDBPyConnection, table: str, select: str, part_expr: str
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """(label, frame) per partition, from one pass over the table.
+
+    Filtering the table once per partition would scan it ~100 times; instead one COPY
+    writes the selected and computed columns to Parquet files partitioned by a small
+    integer id (hive folders), and each partition is then read back on its own.
+    """
+    values = [
+        r[0]
+        for r in con.execute(
+            f"SELECT DISTINCT CAST({part_expr} AS VARCHAR) FROM {_qualified(table)} "
+            "ORDER BY 1 NULLS LAST"
+        ).fetchall()
+    ]
+    ids = pd.DataFrame({"__dq_v": pd.Series(values, dtype=object), "__dq_id": range(len(values))})
+    tmp_root = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
+    tmp_root = tmp_root if tmp_root and Path(tmp_root).is_absolute() else None
+    if tmp_root:
+        Path(tmp_root).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ciblage-dq-", dir=tmp_root) as tmp:
+        con.register("__dq_partition_ids", ids)
+        try:
+            con.execute(
+                f"COPY (SELECT {select}, __dq_id AS __dq_pid FROM {_qualified(table)} "
+                f"JOIN __dq_partition_ids ON CAST({part_expr} AS VARCHAR) "
+                f"IS NOT DISTINCT FROM __dq_v) TO '{tmp}' "
+                "(FORMAT parquet, PARTITION_BY (__dq_pid), OVERWRITE_OR_IGNORE)"
+            )
+        finally:
+            con.unregister("__dq_partition_ids")
+        for pid, value in enumerate(values):
+            folder = Path(tmp) / f"__dq_pid={pid}"
+            df = con.execute(
+                f"SELECT * FROM read_parquet('{folder}/*.parquet', hive_partitioning = false)"
+            ).df()
+            yield (NULL_PARTITION if value is None else str(value)), df
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _validate_frame(suite: Any, df: pd.DataFrame, partition: str) -> list[CheckResult]:

@@ -252,7 +252,7 @@ def test_dq_result_rows(con: duckdb.DuckDBPyConnection, make_table: MakeTable) -
 
     # re-validating the same run and source replaces its rows instead of duplicating them
     run(con, checks, partition_by="dep", previous_rows=3)
-    assert con.execute("SELECT count(*) FROM dq_result").fetchone()[0] == 5
+    assert con.execute("SELECT count(*) FROM dq_result").fetchall()[0][0] == 5
 
 
 def test_quality_error_carries_the_message(

@@ -202,11 +202,11 @@ def _to_result(
                 continue
             examples.append(text)
             if row_column:
-                rows.append(int(df.at[idx, row_column]))
+                rows.append(_row_number(df.at[idx, row_column]))
             if len(examples) >= MAX_EXAMPLES:
                 break
     elif row_column:
-        rows = [int(df.at[idx, row_column]) for idx in index[:MAX_EXAMPLES]]
+        rows = [_row_number(df.at[idx, row_column]) for idx in index[:MAX_EXAMPLES]]
     if check.kind == "not_null":
         observed = f"{unexpected:,} of {elements:,} values are empty"
         base = elements
@@ -237,6 +237,13 @@ def _to_result(
         example_rows=tuple(rows),
         details=details,
     )
+
+
+def _row_number(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1  # the row column itself is damaged; the value examples still stand
 
 
 def row_count_result(check: Check, rows: int, previous_rows: int | None) -> CheckResult:

@@ -158,7 +158,8 @@ def _partitions(
     tmp_root = tmp_root if tmp_root and Path(tmp_root).is_absolute() else None
     if tmp_root:
         Path(tmp_root).mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="ciblage-dq-", dir=tmp_root) as tmp:
+    with tempfile.TemporaryDirectory(prefix="ciblage-dq-", dir=tmp_root) as tmp_dir:
+        tmp = tmp_dir.replace("'", "''")
         con.register("__dq_partition_ids", ids)
         try:
             con.execute(
@@ -170,9 +171,10 @@ def _partitions(
         finally:
             con.unregister("__dq_partition_ids")
         for pid, value in enumerate(values):
-            folder = Path(tmp) / f"__dq_pid={pid}"
+            folder = Path(tmp_dir) / f"__dq_pid={pid}"
             df = con.execute(
-                f"SELECT * FROM read_parquet('{folder}/*.parquet', hive_partitioning = false)"
+                "SELECT * FROM read_parquet(?, hive_partitioning = false)",
+                [f"{folder}/*.parquet"],
             ).df()
             yield (NULL_PARTITION if value is None else str(value)), df
             shutil.rmtree(folder, ignore_errors=True)

@@ -30,6 +30,7 @@ class FileServer(ThreadingHTTPServer):
         self.fail_next = 0  # answer 503 to the next N requests
         self.throttle_next = 0  # answer 429 (Retry-After: 0) to the next N requests
         self.cut_next = 0  # close the connection half-way through the next N bodies
+        self.disposition: str | None = None  # Content-Disposition header to send
         self.validators = True  # send ETag / Last-Modified and honour conditional requests
         self.requests: list[dict[str, str]] = []
 
@@ -83,6 +84,8 @@ class Handler(BaseHTTPRequestHandler):
         if status == 206:
             total = len(srv.content)
             self.send_header("Content-Range", f"bytes {start}-{total - 1}/{total}")
+        if srv.disposition:
+            self.send_header("Content-Disposition", srv.disposition)
         if srv.validators:
             self.send_header("ETag", srv.etag)
             self.send_header("Last-Modified", srv.last_modified)
@@ -238,3 +241,16 @@ path = "local.csv"
     assert path is not None and path.read_bytes() == server.content
     assert path.parent.parent == tmp_path / "raw" / "sirene_etablissement"
     assert resolve_source(settings, "sirene_etablissement") == path  # unchanged: same file
+
+
+def test_file_name_from_content_disposition_or_option(server: FileServer, tmp_path: Path) -> None:
+    export = server.url.replace("StockEtablissement_utf8.zip", "exports/csv")
+    server.disposition = 'attachment; filename="dpae-par-departement-x-grand-secteur.csv"'
+    got = download(export, tmp_path / "dpae", today=DAY1, backoff=0.01)
+    assert got.path.name == "dpae-par-departement-x-grand-secteur.csv"
+    server.disposition = 'attachment; filename="../../evil.sh"'
+    got = download(export, tmp_path / "other", today=DAY1, backoff=0.01)
+    assert got.path.parent == tmp_path / "other" / "2026-11-02" and got.path.name == "evil.sh"
+    server.disposition = None
+    got = download(export, tmp_path / "x", today=DAY1, filename="dpae.csv", backoff=0.01)
+    assert got.path.name == "dpae.csv"

@@ -265,3 +265,14 @@ def test_quality_error_carries_the_message(
     text = str(err.value)
     assert "sirene_etablissement" in text and "x.zip" in text and "'siret'" in text
     assert INVALID_SIRET in text
+
+
+def test_partition_spill_files_are_removed(tmp_path) -> None:
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as file_con:
+        file_con.execute("CREATE TABLE stg AS SELECT CAST(i AS VARCHAR) AS c FROM range(50) t(i)")
+        out = run(file_con, [Check.not_null("c")], partition_by="right(c, 1)")
+        spill_root = file_con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
+    assert out.partitions == 10 and out.passed
+    assert not list(tmp_path.glob("**/ciblage-dq-*"))
+    assert spill_root.startswith(str(tmp_path))  # spilled beside the warehouse, not in /tmp

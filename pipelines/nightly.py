@@ -10,12 +10,15 @@ Deployed by `prefect.yaml`; run with no server by `ciblage run` / `ciblage rerun
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
 
 from ciblage.config import Settings, load_settings
+from ciblage.gates import REPORT_JSON
 from ciblage.ledger import SKIPPED, ledger_step, mark_interrupted, record, utcnow
 from ciblage.resume import inputs_fingerprint, reusable_record, stage_key
 from ciblage.runs import bind_run_id, locked, new_run_id
@@ -195,8 +198,29 @@ def _run_chain(
             for stage, params, call in _stage_calls(settings, stages, territory, sources):
                 result = chain.run(stage, params, call) or {}
             whole.params = {"stages": chain.report}
+            _check_published(result)
             whole.message = f"published {result.get('run_dir')}" if result else None
     return {"run_id": run_id, "stages": chain.report, "publish": result}
+
+
+class PublicationBlocked(RuntimeError):
+    """The run finished but its gates kept the previous lists published."""
+
+
+def _check_published(result: dict[str, Any]) -> None:
+    """Fail the flow run (alerting the operator) when the gates refused the new lists."""
+    run_dir = result.get("run_dir") if isinstance(result, dict) else None
+    report = Path(run_dir) / REPORT_JSON if run_dir else None
+    if report is None or not report.is_file():
+        return
+    data = json.loads(report.read_text(encoding="utf-8"))
+    if not data.get("published"):
+        failed = [c for c in data.get("checks", []) if not c.get("passed")]
+        detail = "; ".join(f"{c['name']} {c['territory']}: {c['detail']}" for c in failed[:3])
+        raise PublicationBlocked(
+            f"run {Path(run_dir).name} NOT published, previous lists kept ({detail}); "
+            f"see {Path(run_dir) / 'run_report.md'}"
+        )
 
 
 @flow(name="nightly", log_prints=True)

@@ -6,6 +6,7 @@ calls and writes to the warehouse, so that reuse decisions are visible and cheap
 
 from __future__ import annotations
 
+import json
 import sys
 import types
 from pathlib import Path
@@ -35,7 +36,13 @@ def fake_score(config=None, as_of=None, horizon_months=None, territory="all") ->
 @flow(name="publish")
 def fake_publish(config=None, as_of=None, territory="all", top_n=None, out_dir=None) -> dict:
     CALLS.append("publish")
-    return {"run_id": "p", "run_dir": str(Path(config).parent / "out" / "runs" / "p")}
+    run_dir = Path(config).parent / "out" / "runs" / "p"
+    if Path(config).with_name("block-publish").exists():  # what publish_run writes on refusal
+        run_dir.mkdir(parents=True, exist_ok=True)
+        check = {"name": "scored_establishments", "territory": "dep:45", "passed": False}
+        report = {"published": False, "checks": [{**check, "detail": "20 now vs 40"}]}
+        (run_dir / "run_report.json").write_text(json.dumps(report))
+    return {"run_id": "p", "run_dir": str(run_dir)}
 
 
 @pytest.fixture()
@@ -125,3 +132,11 @@ def test_territory_rerun_never_reuses(fake_stages: Path, prefect_harness: None) 
     territory_rerun_flow(territory="dep:45", config=cfg)
     territory_rerun_flow(territory="dep:45", config=cfg)
     assert CALLS == ["score", "publish", "score", "publish"]
+
+
+def test_gate_refusal_fails_the_run(fake_stages: Path, prefect_harness: None) -> None:
+    from pipelines.nightly import PublicationBlocked, nightly_flow
+
+    fake_stages.with_name("block-publish").touch()
+    with pytest.raises(PublicationBlocked, match=r"NOT published.*dep:45: 20 now vs 40"):
+        nightly_flow(config=str(fake_stages))

@@ -1,0 +1,272 @@
+"""Prefect flow `score`: features as of T, model (trained + back-tested, or reused), scores.
+
+`territory` restricts the scored establishments (all, dep:45, bassin:2404, agence:<code>,
+an agency area being its bassin d'emploi). A territory rerun reuses the model already
+registered for the same as-of, horizon and label mode when there is one (seconds instead
+of a retraining); its features still use national SIREN and sector aggregates, so its
+scores equal those of a national run. A national run (`all`) always retrains; with the
+same data and seed it produces the same model id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from prefect import flow, task
+
+from ciblage.config import Settings, load_settings
+from ciblage.warehouse import session, table_exists
+from scoring.features import (
+    SnapshotSpec,
+    build_features,
+    detect_label_mode,
+    scope_predicate,
+)
+from scoring.model import ScoringModel, TrainConfig, load_model, save_model
+from scoring.model_card import write_model_card
+from scoring.scorer import predict_to_raw, stage_features, write_tables
+from scoring.training import train
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScoringOptions:
+    """The [scoring] section of ciblage.toml (every key optional)."""
+
+    train: TrainConfig
+    step_months: int = 6
+    n_snapshots: int = 4
+    dpae_lag_days: int = 45
+    prior_weight: float = 5.0
+    min_share: float = 0.02
+    min_potential_for_reasons: int = 10
+    keep_as_of: int = 3
+    label_mode: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ScoringOptions:
+        s = settings.section("scoring")
+        return cls(
+            train=TrainConfig.from_section(s),
+            step_months=int(s.get("snapshot_step_months", 6)),
+            n_snapshots=int(s.get("n_snapshots", 4)),
+            dpae_lag_days=int(s.get("dpae_lag_days", 45)),
+            prior_weight=float(s.get("rome_prior_weight", 5.0)),
+            min_share=float(s.get("rome_min_share", 0.02)),
+            min_potential_for_reasons=int(s.get("min_potential_for_reasons", 10)),
+            keep_as_of=int(s.get("keep_as_of", 3)),
+            label_mode=s.get("label_mode") or None,
+        )
+
+
+def models_dir(settings: Settings) -> Path:
+    return settings.warehouse.parent / "models"
+
+
+def register_model(
+    con: duckdb.DuckDBPyConnection, model_id: str, path: Path, meta: dict[str, Any]
+) -> None:
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS model_registry (model_id VARCHAR, trained_at TIMESTAMP,
+        as_of DATE, horizon_months INTEGER, label_mode VARCHAR, path VARCHAR, sha256 VARCHAR,
+        metrics JSON)"""
+    )
+    con.execute("DELETE FROM model_registry WHERE model_id = ?", [model_id])
+    con.execute(
+        "INSERT INTO model_registry VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            model_id,
+            datetime.fromisoformat(meta["trained_at"]).replace(tzinfo=None),
+            date.fromisoformat(meta["as_of"]),
+            meta["horizon_months"],
+            meta["label_mode"],
+            str(path),
+            meta["sha256"],
+            json.dumps(meta.get("backtest") or {}, default=str),
+        ],
+    )
+
+
+def registered_model(
+    con: duckdb.DuckDBPyConnection, as_of: date, horizon: int, label_mode: str
+) -> tuple[str, Path, str] | None:
+    """Latest model registered for this as-of, horizon and label mode whose file exists."""
+    if not table_exists(con, "model_registry"):
+        return None
+    rows = con.execute(
+        "SELECT model_id, path, sha256 FROM model_registry WHERE as_of = ? AND "
+        "horizon_months = ? AND label_mode = ? ORDER BY trained_at DESC",
+        [as_of, horizon, label_mode],
+    ).fetchall()
+    for model_id, path, sha in rows:
+        if Path(path).is_file():
+            return model_id, Path(path), sha
+    return None
+
+
+def ledger(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    step: str,
+    started: datetime,
+    status: str,
+    rows_out: int | None,
+    params: dict[str, Any],
+    message: str = "",
+) -> None:
+    """Append this stage's step to run_ledger (the contract's columns)."""
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS run_ledger (run_id VARCHAR, flow VARCHAR, stage VARCHAR,
+        step VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP, status VARCHAR,
+        rows_in BIGINT, rows_out BIGINT, rows_quarantined BIGINT, params JSON,
+        message VARCHAR)"""
+    )
+    con.execute(
+        "INSERT INTO run_ledger BY NAME SELECT ? AS run_id, 'score' AS flow, 'score' AS stage, "
+        "? AS step, ? AS started_at, ? AS ended_at, ? AS status, NULL AS rows_in, "
+        "? AS rows_out, 0 AS rows_quarantined, ? AS params, ? AS message",
+        [
+            run_id,
+            step,
+            started.replace(tzinfo=None),
+            datetime.now(UTC).replace(tzinfo=None),
+            status,
+            rows_out,
+            json.dumps(params, default=str),
+            message,
+        ],
+    )
+
+
+@task(name="train-model")
+def train_model(settings: Settings, opts: ScoringOptions, label_mode: str) -> dict[str, Any]:
+    """Tune, back-test, fit, persist and register the model; write its model card."""
+    with session(settings.warehouse) as con:
+        result = train(
+            con,
+            settings.as_of,
+            settings.horizon_months,
+            label_mode,
+            opts.train,
+            step_months=opts.step_months,
+            n_snapshots=opts.n_snapshots,
+            dpae_lag_days=opts.dpae_lag_days,
+            prior_weight=opts.prior_weight,
+            min_share=opts.min_share,
+        )
+        model_id, path = save_model(result.model, models_dir(settings), settings.as_of)
+        register_model(con, model_id, path, result.model.metadata)
+    card = write_model_card(
+        settings.output / "model_cards" / model_id,
+        result.model.metadata,
+        path,
+        result.backtest_frame,
+        result.backtest_model,
+    )
+    return {
+        "model_id": model_id,
+        "path": str(path),
+        "sha256": result.model.metadata["sha256"],
+        "model_card": str(card),
+        "backtest": result.backtest,
+    }
+
+
+@task(name="score-establishments")
+def score_establishments(
+    settings: Settings, opts: ScoringOptions, territory: str, label_mode: str, model_info: dict
+) -> dict[str, int]:
+    model: ScoringModel = load_model(Path(model_info["path"]), model_info["sha256"])
+    whole = territory == "all"
+    with session(settings.warehouse) as con:
+        build_features(
+            con,
+            settings.as_of,
+            SnapshotSpec(settings.horizon_months, opts.dpae_lag_days),
+            "_features_asof",
+            scope_predicate(territory),
+        )
+        n = stage_features(con, "_features_asof")
+        predict_to_raw(
+            con,
+            model,
+            settings.as_of,
+            model_info["model_id"],
+            label_mode,
+            opts.min_potential_for_reasons,
+        )
+        counts = write_tables(
+            con, settings.as_of, whole, opts.keep_as_of, opts.prior_weight, opts.min_share
+        )
+    return {"feature_etablissement": n, **counts}
+
+
+@flow(name="score")
+def score_flow(
+    config: str | None = None,
+    as_of: str | None = None,
+    horizon_months: int | None = None,
+    territory: str = "all",
+) -> dict:
+    """Score every active establishment at `as_of` (see the module docstring)."""
+    started = datetime.now(UTC)
+    settings = load_settings(config, as_of=as_of, horizon_months=horizon_months)
+    opts = ScoringOptions.from_settings(settings)
+    scope_predicate(territory)  # fail fast on a malformed territory
+    run_id = f"score-{started:%Y%m%dT%H%M%S%f}Z"
+    params = {
+        "as_of": settings.as_of,
+        "horizon_months": settings.horizon_months,
+        "territory": territory,
+    }
+    with session(settings.warehouse) as con:
+        label_mode = detect_label_mode(con, opts.label_mode)
+        reuse = (
+            registered_model(con, settings.as_of, settings.horizon_months, label_mode)
+            if territory != "all"
+            else None
+        )
+    log.info("score: label mode %s, territory %s", label_mode, territory)
+    try:
+        if reuse:
+            model_info = {
+                "model_id": reuse[0],
+                "path": str(reuse[1]),
+                "sha256": reuse[2],
+                "model_card": None,
+                "backtest": None,
+            }
+        else:
+            model_info = train_model(settings, opts, label_mode)
+        counts = score_establishments(settings, opts, territory, label_mode, model_info)
+    except Exception as exc:
+        with session(settings.warehouse) as con:
+            ledger(con, run_id, "score", started, "failed", None, params, str(exc)[:2000])
+        raise
+    with session(settings.warehouse) as con:
+        ledger(
+            con,
+            run_id,
+            "score",
+            started,
+            "success",
+            counts["score_etablissement"],
+            params,
+            f"model {model_info['model_id']}, label mode {label_mode}",
+        )
+    return {
+        "run_id": run_id,
+        "as_of": settings.as_of.isoformat(),
+        "label_mode": label_mode,
+        "territory": territory,
+        "reused_model": bool(reuse),
+        **model_info,
+        "rows": counts,
+    }

@@ -1,0 +1,187 @@
+"""Temporal back-test: what the model (and two simple baselines) predicted at T-h vs what
+happened in [T-h, T).
+
+Ranking metrics are computed the way counselors use the lists: per (département x ROME)
+group, establishments of the département whose ROME shares include the trade, ranked by
+per-ROME expected hires (the same allocation as score_etablissement_rome); a group counts
+when at least one of its establishments hired in that trade. Baselines rank the same
+candidates: largest headcount first, and most hires/offers in the trade over the last 12
+months first (the label's own kind of signal: per-SIRET hires, else linked offers).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import average_precision_score
+
+from ciblage.warehouse import run_sql_file
+from scoring.calibration import star_sql
+from scoring.features import add_months
+from scoring.model import poisson_deviance
+
+K = 10
+K_CURVE = 20
+METHODS = ("model", "headcount", "past_12m")
+
+
+def rome_allocation(
+    con: duckdb.DuckDBPyConnection,
+    scores: pd.DataFrame,
+    as_of: date,
+    prior_weight: float,
+    min_share: float,
+    target: str = "_rome_alloc",
+) -> pd.DataFrame:
+    """Per (siret, code_rome) expected hires for `scores` (as_of, siret, expected_hires, p_hire)."""
+    con.register("_alloc_scores", scores)
+    try:
+        run_sql_file(
+            con,
+            "score_etablissement_rome",
+            dict(as_of=as_of, prior_weight=prior_weight, min_share=min_share),
+            scores="_alloc_scores",
+            target=target,
+            stars_case=star_sql("round(100 * p_rome)"),
+        )
+    finally:
+        con.unregister("_alloc_scores")
+    return con.execute(f"SELECT siret, code_rome, expected_hires FROM {target}").df()
+
+
+def past_rome_signal(con: duckdb.DuckDBPyConnection, as_of: date, label_mode: str) -> pd.DataFrame:
+    """Per (siret, code_rome) hires (or offer positions) in the 12 months before as_of."""
+    from scoring.features import build_labels
+
+    build_labels(con, add_months(as_of, -12), 12, label_mode, "_past_rome")
+    return con.execute(
+        "SELECT siret, code_rome, sum(n) AS past FROM _past_rome "
+        "WHERE code_rome IS NOT NULL GROUP BY ALL"
+    ).df()
+
+
+# secondary order of each method when scores tie (then the SIRET, for determinism)
+TIEBREAK = {"model": "headcount", "headcount": "siret_only", "past_12m": "headcount"}
+
+
+def _group_metrics(g: pd.DataFrame, score_col: str) -> tuple[np.ndarray, float]:
+    """precision@1..K_CURVE and NDCG@K of one (département, ROME) group."""
+    ranked = g.sort_values(
+        [score_col, TIEBREAK[score_col], "siret"], ascending=[False, False, True]
+    )
+    rel = ranked["y"].to_numpy(dtype=float)
+    hits = np.cumsum(rel[:K_CURVE] > 0)
+    ks = np.arange(1, K_CURVE + 1)
+    denom = np.minimum(ks, len(rel))
+    prec = np.array([hits[min(k, len(hits)) - 1] for k in ks]) / denom
+    disc = 1.0 / np.log2(np.arange(2, K + 2))
+    dcg = float((rel[:K] * disc[: len(rel[:K])]).sum())
+    ideal = np.sort(rel)[::-1][:K]
+    idcg = float((ideal * disc[: len(ideal)]).sum())
+    return prec, dcg / idcg if idcg > 0 else 0.0
+
+
+def ranking_metrics(cands: pd.DataFrame) -> dict[str, Any]:
+    """Average precision@k and NDCG@10 per method over (département, ROME) groups.
+
+    `cands`: one row per (siret, code_rome) candidate with code_departement, y (hires in
+    the trade), and one score column per method.
+    """
+    out: dict[str, Any] = {"groups": 0}
+    groups = [g for _, g in cands.groupby(["code_departement", "code_rome"]) if (g.y > 0).any()]
+    out["groups"] = len(groups)
+    for m in METHODS:
+        if not groups:
+            out[m] = {"precision_at_10": None, "ndcg_at_10": None, "precision_curve": []}
+            continue
+        precs, ndcgs = zip(*(_group_metrics(g, m) for g in groups), strict=True)
+        curve = np.mean(np.vstack(precs), axis=0)
+        out[m] = {
+            "precision_at_10": float(curve[K - 1]),
+            "ndcg_at_10": float(np.mean(ndcgs)),
+            "precision_curve": [float(x) for x in curve],
+        }
+    return out
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    snapshot: pd.DataFrame,
+    mu: np.ndarray,
+    p: np.ndarray,
+    as_of: date,
+    horizon_months: int,
+    label_mode: str,
+    prior_weight: float,
+    min_share: float,
+) -> dict[str, Any]:
+    """All back-test metrics for predictions made at `as_of` on `snapshot` (with its y)."""
+    from scoring.features import rome_labels
+
+    y = snapshot["y"].to_numpy(dtype=float)
+    dev = poisson_deviance(y, mu)
+    dev_null = poisson_deviance(y, np.full_like(y, max(y.mean(), 1e-9)))
+    hired = (y > 0).astype(int)
+    past_total = (
+        snapshot["hires_12m"] if label_mode == "hires_siret" else snapshot["postes_12m"]
+    ).to_numpy(dtype=float)
+    headcount = snapshot["effectif_rank"].fillna(-1).to_numpy(dtype=float)
+    metrics: dict[str, Any] = {
+        "as_of": as_of.isoformat(),
+        "horizon_months": horizon_months,
+        "label_mode": label_mode,
+        "n_establishments": int(len(y)),
+        "n_hiring": int(hired.sum()),
+        "hires_observed": float(y.sum()),
+        "hires_predicted": float(mu.sum()),
+        "poisson_deviance": dev,
+        "poisson_deviance_null": dev_null,
+        "d2_poisson": 1 - dev / dev_null if dev_null > 0 else None,
+    }
+    if 0 < hired.sum() < len(hired):
+        metrics["auc_pr"] = {
+            "model": float(average_precision_score(hired, p)),
+            "headcount": float(average_precision_score(hired, headcount)),
+            "past_12m": float(average_precision_score(hired, past_total)),
+            "prevalence": float(hired.mean()),
+        }
+        frac, mean_p = calibration_curve(hired, p, n_bins=10, strategy="quantile")
+        metrics["calibration"] = {"mean_predicted": mean_p.tolist(), "observed": frac.tolist()}
+    # per (département x ROME)
+    scores = snapshot[["siret"]].assign(as_of=as_of, expected_hires=mu, p_hire=p)
+    alloc = rome_allocation(con, scores, as_of, prior_weight, min_share)
+    labels = rome_labels(con, as_of, horizon_months, label_mode)
+    past = past_rome_signal(con, as_of, label_mode)
+    cands = (
+        alloc.rename(columns={"expected_hires": "model"})
+        .merge(snapshot[["siret", "code_departement"]], on="siret")
+        .merge(labels, on=["siret", "code_rome"], how="left")
+        .merge(past, on=["siret", "code_rome"], how="left")
+        .merge(
+            pd.DataFrame(
+                {"siret": snapshot.siret, "headcount": headcount, "past_total": past_total}
+            ),
+            on="siret",
+        )
+    )
+    cands["y"] = cands["y"].fillna(0.0)
+    cands["past_12m"] = cands["past"].fillna(0.0)
+    cands["siret_only"] = 0
+    metrics["ranking"] = ranking_metrics(cands.drop(columns=["past"]))
+    return metrics
+
+
+def beats_baselines(metrics: dict[str, Any]) -> dict[str, float | None]:
+    """Model precision@10 minus each baseline's (positive = the model is better)."""
+    r = metrics.get("ranking", {})
+    model = (r.get("model") or {}).get("precision_at_10")
+    out: dict[str, float | None] = {}
+    for b in ("headcount", "past_12m"):
+        base = (r.get(b) or {}).get("precision_at_10")
+        out[b] = None if model is None or base is None else model - base
+    return out

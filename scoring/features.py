@@ -1,0 +1,234 @@
+"""Feature and label snapshots, computed in DuckDB from the warehouse.
+
+The SQL lives in `sql/feature_etablissement.sql` and `sql/label_etablissement.sql`; this
+module chooses the snapshot dates, the label mode and the territory scope, and hands
+pandas frames to the model. Feature meanings are documented in docs/features.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ciblage.warehouse import run_sql_file, table_exists
+
+# Model inputs, in this order (the persisted model records them too).
+FEATURES: tuple[str, ...] = (
+    "naf_division",
+    "naf_section",
+    "naf_n_etab",
+    "naf_hires_rate_12m",
+    "naf_offers_rate_12m",
+    "naf_hires_season_ratio",
+    "naf_offers_season_ratio",
+    "effectif_rank",
+    "age_years",
+    "is_siege",
+    "is_employer",
+    "categorie_juridique_2",
+    "is_ess",
+    "categorie_entreprise_rank",
+    "siren_n_etab",
+    "hires_3m",
+    "hires_6m",
+    "hires_12m",
+    "hires_24m",
+    "hires_prev_6m",
+    "hires_trend",
+    "offers_3m",
+    "offers_6m",
+    "offers_12m",
+    "offers_24m",
+    "offers_prev_6m",
+    "offers_trend",
+    "postes_12m",
+    "days_since_last_offer",
+    "siren_hires_6m",
+    "siren_hires_12m",
+    "siren_hires_24m",
+    "siren_hires_trend",
+    "siren_offers_6m",
+    "siren_offers_12m",
+    "siren_offers_24m",
+    "siren_offers_trend",
+    "dpae_dep_gs_per_etab",
+    "dpae_dep_gs_trend",
+    "dpae_reg_a38_per_etab",
+    "dpae_reg_a38_trend",
+    "naf_tension_pct",
+    "asof_month_sin",
+    "asof_month_cos",
+)
+# Integer codes without an order: handled as categories by the gradient boosting.
+CATEGORICAL: tuple[str, ...] = ("naf_division", "naf_section", "categorie_juridique_2")
+ID_COLUMNS: tuple[str, ...] = ("as_of", "siret", "siren", "code_departement", "naf_code")
+
+LABEL_MODES = ("hires_siret", "offres")
+_CODE = re.compile(r"^[0-9A-Za-z]{1,10}$")
+
+
+class ScopeError(ValueError):
+    """The territory parameter cannot be understood."""
+
+
+def scope_predicate(territory: str) -> str:
+    """SQL predicate (on alias `e`) for a territory string: all, dep:45, bassin:2404, agence:X.
+
+    Without an agency mapping, an agency area is its bassin d'emploi (the publish stage's
+    default), so `agence:<code>` selects the bassin of that code. Codes are validated
+    because they are substituted into SQL text.
+    """
+    territory = (territory or "all").strip()
+    if territory == "all":
+        return "TRUE"
+    level, _, code = territory.partition(":")
+    if not _CODE.match(code):
+        raise ScopeError(f"territory {territory!r}: expected all, dep:<code> or bassin:<code>")
+    if level == "dep":
+        return f"e.code_departement = '{code.upper()}'"
+    if level in ("bassin", "agence"):
+        return (
+            f"e.code_commune IN (SELECT code_commune FROM ref_commune WHERE code_bassin = '{code}')"
+        )
+    raise ScopeError(f"territory {territory!r}: unknown level {level!r} (dep, bassin, agence)")
+
+
+def detect_label_mode(con: duckdb.DuckDBPyConnection, forced: str | None = None) -> str:
+    """'hires_siret' when the deployment loaded per-SIRET hires, else 'offres'."""
+    if forced:
+        if forced not in LABEL_MODES:
+            raise ValueError(f"label_mode must be one of {LABEL_MODES}, got {forced!r}")
+        return forced
+    if table_exists(con, "hires_siret"):
+        row = con.execute("SELECT count(*) FROM hires_siret").fetchone()
+        if row and row[0] > 0:
+            return "hires_siret"
+    return "offres"
+
+
+def signal_bounds(con: duckdb.DuckDBPyConnection, label_mode: str) -> tuple[date, date] | None:
+    """First and last month with a hiring signal of the label's kind (None when empty)."""
+    if label_mode == "hires_siret":
+        sql = "SELECT min(CAST(mois AS DATE)), max(CAST(mois AS DATE)) FROM hires_siret"
+    else:
+        sql = (
+            "SELECT min(CAST(o.date_creation AS DATE)), max(CAST(o.date_creation AS DATE)) "
+            "FROM offre o JOIN offre_siret_link l USING (offre_id) WHERE l.siret IS NOT NULL"
+        )
+    row = con.execute(sql).fetchone()
+    if not row or row[0] is None:
+        return None
+    return row[0], row[1]
+
+
+def add_months(d: date, months: int) -> date:
+    y, m = divmod(d.month - 1 + months, 12)
+    return date(d.year + y, m + 1, 1) if d.day == 1 else _clip_day(d.year + y, m + 1, d.day)
+
+
+def _clip_day(y: int, m: int, day: int) -> date:
+    import calendar
+
+    return date(y, m, min(day, calendar.monthrange(y, m)[1]))
+
+
+@dataclass(frozen=True)
+class SnapshotSpec:
+    horizon_months: int
+    dpae_lag_days: int = 45
+
+
+def build_features(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    spec: SnapshotSpec,
+    target: str,
+    scope: str = "TRUE",
+) -> None:
+    """Create temp table `target` with the features of establishments active at `as_of`."""
+    run_sql_file(
+        con,
+        "feature_etablissement",
+        dict(
+            as_of=as_of,
+            horizon_months=spec.horizon_months,
+            dpae_lag_days=spec.dpae_lag_days,
+        ),
+        target=target,
+        scope=scope,
+    )
+
+
+def build_labels(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    horizon_months: int,
+    label_mode: str,
+    target: str,
+) -> None:
+    """Create temp table `target` (siret, code_rome, n): hires in [as_of, as_of + h)."""
+    run_sql_file(
+        con,
+        "label_etablissement",
+        dict(as_of=as_of, horizon_months=horizon_months, label_mode=label_mode),
+        target=target,
+    )
+
+
+def labelled_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    spec: SnapshotSpec,
+    label_mode: str,
+    scope: str = "TRUE",
+) -> pd.DataFrame:
+    """Features at `as_of` joined with the label y = hires in [as_of, as_of + h)."""
+    build_features(con, as_of, spec, "_snap_features", scope)
+    build_labels(con, as_of, spec.horizon_months, label_mode, "_snap_labels")
+    df = con.execute(
+        """
+        SELECT f.*, coalesce(l.y, 0) AS y
+        FROM _snap_features f
+        LEFT JOIN (SELECT siret, sum(n) AS y FROM _snap_labels GROUP BY siret) l USING (siret)
+        ORDER BY f.siret
+        """
+    ).df()
+    return df
+
+
+def rome_labels(
+    con: duckdb.DuckDBPyConnection, as_of: date, horizon_months: int, label_mode: str
+) -> pd.DataFrame:
+    """Per (siret, code_rome) hires in [as_of, as_of + h) (rows without a ROME dropped)."""
+    build_labels(con, as_of, horizon_months, label_mode, "_rome_labels")
+    return con.execute(
+        "SELECT siret, code_rome, sum(n) AS y FROM _rome_labels "
+        "WHERE code_rome IS NOT NULL GROUP BY ALL"
+    ).df()
+
+
+def training_snapshots(
+    as_of: date, horizon_months: int, step_months: int, n: int, earliest: date | None
+) -> list[date]:
+    """Past as-of dates whose label window ends by `as_of`: as_of - h, as_of - h - step, ...
+
+    A snapshot is kept only if at least 12 months of signal exist before it (`earliest`),
+    so that its 12-month features are not truncated by the start of the data.
+    """
+    out: list[date] = []
+    for k in range(n):
+        s = add_months(as_of, -(horizon_months + k * step_months))
+        if earliest is not None and add_months(s, -12) < earliest:
+            break
+        out.append(s)
+    return out
+
+
+def matrix(df: pd.DataFrame) -> np.ndarray:
+    """The model's input matrix, float64, NaN for missing (handled natively by the model)."""
+    return df.loc[:, list(FEATURES)].to_numpy(dtype=np.float64, na_value=np.nan)

@@ -1,0 +1,155 @@
+"""Score the establishments of one as-of snapshot and write the score tables.
+
+Predictions stream through Arrow record batches (one chunk of rows at a time), so memory
+stays bounded at national scale (16 M active establishments). Writing is atomic per
+table: rows of the same as-of (and territory) are deleted and inserted in one
+transaction, so a reader never sees half a run. Only the last `keep_as_of` as-of dates are
+kept in the score tables; features keep the current snapshot only.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ciblage.warehouse import run_sql_file, table_exists
+from scoring.calibration import potential, star_sql, stars
+from scoring.features import matrix
+from scoring.model import ScoringModel
+from scoring.reasons import choose
+
+RAW = "score_etablissement__raw"
+FEATURES_NEW = "feature_etablissement__new"
+CHUNK_ROWS = 1_000_000
+
+
+def stage_features(con: duckdb.DuckDBPyConnection, temp_table: str) -> int:
+    """Copy a snapshot built in a temp table to a real staging table (readable by cursors)."""
+    con.execute(f"CREATE OR REPLACE TABLE {FEATURES_NEW} AS SELECT * FROM {temp_table}")
+    row = con.execute(f"SELECT count(*) FROM {FEATURES_NEW}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def predict_to_raw(
+    con: duckdb.DuckDBPyConnection,
+    model: ScoringModel,
+    as_of: date,
+    model_id: str,
+    label_mode: str,
+    min_potential: int,
+    features_table: str = FEATURES_NEW,
+    chunk_rows: int = CHUNK_ROWS,
+) -> int:
+    """Predict every row of `features_table` into the RAW staging table, chunk by chunk."""
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {RAW} (as_of DATE, siret VARCHAR, expected_hires DOUBLE,
+        p_hire DOUBLE, hiring_potential INTEGER, stars INTEGER, r1 SMALLINT, r2 SMALLINT,
+        r3 SMALLINT, model_id VARCHAR, label_mode VARCHAR)"""
+    )
+    reference = model.metadata["reference"]
+    reader_con = con.cursor()
+    n = 0
+    try:
+        reader = reader_con.sql(f"SELECT * FROM {features_table}").to_arrow_reader(chunk_rows)
+        for batch in reader:
+            df = batch.to_pandas()
+            X = matrix(df)
+            mu, p = model.predict(X)
+            pot = potential(p)
+            codes = choose(model.regressor, X, df, reference, label_mode, pot >= min_potential)
+            codes_n = np.where(codes >= 0, codes, -1)
+            out = pd.DataFrame(
+                {
+                    "as_of": as_of,
+                    "siret": df["siret"].astype(str).to_numpy(),
+                    "expected_hires": mu,
+                    "p_hire": p,
+                    "hiring_potential": pot.astype(np.int32),
+                    "stars": stars(pot).astype(np.int32),
+                    "r1": pd.array(codes_n[:, 0], dtype="Int16"),
+                    "r2": pd.array(codes_n[:, 1], dtype="Int16"),
+                    "r3": pd.array(codes_n[:, 2], dtype="Int16"),
+                    "model_id": model_id,
+                    "label_mode": label_mode,
+                }
+            )
+            for col in ("r1", "r2", "r3"):
+                out.loc[out[col] < 0, col] = pd.NA
+            con.register("_raw_chunk", out)
+            con.execute(f"INSERT INTO {RAW} SELECT * FROM _raw_chunk")
+            con.unregister("_raw_chunk")
+            n += len(out)
+    finally:
+        reader_con.close()
+    return n
+
+
+def _replace_rows(
+    con: duckdb.DuckDBPyConnection, table: str, source: str, as_of: date, whole: bool, keep: int
+) -> None:
+    """Swap `source` rows into `table` for this as-of, in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if not table_exists(con, table):
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM {source} LIMIT 0")
+        if whole:
+            con.execute(f"DELETE FROM {table} WHERE as_of = ?", [as_of])
+        else:
+            con.execute(
+                f"DELETE FROM {table} WHERE as_of = ? AND siret IN (SELECT siret FROM {source})",
+                [as_of],
+            )
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {source}")
+        if keep > 0:
+            con.execute(
+                f"""DELETE FROM {table} WHERE as_of NOT IN (
+                    SELECT DISTINCT as_of FROM {table} ORDER BY as_of DESC LIMIT {int(keep)})"""
+            )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def write_tables(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    whole: bool,
+    keep_as_of: int,
+    prior_weight: float,
+    min_share: float,
+) -> dict[str, int]:
+    """Build reasons text and per-ROME rows from the staged predictions; swap them in."""
+    run_sql_file(con, "score_etablissement", raw=RAW, features=FEATURES_NEW, target="_score_new")
+    run_sql_file(
+        con,
+        "score_etablissement_rome",
+        dict(as_of=as_of, prior_weight=prior_weight, min_share=min_share),
+        scores="_score_new",
+        target="_score_rome_new",
+        stars_case=star_sql("round(100 * p_rome)"),
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _score_rome_out AS SELECT as_of, siret, code_rome, "
+        "expected_hires, hiring_potential, stars FROM _score_rome_new"
+    )
+    if whole and table_exists(con, "feature_etablissement"):
+        con.execute("DROP TABLE feature_etablissement")
+    _replace_rows(con, "feature_etablissement", FEATURES_NEW, as_of, whole, keep=1)
+    _replace_rows(con, "score_etablissement", "_score_new", as_of, whole, keep_as_of)
+    _replace_rows(con, "score_etablissement_rome", "_score_rome_out", as_of, whole, keep_as_of)
+    counts = {
+        "score_etablissement": _count(con, "_score_new"),
+        "score_etablissement_rome": _count(con, "_score_rome_out"),
+    }
+    con.execute(f"DROP TABLE IF EXISTS {RAW}")
+    con.execute(f"DROP TABLE IF EXISTS {FEATURES_NEW}")
+    return counts
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,169 @@
+"""Training with a temporal back-test, all on past as-of snapshots of the warehouse.
+
+Dates, for an as-of T, horizon h and snapshot step s (default s = h = 6 months):
+- final model: snapshots T-h, T-h-s, ... (each labelled by its following h months, all
+  complete before T);
+- back-test: pretend the as-of is T-h; model trained on snapshots up to T-2h, predicts
+  [T-h, T), compared with what happened;
+- tuning: the back-test's training data split in time: train up to T-3h, validate on the
+  snapshot T-2h; the regularisation with the lowest Poisson deviance wins. The isotonic
+  calibration of P(at least one hire) is fitted on those validation predictions for the
+  back-test (so the back-test's calibration curve is out of sample), and on the back-test
+  predictions for the final model.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from scoring.backtest import evaluate
+from scoring.features import (
+    SnapshotSpec,
+    add_months,
+    labelled_snapshot,
+    matrix,
+    signal_bounds,
+    training_snapshots,
+)
+from scoring.model import (
+    Params,
+    ScoringModel,
+    TrainConfig,
+    fingerprint,
+    fit_calibrator,
+    fit_regressor,
+    predict_mu,
+    tune,
+)
+from scoring.reasons import reference_values
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    model: ScoringModel
+    backtest: dict[str, Any]
+    # back-test frame and predictions, for the model card's plots
+    backtest_frame: pd.DataFrame | None = None
+    backtest_model: Any = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class _Snapshots:
+    """Labelled snapshots computed once each (the three fits share most of them)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, spec: SnapshotSpec, label_mode: str) -> None:
+        self.con, self.spec, self.label_mode = con, spec, label_mode
+        self._cache: dict[date, pd.DataFrame] = {}
+
+    def get(self, d: date) -> pd.DataFrame:
+        if d not in self._cache:
+            self._cache[d] = labelled_snapshot(self.con, d, self.spec, self.label_mode)
+        return self._cache[d]
+
+    def stack(self, dates: list[date]) -> pd.DataFrame:
+        return pd.concat([self.get(d) for d in dates], ignore_index=True)
+
+
+def train(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    horizon: int,
+    label_mode: str,
+    cfg: TrainConfig,
+    step_months: int = 6,
+    n_snapshots: int = 4,
+    dpae_lag_days: int = 45,
+    prior_weight: float = 5.0,
+    min_share: float = 0.02,
+) -> TrainResult:
+    """Tune, back-test and fit the final model for scoring at `as_of`."""
+    bounds = signal_bounds(con, label_mode)
+    if bounds is None:
+        raise ValueError(
+            f"no hiring signal to learn from in label mode {label_mode!r}: "
+            "hires_siret is empty and no job offer is linked to an establishment"
+        )
+    earliest = bounds[0]
+    snaps = _Snapshots(con, SnapshotSpec(horizon, dpae_lag_days), label_mode)
+    final_dates = training_snapshots(as_of, horizon, step_months, n_snapshots, earliest)
+    if not final_dates:
+        raise ValueError(
+            f"not enough history: signal starts {earliest}, a snapshot at "
+            f"{add_months(as_of, -horizon)} needs 12 months of it before"
+        )
+    bt_asof = add_months(as_of, -horizon)
+    bt_dates = training_snapshots(bt_asof, horizon, step_months, n_snapshots, earliest)
+    tune_valid = bt_dates[0] if bt_dates else None
+    tune_dates = (
+        training_snapshots(tune_valid, horizon, step_months, n_snapshots, earliest)
+        if tune_valid
+        else []
+    )
+    info: dict[str, Any] = {
+        "signal_window": [earliest.isoformat(), bounds[1].isoformat()],
+        "final_snapshots": [d.isoformat() for d in final_dates],
+        "backtest_as_of": bt_asof.isoformat() if bt_dates else None,
+        "backtest_snapshots": [d.isoformat() for d in bt_dates],
+        "tuning_snapshots": [d.isoformat() for d in tune_dates],
+        "tuning_validation": tune_valid.isoformat() if tune_dates and tune_valid else None,
+        "seed": cfg.seed,
+    }
+    # 1. tuning (needs a validation snapshot and earlier training snapshots)
+    params = Params(
+        **{
+            **asdict(cfg.base),
+            "l2_regularization": cfg.grid[0][0],
+            "min_samples_leaf": cfg.grid[0][1],
+        }
+    )
+    bt_calibrator = None
+    if tune_dates and tune_valid:
+        valid = snaps.get(tune_valid)
+        params, trials, tuned = tune(snaps.stack(tune_dates), valid, cfg)
+        info["tuning"] = trials
+        bt_calibrator = fit_calibrator(predict_mu(tuned, matrix(valid)), valid["y"].to_numpy())
+    else:
+        info["tuning"] = "skipped: not enough history for a temporal validation"
+    info["params"] = asdict(params)
+    log.info("scoring: params %s", info["params"])
+    # 2. back-test
+    backtest: dict[str, Any] = {}
+    bt_frame, bt_reg = None, None
+    final_calibrator = None
+    if bt_dates:
+        bt_reg = fit_regressor(snaps.stack(bt_dates), params, cfg.seed, cfg.max_train_rows)
+        bt_frame = snaps.get(bt_asof)
+        bt_model = ScoringModel(bt_reg, bt_calibrator, {})
+        mu, p = bt_model.predict(matrix(bt_frame))
+        backtest = evaluate(
+            con, bt_frame, mu, p, bt_asof, horizon, label_mode, prior_weight, min_share
+        )
+        bt_frame = bt_frame.assign(mu=mu, p=p)
+        final_calibrator = fit_calibrator(mu, bt_frame["y"].to_numpy())
+    # 3. final model
+    train_df = snaps.stack(final_dates)
+    reg = fit_regressor(train_df, params, cfg.seed, cfg.max_train_rows)
+    latest = snaps.get(final_dates[0])
+    meta = {
+        "as_of": as_of.isoformat(),
+        "horizon_months": horizon,
+        "label_mode": label_mode,
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "fingerprint": fingerprint(train_df, params, cfg.seed),
+        "n_train_rows": int(len(train_df)),
+        "n_train_hiring": int((train_df["y"] > 0).sum()),
+        "reference": reference_values(latest),
+        "training": info,
+        "backtest": backtest,
+        "rome_allocation": {"prior_weight": prior_weight, "min_share": min_share},
+    }
+    model = ScoringModel(reg, final_calibrator, meta)
+    return TrainResult(model, backtest, bt_frame, bt_reg, info)

@@ -1,0 +1,62 @@
+-- Per ROME trade potential: the establishment's expected hires split by its ROME shares.
+--
+-- Shares: the NAF x ROME hirings referential (ref_naf_rome.share_of_naf), refreshed with the
+-- establishment's own ROME mix over the 24 months before T (linked offers' code_rome, and
+-- per-SIRET hires when present), as a Bayesian blend: share = (w * share_of_naf + own_n) /
+-- (w * sum_of_naf_shares + own_total), w = $prior_weight pseudo-observations. A trade is kept
+-- when its share is at least $min_share. Reads {{ scores }} (as_of, siret, expected_hires,
+-- p_hire) and writes {{ target }}. P per trade uses Poisson thinning: 1 - (1 - p)^share.
+CREATE OR REPLACE TEMP TABLE {{ target }} AS
+WITH params AS (
+    SELECT CAST($as_of AS DATE) AS t, CAST($prior_weight AS DOUBLE) AS w,
+           CAST($min_share AS DOUBLE) AS min_share
+),
+s AS (
+    SELECT sc.as_of, sc.siret, sc.expected_hires, sc.p_hire, e.naf_code
+    FROM {{ scores }} sc JOIN etablissement e USING (siret)
+),
+own AS (
+    SELECT l.siret, o.code_rome, count(*)::DOUBLE AS n
+    FROM offre o JOIN offre_siret_link l USING (offre_id), params p
+    WHERE o.date_creation < p.t AND o.date_creation >= p.t - INTERVAL 24 MONTH
+      AND o.code_rome IS NOT NULL AND l.siret IN (SELECT siret FROM s)
+    GROUP BY ALL
+    UNION ALL
+    SELECT hs.siret, hs.code_rome, sum(hs.nombre_embauches)::DOUBLE AS n
+    FROM hires_siret hs, params p
+    WHERE CAST(hs.mois AS DATE) + INTERVAL 1 MONTH <= p.t
+      AND CAST(hs.mois AS DATE) >= p.t - INTERVAL 24 MONTH
+      AND hs.code_rome IS NOT NULL AND hs.siret IN (SELECT siret FROM s)
+    GROUP BY ALL
+),
+own_rome AS (SELECT siret, code_rome, sum(n) AS n FROM own GROUP BY ALL),
+own_total AS (SELECT siret, sum(n) AS total FROM own_rome GROUP BY siret),
+naf_total AS (SELECT naf_code, sum(share_of_naf) AS total FROM ref_naf_rome GROUP BY naf_code),
+cand AS (
+    SELECT s.siret, nr.code_rome FROM s JOIN ref_naf_rome nr USING (naf_code)
+    UNION
+    SELECT siret, code_rome FROM own_rome
+),
+shares AS (
+    SELECT c.siret, c.code_rome,
+        (p.w * coalesce(nr.share_of_naf, 0) + coalesce(o.n, 0))
+            / nullif(p.w * coalesce(nt.total, 0) + coalesce(ot.total, 0), 0) AS share
+    FROM cand c
+    JOIN s USING (siret)
+    CROSS JOIN params p
+    LEFT JOIN ref_naf_rome nr ON nr.naf_code = s.naf_code AND nr.code_rome = c.code_rome
+    LEFT JOIN naf_total nt ON nt.naf_code = s.naf_code
+    LEFT JOIN own_rome o ON o.siret = c.siret AND o.code_rome = c.code_rome
+    LEFT JOIN own_total ot ON ot.siret = c.siret
+),
+scored AS (
+    SELECT s.as_of, s.siret, sh.code_rome, sh.share,
+        s.expected_hires * sh.share AS expected_hires,
+        1 - pow(1 - least(s.p_hire, 1 - 1e-12), sh.share) AS p_rome
+    FROM shares sh JOIN s USING (siret), params p
+    WHERE sh.share >= p.min_share
+)
+SELECT as_of, siret, code_rome, share, expected_hires, p_rome,
+    CAST(least(greatest(round(100 * p_rome), 0), 100) AS INTEGER) AS hiring_potential,
+    CAST({{ stars_case }} AS INTEGER) AS stars
+FROM scored;

@@ -1,0 +1,153 @@
+"""Features as of T use nothing dated T or later; scopes and label modes behave."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from scoring.features import (
+    FEATURES,
+    ScopeError,
+    SnapshotSpec,
+    build_features,
+    detect_label_mode,
+    labelled_snapshot,
+    scope_predicate,
+    training_snapshots,
+)
+
+T = date(2026, 5, 1)
+SPEC = SnapshotSpec(horizon_months=6)
+
+
+def _features(con: duckdb.DuckDBPyConnection, as_of: date = T, scope: str = "TRUE"):
+    build_features(con, as_of, SPEC, "_f", scope)
+    return con.execute("SELECT * FROM _f ORDER BY siret").df()
+
+
+def _insert_future(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
+    """Hires, offers, DPAE quarters and establishments dated at or after `as_of`."""
+    sirets = [r[0] for r in con.execute("SELECT siret FROM etablissement LIMIT 40").fetchall()]
+    for i, s in enumerate(sirets):
+        con.execute(
+            "INSERT INTO hires_siret VALUES (?, ?, 'G1602', 50)",
+            [s, date(as_of.year, as_of.month, 1)],
+        )
+        con.execute(
+            "INSERT INTO offre (offre_id, date_creation, code_rome, nombre_postes, source_file) "
+            "VALUES (?, ?, 'G1602', 3, 'future.json')",
+            [f"FUT{i}", pd.Timestamp(as_of) + pd.Timedelta(hours=i)],
+        )
+        con.execute("INSERT INTO offre_siret_link VALUES (?, ?, 'siret', 1.0)", [f"FUT{i}", s])
+    con.execute(
+        "INSERT INTO dpae_aggregate (dataset, code_region, code_departement, secteur_code, "
+        "secteur_label, date_fin_trimestre, dpae_brut) SELECT dataset, code_region, "
+        "code_departement, secteur_code, secteur_label, ?, 1e6 FROM dpae_aggregate "
+        "WHERE date_fin_trimestre = (SELECT max(date_fin_trimestre) FROM dpae_aggregate)",
+        [as_of],
+    )
+    con.execute(
+        "INSERT INTO etablissement (siret, siren, naf_code, code_departement, code_commune, "
+        "date_creation, etat_administratif, tranche_effectifs) VALUES "
+        "('99999999900018', '999999999', '5610A', '45', '45234', ?, 'A', '12')",
+        [as_of],
+    )
+
+
+def test_features_ignore_rows_dated_at_or_after_as_of(synthetic_copy: Path) -> None:
+    con = duckdb.connect(str(synthetic_copy))
+    before = _features(con)
+    assert len(before) > 100
+    _insert_future(con, T)
+    after = _features(con)
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_month_of_as_of_is_not_counted_when_as_of_is_mid_month(synthetic_copy: Path) -> None:
+    """Hires are monthly: the month containing T is not fully elapsed, so it is excluded."""
+    con = duckdb.connect(str(synthetic_copy))
+    mid = date(2026, 5, 15)
+    before = _features(con, mid)
+    siret = before.siret.iloc[0]
+    con.execute("INSERT INTO hires_siret VALUES (?, DATE '2026-05-01', 'G1602', 7)", [siret])
+    after = _features(con, mid)
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_population_excludes_closed_before_and_created_after(synthetic_warehouse: Path) -> None:
+    con = duckdb.connect(str(synthetic_warehouse), read_only=True)
+    f = _features(con)
+    closed_before = {
+        r[0]
+        for r in con.execute(
+            "SELECT siret FROM etablissement WHERE date_fermeture < ? OR date_creation >= ?",
+            [T, T],
+        ).fetchall()
+    }
+    assert closed_before, "the synthetic warehouse should have closed establishments"
+    assert not closed_before & set(f.siret)
+    # closed after T: still in the population at T (closing is not a feature)
+    closed_after = {
+        r[0]
+        for r in con.execute(
+            "SELECT siret FROM etablissement WHERE date_fermeture >= ? AND date_creation < ?",
+            [T, T],
+        ).fetchall()
+    }
+    assert closed_after <= set(f.siret)
+
+
+def test_every_model_feature_is_computed(synthetic_warehouse: Path) -> None:
+    con = duckdb.connect(str(synthetic_warehouse), read_only=True)
+    f = _features(con)
+    assert set(FEATURES) <= set(f.columns)
+    # past signal is consistent: windows are nested
+    assert (f.hires_3m <= f.hires_6m).all() and (f.hires_6m <= f.hires_12m).all()
+    assert (f.hires_12m <= f.hires_24m).all() and (f.offers_6m <= f.offers_12m).all()
+    assert (f.siren_hires_12m >= f.hires_12m).all()
+    assert f.dpae_dep_gs_per_etab.notna().mean() > 0.9
+    assert f.naf_tension_pct.between(0, 100).all()
+
+
+def test_territory_scope_restricts_rows_not_values(synthetic_warehouse: Path) -> None:
+    con = duckdb.connect(str(synthetic_warehouse), read_only=True)
+    everything = _features(con)
+    dep = _features(con, scope=scope_predicate("dep:45"))
+    assert set(dep.code_departement) == {"45"}
+    expected = everything[everything.code_departement == "45"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(dep.reset_index(drop=True), expected)
+    bassin = _features(con, scope=scope_predicate("bassin:B450"))
+    assert 0 < len(bassin) < len(dep)
+
+
+@pytest.mark.parametrize("bad", ["dep:45'; DROP TABLE x", "region:24", "dep:"])
+def test_bad_territory_is_refused(bad: str) -> None:
+    with pytest.raises(ScopeError):
+        scope_predicate(bad)
+
+
+def test_label_modes(synthetic_copy: Path) -> None:
+    con = duckdb.connect(str(synthetic_copy))
+    assert detect_label_mode(con) == "hires_siret"
+    hires = labelled_snapshot(con, T, SPEC, "hires_siret")
+    expected = con.execute(
+        "SELECT sum(nombre_embauches) FROM hires_siret h JOIN _snap_features f USING (siret) "
+        "WHERE mois >= ? AND mois < DATE '2026-11-01'",
+        [T],
+    ).fetchone()[0]
+    assert hires.y.sum() == expected
+    offres = labelled_snapshot(con, T, SPEC, "offres")
+    assert 0 < offres.y.sum() < hires.y.sum()  # offers announce only part of the hires
+    con.execute("DELETE FROM hires_siret")
+    assert detect_label_mode(con) == "offres"
+
+
+def test_training_snapshots_need_history() -> None:
+    snaps = training_snapshots(date(2026, 11, 1), 6, 6, 10, earliest=date(2024, 1, 1))
+    assert snaps[0] == date(2026, 5, 1)
+    assert snaps[-1] == date(2025, 5, 1)
+    assert all(a > b for a, b in zip(snaps, snaps[1:], strict=False))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +21,18 @@ import duckdb
 from prefect import flow, task
 
 from ciblage.config import Settings, load_settings
-from ciblage.warehouse import session, table_exists
-from scoring.features import (
-    SnapshotSpec,
-    build_features,
-    detect_label_mode,
-    scope_predicate,
+from ciblage.ledger import ledger_step
+from ciblage.runs import locked, run_id_for
+from ciblage.territories import (
+    agency_mapping_path,
+    build_territory_commune,
+    build_territory_scope,
+    configured_levels,
+    parse_territory,
+    read_agency_mapping,
 )
+from ciblage.warehouse import session, table_exists
+from scoring.features import SnapshotSpec, build_features, detect_label_mode
 from scoring.model import ScoringModel, TrainConfig, load_model, save_model
 from scoring.model_card import write_model_card
 from scoring.scorer import predict_to_raw, stage_features, write_tables
@@ -111,38 +116,20 @@ def registered_model(
     return None
 
 
-def ledger(
-    con: duckdb.DuckDBPyConnection,
-    run_id: str,
-    step: str,
-    started: datetime,
-    status: str,
-    rows_out: int | None,
-    params: dict[str, Any],
-    message: str = "",
-) -> None:
-    """Append this stage's step to run_ledger (the contract's columns)."""
-    con.execute(
-        """CREATE TABLE IF NOT EXISTS run_ledger (run_id VARCHAR, flow VARCHAR, stage VARCHAR,
-        step VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP, status VARCHAR,
-        rows_in BIGINT, rows_out BIGINT, rows_quarantined BIGINT, params JSON,
-        message VARCHAR)"""
-    )
-    con.execute(
-        "INSERT INTO run_ledger BY NAME SELECT ? AS run_id, 'score' AS flow, 'score' AS stage, "
-        "? AS step, ? AS started_at, ? AS ended_at, ? AS status, NULL AS rows_in, "
-        "? AS rows_out, 0 AS rows_quarantined, ? AS params, ? AS message",
-        [
-            run_id,
-            step,
-            started.replace(tzinfo=None),
-            datetime.now(UTC).replace(tzinfo=None),
-            status,
-            rows_out,
-            json.dumps(params, default=str),
-            message,
-        ],
-    )
+def territory_scope(con: duckdb.DuckDBPyConnection, settings: Settings, territory: str) -> str:
+    """SQL predicate (alias `e`) for the establishments a territory rerun rescores.
+
+    Same territories as the publish stage: `dep:45` covers the département and every
+    bassin/agency area having a commune in it (whole, not cut at the border), so that each
+    list that the rerun republishes is ranked on fresh scores.
+    """
+    flt = parse_territory(territory)
+    if flt.level is None:
+        return "TRUE"
+    path = agency_mapping_path(settings)
+    build_territory_commune(con, read_agency_mapping(path) if path else None)
+    build_territory_scope(con, flt, configured_levels(settings))
+    return "e.code_commune IN (SELECT code_commune FROM territory_scope)"
 
 
 @task(name="train-model")
@@ -191,7 +178,7 @@ def score_establishments(
             settings.as_of,
             SnapshotSpec(settings.horizon_months, opts.dpae_lag_days),
             "_features_asof",
-            scope_predicate(territory),
+            territory_scope(con, settings, territory),
         )
         n = stage_features(con, "_features_asof")
         predict_to_raw(
@@ -208,6 +195,27 @@ def score_establishments(
     return {"feature_etablissement": n, **counts}
 
 
+def _summary(backtest: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The back-test figures worth a log line and a ledger entry (no curves)."""
+    if not backtest:
+        return None
+    rk = backtest.get("ranking", {})
+    return {
+        "as_of": backtest.get("as_of"),
+        "groups": rk.get("groups"),
+        **{
+            f"precision_at_10_{m}": (rk.get(m) or {}).get("precision_at_10")
+            for m in ("model", "headcount", "past_12m")
+        },
+        **{
+            f"ndcg_at_10_{m}": (rk.get(m) or {}).get("ndcg_at_10")
+            for m in ("model", "headcount", "past_12m")
+        },
+        "auc_pr_model": (backtest.get("auc_pr") or {}).get("model"),
+        "poisson_deviance": backtest.get("poisson_deviance"),
+    }
+
+
 @flow(name="score")
 def score_flow(
     config: str | None = None,
@@ -216,27 +224,26 @@ def score_flow(
     territory: str = "all",
 ) -> dict:
     """Score every active establishment at `as_of` (see the module docstring)."""
-    started = datetime.now(UTC)
     settings = load_settings(config, as_of=as_of, horizon_months=horizon_months)
     opts = ScoringOptions.from_settings(settings)
-    scope_predicate(territory)  # fail fast on a malformed territory
-    run_id = f"score-{started:%Y%m%dT%H%M%S%f}Z"
+    parse_territory(territory)  # fail fast on a malformed territory
+    run_id = run_id_for(settings.as_of)
     params = {
-        "as_of": settings.as_of,
+        "as_of": settings.as_of.isoformat(),
         "horizon_months": settings.horizon_months,
         "territory": territory,
     }
-    with session(settings.warehouse) as con:
-        label_mode = detect_label_mode(con, opts.label_mode)
-        reuse = (
-            registered_model(con, settings.as_of, settings.horizon_months, label_mode)
-            if territory != "all"
-            else None
-        )
-    log.info("score: label mode %s, territory %s", label_mode, territory)
-    try:
+    with locked(settings, run_id, "score"):
+        with session(settings.warehouse) as con:
+            label_mode = detect_label_mode(con, opts.label_mode)
+            reuse = (
+                registered_model(con, settings.as_of, settings.horizon_months, label_mode)
+                if territory != "all"
+                else None
+            )
+        log.info("score: label mode %s, territory %s", label_mode, territory)
         if reuse:
-            model_info = {
+            model_info: dict[str, Any] = {
                 "model_id": reuse[0],
                 "path": str(reuse[1]),
                 "sha256": reuse[2],
@@ -244,29 +251,38 @@ def score_flow(
                 "backtest": None,
             }
         else:
-            model_info = train_model(settings, opts, label_mode)
-        counts = score_establishments(settings, opts, territory, label_mode, model_info)
-    except Exception as exc:
-        with session(settings.warehouse) as con:
-            ledger(con, run_id, "score", started, "failed", None, params, str(exc)[:2000])
-        raise
-    with session(settings.warehouse) as con:
-        ledger(
-            con,
-            run_id,
-            "score",
-            started,
-            "success",
-            counts["score_etablissement"],
-            params,
-            f"model {model_info['model_id']}, label mode {label_mode}",
-        )
+            with ledger_step(
+                settings.warehouse,
+                run_id=run_id,
+                flow="score",
+                stage="score",
+                step="train",
+                params={**params, "label_mode": label_mode},
+            ) as step:
+                model_info = train_model(settings, opts, label_mode)
+                step.rows_out = 1
+                step.message = f"model {model_info['model_id']}"
+                step.params = {"backtest": _summary(model_info["backtest"])}
+        with ledger_step(
+            settings.warehouse,
+            run_id=run_id,
+            flow="score",
+            stage="score",
+            step="score",
+            params={**params, "label_mode": label_mode, "model_id": model_info["model_id"]},
+        ) as step:
+            counts = score_establishments(settings, opts, territory, label_mode, model_info)
+            step.rows_in = counts["feature_etablissement"]
+            step.rows_out = counts["score_etablissement"]
     return {
         "run_id": run_id,
         "as_of": settings.as_of.isoformat(),
         "label_mode": label_mode,
         "territory": territory,
         "reused_model": bool(reuse),
-        **model_info,
+        "model_id": model_info["model_id"],
+        "model_path": model_info["path"],
+        "model_card": model_info["model_card"],
+        "backtest": _summary(model_info["backtest"]),
         "rows": counts,
     }

@@ -7,7 +7,6 @@ pandas frames to the model. Feature meanings are documented in docs/features.md.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -69,33 +68,6 @@ CATEGORICAL: tuple[str, ...] = ("naf_division", "naf_section", "categorie_juridi
 ID_COLUMNS: tuple[str, ...] = ("as_of", "siret", "siren", "code_departement", "naf_code")
 
 LABEL_MODES = ("hires_siret", "offres")
-_CODE = re.compile(r"^[0-9A-Za-z]{1,10}$")
-
-
-class ScopeError(ValueError):
-    """The territory parameter cannot be understood."""
-
-
-def scope_predicate(territory: str) -> str:
-    """SQL predicate (on alias `e`) for a territory string: all, dep:45, bassin:2404, agence:X.
-
-    Without an agency mapping, an agency area is its bassin d'emploi (the publish stage's
-    default), so `agence:<code>` selects the bassin of that code. Codes are validated
-    because they are substituted into SQL text.
-    """
-    territory = (territory or "all").strip()
-    if territory == "all":
-        return "TRUE"
-    level, _, code = territory.partition(":")
-    if not _CODE.match(code):
-        raise ScopeError(f"territory {territory!r}: expected all, dep:<code> or bassin:<code>")
-    if level == "dep":
-        return f"e.code_departement = '{code.upper()}'"
-    if level in ("bassin", "agence"):
-        return (
-            f"e.code_commune IN (SELECT code_commune FROM ref_commune WHERE code_bassin = '{code}')"
-        )
-    raise ScopeError(f"territory {territory!r}: unknown level {level!r} (dep, bassin, agence)")
 
 
 def detect_label_mode(con: duckdb.DuckDBPyConnection, forced: str | None = None) -> str:

@@ -3,17 +3,18 @@
 Recruiters type employer names freely ("Sarl Électricité Dupont", "ETS DUPONT & FILS"),
 SIRENE stores them upper-case without accents and with the legal form in a separate
 field. Both sides go through the same function so that only the distinctive words are
-compared. It is written with pyarrow compute kernels (RE2) so that it runs vectorised,
-both in Python and as a DuckDB Arrow UDF over tens of millions of SIRENE names.
+compared. It is one SQL expression (a DuckDB macro: native, multi-threaded, no Python
+per row, which matters over tens of millions of SIRENE names); Python calls the same
+macro on an in-memory connection.
 """
 
 from __future__ import annotations
 
-import contextlib
+import threading
 from collections.abc import Sequence
 
+import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 # Legal forms and generic company words: they say nothing about which company it is,
 # and recruiters add or drop them at will.
@@ -42,50 +43,52 @@ ABBREVIATIONS: dict[str, str] = {
     "INTERNAT": "INTERNATIONAL",
 }
 
-_DROP = r"\b(?:" + "|".join(sorted(set(LEGAL_FORM_WORDS + STOPWORDS), key=len)[::-1]) + r")\b"
+
+def _normalise_sql(x: str) -> str:
+    """The normalisation as one SQL expression over `x` (native DuckDB, vectorised).
+
+    Character-level clean-up with RE2 regexes, then word-level work on the list of words
+    (abbreviations by CASE, dropped words by IN): twice as fast as one regex per rule.
+    """
+    s = f"replace(replace(replace(upper(strip_accents({x})), '&', ' ET '), 'Œ', 'OE'), 'Æ', 'AE')"
+    s = f"regexp_replace({s}, '\\b([A-Z0-9])\\.', '\\1', 'g')"  # S.A.R.L. -> SARL
+    s = f"regexp_replace({s}, '[^A-Z0-9]+', ' ', 'g')"
+    expand = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in ABBREVIATIONS.items())
+    drop = ", ".join(f"'{w}'" for w in sorted(set(LEGAL_FORM_WORDS + STOPWORDS)))
+    words = f"list_transform(string_split({s}, ' '), lambda w: CASE w {expand} ELSE w END)"
+    kept = f"list_filter({words}, lambda w: w <> '' AND w NOT IN ({drop}))"
+    return f"nullif(array_to_string({kept}, ' '), '')"
+
+
+MACRO_SQL = f"CREATE OR REPLACE TEMP MACRO ciblage_normalise_name(x) AS {_normalise_sql('x')}"
+_local = threading.local()
+
+
+def install_macro(con: duckdb.DuckDBPyConnection) -> None:
+    """Define `ciblage_normalise_name(VARCHAR)` on a connection (a temp macro)."""
+    con.execute(MACRO_SQL)
 
 
 def normalise_names(values: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> pa.Array:
     """Upper-case, accent-folded, punctuation-free names without legal forms; null if empty.
 
-    `SARL Électricité d'Orléans & Fils` → `ELECTRICITE ORLEANS FILS`.
+    `SARL Électricité d'Orléans & Fils` → `ELECTRICITE ORLEANS FILS`. Runs the same SQL
+    macro the warehouse uses, so Python and SQL can never disagree.
     """
     arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    arr = arr.cast(pa.string())
-    s = pc.utf8_normalize(arr, form="NFKD")
-    s = pc.replace_substring_regex(s, r"\p{Mn}+", "")  # combining accents
-    s = pc.utf8_upper(s)
-    s = pc.replace_substring(s, "&", " ET ")
-    s = pc.replace_substring(s, "Œ", "OE")
-    s = pc.replace_substring(s, "Æ", "AE")
-    s = pc.replace_substring_regex(s, r"\b([A-Z0-9])\.", r"\1")  # S.A.R.L. → SARL
-    s = pc.replace_substring_regex(s, r"[^A-Z0-9]+", " ")
-    for short, long in ABBREVIATIONS.items():
-        s = pc.replace_substring_regex(s, rf"\b{short}\b", long)
-    s = pc.replace_substring_regex(s, _DROP, " ")
-    s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, r" {2,}", " "))
-    return pc.if_else(pc.equal(s, ""), pa.scalar(None, pa.string()), s)
+    table = pa.table({"v": arr.cast(pa.string())})
+    con = getattr(_local, "con", None)
+    if con is None:
+        con = _local.con = duckdb.connect()
+        install_macro(con)
+    con.register("names_in", table)
+    try:
+        out = con.sql("SELECT ciblage_normalise_name(v) AS n FROM names_in").to_arrow_table()
+    finally:
+        con.unregister("names_in")
+    return out["n"].combine_chunks()
 
 
 def normalise_name(value: str | None) -> str | None:
     """Scalar form of `normalise_names` (same rules)."""
     return normalise_names([value])[0].as_py()
-
-
-def register_udf(con: object) -> None:
-    """Expose `ciblage_normalise_name(VARCHAR)` to SQL on a DuckDB connection."""
-    import duckdb
-
-    con.complete()  # type: ignore[attr-defined]  # DuckDB 2 refuses while a result is open
-    with contextlib.suppress(duckdb.InvalidInputException, duckdb.CatalogException):
-        con.remove_function("ciblage_normalise_name")  # type: ignore[attr-defined]
-    con.create_function(  # type: ignore[attr-defined]
-        "ciblage_normalise_name",
-        normalise_names,
-        [duckdb.sqltypes.VARCHAR],
-        duckdb.sqltypes.VARCHAR,
-        type="arrow",
-        null_handling="special",
-    )

@@ -47,7 +47,7 @@ import pyarrow as pa
 from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
-from ciblage.company_names import register_udf
+from ciblage.company_names import install_macro
 from ciblage.ledger import COMPLETED, append, utcnow
 from ciblage.warehouse import run_sql_file, table_exists
 
@@ -182,7 +182,7 @@ def link_offers(
     for table in ("offre", "etablissement", "unite_legale"):
         if not table_exists(con, table):
             raise RuntimeError(f"link_offers: table {table!r} is missing; load it first")
-    register_udf(con)
+    install_macro(con)
     _drop_work_tables(con)
     counts: dict[str, Any] = _siret_links(con)
     run_sql_file(con, "offre_link_query")

@@ -22,12 +22,19 @@ WITH est AS (
            OR e.date_creation <= $max_date + to_days(CAST($creation_grace_days AS INTEGER)))
       AND (e.date_fermeture IS NULL OR e.date_fermeture >= $min_date)
 ),
-names AS (
+raw AS (
     SELECT siret, code_commune, code_departement, division, date_creation, date_fermeture,
-           size_rank, ciblage_normalise_name(raw_name) AS name_norm
+           size_rank, raw_name
     FROM est
     UNPIVOT (raw_name FOR kind IN (enseigne, denomination_usuelle, denomination, personne))
+),
+-- each distinct spelling normalised once (a legal unit's name is shared by its sites)
+norm AS (
+    SELECT raw_name, ciblage_normalise_name(raw_name) AS name_norm
+    FROM (SELECT DISTINCT raw_name FROM raw)
 )
-SELECT DISTINCT *
-FROM names
+SELECT DISTINCT siret, code_commune, code_departement, division, date_creation,
+       date_fermeture, size_rank, name_norm
+FROM raw
+JOIN norm USING (raw_name)
 WHERE name_norm IS NOT NULL;

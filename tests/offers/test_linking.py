@@ -164,11 +164,11 @@ def test_normalise_name(raw: str | None, expected: str | None) -> None:
 def test_normalise_names_vectorised_and_in_sql() -> None:
     values = ["Sarl Dupont", None, "Société Générale"]
     assert normalise_names(values).to_pylist() == ["DUPONT", None, "GENERALE"]
-    from ciblage.company_names import register_udf
+    from ciblage.company_names import install_macro
 
     con = duckdb.connect()
-    register_udf(con)
-    register_udf(con)  # idempotent
+    install_macro(con)
+    install_macro(con)  # idempotent
     got = con.execute(
         "SELECT ciblage_normalise_name(x) FROM (VALUES ('Sarl Dupont'), (NULL)) t(x)"
     ).fetchall()

@@ -1,0 +1,71 @@
+"""Everything one agency downloads or opens, written from the run's validated targets.
+
+`write_agency` takes only picklable arguments and opens the warehouse read-only, so the
+publish flow can fan it out per agency on threads, processes or a Dask cluster while
+other readers use the warehouse.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ciblage.config import load_settings
+from ciblage.publish import fmt
+from ciblage.publish.exports import write_csv, write_xlsx
+from ciblage.publish.fiche import build_fiches, warehouse_extras
+from ciblage.publish.site import SITE_DIR, write_agency_pages
+from ciblage.publish.targets import TARGETS_FILE
+from ciblage.warehouse import connect
+
+AGENCY_LEVEL = "agence"
+
+
+def agency_rows(run_dir: Path, code: str) -> pl.DataFrame:
+    return (
+        pl.scan_parquet(run_dir / TARGETS_FILE)
+        .filter(pl.col("territory_level") == AGENCY_LEVEL, pl.col("territory_code") == code)
+        .collect()
+    )
+
+
+def common_context(as_of: date, run_id: str) -> dict[str, Any]:
+    return {"as_of_fr": fmt.fr_date(as_of), "run_id": run_id}
+
+
+def write_agency(config: str, run_dir: str, code: str) -> dict[str, Any]:
+    """CSV, XLSX and site pages of one agency; returns what was written."""
+    settings = load_settings(config)
+    out = Path(run_dir)
+    rows = agency_rows(out, code)
+    if rows.is_empty():
+        raise ValueError(f"{out / TARGETS_FILE}: no list for agency {code}")
+    as_of = rows["as_of"][0]
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        extras = warehouse_extras(con, rows["siret"].unique().to_list(), as_of)
+    finally:
+        con.close()
+    fiches = build_fiches(rows, extras)
+    name = rows["territory_name"][0]
+    folder = out / "agences" / code
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path = write_csv(rows, folder / f"liste_{code}.csv")
+    title = f"{name} ({code}) — entreprises à fort potentiel d'embauche au {fmt.fr_date(as_of)}"
+    xlsx_path = write_xlsx(rows, fiches, folder / f"liste_{code}.xlsx", title)
+    agency = {
+        "code": code,
+        "name": name,
+        "lists": rows["code_rome"].n_unique(),
+        "companies": len(fiches),
+        "rows": rows.height,
+        "csv": csv_path.name,
+        "xlsx": xlsx_path.name,
+    }
+    pages = write_agency_pages(
+        out / SITE_DIR, agency, rows, fiches, common_context(as_of, out.name)
+    )
+    return {**agency, "pages": pages}

@@ -1,0 +1,172 @@
+"""An agency's lists as CSV and XLSX, in the shape a counselor opens in French Excel.
+
+CSV: UTF-8 with BOM (without it Excel reads UTF-8 as Windows-1252 and breaks every
+accent), `;` separator and decimal comma (the French locale's list and decimal
+separators). XLSX: one sheet per ROME trade with a frozen header row and filters, and a
+« Fiches » sheet with one block per company, to print or paste into a promotion mail.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ciblage.publish import fmt
+
+# (French header, value from a targets row, column width in the XLSX)
+COLUMNS: list[tuple[str, Any, int]] = [
+    ("Code ROME", lambda r: r["code_rome"], 10),
+    ("Métier", lambda r: r["rome_label"] or "", 28),
+    ("Rang", lambda r: r["rank"], 6),
+    ("Entreprise", lambda r: r["name"], 30),
+    ("Enseigne", lambda r: r["enseigne"] or "", 22),
+    ("SIRET", lambda r: r["siret"], 16),
+    ("Adresse", lambda r: r["address"] or "", 30),
+    ("Code postal", lambda r: r["code_postal"] or "", 8),
+    ("Commune", lambda r: r["commune"] or "", 18),
+    ("Activité (NAF)", lambda r: f"{r['naf_code']} {r['naf_label'] or ''}".strip(), 30),
+    ("Effectif", lambda r: r["tranche_effectifs_label"] or "", 16),
+    ("Potentiel d'embauche (0-100)", lambda r: r["hiring_potential"], 12),
+    ("Étoiles", lambda r: r["stars"], 7),
+    ("Embauches attendues (6 mois)", lambda r: r["expected_hires_6m"], 12),
+    ("Raisons", lambda r: fmt.reasons_text(r["reasons"]), 60),
+    ("Offres (12 mois)", lambda r: r["offers_12m"], 9),
+    ("Dernières offres", lambda r: fmt.offers_text(r["last_offers"]), 50),
+    ("ESS", lambda r: fmt.yes(r["is_ess"]), 6),
+    ("Entreprise adaptée", lambda r: fmt.yes(r["is_entreprise_adaptee"]), 10),
+    ("Société à mission", lambda r: fmt.yes(r["is_societe_mission"]), 10),
+    ("Siège", lambda r: fmt.yes(r["is_siege"]), 6),
+    ("Employeur public", lambda r: fmt.yes(r["is_public"]), 9),
+    ("En pause (suivi)", lambda r: fmt.yes(r["in_cooldown"]), 9),
+    ("Motif de la pause", lambda r: r["cooldown_reason"] or "", 40),
+]
+HEADERS = [c[0] for c in COLUMNS]
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def list_table(rows: pl.DataFrame) -> list[list[Any]]:
+    ordered = rows.sort(["code_rome", "rank"])
+    return [[get(r) for _h, get, _w in COLUMNS] for r in ordered.iter_rows(named=True)]
+
+
+def write_csv(rows: pl.DataFrame, path: Path) -> Path:
+    """All lists of a territory in one CSV (UTF-8 BOM, `;`, decimal comma)."""
+    table = list_table(rows)
+    df = pl.DataFrame(table, schema=HEADERS, orient="row", infer_schema_length=None)
+    tmp = path.with_suffix(".csv.tmp")
+    df.write_csv(tmp, include_bom=True, separator=";", decimal_comma=True, float_precision=2)
+    tmp.replace(path)
+    return path
+
+
+def sheet_name(code_rome: str, label: str | None, used: set[str]) -> str:
+    base = _SHEET_BAD.sub(" ", f"{code_rome} {label or ''}").strip()[:31]
+    name, i = base, 2
+    while name.lower() in used:
+        suffix = f" ({i})"
+        name, i = base[: 31 - len(suffix)] + suffix, i + 1
+    used.add(name.lower())
+    return name
+
+
+def write_xlsx(rows: pl.DataFrame, fiches: list[dict[str, Any]], path: Path, title: str) -> Path:
+    """Sommaire + one sheet per ROME + « Fiches»."""
+    import xlsxwriter
+
+    tmp = path.with_suffix(".xlsx.tmp")
+    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_urls": False, "tmpdir": str(path.parent)})
+    try:
+        head = wb.add_format(
+            {"bold": True, "bg_color": "#1F4E79", "font_color": "#FFFFFF", "text_wrap": True}
+        )
+        wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+        bold = wb.add_format({"bold": True})
+        big = wb.add_format({"bold": True, "font_size": 13})
+        dec = wb.add_format({"num_format": "0.0", "valign": "top"})
+        link = wb.add_format({"font_color": "blue", "underline": 1})
+        summary = wb.add_worksheet("Sommaire")
+        summary.write(0, 0, title, big)
+        summary.write_row(2, 0, ["Code ROME", "Métier", "Entreprises", "Feuille"], head)
+        summary.freeze_panes(3, 0)
+        summary.set_column(0, 0, 10)
+        summary.set_column(1, 1, 50)
+        summary.set_column(2, 2, 12)
+        summary.set_column(3, 3, 34)
+        used = {"sommaire", "fiches"}
+        groups = rows.sort("code_rome", "rank").partition_by("code_rome", maintain_order=True)
+        for i, grp in enumerate(groups):
+            code, label = grp["code_rome"][0], grp["rome_label"][0]
+            name = sheet_name(code, label, used)
+            ws = wb.add_worksheet(name)
+            ws.write_row(0, 0, HEADERS, head)
+            for r, values in enumerate(list_table(grp), start=1):
+                for c, value in enumerate(values):
+                    fmt_cell = dec if isinstance(value, float) else wrap
+                    ws.write(r, c, value, fmt_cell)
+            for c, (_h, _g, width) in enumerate(COLUMNS):
+                ws.set_column(c, c, width)
+            ws.set_row(0, 45)
+            ws.freeze_panes(1, 0)
+            ws.autofilter(0, 0, grp.height, len(COLUMNS) - 1)
+            summary.write_row(3 + i, 0, [code, label or "", grp.height])
+            summary.write_url(3 + i, 3, f"internal:'{name}'!A1", link, string=name)
+        _write_fiches(wb.add_worksheet("Fiches"), fiches, head, bold, wrap)
+    finally:
+        wb.close()
+    tmp.replace(path)
+    return path
+
+
+def fiche_lines(f: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) lines of a fiche, in reading order (also used by `match`)."""
+    lines = [
+        ("SIRET", f["siret"]),
+        ("Enseigne", f.get("enseigne") or ""),
+        ("Adresse", f["address_full"]),
+        ("Activité", f"{f['naf_code']} {f.get('naf_label') or ''}".strip()),
+        ("Effectif", f.get("tranche_effectifs_label") or ""),
+        ("Catégorie", f.get("categorie_entreprise") or ""),
+        (
+            "Potentiel d'embauche (établissement)",
+            f"{f.get('hiring_potential_etablissement') or ''}/100",
+        ),
+        ("Raisons", fmt.reasons_text(f.get("reasons"))),
+        (
+            "Listes",
+            " ; ".join(
+                f"{x['code_rome']} {x['rome_label'] or ''} : rang {x['rank']}, "
+                f"potentiel {x['hiring_potential']}/100 {fmt.stars(x['stars'])}"
+                for x in f["lists"]
+            ),
+        ),
+        ("Dernières offres", fmt.offers_text(f.get("last_offers"))),
+        ("Signes distinctifs", ", ".join(f["flags"])),
+        (
+            "Aides mobilisables",
+            " ; ".join(f"{a['nom']} ({a['statut']} : {a['pourquoi']})" for a in f["aids"]),
+        ),
+    ]
+    if f.get("in_cooldown"):
+        lines.append(("Pause (suivi des promotions)", f.get("cooldown_reason") or "oui"))
+    return [(k, v) for k, v in lines if v not in ("", "/100")]
+
+
+def _write_fiches(ws: Any, fiches: list[dict[str, Any]], head: Any, bold: Any, wrap: Any) -> None:
+    ws.set_column(0, 0, 34)
+    ws.set_column(1, 1, 100)
+    ws.write_row(0, 0, ["Entreprise", "Fiche"], head)
+    ws.freeze_panes(1, 0)
+    r = 1
+    for f in fiches:
+        ws.write(r, 0, f["name"], bold)
+        ws.write(r, 1, f"{f['commune'] or ''} — SIRET {f['siret']}", bold)
+        r += 1
+        for label, value in fiche_lines(f):
+            ws.write(r, 0, label, wrap)
+            ws.write(r, 1, value, wrap)
+            r += 1
+        r += 1
+    ws.autofilter(0, 0, max(r - 1, 1), 1)

@@ -1,0 +1,122 @@
+"""Company fiche: what a counselor needs to call a company and argue for a profile.
+
+A fiche gathers, for one establishment of a territory's lists: identity and address,
+activity and size, hiring potential (overall and in each listed trade), the model's
+reasons, the last offers seen, the flags (ESS, entreprise adaptée, head office…), the
+promotion cool-down if any, and the hiring aids its kind of employer can use. Built from
+the validated `targets.parquet` rows plus a few read-only look-ups in the warehouse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from ciblage.aids import NO, Aid, Company, Profile, applicable_aids
+from ciblage.publish import fmt
+
+TOP_ROMES = 5
+
+
+def warehouse_extras(
+    con: duckdb.DuckDBPyConnection, sirets: Iterable[str], as_of: date
+) -> dict[str, dict[str, Any]]:
+    """Per siret: its best trades overall, and its company's active establishments."""
+    ids = sorted(set(sirets))
+    if not ids:
+        return {}
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE fiche_siret AS SELECT unnest($ids) AS siret", {"ids": ids}
+    )
+    romes = con.execute(
+        """
+        WITH labels AS (
+            SELECT code_rome, any_value(rome_label) AS rome_label
+            FROM ref_naf_rome GROUP BY code_rome
+        )
+        SELECT r.siret, r.code_rome, l.rome_label, r.hiring_potential, r.expected_hires
+        FROM score_etablissement_rome r
+        JOIN fiche_siret USING (siret)
+        LEFT JOIN labels l USING (code_rome)
+        WHERE r.as_of = ?
+        QUALIFY row_number() OVER (
+            PARTITION BY r.siret ORDER BY r.expected_hires DESC, r.code_rome) <= ?
+        ORDER BY r.siret, r.expected_hires DESC, r.code_rome
+        """,
+        [as_of, TOP_ROMES],
+    ).fetchall()
+    siblings = con.execute(
+        """
+        SELECT f.siret, count(o.siret) AS n
+        FROM fiche_siret f
+        JOIN etablissement e USING (siret)
+        JOIN etablissement o ON o.siren = e.siren AND o.etat_administratif = 'A'
+        GROUP BY f.siret
+        """
+    ).fetchall()
+    out: dict[str, dict[str, Any]] = {
+        s: {"top_romes": [], "etablissements_actifs": None} for s in ids
+    }
+    for siret, code, label, pot, exp in romes:
+        out[siret]["top_romes"].append(
+            {"code_rome": code, "rome_label": label, "hiring_potential": pot, "expected": exp}
+        )
+    for siret, n in siblings:
+        out[siret]["etablissements_actifs"] = int(n)
+    return out
+
+
+def company_aids(
+    row: dict[str, Any], profile: Profile | None = None, aids: list[Aid] | None = None
+) -> list[dict[str, Any]]:
+    """Aids open to this employer (and to the profile when given), with why."""
+    company = Company(
+        categorie_juridique=row.get("categorie_juridique"),
+        tranche_effectifs=row.get("tranche_effectifs"),
+    )
+    return [v.as_dict() for v in applicable_aids(profile, company, aids) if v.status != NO]
+
+
+def build_fiches(
+    rows: pl.DataFrame,
+    extras: dict[str, dict[str, Any]] | None = None,
+    profile: Profile | None = None,
+    aids: list[Aid] | None = None,
+) -> list[dict[str, Any]]:
+    """One fiche per siret of `rows` (targets rows of one territory), best first."""
+    extras = extras or {}
+    fiches: dict[str, dict[str, Any]] = {}
+    ordered = rows.sort(["rank", "hiring_potential", "siret"], descending=[False, True, False])
+    for row in ordered.iter_rows(named=True):
+        f = fiches.get(row["siret"])
+        if f is None:
+            f = dict(row)
+            f.update(
+                address_full=fmt.full_address(row),
+                flags=fmt.flags(row),
+                stars_text=fmt.stars(row["stars"]),
+                offers=[
+                    {**o, "text": fmt.offer_text(o), "date_fr": fmt.fr_date(o["date_offre"])}
+                    for o in row.get("last_offers") or []
+                ],
+                lists=[],
+                aids=company_aids(row, profile, aids),
+                **extras.get(row["siret"], {"top_romes": [], "etablissements_actifs": None}),
+            )
+            fiches[row["siret"]] = f
+        f["lists"].append(
+            {
+                "code_rome": row["code_rome"],
+                "rome_label": row["rome_label"],
+                "rank": row["rank"],
+                "hiring_potential": row["hiring_potential"],
+                "stars": row["stars"],
+                "expected": row["expected_hires_6m"],
+                "in_cooldown": row["in_cooldown"],
+            }
+        )
+    return list(fiches.values())

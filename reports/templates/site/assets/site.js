@@ -1,0 +1,57 @@
+// ciblage static site: sortable and filterable tables, no server, no dependency.
+(function () {
+  "use strict";
+  function norm(s) {
+    return (s || "").toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+  }
+  function cellValue(row, i, numeric) {
+    var cell = row.cells[i];
+    var v = cell.getAttribute("data-sort");
+    if (v === null) { v = cell.textContent.trim(); }
+    if (numeric) { var n = parseFloat(String(v).replace(",", ".")); return isNaN(n) ? -Infinity : n; }
+    return norm(v);
+  }
+  function sortTable(table, i, th) {
+    var asc = th.getAttribute("aria-sort") !== "ascending";
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (c) { c.removeAttribute("aria-sort"); });
+    th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+    var numeric = th.getAttribute("data-type") === "num";
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = cellValue(a, i, numeric), y = cellValue(b, i, numeric);
+      var c = x < y ? -1 : x > y ? 1 : 0;
+      return asc ? c : -c;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  }
+  function applyFilter(table) {
+    var box = document.getElementById("filtre");
+    var min = document.getElementById("potentiel-min");
+    var words = norm(box ? box.value : "").split(/\s+/).filter(Boolean);
+    var minValue = min ? parseFloat(min.value) || 0 : 0;
+    var shown = 0;
+    Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+      var text = norm(row.textContent);
+      var pot = parseFloat(row.getAttribute("data-potentiel") || "0");
+      var ok = words.every(function (w) { return text.indexOf(w) >= 0; }) && pot >= minValue;
+      row.hidden = !ok;
+      if (ok) { shown += 1; }
+    });
+    var counter = document.getElementById("compteur");
+    if (counter) { counter.textContent = shown + " entreprise" + (shown > 1 ? "s" : "") + " affichée" + (shown > 1 ? "s" : ""); }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
+      Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, i) {
+        th.addEventListener("click", function () { sortTable(table, i, th); });
+        th.title = "Cliquer pour trier";
+      });
+      ["filtre", "potentiel-min"].forEach(function (id) {
+        var el = document.getElementById(id);
+        if (el) { el.addEventListener("input", function () { applyFilter(table); }); }
+      });
+      applyFilter(table);
+    });
+  });
+})();

@@ -1,0 +1,82 @@
+"""Helpers to check generated pages in a real headless Chromium, and to scan outputs.
+
+Reusable by other areas' tests (the follow-up impact report):
+
+    from tests.publish.browser import chromium_page
+    with chromium_page() as page:
+        page.goto(path.as_uri())
+        assert "Taux" in page.inner_text("body")
+
+`chromium_page` fails the test if a page asks for anything but local files (the site
+must work on an agency workstation with no network).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@contextmanager
+def chromium_page(viewport: dict[str, int] | None = None) -> Iterator[Any]:
+    """A Playwright page; JS errors and non-file requests fail at exit."""
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    remote: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=viewport or {"width": 1300, "height": 900})
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            local = ("file:", "data:", "about:")
+            page.on(
+                "request",
+                lambda req: None if req.url.startswith(local) else remote.append(req.url),
+            )
+            yield page
+        finally:
+            browser.close()
+    assert not errors, f"JavaScript errors: {errors}"
+    assert not remote, f"pages requested the network: {remote[:5]}"
+
+
+def _texts(path: Path) -> Iterator[str]:
+    """Every piece of text a file holds (XLSX: every XML part; Parquet: every cell)."""
+    suffix = path.suffix.lower()
+    if suffix in (".png", ".jpg", ".svg.gz"):
+        return
+    if suffix in (".xlsx", ".zip"):
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
+                yield zf.read(name).decode("utf-8", errors="replace")
+    elif suffix == ".parquet":
+        df = pl.read_parquet(path)
+        for col in df.columns:
+            yield "\n".join(str(v) for v in df[col].to_list())
+    else:
+        yield path.read_bytes().decode("utf-8", errors="replace")
+
+
+def find_in_outputs(root: Path, needles: Iterable[str]) -> list[tuple[str, str]]:
+    """(file, needle) for every needle found in any file under root."""
+    wanted = [n for n in needles if n]
+    hits = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        for text in _texts(path):
+            hits += [(str(path.relative_to(root)), n) for n in wanted if n in text]
+    return sorted(set(hits))

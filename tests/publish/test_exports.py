@@ -1,0 +1,97 @@
+"""What an agency downloads: CSV for French Excel, XLSX sheets, run folder, summary."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+
+from ciblage.publish.exports import HEADERS, sheet_name
+from ciblage.publish.targets import validate_targets
+from tests.publish import synthetic as syn
+
+
+@pytest.fixture(scope="module")
+def run_dir(synth_published) -> Path:
+    return Path(synth_published["run_dir"])
+
+
+def test_flow_result_and_latest(synth_published, run_dir):
+    assert synth_published["published"] is True
+    assert synth_published["agencies"] == len(syn.BASSINS)  # no mapping: one per bassin
+    assert synth_published["rows"] == validate_targets(run_dir / "targets.parquet")
+    latest = run_dir.parent.parent / "latest"
+    assert latest.resolve() == run_dir.resolve()
+    summary = json.loads((run_dir / "publish_summary.json").read_text("utf-8"))
+    assert summary["lists"] == synth_published["lists"]
+    assert {a["code"] for a in summary["agencies"]} == {b[0] for b in syn.BASSINS}
+
+
+def test_csv_opens_in_french_excel(run_dir):
+    raw = (run_dir / "agences" / "2420" / "liste_2420.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "UTF-8 BOM missing"
+    text = raw.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[0] == HEADERS
+    assert all(len(r) == len(HEADERS) for r in rows)
+    table = {h: [r[i] for r in rows[1:]] for i, h in enumerate(HEADERS)}
+    assert "Orléans" in table["Commune"]  # accents intact
+    expected = table["Embauches attendues (6 mois)"]
+    assert any("," in v for v in expected) and not any("." in v for v in expected)
+    targets = pl.read_parquet(run_dir / "targets.parquet").filter(
+        pl.col("territory_level") == "agence", pl.col("territory_code") == "2420"
+    )
+    assert len(rows) - 1 == targets.height
+
+
+def test_xlsx_sheets_frozen_filtered(run_dir):
+    wb = openpyxl.load_workbook(run_dir / "agences" / "2420" / "liste_2420.xlsx")
+    targets = pl.read_parquet(run_dir / "targets.parquet").filter(
+        pl.col("territory_level") == "agence", pl.col("territory_code") == "2420"
+    )
+    romes = sorted(targets["code_rome"].unique())
+    assert wb.sheetnames[0] == "Sommaire" and wb.sheetnames[-1] == "Fiches"
+    rome_sheets = wb.sheetnames[1:-1]
+    assert [s.split(" ")[0] for s in rome_sheets] == romes
+    for name in rome_sheets:
+        ws = wb[name]
+        assert ws.freeze_panes == "A2"
+        assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:")
+        assert [c.value for c in ws[1]] == HEADERS
+        assert ws.column_dimensions["D"].width > 20  # company name column is readable
+        code = name.split(" ")[0]
+        assert ws.max_row - 1 == targets.filter(pl.col("code_rome") == code).height
+        ranks = [ws.cell(r, 3).value for r in range(2, ws.max_row + 1)]
+        assert ranks == list(range(1, len(ranks) + 1))
+    fiches = wb["Fiches"]
+    assert fiches.freeze_panes == "A2"
+    labels = {fiches.cell(r, 1).value for r in range(1, fiches.max_row + 1)}
+    assert {"SIRET", "Raisons", "Aides mobilisables"} <= labels
+
+
+def test_sheet_names_valid_and_unique():
+    used: set[str] = set()
+    a = sheet_name("M1607", "Secrétariat / accueil: [bureau]*", used)
+    b = sheet_name("M1607", "Secrétariat / accueil: [bureau]*", used)
+    assert len(a) <= 31 and len(b) <= 31 and a != b
+    assert not set("[]:*?/\\") & set(a + b)
+
+
+def test_territory_rerun_carries_other_territories(synth_published, run_dir):
+    from pipelines.publish import publish_flow
+
+    before = pl.read_parquet(run_dir / "targets.parquet")
+    result = publish_flow(config=synth_published["config"], territory="dep:28")
+    new_dir = Path(result["run_dir"])
+    after = pl.read_parquet(new_dir / "targets.parquet")
+    key = ["territory_level", "territory_code", "code_rome", "rank", "siret"]
+    assert after.select(key).sort(key).equals(before.select(key).sort(key))
+    for code in ("2420", "2410", "2401"):
+        assert (new_dir / "agences" / code / f"liste_{code}.xlsx").is_file()
+        assert (new_dir / "site" / "agences" / code / "index.html").is_file()
+    assert result["published"] is True

@@ -1,0 +1,360 @@
+"""Load one source: read -> stage -> quality gate -> quarantine -> build -> atomic swap.
+
+The previous tables stay in place until the final swap, so a failure at any step leaves
+the last good data untouched; every attempt is recorded in `source_load` and `run_ledger`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ciblage.ingest import readers
+from ciblage.ingest.fingerprint import fingerprint
+from ciblage.ingest.readers import IngestError, stream_schema
+from ciblage.ingest.rules import install_macros, quarantine_rows
+from ciblage.ingest.spec import SourceSpec
+from ciblage.warehouse import run_sql_file, table_exists
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int], None]  # (source, rows read so far)
+
+
+class QualityFailure(Exception):
+    """A critical data-quality expectation failed on the staged data."""
+
+
+@dataclass
+class LoadResult:
+    source: str
+    status: str  # loaded | unchanged | missing | stale | failed
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    message: str = ""
+    file: str | None = None
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("extra")
+        return d
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """Bookkeeping tables and SQL macros the loader relies on."""
+    for table in ("quarantine", "source_load", "run_ledger"):
+        run_sql_file(con, table)
+    install_macros(con)
+
+
+def last_good(con: duckdb.DuckDBPyConnection, source: str) -> tuple[dict, int] | None:
+    row = con.execute(
+        "SELECT fingerprint, rows_read FROM source_load WHERE source = ? AND status = 'loaded' "
+        "ORDER BY loaded_at DESC LIMIT 1",
+        [source],
+    ).fetchone()
+    return (json.loads(row[0]), int(row[1] or 0)) if row else None
+
+
+def _staging_name(spec: SourceSpec) -> str:
+    return f"stg_{spec.name}"
+
+
+def _empty_staging(con: duckdb.DuckDBPyConnection, spec: SourceSpec, name: str) -> None:
+    cols = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in spec.columns)
+    con.execute(
+        f"CREATE OR REPLACE TABLE {name} AS SELECT {cols}, NULL::VARCHAR AS _file, "
+        "NULL::BIGINT AS _row, NULL::VARCHAR AS _partition LIMIT 0"
+    )
+
+
+def _build_and_swap(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, staging: str, as_of: date
+) -> None:
+    try:
+        for table in spec.tables:
+            run_sql_file(con, table, {"as_of": as_of}, staging=staging, **spec.templates)
+        con.execute("BEGIN TRANSACTION")
+        for table in spec.tables:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+            con.execute(f"ALTER TABLE {table}__new RENAME TO {table}")
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        for table in spec.tables:
+            con.execute(f"DROP TABLE IF EXISTS {table}__new")
+        raise
+
+
+def ensure_tables(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    registry: Mapping[str, SourceSpec],
+    as_of: date,
+) -> None:
+    """Create `spec`'s tables empty (and those it reads) when they were never loaded.
+
+    Downstream stages and the SQL of other sources can then rely on them existing, e.g.
+    `hires_siret` is an empty table when a deployment has no per-SIRET hires.
+    """
+    for dep in spec.depends:
+        if dep in registry:
+            ensure_tables(con, registry[dep], registry, as_of)
+    if all(table_exists(con, t) for t in spec.tables):
+        return
+    name = f"stg_{spec.name}__empty"
+    _empty_staging(con, spec, name)
+    try:
+        _build_and_swap(con, spec, name, as_of)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    path: Path,
+    staging: str,
+    progress: Progress | None,
+) -> list[readers.Reject]:
+    """Stream the file into the staging table; returns malformed lines (rejects)."""
+    errors: list[BaseException] = []
+    rejects: list[readers.Reject] = []
+    seen = 0
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        nonlocal seen
+        try:
+            for batch in spec.reader(path, spec):
+                seen += batch.num_rows
+                if progress:
+                    progress(spec.name, seen)
+                yield batch
+        except BaseException as exc:  # DuckDB would only keep the message
+            errors.append(exc)
+            raise
+
+    stream = pa.RecordBatchReader.from_batches(stream_schema(spec), batches())
+    part = f", ({spec.partition})::VARCHAR AS _partition" if spec.partition else ""
+    readers.collect_rejects(rejects)
+    con.complete()  # DuckDB 2: a half-fetched earlier result would block register()
+    con.register("_ingest_stream", stream)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {staging} AS SELECT *{part} FROM _ingest_stream")
+    except Exception:
+        if errors:
+            raise errors[0] from None
+        raise
+    finally:
+        readers.collect_rejects(None)
+        con.unregister("_ingest_stream")
+    return rejects
+
+
+def _quality_gate(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    staging: str,
+    run_id: str,
+    previous_rows: int | None,
+) -> str:
+    """Great Expectations on the staged table; raises QualityFailure on a critical failure."""
+    if not spec.checks:
+        return ""
+    try:
+        from ciblage.quality import Check, validate_table
+    except ImportError:  # the quality package is optional at import time
+        log.warning("%s: ciblage.quality not available, data-quality checks skipped", spec.name)
+        return "quality checks skipped (ciblage.quality not installed)"
+    outcome = validate_table(
+        con,
+        run_id=run_id,
+        source=spec.name,
+        table=staging,
+        checks=[Check(**asdict(c)) for c in spec.checks],
+        partition_by="_partition" if spec.partition else None,
+        previous_rows=previous_rows,
+    )
+    if not outcome.passed:
+        raise QualityFailure(outcome.message())
+    return outcome.message()
+
+
+def _is_stale(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, staging: str, as_of: date
+) -> str | None:
+    if not spec.freshness:
+        return None
+    row = con.execute(f"SELECT max({spec.freshness}) FROM {staging}").fetchone()
+    newest = row[0] if row else None
+    if newest is None:
+        return "no dated row"
+    if isinstance(newest, datetime):
+        newest = newest.date()
+    age = (as_of - newest).days
+    return f"newest data {newest} is {age} days old" if age > spec.max_age_days else None
+
+
+def load_source(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    path: Path | None,
+    *,
+    run_id: str,
+    as_of: date,
+    registry: Mapping[str, SourceSpec],
+    progress: Progress | None = None,
+    force: bool = False,
+) -> LoadResult:
+    """Load `spec` from `path` into its tables; never raises for data problems."""
+    t0 = time.monotonic()
+    started = datetime.now(UTC).replace(tzinfo=None)
+    fp: dict[str, Any] | None = None
+    try:
+        result, fp = _load(con, spec, path, run_id, as_of, registry, progress, force)
+    except (IngestError, QualityFailure, duckdb.Error, OSError, ValueError) as exc:
+        _cleanup(con, spec, run_id)
+        result = LoadResult(spec.name, "failed", message=str(exc))
+        log.error("%s: load failed, previous data kept: %s", spec.name, exc)
+    result.file = str(path) if path else None
+    result.seconds = round(time.monotonic() - t0, 3)
+    if result.status in ("missing", "stale", "failed") and not _has_loaded(con, spec.name):
+        try:  # downstream stages may rely on the tables: create them empty
+            ensure_tables(con, spec, registry, as_of)
+        except (duckdb.Error, FileNotFoundError) as exc:
+            log.warning("%s: could not create empty tables: %s", spec.name, exc)
+    _record(con, spec, result, fp, run_id, started, as_of)
+    return result
+
+
+def _has_loaded(con: duckdb.DuckDBPyConnection, source: str) -> bool:
+    return last_good(con, source) is not None
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    path: Path | None,
+    run_id: str,
+    as_of: date,
+    registry: Mapping[str, SourceSpec],
+    progress: Progress | None,
+    force: bool,
+) -> tuple[LoadResult, dict[str, Any] | None]:
+    if path is None or not path.exists():
+        what = f"file not found: {path}" if path else "source not configured"
+        if spec.required:
+            raise IngestError(what, file=str(path) if path else spec.name)
+        msg = f"optional source {what}; last good load kept"
+        log.warning("%s: %s", spec.name, msg)
+        return LoadResult(spec.name, "missing", message=msg), None
+    previous = last_good(con, spec.name)
+    deps = {d: (last_good(con, d) or ({"key": "none"}, 0))[0]["key"] for d in spec.depends}
+    fp = fingerprint(path, spec.tables, deps, previous[0] if previous else None)
+    tables_there = all(table_exists(con, t) for t in spec.tables)
+    if not force and previous and previous[0].get("key") == fp["key"] and tables_there:
+        return LoadResult(spec.name, "unchanged", message="inputs unchanged: no-op"), fp
+    staging = _staging_name(spec)
+    try:
+        rejects = _stage(con, spec, path, staging, progress)
+        rows_read = con.execute(f"SELECT count(*) FROM {staging}").fetchone()[0] + len(rejects)
+        dq = _quality_gate(con, spec, staging, run_id, previous[1] if previous else None)
+        stale = _is_stale(con, spec, staging, as_of)
+        if stale and previous:
+            msg = f"stale source ({stale}); last good load kept"
+            log.warning("%s: %s", spec.name, msg)
+            return LoadResult(spec.name, "stale", rows_read=rows_read, message=msg), fp
+        if rejects:
+            con.executemany(
+                "INSERT INTO quarantine VALUES (?, ?, ?, ?, NULL, NULL, ?, ?)",
+                [[run_id, spec.name, f, r, reason, raw] for f, r, reason, raw in rejects],
+            )
+        quarantined = quarantine_rows(con, spec, staging, run_id)
+        clean = f"{staging}__ok"
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {clean} AS SELECT * FROM {staging} s "
+            "ANTI JOIN (SELECT DISTINCT file, row_number FROM quarantine "
+            f"WHERE run_id = '{run_id}' AND source = '{spec.name}') q "
+            "ON s._file = q.file AND s._row = q.row_number"
+        )
+        for dep in spec.depends:
+            if dep in registry:
+                ensure_tables(con, registry[dep], registry, as_of)
+        rows_loaded = con.execute(f"SELECT count(*) FROM {clean}").fetchone()[0]
+        _build_and_swap(con, spec, clean, as_of)
+    finally:
+        con.execute(f"DROP VIEW IF EXISTS {staging}__ok")
+        con.execute(f"DROP TABLE IF EXISTS {staging}")
+    msg = "; ".join(m for m in (f"stale: {stale}" if stale else "", dq) if m)
+    if quarantined:
+        log.warning("%s: %d rows quarantined (see table quarantine)", spec.name, quarantined)
+    return (
+        LoadResult(spec.name, "loaded", rows_read, rows_loaded, quarantined, message=msg),
+        fp,
+    )
+
+
+def _cleanup(con: duckdb.DuckDBPyConnection, spec: SourceSpec, run_id: str) -> None:
+    with contextlib.suppress(duckdb.Error):
+        con.execute("ROLLBACK")
+    con.execute(f"DROP VIEW IF EXISTS {_staging_name(spec)}__ok")
+    con.execute(f"DROP TABLE IF EXISTS {_staging_name(spec)}")
+    for table in spec.tables:
+        con.execute(f"DROP TABLE IF EXISTS {table}__new")
+    con.execute("DELETE FROM quarantine WHERE run_id = ? AND source = ?", [run_id, spec.name])
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    r: LoadResult,
+    fp: dict[str, Any] | None,
+    run_id: str,
+    started: datetime,
+    as_of: date,
+) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    con.execute(
+        "INSERT INTO source_load VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            spec.name,
+            json.dumps(fp) if fp and r.status == "loaded" else (fp or {}).get("key"),
+            r.file,
+            now,
+            r.rows_read,
+            r.rows_loaded,
+            r.rows_quarantined,
+            r.status,
+            run_id,
+            r.message,
+        ],
+    )
+    con.execute(
+        "INSERT INTO run_ledger VALUES (?, 'ingest', 'ingest', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run_id,
+            spec.name,
+            started,
+            now,
+            r.status,
+            r.rows_read,
+            r.rows_loaded,
+            r.rows_quarantined,
+            json.dumps({"as_of": as_of.isoformat(), "file": r.file}),
+            r.message,
+        ],
+    )

@@ -1,0 +1,343 @@
+"""Readers turn one source file into a stream of all-string Arrow record batches.
+
+Every reader has the signature `(path, spec) -> Iterator[pyarrow.RecordBatch]` and yields
+the spec's `columns` (VARCHAR, empty field -> NULL) plus `_file` (file name) and `_row`
+(1-based data row number in that file, the header excluded), so that any later error or
+quarantined row names its file, row and field. Nothing is ever loaded whole: CSVs are
+parsed block by block (zip members are streamed, never extracted), Parquet is scanned
+with column projection.
+
+Rows the CSV parser cannot split (wrong number of fields) are not fatal: they are sent
+to `report_reject`, which the loader turns into quarantine rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+if TYPE_CHECKING:
+    from ciblage.ingest.specs import SourceSpec
+
+BLOCK_SIZE = 16 << 20  # bytes per CSV block: large blocks parse faster, memory stays bounded
+MAX_REJECTS = 1000  # beyond this many malformed lines the file is not the expected format
+
+
+class IngestError(Exception):
+    """A source file cannot be read as its official format (names file, row, field)."""
+
+    def __init__(
+        self, message: str, *, file: str | None = None, row: int | None = None, field=None
+    ):
+        where = ", ".join(
+            p
+            for p in (
+                f"file {file}" if file else "",
+                f"row {row}" if row is not None else "",
+                f"field {field!r}" if field else "",
+            )
+            if p
+        )
+        super().__init__(f"{where}: {message}" if where else message)
+        self.file, self.row, self.field = file, row, field
+
+
+# (file, row, reason, raw line) of malformed lines, collected by the loader during a read.
+# A plain module global, not a ContextVar: DuckDB pulls the batches from its own threads.
+Reject = tuple[str, int | None, str, str]
+_reject_sink: list[Reject] | None = None
+
+
+def collect_rejects(sink: list[Reject] | None) -> None:
+    """Route `report_reject` calls to `sink` (None: malformed lines become errors)."""
+    global _reject_sink
+    _reject_sink = sink
+
+
+def report_reject(file: str, row: int | None, reason: str, raw: str) -> None:
+    sink = _reject_sink
+    if sink is None:
+        raise IngestError(reason, file=file, row=row)
+    sink.append((file, row, reason, raw))
+    if len(sink) > MAX_REJECTS:
+        raise IngestError(
+            f"more than {MAX_REJECTS} malformed lines (last: {reason}); not the expected format",
+            file=file,
+            row=row,
+        )
+
+
+def normalise_label(label: str) -> str:
+    """'Grand secteur d'activité' -> 'grand_secteur_d_activite' (Opendatasoft field style)."""
+    s = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "_", s).strip("_")
+
+
+def _with_position(batch: pa.RecordBatch, file: str, first_row: int) -> pa.RecordBatch:
+    n = batch.num_rows
+    return pa.RecordBatch.from_arrays(
+        [*batch.columns, _repeat(file, n), pa.array(np.arange(first_row, first_row + n))],
+        names=[*batch.schema.names, "_file", "_row"],
+    )
+
+
+def _repeat(value: str, n: int) -> pa.Array:
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(n, dtype=np.int32)), pa.array([value])
+    ).cast(pa.string())
+
+
+def stream_schema(spec: SourceSpec) -> pa.Schema:
+    """Schema every reader yields for `spec` (the loader needs it before the first batch)."""
+    return pa.schema(
+        [(c, pa.string()) for c in spec.columns] + [("_file", pa.string()), ("_row", pa.int64())]
+    )
+
+
+# ---- CSV -------------------------------------------------------------------------------
+
+
+def _header_names(stream: io.BufferedReader, file: str, spec: SourceSpec) -> list[str]:
+    """Read and check the header line; leaves `stream` positioned after the BOM only."""
+    head = stream.peek(1 << 16)[: 1 << 16]
+    if head.startswith(b"\xef\xbb\xbf"):
+        stream.read(3)
+        head = head[3:]
+    line = head.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IngestError(
+            f"header is not UTF-8 ({exc.reason} at byte {exc.start}); expected a UTF-8 file",
+            file=file,
+            row=0,
+        ) from exc
+    names = next(csv.reader([text], delimiter=spec.delimiter), [])
+    if len(names) <= 1:
+        for other in (";", ",", "\t", "|"):
+            if other != spec.delimiter and other in text:
+                raise IngestError(
+                    f"wrong separator: expected {spec.delimiter!r} but the header is split by "
+                    f"{other!r}",
+                    file=file,
+                    row=0,
+                )
+    if spec.labels:
+        by_norm = {normalise_label(lbl): f for f, lbl in spec.labels.items()}
+        by_norm.update({normalise_label(f): f for f in spec.labels})
+        names = [by_norm.get(normalise_label(n), n) for n in names]
+    missing = [c for c in spec.columns if c not in names]
+    if missing:
+        raise IngestError(
+            f"missing column(s) {', '.join(missing)}; header has {len(names)} columns: "
+            f"{', '.join(names[:8])}{', ...' if len(names) > 8 else ''}",
+            file=file,
+            row=0,
+            field=missing[0],
+        )
+    return names
+
+
+def _first_bad_utf8(open_raw: Callable[[], IO[bytes]], file: str, delimiter: str):
+    """Locate the first line that is not UTF-8 (only run after the parser refused one)."""
+    with open_raw() as raw:
+        header = None
+        for i, line in enumerate(raw):
+            if header is None:
+                header = line.decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r\n")
+                header = next(csv.reader([header], delimiter=delimiter), [])
+                continue
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                cells = line.split(delimiter.encode())
+                col = next((j for j, c in enumerate(cells) if _not_utf8(c)), 0)
+                name = header[col] if col < len(header) else f"#{col + 1}"
+                return i, name, line[:200]
+    return None
+
+
+def _not_utf8(b: bytes) -> bool:
+    try:
+        b.decode("utf-8")
+        return False
+    except UnicodeDecodeError:
+        return True
+
+
+def csv_batches(
+    open_raw: Callable[[], IO[bytes]], file: str, spec: SourceSpec
+) -> Iterator[pa.RecordBatch]:
+    """Parse one CSV byte stream as `spec` says; `open_raw` may be called again on errors."""
+    with open_raw() as raw:
+        stream = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw, 1 << 20)
+        names = _header_names(stream, file, spec)
+        wanted = [c for c in spec.columns]
+        # Column names are given explicitly (labels mapped), so skip the header line.
+        seen = 0
+
+        def on_invalid(row: Any) -> str:
+            report_reject(
+                file,
+                None if row.number is None else row.number - 1,
+                f"expected {row.expected_columns} fields, got {row.actual_columns}",
+                row.text[:2000],
+            )
+            return "skip"
+
+        try:
+            reader = pacsv.open_csv(
+                stream,
+                read_options=pacsv.ReadOptions(
+                    column_names=names, skip_rows=1, block_size=BLOCK_SIZE
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=spec.delimiter,
+                    newlines_in_values=spec.newlines_in_values,
+                    invalid_row_handler=on_invalid,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=wanted,
+                    column_types={c: pa.string() for c in wanted},
+                    strings_can_be_null=True,
+                    null_values=[""],
+                    quoted_strings_can_be_null=True,
+                ),
+            )
+            for batch in reader:
+                yield _with_position(batch, file, seen + 1)
+                seen += batch.num_rows
+        except pa.ArrowInvalid as exc:
+            msg = str(exc)
+            if "UTF8" in msg or "utf8" in msg.lower():
+                bad = _first_bad_utf8(open_raw, file, spec.delimiter)
+                if bad:
+                    row, name, text = bad
+                    raise IngestError(
+                        f"invalid UTF-8 (file must be UTF-8 encoded): {text!r}",
+                        file=file,
+                        row=row,
+                        field=name,
+                    ) from exc
+            raise IngestError(f"unreadable CSV after data row {seen}: {msg}", file=file) from exc
+        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            raise IngestError(
+                f"truncated or corrupt archive after data row {seen}: {exc}", file=file
+            ) from exc
+
+
+def _zip_member(zf: zipfile.ZipFile, path: Path, spec: SourceSpec) -> str:
+    names = [n for n in zf.namelist() if not n.endswith("/")]
+    if spec.member and spec.member in names:
+        return spec.member
+    csvs = [n for n in names if n.lower().endswith((".csv", ".txt"))]
+    if len(csvs) == 1:
+        return csvs[0]
+    raise IngestError(
+        f"expected member {spec.member or '*.csv'} in the zip, found: {', '.join(names) or 'none'}",
+        file=path.name,
+    )
+
+
+def read_zip_csv(path: Path, spec: SourceSpec) -> Iterator[pa.RecordBatch]:
+    """A zipped CSV (SIRENE stock files), streamed from the archive member."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise IngestError(f"truncated or corrupt zip archive: {exc}", file=path.name) from exc
+    with zf:
+        member = _zip_member(zf, path, spec)
+        label = f"{path.name}!{member}"
+        yield from csv_batches(lambda: zf.open(member), label, spec)
+
+
+def read_csv(path: Path, spec: SourceSpec) -> Iterator[pa.RecordBatch]:
+    """A plain CSV file (referentials, Opendatasoft exports, per-SIRET hires)."""
+    yield from csv_batches(lambda: open(path, "rb", buffering=1 << 20), path.name, spec)  # noqa: SIM115
+
+
+def read_parquet(path: Path, spec: SourceSpec) -> Iterator[pa.RecordBatch]:
+    """Parquet file or folder (SIRENE's Parquet edition), column-projected, cast to string."""
+    import pyarrow.dataset as ds
+
+    dataset = ds.dataset(path, format="parquet")
+    names = dataset.schema.names
+    missing = [c for c in spec.columns if c not in names]
+    if missing:
+        raise IngestError(
+            f"missing column(s) {', '.join(missing)} in the Parquet schema",
+            file=path.name,
+            field=missing[0],
+        )
+    for fragment in dataset.get_fragments():
+        label = Path(fragment.path).name
+        seen = 0
+        for batch in fragment.to_batches(columns=list(spec.columns), batch_size=1 << 18):
+            cols = [_as_string(batch.column(c)) for c in spec.columns]
+            yield _with_position(
+                pa.RecordBatch.from_arrays(cols, names=list(spec.columns)), label, seen + 1
+            )
+            seen += batch.num_rows
+
+
+def _as_string(arr: pa.Array) -> pa.Array:
+    if pa.types.is_string(arr.type):
+        return arr
+    if pa.types.is_boolean(arr.type):
+        return pa.compute.if_else(arr, "true", "false")
+    if pa.types.is_dictionary(arr.type):
+        return arr.cast(arr.type.value_type).cast(pa.string())
+    return arr.cast(pa.string())
+
+
+def read_tabular(path: Path, spec: SourceSpec) -> Iterator[pa.RecordBatch]:
+    """Dispatch on the file: `.zip` (CSV member), `.parquet` or a folder, else plain CSV."""
+    if path.is_dir() or path.suffix.lower() == ".parquet":
+        return read_parquet(path, spec)
+    if path.suffix.lower() == ".zip":
+        return read_zip_csv(path, spec)
+    return read_csv(path, spec)
+
+
+# ---- NAF aggregation table shipped as SQL INSERTs ---------------------------------------
+
+_TUPLE = re.compile(r"\(\s*(\d+)\s*,((?:\s*'(?:[^']|'')*'\s*,?)+)\)")
+_STRING = re.compile(r"'((?:[^']|'')*)'")
+
+
+def read_naf_sql(path: Path, spec: SourceSpec) -> Iterator[pa.RecordBatch]:
+    """INSEE's NAF aggregation table as `INSERT INTO "naf" (...) VALUES (...)` statements.
+
+    The values' order is taken from the INSERT's column list, not assumed.
+    """
+    text = path.read_text(encoding="utf-8")
+    m = re.search(r'INSERT INTO\s+"?naf"?\s*\(([^)]*)\)\s*VALUES', text, re.IGNORECASE)
+    if not m:
+        raise IngestError("no INSERT INTO naf (...) VALUES statement found", file=path.name)
+    cols = [c.strip().strip('"') for c in m.group(1).split(",")][1:]  # drop the id
+    missing = [c for c in spec.columns if c not in cols]
+    if missing:
+        raise IngestError(f"missing column(s) {', '.join(missing)}", file=path.name)
+    rows = []
+    for t in _TUPLE.finditer(text, m.end()):
+        values = [v.replace("''", "'") for v in _STRING.findall(t.group(2))]
+        if len(values) != len(cols):
+            row = text.count("\n", 0, t.start()) + 1
+            report_reject(path.name, row, f"expected {len(cols)} values", t.group(0)[:500])
+            continue
+        rows.append(dict(zip(cols, values, strict=True)))
+    table = pa.table({c: pa.array([r[c] or None for r in rows], pa.string()) for c in spec.columns})
+    seen = 0
+    for batch in table.to_batches():
+        yield _with_position(batch, path.name, seen + 1)
+        seen += batch.num_rows

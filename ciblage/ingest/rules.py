@@ -1,0 +1,156 @@
+"""Row rules as set-based SQL: one scan of the staged table finds every violation.
+
+Per-row Python would cost minutes on 43 M establishments; DuckDB evaluates the same
+rules vectorised. The SIRET/SIREN Luhn check is unrolled into digit arithmetic.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import duckdb
+
+from ciblage.ingest.spec import Rule, SourceSpec
+from ciblage.warehouse import table_exists
+
+log = logging.getLogger(__name__)
+
+# La Poste's establishments share SIREN 356000000 and cannot all satisfy Luhn; INSEE
+# validates them with "sum of the digits is a multiple of 5".
+LA_POSTE_SIREN = "356000000"
+
+
+def _luhn_sum(n: int, var: str = "s") -> str:
+    terms = []
+    for i in range(n):
+        d = f"(ascii(substr({var}, {i + 1}, 1)) - 48)"
+        # Double every second digit counting from the right (the check digit is not doubled).
+        terms.append(f"({d} * 2 - CASE WHEN {d} >= 5 THEN 9 ELSE 0 END)" if (n - i) % 2 == 0 else d)
+    return " + ".join(terms)
+
+
+def _digit_sum(n: int, var: str = "s") -> str:
+    return " + ".join(f"(ascii(substr({var}, {i + 1}, 1)) - 48)" for i in range(n))
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """`siren_ok(s)` and `siret_ok(s)`: 9/14 digits with a valid check digit."""
+    con.execute(
+        "CREATE OR REPLACE TEMP MACRO siren_ok(s) AS "
+        f"coalesce(regexp_full_match(s, '[0-9]{{9}}') AND ({_luhn_sum(9)}) % 10 = 0, false)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP MACRO siret_ok(s) AS coalesce(regexp_full_match(s, '[0-9]{14}') "
+        f"AND CASE WHEN left(s, 9) = '{LA_POSTE_SIREN}' THEN ({_digit_sum(14)}) % 5 = 0 "
+        f"ELSE ({_luhn_sum(14)}) % 10 = 0 END, false)"
+    )
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def violation_sql(rule: Rule, con: duckdb.DuckDBPyConnection) -> str | None:
+    """SQL predicate, true when the row breaks `rule` (None if it cannot be checked now)."""
+    v = rule.expr or _q(rule.field)
+    present = f"({v} IS NOT NULL AND {v} <> '[ND]')"  # '[ND]': masked by INSEE (not diffusible)
+    k = rule.kind
+    if k == "not_null":
+        cond = f"nullif(trim({v}), '') IS NULL"
+    elif k == "siret":
+        cond = f"NOT siret_ok({v})"
+    elif k == "siren":
+        cond = f"NOT siren_ok({v})"
+    elif k == "date":
+        cond = f"{present} AND try_cast({v} AS DATE) IS NULL"
+    elif k == "month":
+        cond = (
+            f"{present} AND try_cast(CASE WHEN length({v}) = 7 THEN {v} || '-01' ELSE {v} END "
+            "AS DATE) IS NULL"
+        )
+    elif k == "int":
+        cond = f"{present} AND try_cast({v} AS BIGINT) IS NULL"
+    elif k == "number":
+        cond = f"{present} AND try_cast(replace({v}, ',', '.') AS DOUBLE) IS NULL"
+    elif k == "regex":
+        cond = f"{present} AND NOT regexp_full_match({v}, {_lit(rule.arg)})"
+    elif k == "in_set":
+        cond = f"{present} AND {v} NOT IN ({', '.join(_lit(a) for a in rule.arg)})"
+    elif k == "in_table":
+        table, column = rule.arg
+        if (
+            not table_exists(con, table)
+            or not con.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {_q(table)} LIMIT 1)"
+            ).fetchone()[0]
+        ):
+            log.warning("rule %s on %s skipped: table %s not loaded", k, rule.field, table)
+            return None
+        cond = f"{present} AND {v} NOT IN (SELECT {_q(column)} FROM {_q(table)})"
+    else:
+        raise ValueError(f"unknown rule kind {k!r} on field {rule.field}")
+    return f"({rule.when}) AND ({cond})" if rule.when else cond
+
+
+def quarantine_rows(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, staging: str, run_id: str
+) -> int:
+    """Insert every rule violation and duplicate key of `staging` into `quarantine`.
+
+    Returns the number of distinct rows quarantined. One scan evaluates all rules; the
+    whole raw row is serialised only for the (few) offending rows.
+    """
+    cases = []
+    for rule in spec.rules:
+        cond = violation_sql(rule, con)
+        if cond is None:
+            continue
+        cases.append(
+            f"CASE WHEN {cond} THEN {{'field': {_lit(rule.field)}, "
+            f"'value': CAST({rule.expr or _q(rule.field)} AS VARCHAR), "
+            f"'reason': {_lit(rule.reason)}}} END"
+        )
+    raw = "to_json(struct_pack(" + ", ".join(f"{_q(c)} := s.{_q(c)}" for c in spec.columns) + "))"
+    params = {"run_id": run_id, "source": spec.name}
+    if cases:
+        con.execute(
+            f"""
+            INSERT INTO quarantine
+            WITH flagged AS (
+                SELECT *, list_filter([{", ".join(cases)}], lambda x: x IS NOT NULL) AS _v
+                FROM {staging}
+            )
+            SELECT $run_id, $source, s._file, s._row, v.field, v.value, v.reason, {raw}
+            FROM (SELECT * FROM flagged WHERE len(_v) > 0) s, unnest(s._v) AS t(v)
+            """,
+            params,
+        )
+    if spec.keys:
+        keys = ", ".join(_q(k) for k in spec.keys)
+        s_keys = ", ".join("s." + _q(k) for k in spec.keys)
+        key_text = " || '|' || ".join(f"coalesce(s.{_q(k)}, '')" for k in spec.keys)
+        con.execute(
+            f"""
+            INSERT INTO quarantine
+            WITH dup AS (SELECT {keys} FROM {staging} GROUP BY ALL HAVING count(*) > 1),
+            ranked AS (
+                SELECT s.*, row_number() OVER (PARTITION BY {s_keys} ORDER BY s._file, s._row) AS _n
+                FROM {staging} s SEMI JOIN dup USING ({keys})
+            )
+            SELECT $run_id, $source, s._file, s._row, {_lit(",".join(spec.keys))},
+                   {key_text},
+                   'duplicate key (first occurrence kept)', {raw}
+            FROM ranked s WHERE _n > 1
+            """,
+            params,
+        )
+    row = con.execute(
+        "SELECT count(*) FROM (SELECT DISTINCT file, row_number FROM quarantine "
+        "WHERE run_id = $run_id AND source = $source)",
+        params,
+    ).fetchone()
+    return int(row[0]) if row else 0

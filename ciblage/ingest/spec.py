@@ -1,0 +1,72 @@
+"""The declarative description of one source, and of its row rules and quality checks.
+
+Kept apart from `specs.py` (the list of sources) so that readers and the loader can import
+the types without importing every source definition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+Reader = Callable[[Path, "SourceSpec"], Iterator[pa.RecordBatch]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A row-level rule: rows violating it go to `quarantine` with `reason`, not the table.
+
+    kind: not_null | siret | siren | date | month | int | number | regex (arg: pattern) |
+    in_set (arg: tuple of values) | in_table (arg: (table, column)).
+    `expr` is the SQL expression checked (default: the raw column `field`); `when` is an
+    SQL predicate restricting the rule to some rows (e.g. active establishments only).
+    """
+
+    field: str
+    kind: str
+    reason: str
+    arg: Any = None
+    expr: str | None = None
+    when: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckDecl:
+    """A Great Expectations check, declared here and handed to `ciblage.quality.Check`."""
+
+    kind: str  # not_null/unique/regex/luhn/in_table/date_parse/between/row_count_ratio
+    column: str | None = None
+    arg: Any = None
+    mostly: float = 1.0
+    critical: bool = True
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Everything the loader needs to know about one source (see the package docstring)."""
+
+    name: str  # key of [sources.<name>] in ciblage.toml
+    tables: tuple[str, ...]  # built in order by sql/<table>.sql, swapped together
+    columns: tuple[str, ...]  # raw columns read (staging columns, all VARCHAR)
+    reader: Reader
+    header: tuple[str, ...] = ()  # the official header, for documentation and tests
+    labels: Mapping[str, str] = field(default_factory=dict)  # field -> alternative header
+    delimiter: str = ","
+    member: str | None = None  # CSV member inside a zip
+    newlines_in_values: bool = False  # slower CSV parsing; only where values span lines
+    keys: tuple[str, ...] = ()  # unique key (duplicates after the first are quarantined)
+    rules: tuple[Rule, ...] = ()
+    checks: tuple[CheckDecl, ...] = ()
+    partition: str | None = None  # SQL over raw columns giving the département (DQ partition)
+    required: bool = True  # a required source that is missing or failing is an error
+    # Optional sources whose data may lag (DPAE): newest date in the data, and the age
+    # beyond which it is stale (kept as last good load rather than replaced).
+    freshness: str | None = None
+    max_age_days: int = 365
+    depends: tuple[str, ...] = ()  # sources whose tables the SQL/rules read (reload on change)
+    templates: Mapping[str, Any] = field(default_factory=dict)  # {{ x }} values of the SQL
+    description: str = ""

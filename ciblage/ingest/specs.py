@@ -1,0 +1,386 @@
+"""The sources, declared once each; `SPECS` order is the load order (referentials first).
+
+To add a source: write a reader if no existing one fits, `sql/<table>.sql` building
+`<table>__new` from `{{ staging }}`, and append a `SourceSpec` here (see `spec.py`).
+"""
+
+from __future__ import annotations
+
+from ciblage import formats
+from ciblage.ingest.readers import read_naf_sql, read_tabular
+from ciblage.ingest.spec import CheckDecl, Rule, SourceSpec
+
+
+def dep_of(commune: str) -> str:
+    """SQL: département of an INSEE commune code (3 characters overseas)."""
+    c = commune
+    return f"CASE WHEN left({c}, 2) IN ('97', '98') THEN left({c}, 3) ELSE left({c}, 2) END"
+
+
+def _case(mapping: dict[str, str], column: str) -> str:
+    whens = " ".join(
+        f"WHEN '{k}' THEN '{v.replace(chr(39), chr(39) * 2)}'" for k, v in mapping.items()
+    )
+    return f"CASE {column} {whens} END"
+
+
+ROW_COUNT = CheckDecl("row_count_ratio", arg=0.98)  # not below 98 % of the previous load
+SIRET_RULE = Rule("siret", "siret", "invalid SIRET (14 digits with a valid Luhn key)")
+COMMUNE_RE = "[0-9][0-9AB][0-9]{3}"
+# Collectivités d'outre-mer (975, 977, 978, 98x) are outside the COG commune list.
+IN_COG = ("ref_commune", "code_commune")
+
+# ---- referentials ------------------------------------------------------------------------
+
+REF_REGIONS = SourceSpec(
+    name="ref_regions",
+    tables=("ref_region",),
+    columns=("REG", "LIBELLE"),
+    reader=read_tabular,
+    keys=("REG",),
+    rules=(Rule("REG", "not_null", "missing region code"),),
+    checks=(CheckDecl("unique", "REG"),),
+)
+REF_DEPARTEMENTS = SourceSpec(
+    name="ref_departements",
+    tables=("ref_departement",),
+    columns=("DEP", "REG", "LIBELLE"),
+    reader=read_tabular,
+    keys=("DEP",),
+    rules=(Rule("DEP", "regex", "invalid département code", arg="[0-9][0-9AB][0-9]?"),),
+    checks=(CheckDecl("unique", "DEP"),),
+)
+REF_BASSIN = SourceSpec(
+    name="ref_bassin",
+    tables=("ref_commune_bassin", "ref_bassin"),
+    columns=("code_insee", "code_bassin_emploi"),
+    reader=read_tabular,
+    keys=("code_insee",),
+    rules=(
+        Rule("code_insee", "regex", "invalid commune code", arg=COMMUNE_RE),
+        Rule("code_bassin_emploi", "not_null", "missing bassin code"),
+    ),
+    checks=(CheckDecl("unique", "code_insee"), CheckDecl("not_null", "code_bassin_emploi")),
+    description="Pôle emploi's commune -> bassin d'emploi table (older COG vintage)",
+)
+REF_POSTAL = SourceSpec(
+    name="ref_postal",
+    tables=("ref_code_postal",),
+    columns=("Code_commune_INSEE", "Code_postal", "Libelle_acheminement", "coordonnees_gps"),
+    reader=read_tabular,
+    delimiter=";",
+    rules=(
+        Rule("Code_commune_INSEE", "regex", "invalid commune code", arg=COMMUNE_RE),
+        Rule(
+            "coordonnees_gps",
+            "regex",
+            "coordinates are not 'lat, lon'",
+            arg=r"-?[0-9.]+, *-?[0-9.]+",
+        ),
+    ),
+    description="La Poste base officielle des codes postaux (older vintage)",
+)
+REF_COMMUNES = SourceSpec(
+    name="ref_communes",
+    tables=("ref_commune",),
+    columns=("TYPECOM", "COM", "REG", "DEP", "LIBELLE", "COMPARENT"),
+    reader=read_tabular,
+    keys=("TYPECOM", "COM"),
+    rules=(
+        Rule("COM", "regex", "invalid commune code", arg=COMMUNE_RE),
+        Rule("TYPECOM", "in_set", "unknown commune type", arg=("COM", "ARM", "COMD", "COMA")),
+    ),
+    checks=(CheckDecl("not_null", "COM"), CheckDecl("regex", "COM", arg=COMMUNE_RE)),
+    depends=("ref_bassin", "ref_postal"),
+)
+REF_NAF = SourceSpec(
+    name="ref_naf",
+    tables=("ref_naf",),
+    columns=(
+        "sous_classe_a_732",
+        "intitule_de_la_naf_rev_2",
+        "division_a_88",
+        "section_a_38",
+        "section_a_21",
+        "section_a_10",
+    ),
+    reader=read_naf_sql,
+    keys=("sous_classe_a_732",),
+    rules=(
+        Rule(
+            "sous_classe_a_732",
+            "regex",
+            "invalid NAF code",
+            arg="[0-9]{4}[A-Z]",
+            when="sous_classe_a_732 <> 'RIEN'",
+        ),
+    ),
+    checks=(CheckDecl("unique", "sous_classe_a_732"),),
+    templates={"grand_secteur": _case(formats.DPAE_GRAND_SECTEUR_BY_A21, "section_a_21")},
+)
+REF_ROME = SourceSpec(
+    name="ref_rome",
+    tables=("ref_rome",),
+    columns=("code_rome", "libelle_rome", "code_rome_parent"),
+    reader=read_tabular,
+    keys=("code_rome",),
+    rules=(Rule("code_rome", "regex", "invalid ROME code", arg="[A-N][0-9]{4}"),),
+    checks=(CheckDecl("unique", "code_rome"), CheckDecl("not_null", "code_rome_parent")),
+)
+REF_ROME_APPELLATION = SourceSpec(
+    name="ref_rome_appellation",
+    tables=("ref_rome_appellation",),
+    columns=("code_ogr", "libelle_appellation_long", "code_rome", "code_rome_parent"),
+    reader=read_tabular,
+    keys=("code_ogr",),
+    rules=(Rule("code_rome", "regex", "invalid ROME code", arg="[A-N][0-9]{4}"),),
+    checks=(CheckDecl("unique", "code_ogr"),),
+)
+REF_NAF_ROME = SourceSpec(
+    name="ref_naf_rome",
+    tables=("ref_naf_rome",),
+    columns=("rome_id", "rome_label", "naf_id", "hirings"),
+    reader=read_tabular,
+    newlines_in_values=True,
+    rules=(
+        Rule("rome_id", "regex", "invalid ROME code", arg="[A-N][0-9]{4}"),
+        Rule("naf_id", "in_table", "NAF code not in NAF rev2", arg=("ref_naf", "naf_code")),
+        Rule("hirings", "int", "hirings is not an integer"),
+    ),
+    checks=(CheckDecl("not_null", "naf_id"),),
+    depends=("ref_naf",),
+)
+REF_TENSION = SourceSpec(
+    name="ref_tension",
+    tables=("ref_tension",),
+    columns=("fap_code", "tension_pct", "rome_code"),
+    reader=read_tabular,
+    newlines_in_values=True,
+    rules=(
+        Rule("rome_code", "regex", "invalid ROME code", arg="[A-N][0-9]{4}"),
+        Rule("tension_pct", "number", "tension is not a number"),
+    ),
+    checks=(CheckDecl("between", "tension_pct", arg=(0, 100), mostly=0.99),),
+)
+
+# ---- SIRENE ---------------------------------------------------------------------------
+
+SIRENE_GEOLOC = SourceSpec(
+    name="sirene_geoloc",
+    tables=("etablissement_geoloc",),
+    columns=("siret", "qualite_xy", "y_latitude", "x_longitude"),
+    reader=read_tabular,
+    header=formats.SIRENE_GEOLOC_COLUMNS,
+    delimiter=";",
+    member=formats.SIRENE_GEOLOC_CSV,
+    keys=("siret",),
+    rules=(
+        SIRET_RULE,
+        Rule("y_latitude", "number", "latitude is not a number"),
+        Rule("x_longitude", "number", "longitude is not a number"),
+    ),
+    checks=(CheckDecl("luhn", "siret", mostly=0.999), CheckDecl("unique", "siret"), ROW_COUNT),
+    required=False,
+)
+SIRENE_UNITE_LEGALE = SourceSpec(
+    name="sirene_unite_legale",
+    tables=("unite_legale",),
+    columns=(
+        "siren",
+        "statutDiffusionUniteLegale",
+        "dateCreationUniteLegale",
+        "trancheEffectifsUniteLegale",
+        "categorieEntreprise",
+        "etatAdministratifUniteLegale",
+        "nomUniteLegale",
+        "nomUsageUniteLegale",
+        "prenomUsuelUniteLegale",
+        "prenom1UniteLegale",
+        "denominationUniteLegale",
+        "categorieJuridiqueUniteLegale",
+        "activitePrincipaleUniteLegale",
+        "economieSocialeSolidaireUniteLegale",
+        "societeMissionUniteLegale",
+    ),
+    reader=read_tabular,
+    header=formats.SIRENE_UNITE_LEGALE_COLUMNS,
+    member=formats.SIRENE_UNITE_LEGALE_CSV,
+    keys=("siren",),
+    rules=(
+        Rule("siren", "siren", "invalid SIREN (9 digits with a valid Luhn key)"),
+        Rule("dateCreationUniteLegale", "date", "unparseable date"),
+        Rule("etatAdministratifUniteLegale", "in_set", "unknown state", arg=("A", "C")),
+    ),
+    checks=(
+        CheckDecl("unique", "siren"),
+        CheckDecl("luhn", "siren", mostly=0.999),
+        CheckDecl("date_parse", "dateCreationUniteLegale", mostly=0.99),
+        ROW_COUNT,
+    ),
+)
+_ETAB_COMMUNE = "codeCommuneEtablissement"
+SIRENE_ETABLISSEMENT = SourceSpec(
+    name="sirene_etablissement",
+    tables=("etablissement",),
+    columns=(
+        "siren",
+        "nic",
+        "siret",
+        "statutDiffusionEtablissement",
+        "dateCreationEtablissement",
+        "trancheEffectifsEtablissement",
+        "anneeEffectifsEtablissement",
+        "etablissementSiege",
+        "complementAdresseEtablissement",
+        "numeroVoieEtablissement",
+        "indiceRepetitionEtablissement",
+        "typeVoieEtablissement",
+        "libelleVoieEtablissement",
+        "codePostalEtablissement",
+        "libelleCommuneEtablissement",
+        _ETAB_COMMUNE,
+        "dateDebut",
+        "etatAdministratifEtablissement",
+        "enseigne1Etablissement",
+        "denominationUsuelleEtablissement",
+        "activitePrincipaleEtablissement",
+        "nomenclatureActivitePrincipaleEtablissement",
+        "caractereEmployeurEtablissement",
+    ),
+    reader=read_tabular,
+    header=formats.SIRENE_ETABLISSEMENT_COLUMNS,
+    member=formats.SIRENE_ETABLISSEMENT_CSV,
+    keys=("siret",),
+    rules=(
+        SIRET_RULE,
+        Rule(
+            "siret",
+            "in_set",
+            "SIRET does not start with its SIREN + NIC",
+            arg=("ok",),
+            expr="CASE WHEN siret = siren || nic THEN 'ok' ELSE 'mismatch' END",
+        ),
+        Rule("dateCreationEtablissement", "date", "unparseable date"),
+        Rule("dateDebut", "date", "unparseable date"),
+        Rule("etatAdministratifEtablissement", "in_set", "unknown state", arg=("A", "F")),
+        Rule(
+            "activitePrincipaleEtablissement",
+            "in_table",
+            "unknown NAF rev2 code",
+            arg=("ref_naf", "naf"),
+            when="nomenclatureActivitePrincipaleEtablissement = 'NAFRev2'",
+        ),
+        Rule(
+            _ETAB_COMMUNE,
+            "in_table",
+            "commune not in the COG",
+            arg=IN_COG,
+            # Closed establishments keep the commune code of their time; COM outside the COG.
+            when="etatAdministratifEtablissement = 'A' "
+            f"AND left({_ETAB_COMMUNE}, 3) NOT IN ('975', '977', '978') "
+            f"AND left({_ETAB_COMMUNE}, 2) <> '98'",
+        ),
+    ),
+    checks=(
+        CheckDecl("not_null", "siret"),
+        CheckDecl("unique", "siret"),
+        CheckDecl("luhn", "siret", mostly=0.999),
+        CheckDecl(
+            "regex",
+            "activitePrincipaleEtablissement",
+            arg=r"[0-9]{2}\.[0-9]{2}[A-Z]?",
+            mostly=0.95,
+            critical=False,
+        ),
+        CheckDecl("date_parse", "dateCreationEtablissement", mostly=0.99),
+        CheckDecl("in_table", _ETAB_COMMUNE, arg=IN_COG, mostly=0.95, critical=False),
+        ROW_COUNT,
+    ),
+    partition=dep_of(_ETAB_COMMUNE),
+    depends=("sirene_unite_legale", "sirene_geoloc", "ref_naf", "ref_communes"),
+)
+
+# ---- URSSAF DPAE aggregates and per-SIRET hires -----------------------------------------
+
+_DPAE_COMMON = dict(
+    reader=read_tabular,
+    delimiter=";",
+    required=False,
+    freshness="try_cast(dernier_jour_du_trimestre AS DATE)",
+    max_age_days=270,  # the quarterly series are published ~2 months after the quarter
+)
+_DPAE_RULES = (
+    Rule("annee", "int", "year is not an integer"),
+    Rule("trimestre", "regex", "quarter is not 1-4", arg="T?[1-4]"),
+    Rule("dernier_jour_du_trimestre", "date", "unparseable date"),
+    Rule("dpae_brut", "number", "dpae_brut is not a number"),
+    Rule("dpae_cvs", "number", "dpae_cvs is not a number"),
+)
+_DPAE_CHECKS = (
+    CheckDecl("date_parse", "dernier_jour_du_trimestre"),
+    CheckDecl("not_null", "dpae_brut", mostly=0.95),
+)
+DPAE_DEPARTEMENT = SourceSpec(
+    name="dpae_departement",
+    tables=("dpae_aggregate",),
+    columns=tuple(formats.DPAE_DEPARTEMENT_FIELDS),
+    labels=formats.DPAE_DEPARTEMENT_FIELDS,
+    header=tuple(formats.DPAE_DEPARTEMENT_FIELDS),
+    rules=(*_DPAE_RULES, Rule("code_departement", "not_null", "missing département")),
+    checks=(*_DPAE_CHECKS, CheckDecl("not_null", "code_departement")),
+    partition="code_departement",
+    templates={"dataset": "departement_grand_secteur"},
+    **_DPAE_COMMON,
+)
+DPAE_REGION_NA38 = SourceSpec(
+    name="dpae_region_na38",
+    tables=("dpae_aggregate",),
+    columns=tuple(formats.DPAE_REGION_NA38_FIELDS),
+    labels=formats.DPAE_REGION_NA38_FIELDS,
+    header=tuple(formats.DPAE_REGION_NA38_FIELDS),
+    rules=(*_DPAE_RULES, Rule("code_region", "not_null", "missing region")),
+    checks=(*_DPAE_CHECKS, CheckDecl("not_null", "code_secteur_na38")),
+    templates={"dataset": "region_na38"},
+    **_DPAE_COMMON,
+)
+HIRES_SIRET = SourceSpec(
+    name="hires_siret",
+    tables=("hires_siret",),
+    columns=formats.HIRES_SIRET_COLUMNS,
+    header=formats.HIRES_SIRET_COLUMNS,
+    reader=read_tabular,
+    delimiter=";",
+    keys=("siret", "mois", "code_rome"),
+    rules=(
+        SIRET_RULE,
+        Rule("mois", "month", "month is not YYYY-MM or YYYY-MM-DD"),
+        Rule("mois", "not_null", "missing month"),
+        Rule("code_rome", "regex", "invalid ROME code", arg="[A-N][0-9]{4}"),
+        Rule("nombre_embauches", "regex", "hires is not a non-negative integer", arg="[0-9]+"),
+    ),
+    checks=(CheckDecl("luhn", "siret", mostly=0.99), CheckDecl("not_null", "mois")),
+    required=False,
+)
+
+SPECS: list[SourceSpec] = [
+    REF_REGIONS,
+    REF_DEPARTEMENTS,
+    REF_BASSIN,
+    REF_POSTAL,
+    REF_COMMUNES,
+    REF_NAF,
+    REF_ROME,
+    REF_ROME_APPELLATION,
+    REF_NAF_ROME,
+    REF_TENSION,
+    SIRENE_GEOLOC,
+    SIRENE_UNITE_LEGALE,
+    SIRENE_ETABLISSEMENT,
+    DPAE_DEPARTEMENT,
+    DPAE_REGION_NA38,
+    HIRES_SIRET,
+]
+
+
+def registry() -> dict[str, SourceSpec]:
+    return {s.name: s for s in SPECS}

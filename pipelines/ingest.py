@@ -1,0 +1,149 @@
+"""Prefect flow `ingest`: every configured source into the DuckDB warehouse, validated.
+
+One task fetches a source (retried: downloads fail transiently), one loads it. Sources
+are loaded in spec order on one DuckDB connection (DuckDB has a single writer), and a
+failing source never stops the others: its previous tables are kept and the summary
+says why it failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from ciblage.config import Settings, load_settings
+from ciblage.ingest import load_source, prepare
+from ciblage.ingest.load import LoadResult, Progress
+from ciblage.ingest.runner import open_warehouse, resolve_path, selected_specs
+from ciblage.ingest.specs import registry
+from ciblage.runs import new_run_id
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    try:
+        return get_run_logger()
+    except Exception:  # called outside a flow run (unit tests)
+        return logging.getLogger("ciblage.ingest")
+
+
+@task(retries=3, retry_delay_seconds=[2, 10, 30], cache_policy=NO_CACHE)
+def fetch_source(settings: Settings, name: str) -> Path | None:
+    """Local path of the source (downloading it when configured with a URL)."""
+    return resolve_path(settings, name)
+
+
+@task(cache_policy=NO_CACHE)
+def load_source_task(
+    con: Any, name: str, path: Path | None, run_id: str, as_of: date, progress: Progress | None
+) -> dict[str, Any]:
+    specs = registry()
+    result = load_source(
+        con, specs[name], path, run_id=run_id, as_of=as_of, registry=specs, progress=progress
+    )
+    log = _logger()
+    level = logging.ERROR if result.status == "failed" else logging.INFO
+    log.log(
+        level,
+        "%s: %s, %d read, %d loaded, %d quarantined in %.1fs%s",
+        name,
+        result.status,
+        result.rows_read,
+        result.rows_loaded,
+        result.rows_quarantined,
+        result.seconds,
+        f" ({result.message})" if result.message else "",
+    )
+    return result.as_dict()
+
+
+def _log_progress() -> Progress:
+    marks: dict[str, int] = {}
+
+    def report(source: str, rows: int) -> None:
+        if rows >= marks.get(source, 0) + 5_000_000:
+            marks[source] = rows
+            _logger().info("%s: %s rows read", source, f"{rows:,}")
+
+    return report
+
+
+@flow(name="ingest")
+def ingest_flow(
+    config: str | None = None,
+    sources: list[str] | None = None,
+    as_of: str | None = None,
+    run_id: str | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Load the sources (all by default) and return per-source rows read/loaded/quarantined.
+
+    `progress=True` (the CLI) shows a live rich progress line; otherwise progress is logged.
+    Returns {"run_id", "as_of", "sources": {name: {...}}, "failed": [names]}.
+    """
+    settings = load_settings(config, as_of=as_of)
+    run_id = run_id or new_run_id(settings.as_of)
+    specs = selected_specs(sources)
+    con = open_warehouse(settings)
+    summary: dict[str, Any] = {}
+    with ExitStack() as stack:
+        report = stack.enter_context(_rich_progress()) if progress else _log_progress()
+        try:
+            _run(con, settings, specs, run_id, report, summary)
+        finally:
+            con.close()
+    failed = [n for n, r in summary.items() if r["status"] == "failed"]
+    if failed:
+        _logger().error("ingest: failed source(s), previous data kept: %s", ", ".join(failed))
+    return {
+        "run_id": run_id,
+        "as_of": settings.as_of.isoformat(),
+        "sources": summary,
+        "failed": failed,
+    }
+
+
+@contextmanager
+def _rich_progress() -> Iterator[Progress]:
+    from rich.progress import Progress as Bar
+    from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Bar(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as bar:
+        tasks: dict[str, Any] = {}
+
+        def report(source: str, rows: int) -> None:
+            if source not in tasks:
+                tasks[source] = bar.add_task(source)
+            bar.update(tasks[source], description=f"{source}: {rows:,} rows read")
+
+        yield report
+
+
+def _run(
+    con: Any,
+    settings: Settings,
+    specs: list[Any],
+    run_id: str,
+    report: Progress,
+    summary: dict[str, Any],
+) -> None:
+    """Fetch then load each source in order; a failed fetch of an optional source = missing."""
+    prepare(con)
+    for spec in specs:
+        try:
+            path = fetch_source(settings, spec.name)
+        except Exception as exc:  # download failed after its retries
+            path = None
+            if spec.required:
+                summary[spec.name] = LoadResult(
+                    spec.name, "failed", message=f"fetch failed: {exc}"
+                ).as_dict()
+                continue
+        summary[spec.name] = load_source_task(con, spec.name, path, run_id, settings.as_of, report)
+    con.execute("CHECKPOINT")

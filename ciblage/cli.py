@@ -63,9 +63,33 @@ def sample(
 @app.command()
 def ingest(config: ConfigOpt = None, source: SourcesOpt = None, as_of: AsOfOpt = None) -> None:
     """Load every configured source into the warehouse, validated (Prefect flow `ingest`)."""
+    from rich.console import Console
+    from rich.table import Table
+
     from pipelines.ingest import ingest_flow
 
-    ingest_flow(config=_cfg(config), sources=source, as_of=as_of)
+    result = ingest_flow(config=_cfg(config), sources=source, as_of=as_of, progress=True)
+    table = Table(title=f"ingest {result['run_id']}")
+    for col in ("source", "status", "read", "loaded", "quarantined", "seconds"):
+        table.add_column(col, justify="left" if col in ("source", "status") else "right")
+    for name, r in result["sources"].items():
+        style = {"failed": "red", "stale": "yellow", "missing": "yellow"}.get(r["status"])
+        table.add_row(
+            name,
+            r["status"],
+            f"{r['rows_read']:,}",
+            f"{r['rows_loaded']:,}",
+            f"{r['rows_quarantined']:,}",
+            f"{r['seconds']:.1f}",
+            style=style,
+        )
+    console = Console()
+    console.print(table)
+    for name, r in result["sources"].items():
+        if r["status"] in ("failed", "stale", "missing") and r["message"]:
+            console.print(f"[bold]{name}[/bold]: {r['message']}", markup=True, highlight=False)
+    if result["failed"]:
+        raise typer.Exit(code=1)
 
 
 @app.command()

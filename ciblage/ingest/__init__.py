@@ -8,7 +8,7 @@ How a source is described (`ciblage/ingest/spec.py`, instances in `specs.py`):
                reader=read_tabular,               # (path, spec) -> Iterator[RecordBatch]
                keys=("siret", "mois", "code_rome"),  # duplicates after the first: quarantine
                rules=(Rule("siret", "siret", "invalid SIRET"), ...),  # row rules
-               checks=(CheckDecl("luhn", "siret", mostly=0.99), ...),  # GE expectations
+               checks=(Check("luhn", "siret", mostly=0.99), ...),  # GE expectations
                required=False)                    # optional: missing -> warn, keep last load
 
 A reader yields `pyarrow.RecordBatch`es with the spec's `columns` as strings plus `_file`
@@ -29,10 +29,9 @@ What `load_source` does for one source:
 
 from ciblage.ingest.load import LoadResult, QualityFailure, ensure_tables, load_source, prepare
 from ciblage.ingest.readers import IngestError
-from ciblage.ingest.spec import CheckDecl, Rule, SourceSpec
+from ciblage.ingest.spec import Rule, SourceSpec
 
 __all__ = [
-    "CheckDecl",
     "IngestError",
     "LoadResult",
     "QualityFailure",

@@ -19,16 +19,28 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from ciblage import ledger
 from ciblage.ingest import readers
 from ciblage.ingest.fingerprint import fingerprint
 from ciblage.ingest.readers import IngestError, stream_schema
 from ciblage.ingest.rules import install_macros, quarantine_rows
 from ciblage.ingest.spec import SourceSpec
+from ciblage.quality import validate_table
 from ciblage.warehouse import run_sql_file, table_exists
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int], None]  # (source, rows read so far)
+
+
+# run_ledger's vocabulary (ciblage.ledger); the precise load status is kept in params.
+_LEDGER_STATUS = {
+    "loaded": ledger.COMPLETED,
+    "unchanged": ledger.SKIPPED,
+    "missing": ledger.SKIPPED,
+    "stale": ledger.SKIPPED,
+    "failed": ledger.FAILED,
+}
 
 
 class QualityFailure(Exception):
@@ -55,7 +67,7 @@ class LoadResult:
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """Bookkeeping tables and SQL macros the loader relies on."""
-    for table in ("quarantine", "source_load", "run_ledger"):
+    for table in ("quarantine", "source_load", "run_ledger", "dq_result"):
         run_sql_file(con, table)
     install_macros(con)
 
@@ -171,27 +183,25 @@ def _quality_gate(
     staging: str,
     run_id: str,
     previous_rows: int | None,
+    file: str,
 ) -> str:
     """Great Expectations on the staged table; raises QualityFailure on a critical failure."""
     if not spec.checks:
         return ""
-    try:
-        from ciblage.quality import Check, validate_table
-    except ImportError:  # the quality package is optional at import time
-        log.warning("%s: ciblage.quality not available, data-quality checks skipped", spec.name)
-        return "quality checks skipped (ciblage.quality not installed)"
     outcome = validate_table(
         con,
         run_id=run_id,
         source=spec.name,
         table=staging,
-        checks=[Check(**asdict(c)) for c in spec.checks],
+        checks=list(spec.checks),
         partition_by="_partition" if spec.partition else None,
         previous_rows=previous_rows,
+        file=file,
+        row_column="_row",
     )
     if not outcome.passed:
         raise QualityFailure(outcome.message())
-    return outcome.message()
+    return outcome.message() if outcome.failures else ""  # warnings only
 
 
 def _is_stale(
@@ -256,7 +266,7 @@ def _load(
     force: bool,
 ) -> tuple[LoadResult, dict[str, Any] | None]:
     if path is None or not path.exists():
-        what = f"file not found: {path}" if path else "source not configured"
+        what = f"file not found: {path}" if path else "not configured"
         if spec.required:
             raise IngestError(what, file=str(path) if path else spec.name)
         msg = f"optional source {what}; last good load kept"
@@ -272,7 +282,7 @@ def _load(
     try:
         rejects = _stage(con, spec, path, staging, progress)
         rows_read = con.execute(f"SELECT count(*) FROM {staging}").fetchone()[0] + len(rejects)
-        dq = _quality_gate(con, spec, staging, run_id, previous[1] if previous else None)
+        dq = _quality_gate(con, spec, staging, run_id, previous[1] if previous else None, path.name)
         stale = _is_stale(con, spec, staging, as_of)
         if stale and previous:
             msg = f"stale source ({stale}); last good load kept"
@@ -343,18 +353,18 @@ def _record(
             r.message,
         ],
     )
-    con.execute(
-        "INSERT INTO run_ledger VALUES (?, 'ingest', 'ingest', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            run_id,
-            spec.name,
-            started,
-            now,
-            r.status,
-            r.rows_read,
-            r.rows_loaded,
-            r.rows_quarantined,
-            json.dumps({"as_of": as_of.isoformat(), "file": r.file}),
-            r.message,
-        ],
+    ledger.append(
+        con,
+        run_id=run_id,
+        flow="ingest",
+        stage="ingest",
+        step=spec.name,
+        status=_LEDGER_STATUS[r.status],
+        started_at=started,
+        ended_at=now,
+        rows_in=r.rows_read,
+        rows_out=r.rows_loaded,
+        rows_quarantined=r.rows_quarantined,
+        params={"as_of": as_of.isoformat(), "file": r.file, "load_status": r.status},
+        message=r.message or None,
     )

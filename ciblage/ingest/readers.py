@@ -64,17 +64,13 @@ def collect_rejects(sink: list[Reject] | None) -> None:
     _reject_sink = sink
 
 
-def report_reject(file: str, row: int | None, reason: str, raw: str) -> None:
+def report_reject(file: str, row: int | None, reason: str, raw: str) -> bool:
+    """Hand a malformed line to the loader's quarantine; False when it must be fatal."""
     sink = _reject_sink
-    if sink is None:
-        raise IngestError(reason, file=file, row=row)
+    if sink is None or len(sink) >= MAX_REJECTS:
+        return False
     sink.append((file, row, reason, raw))
-    if len(sink) > MAX_REJECTS:
-        raise IngestError(
-            f"more than {MAX_REJECTS} malformed lines (last: {reason}); not the expected format",
-            file=file,
-            row=row,
-        )
+    return True
 
 
 def normalise_label(label: str) -> str:
@@ -182,18 +178,22 @@ def csv_batches(
     with open_raw() as raw:
         stream = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw, 1 << 20)
         names = _header_names(stream, file, spec)
-        wanted = [c for c in spec.columns]
+        wanted = list(spec.columns)
         # Column names are given explicitly (labels mapped), so skip the header line.
         seen = 0
 
+        fatal: list[IngestError] = []
+
         def on_invalid(row: Any) -> str:
-            report_reject(
-                file,
-                None if row.number is None else row.number - 1,
-                f"expected {row.expected_columns} fields, got {row.actual_columns}",
-                row.text[:2000],
-            )
-            return "skip"
+            # Exceptions raised here are swallowed by pyarrow: record and answer "error".
+            number = None if row.number is None else row.number - 1
+            reason = f"expected {row.expected_columns} fields, got {row.actual_columns}"
+            if report_reject(file, number, reason, row.text[:2000]):
+                return "skip"
+            if _reject_sink is not None:
+                reason = f"more than {MAX_REJECTS} malformed lines ({reason}): not this format"
+            fatal.append(IngestError(f"{reason}: {row.text[:200]!r}", file=file, row=number))
+            return "error"
 
         try:
             reader = pacsv.open_csv(
@@ -218,6 +218,8 @@ def csv_batches(
                 yield _with_position(batch, file, seen + 1)
                 seen += batch.num_rows
         except pa.ArrowInvalid as exc:
+            if fatal:
+                raise fatal[0] from exc
             msg = str(exc)
             if "UTF8" in msg or "utf8" in msg.lower():
                 bad = _first_bad_utf8(open_raw, file, spec.delimiter)
@@ -333,7 +335,9 @@ def read_naf_sql(path: Path, spec: SourceSpec) -> Iterator[pa.RecordBatch]:
         values = [v.replace("''", "'") for v in _STRING.findall(t.group(2))]
         if len(values) != len(cols):
             row = text.count("\n", 0, t.start()) + 1
-            report_reject(path.name, row, f"expected {len(cols)} values", t.group(0)[:500])
+            reason = f"expected {len(cols)} values, got {len(values)}"
+            if not report_reject(path.name, row, reason, t.group(0)[:500]):
+                raise IngestError(reason, file=path.name, row=row)
             continue
         rows.append(dict(zip(cols, values, strict=True)))
     table = pa.table({c: pa.array([r[c] or None for r in rows], pa.string()) for c in spec.columns})

@@ -16,7 +16,7 @@ from ciblage.warehouse import table_exists
 log = logging.getLogger(__name__)
 
 # La Poste's establishments share SIREN 356000000 and cannot all satisfy Luhn; INSEE
-# validates them with "sum of the digits is a multiple of 5".
+# validates them with "sum of the digits is a multiple of 5" (the head office passes Luhn).
 LA_POSTE_SIREN = "356000000"
 
 
@@ -41,8 +41,8 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         "CREATE OR REPLACE TEMP MACRO siret_ok(s) AS coalesce(regexp_full_match(s, '[0-9]{14}') "
-        f"AND CASE WHEN left(s, 9) = '{LA_POSTE_SIREN}' THEN ({_digit_sum(14)}) % 5 = 0 "
-        f"ELSE ({_luhn_sum(14)}) % 10 = 0 END, false)"
+        f"AND (({_luhn_sum(14)}) % 10 = 0 OR (left(s, 9) = '{LA_POSTE_SIREN}' "
+        f"AND ({_digit_sum(14)}) % 5 = 0)), false)"
     )
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from ciblage.quality import Check
+
 Reader = Callable[[Path, "SourceSpec"], Iterator[pa.RecordBatch]]
 
 
@@ -35,17 +37,6 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class CheckDecl:
-    """A Great Expectations check, declared here and handed to `ciblage.quality.Check`."""
-
-    kind: str  # not_null/unique/regex/luhn/in_table/date_parse/between/row_count_ratio
-    column: str | None = None
-    arg: Any = None
-    mostly: float = 1.0
-    critical: bool = True
-
-
-@dataclass(frozen=True)
 class SourceSpec:
     """Everything the loader needs to know about one source (see the package docstring)."""
 
@@ -60,7 +51,7 @@ class SourceSpec:
     newlines_in_values: bool = False  # slower CSV parsing; only where values span lines
     keys: tuple[str, ...] = ()  # unique key (duplicates after the first are quarantined)
     rules: tuple[Rule, ...] = ()
-    checks: tuple[CheckDecl, ...] = ()
+    checks: tuple[Check, ...] = ()  # Great Expectations checks on the staged table
     partition: str | None = None  # SQL over raw columns giving the département (DQ partition)
     required: bool = True  # a required source that is missing or failing is an error
     # Optional sources whose data may lag (DPAE): newest date in the data, and the age

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from ciblage import formats
 from ciblage.ingest.readers import read_naf_sql, read_tabular
-from ciblage.ingest.spec import CheckDecl, Rule, SourceSpec
+from ciblage.ingest.spec import Rule, SourceSpec
+from ciblage.quality import Check
 
 
 def dep_of(commune: str) -> str:
@@ -24,11 +25,12 @@ def _case(mapping: dict[str, str], column: str) -> str:
     return f"CASE {column} {whens} END"
 
 
-ROW_COUNT = CheckDecl("row_count_ratio", arg=0.98)  # not below 98 % of the previous load
+ROW_COUNT = Check("row_count_ratio", arg=0.98)  # not below 98 % of the previous load
 SIRET_RULE = Rule("siret", "siret", "invalid SIRET (14 digits with a valid Luhn key)")
 COMMUNE_RE = "[0-9][0-9AB][0-9]{3}"
 # Collectivités d'outre-mer (975, 977, 978, 98x) are outside the COG commune list.
 IN_COG = ("ref_commune", "code_commune")
+IN_COG_CHECK = "ref_commune.code_commune"
 
 # ---- referentials ------------------------------------------------------------------------
 
@@ -39,7 +41,7 @@ REF_REGIONS = SourceSpec(
     reader=read_tabular,
     keys=("REG",),
     rules=(Rule("REG", "not_null", "missing region code"),),
-    checks=(CheckDecl("unique", "REG"),),
+    checks=(Check("unique", "REG"),),
 )
 REF_DEPARTEMENTS = SourceSpec(
     name="ref_departements",
@@ -48,7 +50,7 @@ REF_DEPARTEMENTS = SourceSpec(
     reader=read_tabular,
     keys=("DEP",),
     rules=(Rule("DEP", "regex", "invalid département code", arg="[0-9][0-9AB][0-9]?"),),
-    checks=(CheckDecl("unique", "DEP"),),
+    checks=(Check("unique", "DEP"),),
 )
 REF_BASSIN = SourceSpec(
     name="ref_bassin",
@@ -60,7 +62,7 @@ REF_BASSIN = SourceSpec(
         Rule("code_insee", "regex", "invalid commune code", arg=COMMUNE_RE),
         Rule("code_bassin_emploi", "not_null", "missing bassin code"),
     ),
-    checks=(CheckDecl("unique", "code_insee"), CheckDecl("not_null", "code_bassin_emploi")),
+    checks=(Check("unique", "code_insee"), Check("not_null", "code_bassin_emploi")),
     description="Pôle emploi's commune -> bassin d'emploi table (older COG vintage)",
 )
 REF_POSTAL = SourceSpec(
@@ -90,7 +92,7 @@ REF_COMMUNES = SourceSpec(
         Rule("COM", "regex", "invalid commune code", arg=COMMUNE_RE),
         Rule("TYPECOM", "in_set", "unknown commune type", arg=("COM", "ARM", "COMD", "COMA")),
     ),
-    checks=(CheckDecl("not_null", "COM"), CheckDecl("regex", "COM", arg=COMMUNE_RE)),
+    checks=(Check("not_null", "COM"), Check("regex", "COM", arg=COMMUNE_RE)),
     depends=("ref_bassin", "ref_postal"),
 )
 REF_NAF = SourceSpec(
@@ -115,7 +117,7 @@ REF_NAF = SourceSpec(
             when="sous_classe_a_732 <> 'RIEN'",
         ),
     ),
-    checks=(CheckDecl("unique", "sous_classe_a_732"),),
+    checks=(Check("unique", "sous_classe_a_732"),),
     templates={"grand_secteur": _case(formats.DPAE_GRAND_SECTEUR_BY_A21, "section_a_21")},
 )
 REF_ROME = SourceSpec(
@@ -125,7 +127,7 @@ REF_ROME = SourceSpec(
     reader=read_tabular,
     keys=("code_rome",),
     rules=(Rule("code_rome", "regex", "invalid ROME code", arg="[A-N][0-9]{4}"),),
-    checks=(CheckDecl("unique", "code_rome"), CheckDecl("not_null", "code_rome_parent")),
+    checks=(Check("unique", "code_rome"), Check("not_null", "code_rome_parent")),
 )
 REF_ROME_APPELLATION = SourceSpec(
     name="ref_rome_appellation",
@@ -134,7 +136,7 @@ REF_ROME_APPELLATION = SourceSpec(
     reader=read_tabular,
     keys=("code_ogr",),
     rules=(Rule("code_rome", "regex", "invalid ROME code", arg="[A-N][0-9]{4}"),),
-    checks=(CheckDecl("unique", "code_ogr"),),
+    checks=(Check("unique", "code_ogr"),),
 )
 REF_NAF_ROME = SourceSpec(
     name="ref_naf_rome",
@@ -147,7 +149,7 @@ REF_NAF_ROME = SourceSpec(
         Rule("naf_id", "in_table", "NAF code not in NAF rev2", arg=("ref_naf", "naf_code")),
         Rule("hirings", "int", "hirings is not an integer"),
     ),
-    checks=(CheckDecl("not_null", "naf_id"),),
+    checks=(Check("not_null", "naf_id"),),
     depends=("ref_naf",),
 )
 REF_TENSION = SourceSpec(
@@ -160,7 +162,7 @@ REF_TENSION = SourceSpec(
         Rule("rome_code", "regex", "invalid ROME code", arg="[A-N][0-9]{4}"),
         Rule("tension_pct", "number", "tension is not a number"),
     ),
-    checks=(CheckDecl("between", "tension_pct", arg=(0, 100), mostly=0.99),),
+    checks=(Check("between", "tension_pct", arg=(0, 100), mostly=0.99),),
 )
 
 # ---- SIRENE ---------------------------------------------------------------------------
@@ -179,7 +181,7 @@ SIRENE_GEOLOC = SourceSpec(
         Rule("y_latitude", "number", "latitude is not a number"),
         Rule("x_longitude", "number", "longitude is not a number"),
     ),
-    checks=(CheckDecl("luhn", "siret", mostly=0.999), CheckDecl("unique", "siret"), ROW_COUNT),
+    checks=(Check("luhn", "siret", mostly=0.99), Check("unique", "siret", mostly=0.99), ROW_COUNT),
     required=False,
 )
 SIRENE_UNITE_LEGALE = SourceSpec(
@@ -212,9 +214,9 @@ SIRENE_UNITE_LEGALE = SourceSpec(
         Rule("etatAdministratifUniteLegale", "in_set", "unknown state", arg=("A", "C")),
     ),
     checks=(
-        CheckDecl("unique", "siren"),
-        CheckDecl("luhn", "siren", mostly=0.999),
-        CheckDecl("date_parse", "dateCreationUniteLegale", mostly=0.99),
+        Check("unique", "siren", mostly=0.99),
+        Check("luhn", "siren", mostly=0.99),
+        Check("date_parse", "dateCreationUniteLegale", arg="%Y-%m-%d", mostly=0.99),
         ROW_COUNT,
     ),
 )
@@ -282,18 +284,18 @@ SIRENE_ETABLISSEMENT = SourceSpec(
         ),
     ),
     checks=(
-        CheckDecl("not_null", "siret"),
-        CheckDecl("unique", "siret"),
-        CheckDecl("luhn", "siret", mostly=0.999),
-        CheckDecl(
+        Check("not_null", "siret"),
+        Check("unique", "siret", mostly=0.99),
+        Check("luhn", "siret", mostly=0.99),
+        Check(
             "regex",
             "activitePrincipaleEtablissement",
             arg=r"[0-9]{2}\.[0-9]{2}[A-Z]?",
             mostly=0.95,
             critical=False,
         ),
-        CheckDecl("date_parse", "dateCreationEtablissement", mostly=0.99),
-        CheckDecl("in_table", _ETAB_COMMUNE, arg=IN_COG, mostly=0.95, critical=False),
+        Check("date_parse", "dateCreationEtablissement", arg="%Y-%m-%d", mostly=0.99),
+        Check("in_table", _ETAB_COMMUNE, arg=IN_COG_CHECK, mostly=0.95, critical=False),
         ROW_COUNT,
     ),
     partition=dep_of(_ETAB_COMMUNE),
@@ -317,8 +319,8 @@ _DPAE_RULES = (
     Rule("dpae_cvs", "number", "dpae_cvs is not a number"),
 )
 _DPAE_CHECKS = (
-    CheckDecl("date_parse", "dernier_jour_du_trimestre"),
-    CheckDecl("not_null", "dpae_brut", mostly=0.95),
+    Check("date_parse", "dernier_jour_du_trimestre", arg="%Y-%m-%d"),
+    Check("not_null", "dpae_brut", mostly=0.95),
 )
 DPAE_DEPARTEMENT = SourceSpec(
     name="dpae_departement",
@@ -327,7 +329,7 @@ DPAE_DEPARTEMENT = SourceSpec(
     labels=formats.DPAE_DEPARTEMENT_FIELDS,
     header=tuple(formats.DPAE_DEPARTEMENT_FIELDS),
     rules=(*_DPAE_RULES, Rule("code_departement", "not_null", "missing département")),
-    checks=(*_DPAE_CHECKS, CheckDecl("not_null", "code_departement")),
+    checks=(*_DPAE_CHECKS, Check("not_null", "code_departement")),
     partition="code_departement",
     templates={"dataset": "departement_grand_secteur"},
     **_DPAE_COMMON,
@@ -339,7 +341,7 @@ DPAE_REGION_NA38 = SourceSpec(
     labels=formats.DPAE_REGION_NA38_FIELDS,
     header=tuple(formats.DPAE_REGION_NA38_FIELDS),
     rules=(*_DPAE_RULES, Rule("code_region", "not_null", "missing region")),
-    checks=(*_DPAE_CHECKS, CheckDecl("not_null", "code_secteur_na38")),
+    checks=(*_DPAE_CHECKS, Check("not_null", "code_secteur_na38")),
     templates={"dataset": "region_na38"},
     **_DPAE_COMMON,
 )
@@ -358,7 +360,7 @@ HIRES_SIRET = SourceSpec(
         Rule("code_rome", "regex", "invalid ROME code", arg="[A-N][0-9]{4}"),
         Rule("nombre_embauches", "regex", "hires is not a non-negative integer", arg="[0-9]+"),
     ),
-    checks=(CheckDecl("luhn", "siret", mostly=0.99), CheckDecl("not_null", "mois")),
+    checks=(Check("luhn", "siret", mostly=0.99), Check("not_null", "mois")),
     required=False,
 )
 

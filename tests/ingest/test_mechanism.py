@@ -1,0 +1,194 @@
+"""The loader's guarantees: no-op reruns, atomic replacement, gates, stale/missing sources."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from ciblage import formats
+
+from .conftest import Loader
+from .files import csv_bytes, dpae_rows, etab_row, etab_zip, siret
+
+
+def _rows(n: int, start: int = 1, **over: str) -> list[dict[str, str]]:
+    return [etab_row(siret("44318460", f"{i:04d}"), **over) for i in range(start, start + n)]
+
+
+def _count(wh: duckdb.DuckDBPyConnection, table: str) -> int:
+    return wh.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def _leftovers(wh: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
+        r[0]
+        for r in wh.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_name LIKE '%__new' OR table_name LIKE 'stg_%'"
+        ).fetchall()
+    ]
+
+
+def test_rerun_on_unchanged_inputs_is_a_noop(
+    tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection
+) -> None:
+    path = etab_zip(tmp_path / formats.SIRENE_ETABLISSEMENT_ZIP, _rows(5))
+    assert load("sirene_etablissement", path, "r1").status == "loaded"
+    second = load("sirene_etablissement", path, "r2")
+    assert (second.status, second.rows_read) == ("unchanged", 0)
+    # Same bytes rewritten (new mtime): the sha256 says nothing changed.
+    data = path.read_bytes()
+    path.write_bytes(data)
+    os.utime(path, (1, 1))
+    assert load("sirene_etablissement", path, "r3").status == "unchanged"
+    # New content: replaced.
+    etab_zip(path, _rows(7))
+    third = load("sirene_etablissement", path, "r4")
+    assert (third.status, third.rows_loaded) == ("loaded", 7)
+    assert _count(wh, "etablissement") == 7
+    statuses = wh.execute(
+        "SELECT status FROM source_load WHERE source = 'sirene_etablissement' ORDER BY loaded_at"
+    ).fetchall()
+    assert [s[0] for s in statuses] == ["loaded", "unchanged", "unchanged", "loaded"]
+    ledger = wh.execute(
+        "SELECT run_id, status, rows_in, rows_out FROM run_ledger "
+        "WHERE step = 'sirene_etablissement' ORDER BY started_at"
+    ).fetchall()
+    assert ledger[0] == ("r1", "completed", 5, 5) and ledger[1][1] == "skipped"
+
+
+def test_a_dependency_change_reloads(
+    tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection
+) -> None:
+    """Establishments read the legal units' P flag: a new legal-unit file reloads them."""
+    from .files import ul_row, ul_zip
+
+    path = etab_zip(tmp_path / formats.SIRENE_ETABLISSEMENT_ZIP, _rows(2))
+    ul = ul_zip(tmp_path / formats.SIRENE_UNITE_LEGALE_ZIP, [ul_row("443184601")])
+    load("sirene_unite_legale", ul)
+    assert load("sirene_etablissement", path).status == "loaded"
+    assert wh.execute("SELECT bool_and(is_diffusible) FROM etablissement").fetchone()[0]
+    ul_zip(ul, [ul_row("443184601", statutDiffusionUniteLegale="P")])
+    load("sirene_unite_legale", ul, "r2")
+    assert load("sirene_etablissement", path, "r2").status == "loaded"
+    assert not wh.execute("SELECT bool_or(is_diffusible) FROM etablissement").fetchone()[0]
+
+
+def test_failed_load_keeps_previous_data(
+    tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection
+) -> None:
+    path = etab_zip(tmp_path / formats.SIRENE_ETABLISSEMENT_ZIP, _rows(200))
+    assert load("sirene_etablissement", path, "r1").status == "loaded"
+    data = etab_zip(tmp_path / "new.zip", _rows(300)).read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # a download cut in the middle
+    r = load("sirene_etablissement", path, "r2")
+    assert r.status == "failed" and "truncated or corrupt zip" in r.message
+    assert _count(wh, "etablissement") == 200
+    assert _leftovers(wh) == []
+    assert _count(wh, "quarantine WHERE run_id = 'r2'") == 0
+
+
+def test_quality_gate_stops_the_source(
+    tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection
+) -> None:
+    path = etab_zip(tmp_path / formats.SIRENE_ETABLISSEMENT_ZIP, _rows(100))
+    assert load("sirene_etablissement", path, "r1").status == "loaded"
+    # A file where most SIRETs lost their last digit: not row defects, a broken export.
+    broken = [dict(r, siret=r["siret"][:13]) for r in _rows(100)]
+    etab_zip(path, broken)
+    r = load("sirene_etablissement", path, "r2")
+    assert r.status == "failed"
+    assert (
+        "siret" in r.message and "Luhn" in r.message and "previous good data is kept" in r.message
+    )
+    assert _count(wh, "etablissement") == 100
+    failed = wh.execute(
+        "SELECT count(*) FROM dq_result WHERE run_id = 'r2' AND NOT success AND critical"
+    ).fetchone()[0]
+    assert failed >= 1
+    # Row count far below the previous load is a critical failure too.
+    etab_zip(path, _rows(50))
+    r = load("sirene_etablissement", path, "r3")
+    assert r.status == "failed"
+    expectations = wh.execute(
+        "SELECT expectation FROM dq_result WHERE run_id = 'r3' AND NOT success"
+    ).fetchall()
+    assert expectations == [("expect_table_row_count_to_be_at_least_ratio_of_previous",)]
+    assert _count(wh, "etablissement") == 100
+
+
+def _dpae(tmp: Path, name: str, last_day: str, labels: bool = False) -> Path:
+    rows = dpae_rows(last_day)
+    cols = list(formats.DPAE_DEPARTEMENT_FIELDS)
+    if labels:
+        rows = [{formats.DPAE_DEPARTEMENT_FIELDS[k]: v for k, v in r.items()} for r in rows]
+        cols = list(formats.DPAE_DEPARTEMENT_FIELDS.values())
+    path = tmp / name
+    path.write_bytes(csv_bytes(rows, cols, ";"))
+    return path
+
+
+def test_dpae_labels_stale_and_missing(
+    tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection
+) -> None:
+    fresh = _dpae(tmp_path, "dpae.csv", "2026-06-30", labels=True)
+    r = load("dpae_departement", fresh, "r1")
+    assert (r.status, r.rows_loaded) == ("loaded", 4)
+    row = wh.execute(
+        "SELECT dataset, code_departement, secteur_code, annee, trimestre, dpae_cvs "
+        "FROM dpae_aggregate ORDER BY secteur_code, dpae_cvs LIMIT 1"
+    ).fetchone()
+    assert row == ("departement_grand_secteur", "45", "Commerce", 2026, 2, 100.5)
+    # An old file (series suspended): warned, last good load kept.
+    stale = _dpae(tmp_path, "dpae_old.csv", "2024-12-31")
+    r = load("dpae_departement", stale, "r2")
+    assert r.status == "stale" and "last good load kept" in r.message
+    assert wh.execute("SELECT max(annee) FROM dpae_aggregate").fetchone()[0] == 2026
+    # Missing file: warned, kept.
+    r = load("dpae_departement", tmp_path / "nope.csv", "r3")
+    assert r.status == "missing"
+    assert _count(wh, "dpae_aggregate") == 4
+    # The other DPAE dataset shares the table without erasing this one.
+    assert load("dpae_region_na38", None, "r3").status == "missing"
+    assert _count(wh, "dpae_aggregate") == 4
+
+
+def test_optional_hires_absent_gives_an_empty_table(
+    load: Loader, wh: duckdb.DuckDBPyConnection
+) -> None:
+    r = load("hires_siret", None)
+    assert r.status == "missing"
+    cols = [c[0] for c in wh.execute("DESCRIBE hires_siret").fetchall()]
+    assert cols == ["siret", "mois", "code_rome", "nombre_embauches"]
+    assert _count(wh, "hires_siret") == 0
+
+
+def test_hires_rows(tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection) -> None:
+    s = siret("44318460", "0001")
+    rows = [
+        {"siret": s, "mois": "2026-03", "code_rome": "D1106", "nombre_embauches": "2"},
+        {"siret": s, "mois": "2026-04-01", "code_rome": "D1106", "nombre_embauches": "1"},
+        *(
+            {
+                "siret": siret("55000000", f"{i:04d}"),
+                "mois": "2026-04",
+                "code_rome": "N4101",
+                "nombre_embauches": "1",
+            }
+            for i in range(1, 200)
+        ),
+        {"siret": s, "mois": "2026-13", "code_rome": "D1106", "nombre_embauches": "1"},
+        {"siret": s, "mois": "2026-05", "code_rome": "D1106", "nombre_embauches": "-1"},
+    ]
+    path = tmp_path / "embauches_siret.csv"
+    path.write_bytes(csv_bytes(rows, formats.HIRES_SIRET_COLUMNS, ";"))
+    r = load("hires_siret", path)
+    assert (r.status, r.rows_loaded, r.rows_quarantined) == ("loaded", 201, 2)
+    got = wh.execute(
+        "SELECT mois, nombre_embauches FROM hires_siret WHERE siret = ? ORDER BY mois", [s]
+    ).fetchall()
+    assert [(str(m), n) for m, n in got] == [("2026-03-01", 2), ("2026-04-01", 1)]
+    reasons = {r[0] for r in wh.execute("SELECT reason FROM quarantine").fetchall()}
+    assert reasons == {"month is not YYYY-MM or YYYY-MM-DD", "hires is not a non-negative integer"}

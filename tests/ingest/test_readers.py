@@ -1,0 +1,132 @@
+"""Readers accept the official formats and name file, row and field when they cannot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ciblage import formats
+from ciblage.ingest import IngestError
+from ciblage.ingest.readers import read_naf_sql, read_tabular
+from ciblage.ingest.specs import (
+    DPAE_DEPARTEMENT,
+    REF_NAF,
+    SIRENE_ETABLISSEMENT,
+)
+
+from .files import (
+    REFERENCE,
+    csv_bytes,
+    dpae_rows,
+    etab_row,
+    etab_zip,
+    siret,
+    write_zip,
+)
+
+
+def _read(path: Path, spec=SIRENE_ETABLISSEMENT) -> pa.Table:
+    return pa.Table.from_batches(list(read_tabular(path, spec)))
+
+
+def test_zip_csv_is_projected_and_positioned(tmp_path: Path) -> None:
+    rows = [etab_row(siret("44318460", "0001")), etab_row(siret("44318460", "0002"))]
+    table = _read(etab_zip(tmp_path / formats.SIRENE_ETABLISSEMENT_ZIP, rows))
+    assert table.column_names == [*SIRENE_ETABLISSEMENT.columns, "_file", "_row"]
+    assert all(pa.types.is_string(t) for t in table.schema.types[:-1])
+    assert table.column("_row").to_pylist() == [1, 2]
+    assert table.column("_file")[0].as_py().endswith(formats.SIRENE_ETABLISSEMENT_CSV)
+    # empty official fields arrive as NULL, not ''
+    assert table.column("enseigne1Etablissement").null_count == 2
+
+
+def test_missing_column_is_named(tmp_path: Path) -> None:
+    cols = [c for c in formats.SIRENE_ETABLISSEMENT_COLUMNS if c != "codeCommuneEtablissement"]
+    data = csv_bytes([{c: "x" for c in cols}], cols)
+    path = write_zip(tmp_path / "e.zip", formats.SIRENE_ETABLISSEMENT_CSV, data)
+    with pytest.raises(IngestError, match="missing column.*codeCommuneEtablissement") as err:
+        _read(path)
+    assert err.value.field == "codeCommuneEtablissement"
+
+
+def test_wrong_separator(tmp_path: Path) -> None:
+    path = etab_zip(tmp_path / "e.zip", [etab_row(siret("44318460", "0001"))], sep=";")
+    with pytest.raises(IngestError, match="wrong separator: expected ',' .* ';'"):
+        _read(path)
+
+
+def test_truncated_zip(tmp_path: Path) -> None:
+    rows = [etab_row(siret("44318460", f"{i:04d}")) for i in range(200)]
+    full = etab_zip(tmp_path / "full.zip", rows).read_bytes()
+    cut = tmp_path / formats.SIRENE_ETABLISSEMENT_ZIP
+    cut.write_bytes(full[: len(full) // 2])
+    with pytest.raises(IngestError, match="truncated or corrupt zip") as err:
+        _read(cut)
+    assert err.value.file == cut.name
+
+
+def test_bad_encoding_names_file_row_and_field(tmp_path: Path) -> None:
+    rows = [etab_row(siret("44318460", f"{i:04d}")) for i in range(3)]
+    data = csv_bytes(rows, formats.SIRENE_ETABLISSEMENT_COLUMNS)
+    # Latin-1 commune name on the 2nd data row, as in a file saved by the wrong tool.
+    lines = data.split(b"\n")
+    lines[2] = lines[2].replace(b"ORLEANS", "ORLÉANS".encode("latin-1"))
+    path = write_zip(tmp_path / "e.zip", formats.SIRENE_ETABLISSEMENT_CSV, b"\n".join(lines))
+    with pytest.raises(IngestError, match="invalid UTF-8") as err:
+        _read(path)
+    assert (err.value.row, err.value.field) == (2, "libelleCommuneEtablissement")
+    assert "e.zip" in str(err.value) and "row 2" in str(err.value)
+
+
+def test_malformed_line_without_sink_is_an_error(tmp_path: Path) -> None:
+    data = csv_bytes([etab_row(siret("44318460", "0001"))], formats.SIRENE_ETABLISSEMENT_COLUMNS)
+    path = write_zip(tmp_path / "e.zip", formats.SIRENE_ETABLISSEMENT_CSV, data + b"a,b,c\n")
+    with pytest.raises(IngestError, match="expected 54 fields, got 3"):
+        _read(path)
+
+
+def test_parquet_edition_reads_the_same_columns(tmp_path: Path) -> None:
+    rows = [etab_row(siret("44318460", "0001"), etablissementSiege="true")]
+    table = pa.table(
+        {c: [r[c] or None for r in rows] for c in formats.SIRENE_ETABLISSEMENT_COLUMNS}
+    )
+    # INSEE's Parquet types some columns: a boolean head-office flag, an integer year.
+    table = table.set_column(
+        table.column_names.index("etablissementSiege"), "etablissementSiege", pa.array([True])
+    )
+    table = table.set_column(
+        table.column_names.index("anneeEffectifsEtablissement"),
+        "anneeEffectifsEtablissement",
+        pa.array([2023], pa.int32()),
+    )
+    pq.write_table(table, tmp_path / "StockEtablissement_utf8.parquet")
+    out = _read(tmp_path / "StockEtablissement_utf8.parquet")
+    assert out.column("etablissementSiege").to_pylist() == ["true"]
+    assert out.column("anneeEffectifsEtablissement").to_pylist() == ["2023"]
+    assert out.column("_row").to_pylist() == [1]
+
+
+def test_opendatasoft_label_headers_map_to_field_names(tmp_path: Path) -> None:
+    rows = dpae_rows()
+    by_field = tmp_path / "fields.csv"
+    by_field.write_bytes(csv_bytes(rows, formats.DPAE_DEPARTEMENT_FIELDS, ";"))
+    by_label = tmp_path / "labels.csv"
+    labelled = [{formats.DPAE_DEPARTEMENT_FIELDS[k]: v for k, v in r.items()} for r in rows]
+    by_label.write_bytes(
+        b"\xef\xbb\xbf" + csv_bytes(labelled, formats.DPAE_DEPARTEMENT_FIELDS.values(), ";")
+    )
+    a = _read(by_field, DPAE_DEPARTEMENT).drop(["_file"])
+    b = _read(by_label, DPAE_DEPARTEMENT).drop(["_file"])
+    assert a.equals(b)
+
+
+def test_naf_sql_has_the_732_subclasses() -> None:
+    table = pa.Table.from_batches(list(read_naf_sql(REFERENCE / "naf_data.sql", REF_NAF)))
+    codes = table.column("sous_classe_a_732").to_pylist()
+    assert len([c for c in codes if c != "RIEN"]) == 732
+    assert "4711F" in codes
+    row = codes.index("9700Z")
+    assert table.column("intitule_de_la_naf_rev_2")[row].as_py().startswith("Activités des")

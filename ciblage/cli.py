@@ -6,10 +6,16 @@ Heavy imports (prefect, sklearn, great_expectations) happen inside each command 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+# The machines running the nightly job have no internet: Prefect's temporary server must
+# not try to phone home (it logs an error per attempt otherwise).
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
 
 app = typer.Typer(
     help="ciblage: which establishments are most likely to hire, per territory and ROME trade.",

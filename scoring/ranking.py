@@ -1,9 +1,10 @@
 """Ranking: which companies each territory's counselors should call first, per ROME trade.
 
-The rules live in `sql/target_list.sql`; this module gathers their options from the
-config, prepares the territories and the optional follow-up input (cool-downs), and returns
-the consolidated list as a polars frame. It only reads the warehouse (temp tables live in
-the connection), so it runs on a read-only connection next to other readers.
+The rules live in `sql/target_rank.sql` (the company fields in `sql/target_list.sql`);
+this module gathers their options from the config, prepares the territories and the
+optional follow-up input (cool-downs), and returns the consolidated list as a polars frame.
+It only reads the warehouse (temp tables live in the connection), so it runs on a
+read-only connection next to other readers.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
 
 from ciblage.config import PROJECT_ROOT, ConfigError, Settings
 from ciblage.territories import (
@@ -28,10 +28,13 @@ from ciblage.territories import (
 )
 from ciblage.warehouse import run_sql_file, table_exists
 
+if TYPE_CHECKING:
+    import polars as pl
+
 log = logging.getLogger(__name__)
 
 COOLDOWN_MODES = ("exclude", "demote", "ignore")
-_EMPTY_COOLDOWN = (
+EMPTY_COOLDOWN = (
     "(SELECT NULL::VARCHAR AS siret, NULL::VARCHAR AS agency_code, NULL::VARCHAR AS code_rome,"
     " NULL::DATE AS until, NULL::VARCHAR AS reason WHERE false)"
 )
@@ -104,6 +107,36 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, wanted: date, explicit: bool) 
     return found
 
 
+def build_target_list(
+    con: duckdb.DuckDBPyConnection, ranked: str, as_of: date, last_offers: int
+) -> None:
+    """Temp table target_list: the ranked temp table `ranked` with every company field."""
+    has_offers = table_exists(con, "offre") and table_exists(con, "offre_siret_link")
+    run_sql_file(
+        con,
+        "target_list",
+        {"as_of": as_of, "last_offers": last_offers},
+        ranked=ranked,
+        offers="offre" if has_offers else _EMPTY_OFFERS,
+        links="offre_siret_link" if has_offers else _EMPTY_LINKS,
+    )
+
+
+def enrich(
+    con: duckdb.DuckDBPyConnection, ranked: str, as_of: date, last_offers: int
+) -> pl.DataFrame:
+    """targets.parquet rows of the ranked temp table `ranked`, as a polars frame."""
+    import polars as pl
+
+    build_target_list(con, ranked, as_of, last_offers)
+    df = con.sql("SELECT * FROM target_list").pl()
+    return df.with_columns(
+        tranche_effectifs_label=pl.col("tranche_effectifs").replace_strict(
+            tranche_labels(), default=None, return_dtype=pl.String
+        )
+    )
+
+
 def rank_targets(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -112,34 +145,26 @@ def rank_targets(
     options: RankingOptions,
 ) -> pl.DataFrame:
     """Every list of the run's territories, one row per (territory, ROME, company)."""
+
     mapping_file = agency_mapping_path(settings)
     mapping = read_agency_mapping(mapping_file) if mapping_file else None
     build_territory_commune(con, mapping)
     n = build_territory_scope(con, territory, configured_levels(settings))
     use_cooldown = options.cooldown != "ignore" and table_exists(con, "promotion_cooldown")
-    has_offers = table_exists(con, "offre") and table_exists(con, "offre_siret_link")
     params: dict[str, Any] = {
         "as_of": as_of,
         "top_n": options.top_n,
         "max_lists": options.max_lists_per_company,
         "cooldown_exclude": options.cooldown == "exclude",
-        "last_offers": options.last_offers,
     }
+    run_sql_file(con, "eligible_etablissement")
     run_sql_file(
         con,
-        "target_list",
+        "target_rank",
         params,
-        cooldown="promotion_cooldown" if use_cooldown else _EMPTY_COOLDOWN,
-        offers="offre" if has_offers else _EMPTY_OFFERS,
-        links="offre_siret_link" if has_offers else _EMPTY_LINKS,
+        cooldown="promotion_cooldown" if use_cooldown else EMPTY_COOLDOWN,
     )
-    df = con.sql("SELECT * FROM target_list").pl()
-    labels = tranche_labels()
-    df = df.with_columns(
-        tranche_effectifs_label=pl.col("tranche_effectifs").replace_strict(
-            labels, default=None, return_dtype=pl.String
-        )
-    )
+    df = enrich(con, "target_rank", as_of, options.last_offers)
     log.info(
         "ranked %d rows in %d lists over %d territories (cool-down: %s)",
         df.height,

@@ -1,86 +1,11 @@
--- target_list: the ranked list of companies per (territory, ROME v3 trade) as of $as_of,
--- with everything a counselor reads about each company (written to <run>/targets.parquet).
---
--- Needs the temp table territory_scope (territory_level, territory_code, territory_name,
--- code_commune) built by ciblage.territories; {{ cooldown }}, {{ offers }} and {{ links }}
--- are promotion_cooldown, offre and offre_siret_link, or empty relations with their columns
--- when a deployment has none.
---
--- Eligible: active establishment ('A'), diffusible (never statutDiffusion P, on the
--- establishment or on its legal unit), in the territory, NAF linked to the ROME in
--- ref_naf_rome, scored for the ROME as of $as_of.
--- Order: per-ROME hiring potential, then per-ROME expected hires, then siret (so that two
--- runs on the same data give the same lists). A company in cool-down for the agency
--- (promotion follow-up) is excluded ($cooldown_exclude) or put after the others.
--- Cap: a company keeps only its $max_lists best lists per territory ($max_lists = 0: no
--- cap), best = its lowest rank before the cap; others move up. Then top $top_n.
-CREATE OR REPLACE TEMP TABLE target_rank AS
-WITH eligible AS (
-    SELECT e.siret, e.siren, e.naf_code, e.code_commune
-    FROM etablissement e
-    LEFT JOIN unite_legale ul USING (siren)
-    WHERE e.etat_administratif = 'A'
-      AND e.is_diffusible IS TRUE
-      AND coalesce(e.statut_diffusion, '') <> 'P'
-      AND ul.is_diffusible IS NOT FALSE
-      AND coalesce(ul.statut_diffusion, '') <> 'P'
-),
-cand AS (
-    SELECT ts.territory_level, ts.territory_code, ts.territory_name, r.code_rome,
-           nr.rome_label, el.siret, r.hiring_potential, r.stars, r.expected_hires
-    FROM score_etablissement_rome r
-    JOIN eligible el USING (siret)
-    JOIN ref_naf_rome nr ON nr.naf_code = el.naf_code AND nr.code_rome = r.code_rome
-    JOIN territory_scope ts ON ts.code_commune = el.code_commune
-    WHERE r.as_of = CAST($as_of AS DATE)
-),
-cool AS (
-    SELECT c.siret, c.agency_code, c.code_rome, max(c.until) AS until,
-           string_agg(DISTINCT c.reason, ' ; ') AS reason
-    FROM {{ cooldown }} c
-    WHERE c.until > CAST($as_of AS DATE)
-    GROUP BY ALL
-),
-flagged AS (
-    SELECT cand.*,
-           coalesce(ca.siret, cr.siret) IS NOT NULL AS in_cooldown,
-           greatest(ca.until, cr.until) AS cooldown_until,
-           concat_ws(' ; ', ca.reason, cr.reason) AS cooldown_reason
-    FROM cand
-    LEFT JOIN cool ca ON cand.territory_level = 'agence' AND ca.agency_code = cand.territory_code
-         AND ca.siret = cand.siret AND ca.code_rome IS NULL
-    LEFT JOIN cool cr ON cand.territory_level = 'agence' AND cr.agency_code = cand.territory_code
-         AND cr.siret = cand.siret AND cr.code_rome = cand.code_rome
-),
-prerank AS (
-    SELECT *,
-        row_number() OVER (
-            PARTITION BY territory_level, territory_code, code_rome
-            ORDER BY in_cooldown, hiring_potential DESC, expected_hires DESC, siret
-        ) AS pre_rank
-    FROM flagged
-    WHERE NOT ($cooldown_exclude AND in_cooldown)
-),
-capped AS (
-    SELECT *,
-        row_number() OVER (
-            PARTITION BY territory_level, territory_code, siret
-            ORDER BY pre_rank, hiring_potential DESC, code_rome
-        ) AS nth_list
-    FROM prerank
-    QUALIFY $max_lists = 0 OR nth_list <= $max_lists
-)
-SELECT territory_level, territory_code, territory_name, code_rome, rome_label,
-    CAST(row_number() OVER (
-        PARTITION BY territory_level, territory_code, code_rome ORDER BY pre_rank
-    ) AS INTEGER) AS rank,
-    siret, hiring_potential, stars, expected_hires, in_cooldown, cooldown_until,
-    nullif(cooldown_reason, '') AS cooldown_reason
-FROM capped
-QUALIFY rank <= $top_n;
-
+-- target_list: the ranked lists of {{ ranked }} (target_rank for the territories,
+-- match_rank for a profile's radius search) with everything a counselor reads
+-- about each company: identity, address, activity, size, flags, reasons, last offers seen
+-- before $as_of. Written to <run>/targets.parquet (schema: docs/outputs.md).
+-- {{ offers }} and {{ links }} are offre and offre_siret_link, or empty relations with their
+-- columns when a deployment has none.
 CREATE OR REPLACE TEMP TABLE target_list AS
-WITH listed AS (SELECT DISTINCT siret FROM target_rank),
+WITH listed AS (SELECT DISTINCT siret FROM {{ ranked }}),
 offers AS (
     SELECT l.siret, o.offre_id, CAST(o.date_creation AS DATE) AS date_offre, o.intitule,
            o.code_rome, o.type_contrat, coalesce(o.entreprise_adaptee, false) AS adaptee
@@ -132,7 +57,7 @@ SELECT
         code_rome VARCHAR, type_contrat VARCHAR)[] ELSE os.last_offers END AS last_offers,
     t.in_cooldown, t.cooldown_until, t.cooldown_reason,
     CAST($as_of AS DATE) AS as_of
-FROM target_rank t
+FROM {{ ranked }} t
 JOIN etablissement e USING (siret)
 LEFT JOIN unite_legale ul ON ul.siren = e.siren
 LEFT JOIN score_etablissement s ON s.siret = t.siret AND s.as_of = CAST($as_of AS DATE)

@@ -49,7 +49,7 @@ def write_agency(config: str, run_dir: str, code: str) -> dict[str, Any]:
         extras = warehouse_extras(con, rows["siret"].unique().to_list(), as_of)
     finally:
         con.close()
-    fiches = build_fiches(rows, extras)
+    fiches = build_fiches(rows.iter_rows(named=True), extras)
     name = rows["territory_name"][0]
     folder = out / "agences" / code
     folder.mkdir(parents=True, exist_ok=True)

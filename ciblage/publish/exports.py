@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from ciblage.publish import fmt
+from ciblage.publish.fiche import fiche_lines
+
+if TYPE_CHECKING:
+    import polars as pl
 
 # (French header, value from a targets row, column width in the XLSX)
 COLUMNS: list[tuple[str, Any, int]] = [
@@ -54,6 +56,8 @@ def list_table(rows: pl.DataFrame) -> list[list[Any]]:
 
 def write_csv(rows: pl.DataFrame, path: Path) -> Path:
     """All lists of a territory in one CSV (UTF-8 BOM, `;`, decimal comma)."""
+    import polars as pl
+
     table = list_table(rows)
     df = pl.DataFrame(table, schema=HEADERS, orient="row", infer_schema_length=None)
     tmp = path.with_suffix(".csv.tmp")
@@ -113,48 +117,16 @@ def write_xlsx(rows: pl.DataFrame, fiches: list[dict[str, Any]], path: Path, tit
             ws.autofilter(0, 0, grp.height, len(COLUMNS) - 1)
             summary.write_row(3 + i, 0, [code, label or "", grp.height])
             summary.write_url(3 + i, 3, f"internal:'{name}'!A1", link, string=name)
-        _write_fiches(wb.add_worksheet("Fiches"), fiches, head, bold, wrap)
+        write_fiches_sheet(wb.add_worksheet("Fiches"), fiches, head, bold, wrap)
     finally:
         wb.close()
     tmp.replace(path)
     return path
 
 
-def fiche_lines(f: dict[str, Any]) -> list[tuple[str, str]]:
-    """(label, value) lines of a fiche, in reading order (also used by `match`)."""
-    lines = [
-        ("SIRET", f["siret"]),
-        ("Enseigne", f.get("enseigne") or ""),
-        ("Adresse", f["address_full"]),
-        ("Activité", f"{f['naf_code']} {f.get('naf_label') or ''}".strip()),
-        ("Effectif", f.get("tranche_effectifs_label") or ""),
-        ("Catégorie", f.get("categorie_entreprise") or ""),
-        (
-            "Potentiel d'embauche (établissement)",
-            f"{f.get('hiring_potential_etablissement') or ''}/100",
-        ),
-        ("Raisons", fmt.reasons_text(f.get("reasons"))),
-        (
-            "Listes",
-            " ; ".join(
-                f"{x['code_rome']} {x['rome_label'] or ''} : rang {x['rank']}, "
-                f"potentiel {x['hiring_potential']}/100 {fmt.stars(x['stars'])}"
-                for x in f["lists"]
-            ),
-        ),
-        ("Dernières offres", fmt.offers_text(f.get("last_offers"))),
-        ("Signes distinctifs", ", ".join(f["flags"])),
-        (
-            "Aides mobilisables",
-            " ; ".join(f"{a['nom']} ({a['statut']} : {a['pourquoi']})" for a in f["aids"]),
-        ),
-    ]
-    if f.get("in_cooldown"):
-        lines.append(("Pause (suivi des promotions)", f.get("cooldown_reason") or "oui"))
-    return [(k, v) for k, v in lines if v not in ("", "/100")]
-
-
-def _write_fiches(ws: Any, fiches: list[dict[str, Any]], head: Any, bold: Any, wrap: Any) -> None:
+def write_fiches_sheet(
+    ws: Any, fiches: list[dict[str, Any]], head: Any, bold: Any, wrap: Any
+) -> None:
     ws.set_column(0, 0, 34)
     ws.set_column(1, 1, 100)
     ws.write_row(0, 0, ["Entreprise", "Fiche"], head)

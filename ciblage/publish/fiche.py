@@ -14,7 +14,6 @@ from datetime import date
 from typing import Any
 
 import duckdb
-import polars as pl
 
 from ciblage.aids import NO, Aid, Company, Profile, applicable_aids
 from ciblage.publish import fmt
@@ -82,7 +81,7 @@ def company_aids(
 
 
 def build_fiches(
-    rows: pl.DataFrame,
+    rows: Iterable[dict[str, Any]],
     extras: dict[str, dict[str, Any]] | None = None,
     profile: Profile | None = None,
     aids: list[Aid] | None = None,
@@ -90,8 +89,8 @@ def build_fiches(
     """One fiche per siret of `rows` (targets rows of one territory), best first."""
     extras = extras or {}
     fiches: dict[str, dict[str, Any]] = {}
-    ordered = rows.sort(["rank", "hiring_potential", "siret"], descending=[False, True, False])
-    for row in ordered.iter_rows(named=True):
+    ordered = sorted(rows, key=lambda r: (r["rank"], -r["hiring_potential"], r["siret"]))
+    for row in ordered:
         f = fiches.get(row["siret"])
         if f is None:
             f = dict(row)
@@ -120,3 +119,37 @@ def build_fiches(
             }
         )
     return list(fiches.values())
+
+
+def fiche_lines(f: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) lines of a fiche, in reading order (also used by `match`)."""
+    lines = [
+        ("SIRET", f["siret"]),
+        ("Enseigne", f.get("enseigne") or ""),
+        ("Adresse", f["address_full"]),
+        ("Activité", f"{f['naf_code']} {f.get('naf_label') or ''}".strip()),
+        ("Effectif", f.get("tranche_effectifs_label") or ""),
+        ("Catégorie", f.get("categorie_entreprise") or ""),
+        (
+            "Potentiel d'embauche (établissement)",
+            f"{f.get('hiring_potential_etablissement') or ''}/100",
+        ),
+        ("Raisons", fmt.reasons_text(f.get("reasons"))),
+        (
+            "Listes",
+            " ; ".join(
+                f"{x['code_rome']} {x['rome_label'] or ''} : rang {x['rank']}, "
+                f"potentiel {x['hiring_potential']}/100 {fmt.stars(x['stars'])}"
+                for x in f["lists"]
+            ),
+        ),
+        ("Dernières offres", fmt.offers_text(f.get("last_offers"))),
+        ("Signes distinctifs", ", ".join(f["flags"])),
+        (
+            "Aides mobilisables",
+            " ; ".join(f"{a['nom']} ({a['statut']} : {a['pourquoi']})" for a in f["aids"]),
+        ),
+    ]
+    if f.get("in_cooldown"):
+        lines.append(("Pause (suivi des promotions)", f.get("cooldown_reason") or "oui"))
+    return [(k, v) for k, v in lines if v not in ("", "/100")]

@@ -13,12 +13,13 @@ from functools import lru_cache
 from html import escape
 from math import cos, radians
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from ciblage.config import PROJECT_ROOT
 from ciblage.publish import fmt
+
+if TYPE_CHECKING:
+    import polars as pl
 
 TEMPLATES = PROJECT_ROOT / "reports" / "templates" / "site"
 SITE_DIR = "site"

@@ -76,9 +76,9 @@ def test_index_agency_list_and_fiche(run_dir):
         page.fill("#potentiel-min", "0")
         page.click(f"#liste a[href='fiches/{first['siret']}.html']")
         assert page.inner_text("h1") == first["name"]
-        reasons = page.locator("#raisons li").all_inner_texts()
+        reasons = page.locator(".raisons li").all_inner_texts()
         assert reasons == first["reasons"]
-        aids = page.inner_text("#aides")
+        aids = page.inner_text(".aides-fiche")
         assert "Immersion professionnelle (PMSMP)" in aids and "Pourquoi" in aids
         assert first["siret"] in page.inner_text("dl")
 
@@ -87,7 +87,7 @@ def test_public_employer_fiche_shows_pec(run_dir):
     with chromium_page() as page:
         fiche = run_dir / "site" / "agences" / "2420" / "fiches" / f"{syn.PUBLIC}.html"
         page.goto(fiche.as_uri())
-        aids = page.inner_text("#aides")
+        aids = page.inner_text(".aides-fiche")
         assert "Parcours emploi compétences" in aids and "employeur public" in aids
         assert "Emplois francs" not in aids  # private employers only
 

@@ -37,6 +37,8 @@ from ciblage.warehouse import run_sql_file
 
 log = logging.getLogger(__name__)
 NULL_PARTITION = "(null)"
+# ~1 GiB of pandas strings for a SIRENE-like selection of columns
+MAX_PARTITION_ROWS = 5_000_000
 _temp_names = count()
 
 
@@ -78,14 +80,17 @@ def validate_table(
     previous_rows: int | None = None,
     file: str | None = None,
     row_column: str | None = None,
+    max_partition_rows: int = MAX_PARTITION_ROWS,
 ) -> QualityOutcome:
     """Run `checks` on `table`, store one dq_result row per (partition, check), return the verdict.
 
     `partition_by` is a column of `table` or a DuckDB expression over it (e.g.
     `left(codeCommuneEtablissement, 2)`); each distinct value is validated separately, so
     `mostly` applies per partition. Uniqueness is checked across the whole table even
-    when partitioned. `file` (the input file's name) and `row_column` (a column holding
-    the row number in that file) only make messages precise.
+    when partitioned. Without `partition_by`, a table of more than `max_partition_rows`
+    rows is validated in chunks of that size, so that memory stays bounded whatever the
+    caller passes. `file` (the input file's name) and `row_column` (a column holding the
+    row number in that file) only make messages precise.
     """
     columns = _columns(con, table)
     outcome = QualityOutcome(
@@ -112,6 +117,10 @@ def validate_table(
     part_expr = None
     if partition_by:
         part_expr = quote(partition_by) if partition_by in columns else f"({partition_by})"
+    elif rows > max_partition_rows:
+        chunk = int(max_partition_rows)
+        part_expr = f"('chunk ' || lpad(CAST(rowid // {chunk} AS VARCHAR), 4, '0'))"
+        outcome.partition_by = f"chunks of {chunk:,} rows"
     dup_tables = _duplicate_tables(con, table, row_checks) if part_expr else {}
     try:
         name = re.sub(r"\W", "_", f"{source}_{next(_temp_names)}")

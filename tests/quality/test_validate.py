@@ -276,3 +276,17 @@ def test_partition_spill_files_are_removed(tmp_path) -> None:
     assert out.partitions == 10 and out.passed
     assert not list(tmp_path.glob("**/ciblage-dq-*"))
     assert spill_root.startswith(str(tmp_path))  # spilled beside the warehouse, not in /tmp
+
+
+def test_large_unpartitioned_table_is_validated_in_chunks(
+    con: duckdb.DuckDBPyConnection, make_table: MakeTable
+) -> None:
+    values = [VALID_SIRETS[0]] * 5 + [INVALID_SIRET] + [VALID_SIRETS[1]] * 4
+    make_table({"siret": values})
+    out = run(con, [Check.luhn("siret"), Check.unique("siret")], max_partition_rows=4)
+    assert out.partitions == 3
+    assert {r.partition for r in out.results} == {"chunk 0000", "chunk 0001", "chunk 0002"}
+    # duplicates are found across chunks, the bad checksum in its own chunk
+    assert {f.partition for f in out.failures if f.check.kind == "luhn"} == {"chunk 0001"}
+    assert len([f for f in out.failures if f.check.kind == "unique"]) == 3
+    assert "chunks of 4 rows" in out.message()

@@ -23,7 +23,7 @@ from ciblage.ingest import load_source, prepare
 from ciblage.ingest.load import LoadResult, Progress
 from ciblage.ingest.runner import open_warehouse, resolve_path, selected_specs
 from ciblage.ingest.specs import registry
-from ciblage.runs import new_run_id
+from ciblage.runs import locked, run_id_for
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter:
@@ -88,11 +88,13 @@ def ingest_flow(
     Returns {"run_id", "as_of", "sources": {name: {...}}, "failed": [names]}.
     """
     settings = load_settings(config, as_of=as_of)
-    run_id = run_id or new_run_id(settings.as_of)
+    run_id = run_id or run_id_for(settings.as_of)
     specs = selected_specs(sources)
-    con = open_warehouse(settings)
     summary: dict[str, Any] = {}
     with ExitStack() as stack:
+        # one writer at a time: a concurrent run waits here, saying for whom
+        stack.enter_context(locked(settings, run_id, "ingest"))
+        con = open_warehouse(settings)
         report = stack.enter_context(_rich_progress()) if progress else _log_progress()
         try:
             _run(con, settings, specs, run_id, report, summary)

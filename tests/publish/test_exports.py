@@ -95,3 +95,14 @@ def test_territory_rerun_carries_other_territories(synth_published, run_dir):
         assert (new_dir / "agences" / code / f"liste_{code}.xlsx").is_file()
         assert (new_dir / "site" / "agences" / code / "index.html").is_file()
     assert result["published"] is True
+
+
+def test_out_dir_run_is_not_published(synth_published, tmp_path):
+    from pipelines.publish import publish_flow
+
+    latest = Path(synth_published["run_dir"]).parent.parent / "latest"
+    before = latest.resolve()
+    result = publish_flow(config=synth_published["config"], out_dir=str(tmp_path / "x"))
+    assert result["published"] is None and result["run_dir"] == str(tmp_path / "x")
+    assert validate_targets(tmp_path / "x" / "targets.parquet") == result["rows"]
+    assert latest.resolve() == before

@@ -109,3 +109,12 @@ def test_no_p_establishment_in_any_output(run_dir):
 )
 def test_no_p_establishment_in_gate_snapshot(run_dir):
     assert find_in_outputs(run_dir / "gates", P_NEEDLES) == []
+
+
+def test_impact_report_linked_and_renders(run_dir):
+    """The follow-up's impact report (written in the same run) opens from the site index."""
+    with chromium_page() as page:
+        page.goto((run_dir / "site" / "index.html").as_uri())
+        page.click("text=Rapport d'impact des promotions")
+        assert page.url.endswith("/impact/index.html")
+        assert "Impact des promotions" in page.inner_text("h1")

@@ -8,10 +8,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import load_offres
 
 from ciblage.company_names import normalise_name, normalise_names
 from ciblage.linking import link_offers, valid_sirets
+
+from .helpers import load_offres
 
 # siren, siret, commune, naf, created, closed, enseigne, denomination_usuelle
 # fmt: off

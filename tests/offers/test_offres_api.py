@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import CLIENT_ID, CLIENT_SECRET, FakeApi, make_offers
 
 from ciblage.sources.offres_api import (
     OffresApiClient,
@@ -17,6 +16,8 @@ from ciblage.sources.offres_api import (
     parse_retry_after,
 )
 from ciblage.sources.offres_json import read_offres
+
+from .helpers import CLIENT_ID, CLIENT_SECRET, FakeApi, make_offers
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 END = datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC)

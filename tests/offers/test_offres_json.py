@@ -7,7 +7,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import load_offres
 
 from ciblage.config import PROJECT_ROOT
 from ciblage.sources.offres_json import (
@@ -16,6 +15,8 @@ from ciblage.sources.offres_json import (
     offer_files,
     read_offres,
 )
+
+from .helpers import load_offres
 
 METZ = PROJECT_ROOT / "data" / "reference" / "offres-search-response-metz-2019.json"
 

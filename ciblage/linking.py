@@ -232,11 +232,41 @@ def link_offers(
     run_sql_file(con, "offre_siret_link")
     _swap(con, "offre_siret_link")
     counts.update(_outcome_counts(con))
+    if table_exists(con, "offre_duplicate"):
+        counts["offre_duplicates_folded"] = int(
+            con.execute("SELECT coalesce(sum(copies - 1), 0) FROM offre_duplicate").fetchall()[0][0]
+        )
     counts["min_confidence"] = min_confidence
     _drop_work_tables(con)
     _record(con, run_id, started, counts)
     log.info("offre_siret_link: %s", counts)
     return counts
+
+
+LINK_INPUTS = ("offres", "sirene_etablissement", "sirene_unite_legale")
+
+
+def relink_if_needed(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    statuses: dict[str, str],
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """`link_offers` after an ingest run, when one of its inputs was (re)loaded.
+
+    `statuses` maps source name to its load status in this run; unchanged inputs keep the
+    existing links (a rerun on the same files is a no-op). `options` is `[linking]` of
+    ciblage.toml (`min_confidence`). Returns the counts, or None when nothing was done.
+    """
+    if not all(table_exists(con, t) for t in ("offre", "etablissement", "unite_legale")):
+        return None
+    changed = any(statuses.get(name) == "loaded" for name in LINK_INPUTS)
+    if not changed and table_exists(con, "offre_siret_link"):
+        return None
+    opts = options or {}
+    return link_offers(
+        con, run_id, min_confidence=float(opts.get("min_confidence", DEFAULT_MIN_CONFIDENCE))
+    )
 
 
 def _outcome_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -23,6 +23,7 @@ from ciblage.ingest import load_source, prepare
 from ciblage.ingest.load import LoadResult, Progress
 from ciblage.ingest.runner import open_warehouse, resolve_path, selected_specs
 from ciblage.ingest.specs import registry
+from ciblage.linking import relink_if_needed
 from ciblage.runs import locked, run_id_for
 
 
@@ -148,4 +149,28 @@ def _run(
                 ).as_dict()
                 continue
         summary[spec.name] = load_source_task(con, spec.name, path, run_id, settings.as_of, report)
+    link_offers_task(con, settings, run_id, summary)
     con.execute("CHECKPOINT")
+
+
+@task(cache_policy=NO_CACHE)
+def link_offers_task(
+    con: Any, settings: Settings, run_id: str, summary: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Link offers to establishments when offers or SIRENE changed (ciblage/linking.py).
+
+    The counts go to run_ledger (step offre_siret_link) and under summary["offres"].
+    """
+    statuses = {name: r["status"] for name, r in summary.items()}
+    counts = relink_if_needed(con, run_id, statuses, settings.section("linking"))
+    if counts is not None:
+        if "offres" in summary:
+            summary["offres"]["linking"] = counts
+        _logger().info(
+            "offre_siret_link: %d/%d offers linked (%d by SIRET, %d by name)",
+            counts["siret"] + counts["entity_resolution"],
+            counts["offers"],
+            counts["siret"],
+            counts["entity_resolution"],
+        )
+    return counts

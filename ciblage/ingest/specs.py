@@ -10,6 +10,7 @@ from ciblage import formats
 from ciblage.ingest.readers import read_naf_sql, read_tabular
 from ciblage.ingest.spec import Rule, SourceSpec
 from ciblage.quality import Check
+from ciblage.sources.offres_json import OFFRE_COLUMNS, read_offres_source
 
 
 def dep_of(commune: str) -> str:
@@ -364,6 +365,40 @@ HIRES_SIRET = SourceSpec(
     required=False,
 )
 
+# ---- France Travail job offers (Offres d'emploi API v2 JSON) ----------------------------
+
+# dateCreation as the API writes it: 2026-03-02T09:00:00.000Z, 2019-01-23T13:32:22+01:00
+ISO_DATETIME = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+)
+OFFRES = SourceSpec(
+    name="offres",
+    # offre: one row per offer id (latest dateActualisation); offre_duplicate: the copies
+    # folded into it, so that deduplication is counted, not silent.
+    tables=("offre", "offre_duplicate"),
+    columns=OFFRE_COLUMNS,
+    reader=read_offres_source,
+    rules=(
+        Rule("offre_id", "not_null", "missing offer id"),
+        Rule("date_creation", "not_null", "missing dateCreation"),
+        Rule("date_creation", "regex", "dateCreation is not an ISO 8601 date", arg=ISO_DATETIME),
+    ),
+    checks=(
+        # a few offers without id go to quarantine; many mean a wrong file format
+        Check("not_null", "offre_id", mostly=0.95),
+        Check("regex", "code_rome", arg="[A-N][0-9]{4}", mostly=0.99),
+        Check("regex", "secteur_activite", arg="[0-9]{2}", mostly=0.95, critical=False),
+        Check("in_table", "code_commune", arg=IN_COG_CHECK, mostly=0.95, critical=False),
+        Check("luhn", "entreprise_siret", mostly=0.9, critical=False),
+        # A harvest covers a rolling window: a smaller load is reported, not refused.
+        Check("row_count_ratio", arg=0.5, critical=False),
+    ),
+    partition=dep_of("code_commune"),
+    required=False,
+    description="Offres d'emploi API v2: search responses and JSON lines (folder or file)",
+)
+
 SPECS: list[SourceSpec] = [
     REF_REGIONS,
     REF_DEPARTEMENTS,
@@ -378,6 +413,7 @@ SPECS: list[SourceSpec] = [
     SIRENE_GEOLOC,
     SIRENE_UNITE_LEGALE,
     SIRENE_ETABLISSEMENT,
+    OFFRES,
     DPAE_DEPARTEMENT,
     DPAE_REGION_NA38,
     HIRES_SIRET,

@@ -103,18 +103,21 @@ def _with_rates(df: pl.DataFrame, goal: float) -> pl.DataFrame:
     ).with_columns(ecart_objectif=pl.col("taux_conversion") - pl.col("objectif"))
 
 
-def _aggregate(
-    con: duckdb.DuckDBPyConnection, by: list[str], goal: float, agency: str | None = None
-) -> pl.DataFrame:
+def breakdown(con: duckdb.DuckDBPyConnection, by: list[str], goal: float) -> pl.DataFrame:
+    """Metrics per `by` for every agency and overall (`perimetre` = 'ensemble'), one query."""
     cols = ", ".join(by)
-    where = "WHERE agency_code = $agency" if agency is not None else ""
-    group = f"GROUP BY {cols} ORDER BY {cols}" if by else ""
+    sets = f"(agency_code, {cols}), ({cols})" if by else "(agency_code), ()"
     select = f"{cols}, " if by else ""
-    sql = f"SELECT {select}{_METRICS} FROM promotion_impact {where} {group}"
-    params = {"agency": agency} if agency is not None else None
-    df = con.sql(sql, params=params).pl()
-    if not by and df["promotions"][0] == 0:
-        return df.clear()
+    df = con.sql(
+        f"SELECT coalesce(agency_code, 'ensemble') AS perimetre, {select}{_METRICS} "
+        f"FROM promotion_impact GROUP BY GROUPING SETS ({sets}) "
+        f"ORDER BY agency_code NULLS FIRST{', ' + cols if by else ''}"
+    ).pl()
+    df = df.filter(pl.col("promotions") > 0)
+    if "potential_band" in by and not df.is_empty():
+        order = {b: i for i, b in enumerate(BANDS)}
+        rank = pl.col("potential_band").replace_strict(order, return_dtype=pl.Int32)
+        df = df.sort(pl.col("perimetre") != "ensemble", "perimetre", rank)
     return _with_rates(df, goal)
 
 
@@ -162,42 +165,48 @@ def fmt_int(value: int | None) -> str:
     return "–" if value is None else f"{int(value):,}".replace(",", "\u202f")
 
 
+def _with_bars(rows: list[dict[str, Any]], goal: float) -> list[dict[str, Any]]:
+    """Widths (% of the cell) of the inline bars drawn in the tables, for every page."""
+    if not rows:
+        return rows
+    most = max(r["promotions"] for r in rows)
+    top_rate = max(goal, *(r["taux_conversion"] for r in rows)) * 1.1
+    for r in rows:
+        r["bar_promotions"] = round(100 * r["promotions"] / most, 1)
+        r["bar_embauches"] = round(100 * r["embauches"] / most, 1)
+        r["bar_conversion"] = round(100 * r["taux_conversion"] / top_rate, 1)
+        r["bar_goal"] = round(100 * goal / top_rate, 1)
+    return rows
+
+
 def _scope(
-    con: duckdb.DuckDBPyConnection, code: str | None, title: str, goal: float, out: Path
-) -> tuple[Scope, dict[str, pl.DataFrame]]:
-    totals = _aggregate(con, [], goal, code)
-    frames = {
-        "synthese": totals,
-        "par_rome": _aggregate(con, ["code_rome", "rome_label"], goal, code),
-        "par_potentiel": _aggregate(con, ["potential_band"], goal, code),
-        "par_mois": _aggregate(con, ["month"], goal, code),
-    }
-    bands = frames["par_potentiel"]
-    if not bands.is_empty():
-        order = {b: i for i, b in enumerate(BANDS)}
-        bands = bands.sort(pl.col("potential_band").replace_strict(order, return_dtype=pl.Int32))
-        frames["par_potentiel"] = bands
+    code: str | None, frames: dict[str, pl.DataFrame], goal: float, out: Path, plots: bool
+) -> Scope:
+    """One page's figures, taken from the breakdowns of every agency."""
+    label = code or "ensemble"
+    mine = {k: df.filter(pl.col("perimetre") == label) for k, df in frames.items()}
+    totals = mine["synthese"]
+    bands = mine["par_potentiel"]
     scope = Scope(
         code=code,
-        title=title,
+        title="Toutes les agences" if code is None else f"Agence {code}",
         totals=totals.row(0, named=True) if not totals.is_empty() else {},
-        by_rome=frames["par_rome"].sort("promotions", descending=True).to_dicts(),
-        by_band=bands.to_dicts(),
-        by_month=frames["par_mois"].to_dicts(),
+        by_rome=mine["par_rome"].sort("promotions", descending=True).to_dicts(),
+        by_band=_with_bars(bands.to_dicts(), goal),
+        by_month=_with_bars(mine["par_mois"].to_dicts(), goal),
         band_finding=band_finding(bands) if not bands.is_empty() else "",
     )
-    if scope.totals:
+    if scope.totals and plots:
         stem = "ensemble" if code is None else f"agence_{code}"
-        plots = out / "plots"
-        plots.mkdir(parents=True, exist_ok=True)
+        (out / "plots").mkdir(parents=True, exist_ok=True)
         rel = "plots" if code is None else "../plots"
-        plot_bands(bands, goal, plots / f"{stem}_potentiel.png")
-        plot_months(frames["par_mois"], goal, plots / f"{stem}_mois.png")
+        plot_bands(bands, goal, out / "plots" / f"{stem}_potentiel.png")
+        plot_months(mine["par_mois"], goal, out / "plots" / f"{stem}_mois.png")
         scope.plots = {
             "potentiel": f"{rel}/{stem}_potentiel.png",
             "mois": f"{rel}/{stem}_mois.png",
         }
-    return scope, frames
+    return scope
 
 
 def build_impact_table(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
@@ -225,11 +234,10 @@ def _writable(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(rows and rows[0][0])
 
 
-def _write_csvs(out: Path, frames: dict[str, list[pl.DataFrame]]) -> list[Path]:
+def _write_csvs(out: Path, frames: dict[str, pl.DataFrame]) -> list[Path]:
     """UTF-8 with BOM, `;`, decimal comma: opens cleanly in French Excel."""
     written = []
-    for name, parts in frames.items():
-        df = pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+    for name, df in frames.items():
         df = df.rename({"potential_band": "potentiel", "month": "mois"}, strict=False)
         path = out / f"{name}.csv"
         df.write_csv(path, include_bom=True, separator=";", decimal_comma=True, float_precision=4)
@@ -245,7 +253,8 @@ def write_impact_report(con: duckdb.DuckDBPyConnection, settings: Settings, run_
     """
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    goal = float(followup_options(settings)["goal_conversion"])
+    opts = followup_options(settings)
+    goal = float(opts["goal_conversion"])
     if _writable(con):  # fresh ledger imports, outcomes and cool-downs; else as stored
         refresh_followup(con, settings)
     else:
@@ -253,23 +262,19 @@ def write_impact_report(con: duckdb.DuckDBPyConnection, settings: Settings, run_
     build_impact_table(con, settings.as_of)
     out = Path(run_dir) / "impact"
     (out / "agences").mkdir(parents=True, exist_ok=True)
-    agencies = [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT agency_code FROM promotion_impact ORDER BY 1"
-        ).fetchall()
-    ]
-    scoped = [_scope(con, None, "Toutes les agences", goal, out)]
-    scoped += [_scope(con, a, f"Agence {a}", goal, out) for a in agencies]
-    csv_parts: dict[str, list[pl.DataFrame]] = {}
-    for scope, frames in scoped:
-        label = scope.code or "ensemble"
-        for key, df in frames.items():
-            csv_parts.setdefault(key, []).append(
-                df.select(pl.lit(label).alias("perimetre"), pl.all())
-            )
-    overall, scopes = scoped[0][0], [s for s, _ in scoped[1:]]
-    csvs = _write_csvs(out, csv_parts)
+    frames = {
+        "synthese": breakdown(con, [], goal),
+        "par_rome": breakdown(con, ["code_rome", "rome_label"], goal),
+        "par_potentiel": breakdown(con, ["potential_band"], goal),
+        "par_mois": breakdown(con, ["month"], goal),
+    }
+    agencies = [a for a in frames["synthese"]["perimetre"].to_list() if a != "ensemble"]
+    # matplotlib costs ~0.2 s a plot: beyond the limit, agency pages keep their tables'
+    # inline bars only, so that a national run does not spend minutes drawing.
+    agency_plots = len(agencies) <= int(opts["agency_plots_max"])
+    overall = _scope(None, frames, goal, out, plots=True)
+    scopes = [_scope(a, frames, goal, out, plots=agency_plots) for a in agencies]
+    csvs = _write_csvs(out, frames)
 
     env = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2", "html"])
@@ -279,7 +284,7 @@ def write_impact_report(con: duckdb.DuckDBPyConnection, settings: Settings, run_
         "as_of": settings.as_of,
         "goal": goal,
         "csvs": [p.name for p in csvs],
-        "window_months": followup_options(settings)["outcome_window_months"],
+        "window_months": opts["outcome_window_months"],
     }
     index = out / "index.html"
     index.write_text(

@@ -50,7 +50,7 @@ def plot_bands(bands: pl.DataFrame, goal: float, path: Path) -> Path:
     ax.set_ylabel("% des promotions")
     ax.set_title("Conversion selon le potentiel d'embauche")
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.1, right=0.9, top=0.9, bottom=0.22)
     fig.savefig(path)
     plt.close(fig)
     return path
@@ -80,7 +80,7 @@ def plot_months(months: pl.DataFrame, goal: float, path: Path) -> Path:
     ax.set_ylabel("nombre")
     ax.set_title("Promotions et embauches par mois")
     ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.1, right=0.9, top=0.9, bottom=0.22)
     fig.savefig(path)
     plt.close(fig)
     return path

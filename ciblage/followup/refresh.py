@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "outcome_window_months": 3,
     "outcome_same_rome": False,
     "goal_conversion": 0.12,
+    "agency_plots_max": 60,
     "ledger": [],
 }
 

@@ -166,3 +166,18 @@ def test_writable_report_imports_configured_ledger_and_read_only_uses_stored(
     with duckdb.connect(str(fresh), read_only=True) as con:
         html = write_impact_report(con, settings, tmp_path / "run4").read_text(encoding="utf-8")
     assert "Aucune promotion enregistrée" in html
+
+
+def test_many_agencies_keep_inline_bars_without_png(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    import_promotions(con, write_csv(tmp_path / "suivi.csv", promo_rows(SPEC[:4])))
+    settings = settings_for(tmp_path, "2026-11-04", "agency_plots_max = 1")
+    index = write_impact_report(con, settings, tmp_path / "run")
+    page = (index.parent / "agences" / "45B.html").read_text(encoding="utf-8")
+    assert "<img" not in page and 'class="bar"' in page
+    assert "<img" in index.read_text(encoding="utf-8")
+    assert sorted(p.name for p in (index.parent / "plots").iterdir()) == [
+        "ensemble_mois.png",
+        "ensemble_potentiel.png",
+    ]

@@ -121,7 +121,12 @@ def publish(
     """Rank and write every agency's lists, fiches and HTML site (flow `publish`)."""
     from pipelines.publish import publish_flow
 
-    publish_flow(config=_cfg(config), as_of=as_of, territory=territory, top_n=top)
+    res = publish_flow(config=_cfg(config), as_of=as_of, territory=territory, top_n=top)
+    state = {True: "published", False: "NOT published (see run_report.md)", None: "written"}
+    typer.echo(
+        f"{res['lists']} lists, {res['rows']} rows, {res['agencies']} agencies, scores as of "
+        f"{res['as_of']}: {state[res['published']]} -> {res['run_dir']}"
+    )
 
 
 @app.command()

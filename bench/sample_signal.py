@@ -42,6 +42,8 @@ def load(sample: Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str],
             "naf": et["activitePrincipaleEtablissement"].str.replace(".", "", regex=False),
             "band": et["trancheEffectifsEtablissement"].replace("", "NN").map(BANDS.index),
             "created": et["dateCreationEtablissement"].str[:7].map(month_index),
+            "siren": et["siren"],
+            "siege": (et["etablissementSiege"] == "true").astype(int),
             "closed": np.where(
                 et["etatAdministratifEtablissement"] == "F",
                 et["dateDebut"].str[:7].map(month_index),
@@ -91,6 +93,9 @@ def features(et: pd.DataFrame, hires: np.ndarray, offers: np.ndarray, t: int) ->
     )
     f["cell_growth"] = (h12 + 1) / (h24 + 1)
     f["naf2"] = et["naf"].str[:2].astype(int)
+    f["siege"] = et["siege"]
+    f["siren_sites"] = et.groupby("siren")["siret"].transform("count")
+    f["siren_h12"] = pd.Series(past(hires, 12)).groupby(et["siren"]).transform("sum")
     return f
 
 
@@ -124,7 +129,7 @@ def main() -> None:
         return ((et["created"] < m) & (et["closed"] > m)).to_numpy()
 
     train_x, train_y = [], []
-    for back in (6, 9, 12, 15, 18, 24):
+    for back in range(6, 37, 2):
         tt = t - back
         a = alive_at(tt)
         train_x.append(features(et, hires, offers, tt)[a])

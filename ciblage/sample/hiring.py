@@ -1,11 +1,14 @@
 """The known hiring process behind the sample (documented in the sample's README).
 
 Monthly hires of establishment i in month t ~ Poisson(lambda_it) with
-    lambda_it = scale * base[band] * sector[group] * gamma_i * ramp_i(t) * exp(g_i * years_t)
-                * exp(r[group, dep] * years_t) * season[group][month] * exp(u_it) * alive_it
+    lambda_it = scale * base[band] * sector[group] * gamma_i * ramp_i(t) * fade_i(t)
+                * exp(g_i * years_t) * exp(r[group, dep] * years_t) * season[group][month]
+                * exp(u_it) * alive_it
 gamma_i a persistent establishment effect, g_i its own growth (higher for young
 establishments), r the sector x département dynamics, u_it an AR(1) shock (so recent
-hires say more than old ones) and alive_it zero before creation and from closure on.
+hires say more than old ones), ramp_i the start-up of a new company (slow) or the
+opening wave of a new site of an existing company (fast), fade_i the
+decline before a closure, and alive_it zero before creation and from closure on.
 Each hire gets a ROME drawn from the real ROME shares of the establishment's NAF.
 """
 
@@ -30,9 +33,13 @@ BASE_BY_BAND = dict(
     )
 )
 GAMMA_SHAPE = 2.0  # establishment effect ~ Gamma(2, 1/2): mean 1, dispersed
-AR_RHO, AR_SIGMA = 0.9, 0.5  # monthly log-shock persistence and size
+AR_RHO, AR_SIGMA = 0.9, 0.4  # monthly log-shock persistence and size
 YOUNG_GROWTH, OLD_GROWTH_SD = 0.5, 0.3  # yearly log-growth: young N(0.5, 0.2), others N(0, 0.3)
-RAMP_MONTHS = 18  # a new establishment reaches its hiring level in 18 months
+RAMP_START, RAMP_MONTHS = 0.2, 24  # a new company starts at 20 %, full level at 24 months
+# A new secondary site of an existing company (a new shop, agency, depot) staffs up at
+# opening instead: 1 + 3 * exp(-age / 3 months) times its level.
+OPENING_BOOST, OPENING_DECAY = 3.0, 3.0
+FADE_MONTHS = 12  # hiring fades over the 12 months before a closure (down to 15 %)
 
 GROUPS = (
     "agriculture",
@@ -61,19 +68,19 @@ SECTOR_LEVEL = {
 # industry shrink.
 SECTOR_TREND = {
     "agriculture": 0.0,
-    "industrie": -0.08,
-    "construction": -0.14,
-    "commerce": -0.04,
-    "transport": 0.12,
-    "hotellerie_restauration": 0.08,
-    "sante_social": 0.1,
+    "industrie": -0.15,
+    "construction": -0.25,
+    "commerce": -0.08,
+    "transport": 0.2,
+    "hotellerie_restauration": 0.15,
+    "sante_social": 0.18,
     "enseignement": 0.0,
-    "services": 0.03,
+    "services": 0.05,
 }
-DEP_TREND_SD = 0.07
+DEP_TREND_SD = 0.1
 _SEASON = {
-    "agriculture": (0.5, 0.5, 0.7, 0.9, 1.1, 1.5, 1.8, 1.9, 1.5, 0.8, 0.5, 0.5),
-    "hotellerie_restauration": (0.7, 0.7, 0.85, 1.05, 1.3, 1.5, 1.45, 1.2, 0.95, 0.8, 0.75, 0.8),
+    "agriculture": (0.3, 0.3, 0.5, 0.8, 1.1, 1.8, 2.2, 2.4, 1.9, 0.8, 0.3, 0.3),
+    "hotellerie_restauration": (0.5, 0.55, 0.75, 1.0, 1.4, 1.9, 1.9, 1.4, 0.9, 0.7, 0.55, 0.6),
     "commerce": (1.1, 0.85, 0.9, 0.95, 0.95, 1.0, 1.05, 0.9, 1.0, 1.0, 1.3, 1.4),
     "construction": (0.9, 1.0, 1.15, 1.15, 1.1, 1.05, 1.0, 0.6, 1.2, 1.1, 1.0, 0.75),
     "enseignement": (0.9, 0.8, 0.8, 0.8, 0.8, 0.9, 0.9, 1.0, 2.2, 1.2, 0.9, 0.8),
@@ -148,7 +155,13 @@ def simulate(
     created = np.array([_month_index(e.created) for e in estabs])
     closed = np.array([_month_index(e.closed) if e.closed else 10_000 for e in estabs])
     age = t_idx[None, :] - created[:, None]
-    ramp = np.clip(0.3 + 0.7 * age / RAMP_MONTHS, 0, 1)
+    new_site = np.array([not e.siege and e.created > e.unit.created for e in estabs])
+    ramp = np.where(
+        new_site[:, None],
+        1 + OPENING_BOOST * np.exp(-np.maximum(age, 0) / OPENING_DECAY),
+        np.clip(RAMP_START + (1 - RAMP_START) * age / RAMP_MONTHS, 0, 1),
+    )
+    fade = np.clip((closed[:, None] - t_idx[None, :]) / FADE_MONTHS, 0.15, 1)
     alive = (age >= 0) & (t_idx[None, :] < closed[:, None])
     sector = np.array([dep_trend[(g, e.commune.dep)] for e, g in zip(estabs, groups, strict=True)])
     season = np.stack([SEASON[g][(t_idx + FIRST_MONTH.month - 1) % 12] for g in groups])
@@ -160,6 +173,7 @@ def simulate(
     lam = (
         (HIRE_SCALE * base * gamma)[:, None]
         * ramp
+        * fade
         * trend
         * np.exp(sector[:, None] * years[None, :])
         * season

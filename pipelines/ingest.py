@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from ciblage.config import Settings, load_settings
 from ciblage.ingest import load_source, prepare
-from ciblage.ingest.load import LoadResult, Progress
+from ciblage.ingest.load import DQ_MAX_ROWS, LoadResult, Progress
 from ciblage.ingest.runner import open_warehouse, resolve_path, selected_specs
 from ciblage.ingest.specs import registry
 from ciblage.linking import relink_if_needed
@@ -42,11 +42,24 @@ def fetch_source(settings: Settings, name: str) -> Path | None:
 
 @task(cache_policy=NO_CACHE)
 def load_source_task(
-    con: Any, name: str, path: Path | None, run_id: str, as_of: date, progress: Progress | None
+    con: Any,
+    name: str,
+    path: Path | None,
+    run_id: str,
+    as_of: date,
+    progress: Progress | None,
+    dq_max_rows: int | None = DQ_MAX_ROWS,
 ) -> dict[str, Any]:
     specs = registry()
     result = load_source(
-        con, specs[name], path, run_id=run_id, as_of=as_of, registry=specs, progress=progress
+        con,
+        specs[name],
+        path,
+        run_id=run_id,
+        as_of=as_of,
+        registry=specs,
+        progress=progress,
+        dq_max_rows=dq_max_rows,
     )
     log = _logger()
     level = logging.ERROR if result.status == "failed" else logging.INFO
@@ -138,6 +151,8 @@ def _run(
 ) -> None:
     """Fetch then load each source in order; a failed fetch of an optional source = missing."""
     prepare(con)
+    # [ingest] quality_max_rows: 0 validates every row (slower at national scale)
+    dq_max_rows = int(settings.section("ingest").get("quality_max_rows", DQ_MAX_ROWS)) or None
     for spec in specs:
         try:
             path = fetch_source(settings, spec.name)
@@ -148,7 +163,9 @@ def _run(
                     spec.name, "failed", message=f"fetch failed: {exc}"
                 ).as_dict()
                 continue
-        summary[spec.name] = load_source_task(con, spec.name, path, run_id, settings.as_of, report)
+        summary[spec.name] = load_source_task(
+            con, spec.name, path, run_id, settings.as_of, report, dq_max_rows
+        )
     link_offers_task(con, settings, run_id, summary)
     con.execute("CHECKPOINT")
 

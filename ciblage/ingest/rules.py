@@ -104,11 +104,12 @@ def quarantine_rows(
     Returns the number of distinct rows quarantined. One scan evaluates all rules; the
     whole raw row is serialised only for the (few) offending rows.
     """
-    cases = []
+    conds, cases = [], []
     for rule in spec.rules:
         cond = violation_sql(rule, con)
         if cond is None:
             continue
+        conds.append(f"({cond})")
         cases.append(
             f"CASE WHEN {cond} THEN {{'field': {_lit(rule.field)}, "
             f"'value': CAST({rule.expr or _q(rule.field)} AS VARCHAR), "
@@ -117,15 +118,17 @@ def quarantine_rows(
     raw = "to_json(struct_pack(" + ", ".join(f"{_q(c)} := s.{_q(c)}" for c in spec.columns) + "))"
     params = {"run_id": run_id, "source": spec.name}
     if cases:
+        # The cheap OR filter runs on every row; the per-rule list only on offending rows.
         con.execute(
             f"""
             INSERT INTO quarantine
-            WITH flagged AS (
+            WITH bad AS (SELECT * FROM {staging} WHERE {" OR ".join(conds)}),
+            flagged AS (
                 SELECT *, list_filter([{", ".join(cases)}], lambda x: x IS NOT NULL) AS _v
-                FROM {staging}
+                FROM bad
             )
             SELECT $run_id, $source, s._file, s._row, v.field, v.value, v.reason, {raw}
-            FROM (SELECT * FROM flagged WHERE len(_v) > 0) s, unnest(s._v) AS t(v)
+            FROM flagged s, unnest(s._v) AS t(v)
             """,
             params,
         )

@@ -54,7 +54,9 @@ def load(wh: duckdb.DuckDBPyConnection) -> Loader:
     """load(source_name, path, run_id="t1") -> LoadResult, on the test's warehouse."""
     specs = registry()
 
-    def run(name: str, path: Path | None, run_id: str = "t1", as_of: date = AS_OF) -> LoadResult:
-        return load_source(wh, specs[name], path, run_id=run_id, as_of=as_of, registry=specs)
+    def run(
+        name: str, path: Path | None, run_id: str = "t1", as_of: date = AS_OF, **kw: object
+    ) -> LoadResult:
+        return load_source(wh, specs[name], path, run_id=run_id, as_of=as_of, registry=specs, **kw)
 
     return run

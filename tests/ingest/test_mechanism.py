@@ -119,6 +119,28 @@ def test_quality_gate_stops_the_source(
     assert _count(wh, "etablissement") == 100
 
 
+def test_large_files_are_gated_on_a_sample(
+    tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection
+) -> None:
+    path = etab_zip(tmp_path / formats.SIRENE_ETABLISSEMENT_ZIP, _rows(400))
+    r = load("sirene_etablissement", path, "r1", dq_max_rows=100)
+    assert r.status == "loaded" and "sample of 400 rows" in r.message
+    assert r.rows_loaded == 400  # the sample only feeds the gate; every row is loaded
+    rows = wh.execute(
+        "SELECT expectation, success FROM dq_result WHERE run_id = 'r1' "
+        "AND source = 'sirene_etablissement'"
+    ).fetchall()
+    kinds = {e for e, _ in rows}
+    assert "expect_table_row_count_to_be_at_least_ratio_of_previous" in kinds
+    assert "expect_column_values_to_pass_luhn_checksum" in kinds
+    assert all(ok for _, ok in rows)
+    # a broken large file is still stopped by the sampled gate
+    etab_zip(path, [dict(r, siret=r["siret"][:13]) for r in _rows(400)])
+    r = load("sirene_etablissement", path, "r2", dq_max_rows=100)
+    assert r.status == "failed" and "Luhn" in r.message
+    assert _count(wh, "etablissement") == 400
+
+
 def _dpae(tmp: Path, name: str, last_day: str, labels: bool = False) -> Path:
     rows = dpae_rows(last_day)
     cols = list(formats.DPAE_DEPARTEMENT_FIELDS)

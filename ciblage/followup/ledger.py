@@ -26,6 +26,10 @@ from ciblage.warehouse import run_sql_file, table_exists
 
 log = logging.getLogger(__name__)
 
+# A rejected id may be a name, an e-mail or a phone number: its value is never repeated in
+# reports, logs or the quarantine table.
+MASKED_FIELDS = ("id_demandeur", "id_conseiller")
+MASK = "(masqué)"
 KEY = ("date_promotion", "agency_code", "siret", "code_rome", "id_demandeur")
 _PROMOTION_ONLY = ("date_promotion", "id_demandeur", "canal", "resultat", "date_resultat")
 STAGING_SCHEMA = {
@@ -47,10 +51,11 @@ STAGING_SCHEMA = {
 @dataclass(frozen=True)
 class RowError:
     file: str
-    row: int
+    row: int  # as the spreadsheet shows it
     field: str
     value: str
     message: str
+    data_row: int = 0  # header excluded (quarantine.row_number)
 
     def __str__(self) -> str:
         return f"{self.file}, ligne {self.row}, {self.field} = {self.value!r} : {self.message}"
@@ -87,6 +92,13 @@ def promotion_id(rec: dict[str, Any]) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
 
 
+def _err(raw: RawRow, column: str, value: object, message: str) -> RowError:
+    text = "" if value is None else str(value)
+    if column in MASKED_FIELDS and text:
+        text = MASK
+    return RowError(raw.location, raw.row, column, text, message, raw.data_row)
+
+
 def _validate(
     raw: RawRow, today: date, known_romes: set[str] | None
 ) -> tuple[dict[str, Any] | None, list[RowError]]:
@@ -98,8 +110,7 @@ def _validate(
         try:
             rec[name] = parse(v.get(column))
         except F.FieldError as exc:
-            value = "" if v.get(column) is None else str(v.get(column))
-            errors.append(RowError(raw.location, raw.row, column, value, str(exc)))
+            errors.append(_err(raw, column, v.get(column), str(exc)))
 
     take("date_promotion", "date_promotion", lambda x: F.parse_date(x, today))
     take("agency_code", "code_agence", F.parse_agency)
@@ -116,28 +127,21 @@ def _validate(
     if not blank_result_date:
         take("date_resultat", "date_resultat", lambda x: F.parse_date(x, today))
     if known_romes is not None and rec.get("code_rome") and rec["code_rome"] not in known_romes:
-        errors.append(
-            RowError(raw.location, raw.row, "code_rome", rec["code_rome"], "code ROME inconnu")
-        )
+        errors.append(_err(raw, "code_rome", rec["code_rome"], "code ROME inconnu"))
     if not errors:
         if rec["date_resultat"] and rec["date_resultat"] < rec["date_promotion"]:
             errors.append(
-                RowError(
-                    raw.location,
-                    raw.row,
+                _err(
+                    raw,
                     "date_resultat",
-                    str(v.get("date_resultat")),
+                    v.get("date_resultat"),
                     "date du résultat antérieure à la date de promotion",
                 )
             )
         if rec["date_resultat"] and rec["resultat"] is None:
             errors.append(
-                RowError(
-                    raw.location,
-                    raw.row,
-                    "resultat",
-                    str(v.get("resultat") or ""),
-                    "date de résultat renseignée sans résultat",
+                _err(
+                    raw, "resultat", v.get("resultat"), "date de résultat renseignée sans résultat"
                 )
             )
     if errors:
@@ -154,11 +158,15 @@ def _is_blank(raw: RawRow) -> bool:
 
 
 def _known_romes(con: duckdb.DuckDBPyConnection) -> set[str] | None:
-    if not table_exists(con, "ref_rome"):
+    """ROME codes of the loaded referentials (v4 fiches, their v3 parents, NAF×ROME)."""
+    parts = []
+    if table_exists(con, "ref_rome"):
+        parts += ["SELECT code_rome FROM ref_rome", "SELECT code_rome_parent FROM ref_rome"]
+    if table_exists(con, "ref_naf_rome"):
+        parts.append("SELECT code_rome FROM ref_naf_rome")
+    if not parts:
         return None
-    rows = con.execute(
-        "SELECT code_rome FROM ref_rome UNION SELECT code_rome_parent FROM ref_rome"
-    ).fetchall()
+    rows = con.execute(" UNION ".join(parts)).fetchall()
     return {r[0] for r in rows if r[0]} or None
 
 
@@ -185,11 +193,10 @@ def validate_rows(
             report.duplicates += 1
         else:
             report.errors.append(
-                RowError(
-                    raw.location,
-                    raw.row,
+                _err(
+                    raw,
                     "resultat",
-                    str(raw.values.get("resultat") or ""),
+                    raw.values.get("resultat"),
                     f"même promotion que la ligne {first[1].row} avec un autre suivi : "
                     "gardez une seule ligne par promotion",
                 )
@@ -204,7 +211,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, report: ImportReport, run_id: st
     con.executemany(
         "INSERT INTO quarantine (run_id, source, file, row_number, field, value, reason, raw) "
         "VALUES (?, 'promotions', ?, ?, ?, ?, ?, NULL)",
-        [[run_id, e.file, e.row, e.field, e.value, e.message] for e in report.errors],
+        [[run_id, e.file, e.data_row, e.field, e.value, e.message] for e in report.errors],
     )
 
 

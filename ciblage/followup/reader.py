@@ -66,6 +66,7 @@ class RawRow:
     location: str  # file name, plus sheet for XLSX
     row: int  # as shown by the spreadsheet: header is row 1 (or its own row in XLSX)
     values: dict[str, Any]
+    data_row: int = 0  # 1-based data row, header excluded (the quarantine convention)
 
 
 @dataclass
@@ -154,7 +155,7 @@ def _read_csv(path: Path) -> ReadResult:
                 f"(séparateur {delimiter!r} présent dans une valeur ?)"
             )
         values = {f: (cells[i] if i < len(cells) else "") for i, f in mapping.items()}
-        rows.append(RawRow(path.name, n, values))
+        rows.append(RawRow(path.name, n, values, n - 1))
     return ReadResult(rows, ignored, warnings)
 
 
@@ -211,5 +212,5 @@ def _read_sheet(
         if all(c is None or str(c).strip() == "" for c in row):
             continue
         values = {f: (row[i] if i < len(row) else None) for i, f in mapping.items()}
-        rows.append(RawRow(where, n, values))
+        rows.append(RawRow(where, n, values, n - header_row))
     return rows, ignored

@@ -205,6 +205,7 @@ def test_identity_values_in_id_columns_are_rejected(
     assert report.errors[0].field == "id_demandeur" and hint in report.errors[0].message
     stored = con.execute("SELECT list(id_demandeur) FROM promotion").fetchall()[0][0]
     assert value not in stored
+    assert report.errors[0].value == "(masqué)"
 
 
 def test_missing_required_column_is_a_file_error(
@@ -242,3 +243,29 @@ def test_luhn_including_la_poste() -> None:
     assert siret_luhn_ok("35600000000048")  # La Poste head office: plain Luhn
     assert siret_luhn_ok("35600000012341")  # La Poste establishment: digit sum multiple of 5
     assert not siret_luhn_ok("35600000012342")
+
+
+def test_rejected_rows_go_to_quarantine_without_identities(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    con.execute(
+        "CREATE TABLE quarantine (run_id VARCHAR, source VARCHAR, file VARCHAR, "
+        "row_number BIGINT, field VARCHAR, value VARCHAR, reason VARCHAR, raw VARCHAR)"
+    )
+    row = list(ROWS[0])
+    row[5] = "Jean Dupont"
+    bad_rome = list(ROWS[1])
+    bad_rome[3] = "M16"
+    report = import_promotions(con, write_csv(tmp_path / "s.csv", [ROWS[2], row, bad_rome]))
+    assert [(e.row, e.data_row, e.value) for e in report.errors] == [
+        (3, 2, "(masqué)"),
+        (4, 3, "M16"),
+    ]
+    stored = con.execute(
+        "SELECT source, file, row_number, field, value, raw FROM quarantine ORDER BY row_number"
+    ).fetchall()
+    assert stored == [
+        ("promotions", "s.csv", 2, "id_demandeur", "(masqué)", None),
+        ("promotions", "s.csv", 3, "code_rome", "M16", None),
+    ]
+    assert "Dupont" not in str(report.errors)

@@ -19,8 +19,9 @@ WITH est AS (
     LEFT JOIN unite_legale AS u USING (siren)
     WHERE e.code_departement IN (SELECT DISTINCT code_departement FROM offre_link_query)
       AND (e.date_creation IS NULL
-           OR e.date_creation <= $max_date + to_days(CAST($creation_grace_days AS INTEGER)))
-      AND (e.date_fermeture IS NULL OR e.date_fermeture >= $min_date)
+           OR e.date_creation
+              <= CAST($max_date AS DATE) + to_days(CAST($creation_grace_days AS INTEGER)))
+      AND (e.date_fermeture IS NULL OR e.date_fermeture >= CAST($min_date AS DATE))
 ),
 raw AS (
     SELECT siret, code_commune, code_departement, division, date_creation, date_fermeture,

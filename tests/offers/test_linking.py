@@ -183,3 +183,10 @@ def test_valid_sirets() -> None:
         dtype="string",
     )  # fmt: skip
     assert valid_sirets(s).tolist() == [True, False, True, False, False, False, False, False]
+
+
+def test_no_offers_gives_an_empty_link_table(warehouse: duckdb.DuckDBPyConnection) -> None:
+    warehouse.execute("DELETE FROM offre")
+    counts = link_offers(warehouse, "run-empty", workers=1)
+    assert counts["offers"] == 0 and counts["siret"] == counts["entity_resolution"] == 0
+    assert warehouse.execute("SELECT count(*) FROM offre_siret_link").fetchall() == [(0,)]

@@ -25,14 +25,15 @@ in the right commune and sector scores 1.0; one disagreement (other commune or o
 division) needs a name score of 0.88; an offer whose name only shares a common word
 (BOULANGERIE ...) with the establishment stays below it.
 
-Complexity: the normalisation is one vectorised pass over the names (Arrow UDF, linear);
-blocking is hash joins on (commune | département × division, word), linear in the
-number of words; scoring is one rapidfuzz call per *distinct* (offer name, establishment
-name) pair, i.e. O(Σ over blocks of distinct offer names × establishments sharing a
-word), bounded by dropping words carried by more than `max_token_df` names of a block.
-Offers of one employer in one commune share one query, so ~1M offers against the national
-SIRENE stay in the tens of millions of string comparisons, scored in chunks
-(`chunk_size`) to bound memory.
+Complexity: the normalisation is one native SQL pass over the names (a DuckDB macro,
+linear, each distinct spelling once); blocking is hash joins on (commune | département ×
+division, word), linear in the number of words. Each query blocks only on its
+BLOCK_WORDS rarest words of the block (plus words carried by at most `max_token_df`
+names), so its candidates are bounded by the frequency of its rarest words, not by the
+size of the town: pairs ≈ distinct queries × a few dozen. Scoring is one rapidfuzz call
+per *distinct* (offer name, establishment name) pair, in chunks (`chunk_size`) to bound
+memory; offers of one employer in one commune share one query. Measured figures:
+`bench/linking_scale.py` (README, "Job offers").
 """
 
 from __future__ import annotations
@@ -56,7 +57,10 @@ log = logging.getLogger(__name__)
 DEFAULT_MIN_CONFIDENCE = 0.75
 W_COMMUNE = 0.15
 W_SECTOR = 0.15
-MAX_TOKEN_DF = 2000
+# Blocking words per query: its BLOCK_WORDS rarest words in the block, plus any word
+# carried by at most MAX_TOKEN_DF establishment names of the block.
+BLOCK_WORDS = 2
+MAX_TOKEN_DF = 100
 CREATION_GRACE_DAYS = 90
 CHUNK_SIZE = 500_000
 PASSES = {
@@ -201,7 +205,7 @@ def link_offers(
         "CREATE TABLE offre_link_best (offre_id VARCHAR, siret VARCHAR, confidence DOUBLE,"
         " name_score DOUBLE, pass VARCHAR)"
     )
-    params = {"max_token_df": max_token_df}
+    params = {"max_token_df": max_token_df, "block_words": BLOCK_WORDS}
     best = {
         "min_confidence": min_confidence,
         "w_commune": W_COMMUNE,

@@ -137,3 +137,31 @@ def test_header_parsing() -> None:
     now = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
     assert parse_retry_after("Sun, 01 Nov 2026 12:00:05 GMT", now) == 5.0
     assert parse_retry_after("soon") is None
+
+
+def test_fetch_offres_command(fake_api: FakeApi, tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from ciblage.cli import app
+
+    fake_api.offers = make_offers("57", 20, datetime.now(UTC) - timedelta(days=3), timedelta(1))
+    cfg = tmp_path / "ciblage.toml"
+    cfg.write_text(
+        f"""[paths]
+raw = "raw"
+[offres_api]
+client_id_env = "T_ID"
+client_secret_env = "T_SECRET"
+token_url = "{fake_api.token_url}"
+search_url = "{fake_api.search_url}"
+departements = ["45"]
+min_interval_seconds = 0
+""",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("T_ID", CLIENT_ID)
+    monkeypatch.setenv("T_SECRET", CLIENT_SECRET)
+    result = CliRunner().invoke(app, ["fetch-offres", "-c", str(cfg), "-d", "57", "--days", "7"])
+    assert result.exit_code == 0, result.output
+    assert "20 offers in 1 pages" in result.output
+    assert len(list((tmp_path / "raw" / "offres").glob("*/offres_57_*.json"))) == 1

@@ -8,8 +8,12 @@ legal one, sometimes nothing. Entity resolution has to cope with exactly this.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 SURNAMES = (
     "MARTIN",
@@ -189,7 +193,7 @@ ABBREVIATIONS = {
 }
 
 
-def pick(rng: np.random.Generator, items: tuple[str, ...] | list[str]) -> str:
+def pick(rng: np.random.Generator, items: Sequence[T]) -> T:
     return items[int(rng.integers(len(items)))]
 
 

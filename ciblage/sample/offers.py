@@ -39,6 +39,9 @@ UNFILLED_RATE = 0.1  # offers without a hire, per expected hire x publish rate
 SIRET_SHOWN = 0.25  # offers carrying entreprise.siret ...
 SIRET_WRONG = 0.06  # ... of which this share is mistyped (bad Luhn key)
 NO_ESTAB_TRANCHE = 0.15  # offers without trancheEffectifEtab
+# Where the job is is not always where the establishment is registered: work in another
+# commune of the département (a client site, a new shop), or only the département given.
+OTHER_COMMUNE, DEPARTEMENT_ONLY = 0.08, 0.03
 
 
 @dataclass
@@ -114,19 +117,12 @@ def _payload(
         e.unit.categorie_juridique == "9220" and rng.random() < 0.05
     )
     updated = created + dt.timedelta(days=int(rng.integers(0, 20)), hours=int(rng.integers(0, 8)))
-    c = e.commune
     offer = {
         "id": oid,
         "intitule": appellation,
         "dateCreation": created.isoformat(),
         "dateActualisation": updated.isoformat(),
-        "lieuTravail": {
-            "libelle": f"{c.dep} - {c.ncc}",
-            "latitude": round(c.lat, 8),
-            "longitude": round(c.lon, 8),
-            "codePostal": c.postal_code,
-            "commune": c.code,
-        },
+        "lieuTravail": _lieu_travail(rng, ref, e),
         "romeCode": rome,
         "romeLibelle": ref.rome_labels[rome],
         "appellationlibelle": appellation,
@@ -160,6 +156,22 @@ def _payload(
     if rng.random() >= NO_ESTAB_TRANCHE:
         offer["trancheEffectifEtab"] = _tranche_label(ref, e.band)
     return offer
+
+
+def _lieu_travail(rng: np.random.Generator, ref: Referentials, e: Establishment) -> dict:
+    c = e.commune
+    r = rng.random()
+    if r < DEPARTEMENT_ONLY:
+        return {"libelle": f"{c.dep} - {ref.departements[c.dep][1]}"}
+    if r < DEPARTEMENT_ONLY + OTHER_COMMUNE:
+        c = names.pick(rng, ref.communes[c.dep])
+    return {
+        "libelle": f"{c.dep} - {c.ncc}",
+        "latitude": round(c.lat, 8),
+        "longitude": round(c.lon, 8),
+        "codePostal": c.postal_code,
+        "commune": c.code,
+    }
 
 
 def _created_at(rng: np.random.Generator, t: int) -> dt.datetime:

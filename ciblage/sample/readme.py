@@ -94,7 +94,9 @@ sector: {_fmt(hiring.CDI_SHARE)}.
 Each hire is published with probability rate[sector] × size × propensity<sub>i</sub>
 (propensity ~ 2·Beta(2,2); rate: {_fmt(offers.PUBLISH_RATE)}; size: {_fmt(offers.SIZE_PUBLISH)});
 the published hires of one (establishment, month, ROME) form one offer (`nombrePostes`).
-Unfilled offers are added at {offers.UNFILLED_RATE} × λ × rate. Offers are created 0-45 days
+Unfilled offers are added at {offers.UNFILLED_RATE} × λ × rate. `lieuTravail` is the
+establishment's commune, except {offers.OTHER_COMMUNE:.0%} of offers placed in another commune of the
+département and {offers.DEPARTEMENT_ONLY:.0%} giving only the département (`"45 - Loiret"`). Offers are created 0-45 days
 before the hire. `entreprise.nom` is the legal name or the enseigne, with legal-form words,
 case, abbreviations and accents varied, sometimes missing; `entreprise.siret` is present on
 {offers.SIRET_SHOWN:.0%} of offers, {offers.SIRET_WRONG:.0%} of those with a wrong Luhn key.

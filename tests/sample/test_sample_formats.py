@@ -74,7 +74,8 @@ def test_offer_files_are_api_search_responses(sample_dir: Path) -> None:
         assert {k for f in body["filtresPossibles"] for k in f} == real_facet
         for o in body["resultats"]:
             assert set(o) <= real_keys, set(o) - real_keys
-            assert set(o["lieuTravail"]) == real_lieu
+            assert set(o["lieuTravail"]) in (real_lieu, {"libelle"})
+            assert re.fullmatch(r"\d\d - .+", o["lieuTravail"]["libelle"])
             assert set(o["entreprise"]) <= {"nom", "siret", "entrepriseAdaptee"}
             assert re.fullmatch(r"\d{3}[A-Z]{4}", o["id"])
             assert re.fullmatch(r"\d{2}", o["secteurActivite"])

@@ -67,6 +67,10 @@ def resolve_source(settings: Settings, name: str) -> Path | None:
         return None
     if src.path is not None:
         return src.path
+    if src.options.get("harvest") == "offres_api":  # job offers fetched from the API
+        from ciblage.sources.offres_api import harvest_source
+
+        return harvest_source(settings, name)
     if not src.url:
         return None
     opts = src.options

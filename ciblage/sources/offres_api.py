@@ -321,8 +321,9 @@ def fetch_offres(
     environ: Mapping[str, str] = os.environ,
     http: httpx.Client | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    folder: str = "offres",
 ) -> HarvestReport:
-    """Harvest the offers created in the last `days` days into `<raw_dir>/offres/<today>/`.
+    """Harvest the offers created in the last `days` days into `<raw_dir>/<folder>/<today>/`.
 
     `section` is `[offres_api]` of ciblage.toml: credentials env names, URLs, and the
     default `departements` and `days`.
@@ -335,6 +336,25 @@ def fetch_offres(
     n_days = int(days or section.get("days", 31))
     end = datetime(today.year, today.month, today.day, tzinfo=UTC) - timedelta(seconds=1)
     start = end - timedelta(days=n_days) + timedelta(seconds=1)
-    out_dir = Path(raw_dir) / "offres" / today.isoformat()
+    out_dir = Path(raw_dir) / folder / today.isoformat()
     with OffresApiClient(settings, http=http, sleep=sleep) as client:
         return client.harvest(deps, start, end, out_dir)
+
+
+def harvest_source(settings: Any, name: str) -> Path:
+    """Harvest `[offres_api]` into `<raw>/<name>/<today>/` and return `<raw>/<name>`.
+
+    Used when `[sources.<name>] harvest = "offres_api"`: each ingest run fetches the
+    recent offers; the whole folder (every harvest) is then read, and an offer seen in
+    several harvests keeps its latest version.
+    """
+    report = fetch_offres(settings.section("offres_api"), settings.raw_dir, folder=name)
+    log.info(
+        "%s: %d offers harvested in %d pages (%d requests, %d window splits)",
+        name,
+        report.offers,
+        len(report.files),
+        report.requests,
+        report.window_splits,
+    )
+    return Path(settings.raw_dir) / name

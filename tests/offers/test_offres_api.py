@@ -165,3 +165,33 @@ min_interval_seconds = 0
     assert result.exit_code == 0, result.output
     assert "20 offers in 1 pages" in result.output
     assert len(list((tmp_path / "raw" / "offres").glob("*/offres_57_*.json"))) == 1
+
+
+def test_ingest_source_in_harvest_mode(fake_api: FakeApi, tmp_path: Path, monkeypatch) -> None:
+    """`[sources.offres] harvest = "offres_api"`: the ingest's fetch step calls the API."""
+    from ciblage.config import load_settings
+    from ciblage.ingest.runner import resolve_path
+
+    fake_api.offers = make_offers("57", 15, datetime.now(UTC) - timedelta(days=3), timedelta(1))
+    cfg = tmp_path / "ciblage.toml"
+    cfg.write_text(
+        f"""[paths]
+raw = "raw"
+[sources.offres]
+harvest = "offres_api"
+[offres_api]
+client_id_env = "T_ID"
+client_secret_env = "T_SECRET"
+token_url = "{fake_api.token_url}"
+search_url = "{fake_api.search_url}"
+departements = ["57"]
+days = 7
+min_interval_seconds = 0
+""",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("T_ID", CLIENT_ID)
+    monkeypatch.setenv("T_SECRET", CLIENT_SECRET)
+    folder = resolve_path(load_settings(cfg), "offres")
+    assert folder == tmp_path / "raw" / "offres"
+    assert len(harvested_ids(folder)) == 15

@@ -258,5 +258,31 @@ def fetch_offres_cmd(
         typer.echo(f"warning: {dep} {start}..{end}: {total} offers, only 1150 reachable")
 
 
+@app.command("quality-report")
+def quality_report_cmd(
+    config: ConfigOpt = None,
+    run: Annotated[
+        str | None, typer.Option("--run", help="Run id (default: the latest validated run).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="HTML file (default: <output>/quality/<run>.html).")
+    ] = None,
+) -> None:
+    """Write the data-quality report (expectations, failures, quarantine) of an ingest run."""
+    from ciblage.config import load_settings
+    from ciblage.quality.report import latest_quality_run, render_quality_report
+    from ciblage.warehouse import session
+
+    settings = load_settings(_cfg(config))
+    with session(settings.warehouse, read_only=True) as con:
+        run_id = run or latest_quality_run(con)
+        if not run_id:
+            raise typer.BadParameter("no data-quality results in the warehouse yet")
+        path = render_quality_report(
+            con, run_id, out or settings.output / "quality" / f"{run_id}.html"
+        )
+    typer.echo(f"data-quality report of run {run_id}: {path}")
+
+
 if __name__ == "__main__":
     app()

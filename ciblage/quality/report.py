@@ -121,6 +121,21 @@ def _quarantine(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, A
     ]
 
 
+def latest_quality_run(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Run id of the most recent validation (by the run ledger when there is one)."""
+    if not table_exists(con, "dq_result"):
+        return None
+    if table_exists(con, "run_ledger"):
+        rows = con.execute(
+            "SELECT d.run_id FROM (SELECT DISTINCT run_id FROM dq_result) d "
+            "LEFT JOIN (SELECT run_id, max(started_at) AS t FROM run_ledger GROUP BY 1) r "
+            "USING (run_id) ORDER BY r.t DESC NULLS LAST, d.run_id DESC LIMIT 1"
+        ).fetchall()
+    else:
+        rows = con.execute("SELECT max(run_id) FROM dq_result").fetchall()
+    return rows[0][0] if rows and rows[0][0] else None
+
+
 def render_quality_report(con: duckdb.DuckDBPyConnection, run_id: str, out_path: Path) -> Path:
     """Write the HTML report of run `run_id` to `out_path` (folders created) and return it."""
     sources = _summaries(con, run_id)

@@ -71,3 +71,32 @@ def test_report_renders_results_and_quarantine(
 def test_report_of_an_empty_run(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     html = render_quality_report(con, "nothing", tmp_path / "q.html").read_text()
     assert "No data-quality results" in html and "No row was quarantined" in html
+
+
+def test_quality_report_command_renders_the_latest_run(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ciblage.cli import app
+    from ciblage.quality.report import latest_quality_run
+
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE stg AS SELECT '45234' AS code")
+        for run_id in ("run-b", "run-a"):
+            validate_table(
+                con, run_id=run_id, source="src", table="stg", checks=[Check.not_null("code")]
+            )
+        assert latest_quality_run(con) == "run-b"  # no ledger: by run id
+        con.execute(
+            "CREATE TABLE run_ledger (run_id VARCHAR, started_at TIMESTAMP);"
+            "INSERT INTO run_ledger VALUES ('run-a', '2026-11-02 02:30'), "
+            "('run-b', '2026-11-01 02:30')"
+        )
+        assert latest_quality_run(con) == "run-a"  # the ledger knows which ran last
+    cfg = tmp_path / "ciblage.toml"
+    cfg.write_text('[paths]\nwarehouse = "w.duckdb"\noutput = "out"\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["quality-report", "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    report = tmp_path / "out" / "quality" / "run-a.html"
+    assert str(report) in result.output.replace("\n", "")
+    assert "run <code>run-a</code>" in report.read_text(encoding="utf-8")

@@ -99,3 +99,24 @@ def test_hires_and_truth_files(sample_dir: Path) -> None:
 def test_sample_is_small(sample_dir: Path) -> None:
     total = sum(p.stat().st_size for p in sample_dir.rglob("*") if p.is_file())
     assert total < 15_000_000
+
+
+def test_dpae_is_the_sample_hires_scaled_to_the_territory(sample_dir: Path, etab_rows) -> None:
+    """Département DPAE ~ TERRITORY_SCALE x the sample's hires (agriculture is out of scope)."""
+    from ciblage.sample.dpae import TERRITORY_SCALE
+
+    where = {r["siret"]: r["codeCommuneEtablissement"][:2] for r in etab_rows}
+    division = {r["siret"]: int(r["activitePrincipaleEtablissement"][:2]) for r in etab_rows}
+    hires: dict[str, int] = {}
+    _, rows = read_csv(sample_dir / "hires" / "embauches_siret.csv")
+    for siret, mois, _, n in rows:
+        if mois <= "2026-09" and division[siret] > 3:  # DPAE ends 2026T3, no agriculture
+            hires[where[siret]] = hires.get(where[siret], 0) + int(n)
+    header, rows = read_csv(sample_dir / "urssaf" / "dpae-par-departement-x-grand-secteur.csv")
+    dpae: dict[str, int] = {}
+    for r in rows:
+        dep = r[header.index("code_departement")]
+        dpae[dep] = dpae.get(dep, 0) + int(r[header.index("dpae_brut")])
+    assert set(dpae) == set(hires) == {"27", "45", "57"}
+    for dep, n in hires.items():
+        assert 0.8 < dpae[dep] / (TERRITORY_SCALE * n) < 1.25, (dep, dpae[dep], n)

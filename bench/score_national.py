@@ -28,7 +28,6 @@ import duckdb
 import numpy as np
 
 from ciblage.config import PROJECT_ROOT
-from scoring.features import FEATURES
 from scoring.model import Params, ScoringModel, fit_calibrator, fit_regressor, predict_mu
 from scoring.reasons import reference_values
 from scoring.scorer import FEATURES_NEW, predict_to_raw, write_tables
@@ -58,9 +57,11 @@ def build(con: duckdb.DuckDBPyConnection, rows: int) -> None:
     )
     n_naf = con.execute("SELECT count(*) FROM naf_list").fetchone()[0]
     cum = np.cumsum(BAND_WEIGHTS) / np.sum(BAND_WEIGHTS)
-    band = "CASE " + " ".join(
-        f"WHEN u_band < {c:.6f} THEN {i - 1}" for i, c in enumerate(cum[:-1])
-    ) + f" ELSE {len(cum) - 2} END"
+    band = (
+        "CASE "
+        + " ".join(f"WHEN u_band < {c:.6f} THEN {i - 1}" for i, c in enumerate(cum[:-1]))
+        + f" ELSE {len(cum) - 2} END"
+    )
     con.execute("SELECT setseed(0.42)")
     con.execute(
         f"""CREATE TABLE base AS
@@ -144,9 +145,7 @@ def build(con: duckdb.DuckDBPyConnection, rows: int) -> None:
 
 def train_small(con: duckdb.DuckDBPyConnection, params: Params) -> ScoringModel:
     """The production model settings, fitted on 200 k rows labelled by a known process."""
-    df = con.execute(
-        f"SELECT * FROM {FEATURES_NEW} USING SAMPLE 200000 ROWS (reservoir, 7)"
-    ).df()
+    df = con.execute(f"SELECT * FROM {FEATURES_NEW} USING SAMPLE 200000 ROWS (reservoir, 7)").df()
     rng = np.random.default_rng(7)
     mu = 0.05 + df["lam"].to_numpy() * 0.4 + 0.3 * df["hires_3m"].fillna(0).to_numpy()
     df["y"] = rng.poisson(mu)

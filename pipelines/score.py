@@ -32,8 +32,13 @@ from ciblage.territories import (
     read_agency_mapping,
 )
 from ciblage.warehouse import session, table_exists
-from scoring.features import SnapshotSpec, build_features, detect_label_mode
-from scoring.model import ScoringModel, TrainConfig, load_model, save_model
+from scoring.features import (
+    SnapshotSpec,
+    build_features,
+    detect_label_mode,
+    ensure_optional_tables,
+)
+from scoring.model import ScoringModel, TrainConfig, load_model, save_model, set_threads
 from scoring.model_card import write_model_card
 from scoring.scorer import predict_to_raw, stage_features, write_tables
 from scoring.training import train
@@ -173,6 +178,7 @@ def score_establishments(
     model: ScoringModel = load_model(Path(model_info["path"]), model_info["sha256"])
     whole = territory == "all"
     with session(settings.warehouse) as con:
+        ensure_optional_tables(con)
         build_features(
             con,
             settings.as_of,
@@ -226,6 +232,7 @@ def score_flow(
     """Score every active establishment at `as_of` (see the module docstring)."""
     settings = load_settings(config, as_of=as_of, horizon_months=horizon_months)
     opts = ScoringOptions.from_settings(settings)
+    set_threads(opts.train.threads)
     parse_territory(territory)  # fail fast on a malformed territory
     run_id = run_id_for(settings.as_of)
     params = {

@@ -7,6 +7,7 @@ pandas frames to the model. Feature meanings are documented in docs/features.md.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ciblage.warehouse import run_sql_file, table_exists
+
+log = logging.getLogger(__name__)
 
 # Model inputs, in this order (the persisted model records them too).
 FEATURES: tuple[str, ...] = (
@@ -68,6 +71,29 @@ CATEGORICAL: tuple[str, ...] = ("naf_division", "naf_section", "categorie_juridi
 ID_COLUMNS: tuple[str, ...] = ("as_of", "siret", "siren", "code_departement", "naf_code")
 
 LABEL_MODES = ("hires_siret", "offres")
+
+
+# Optional inputs: a deployment without them still scores (empty stand-ins, logged).
+_OPTIONAL_TABLES = {
+    "hires_siret": "siret VARCHAR, mois DATE, code_rome VARCHAR, nombre_embauches INTEGER",
+    "offre": "offre_id VARCHAR, date_creation TIMESTAMP, code_rome VARCHAR, nombre_postes INTEGER",
+    "offre_siret_link": "offre_id VARCHAR, siret VARCHAR, method VARCHAR, confidence DOUBLE",
+    "dpae_aggregate": "dataset VARCHAR, code_region VARCHAR, code_departement VARCHAR, "
+    "secteur_code VARCHAR, secteur_label VARCHAR, duree_contrat VARCHAR, "
+    "nature_contrat VARCHAR, annee INTEGER, trimestre INTEGER, date_fin_trimestre DATE, "
+    "dpae_brut DOUBLE, dpae_cvs DOUBLE",
+    "ref_tension": "code_rome VARCHAR, tension_pct DOUBLE",
+}
+
+
+def ensure_optional_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Create empty temp stand-ins for optional sources never loaded; returns their names."""
+    missing = [t for t in _OPTIONAL_TABLES if not table_exists(con, t)]
+    for t in missing:
+        con.execute(f"CREATE TEMP TABLE {t} ({_OPTIONAL_TABLES[t]})")
+    if missing:
+        log.warning("scoring without %s (source never loaded): empty stand-ins", missing)
+    return missing
 
 
 def detect_label_mode(con: duckdb.DuckDBPyConnection, forced: str | None = None) -> str:

@@ -70,15 +70,18 @@ def _plots(
         from scoring.features import FEATURES, matrix
 
         X, y = matrix(frame), frame["y"].to_numpy(dtype=float)
-        imp = permutation_importance(
-            reg,
-            X,
-            y,
-            scoring="neg_mean_poisson_deviance",
-            n_repeats=N_REPEATS,
-            random_state=seed,
-            max_samples=min(20_000, len(y)),
-        )
+        from scoring.model import sk_threads
+
+        with sk_threads():
+            imp = permutation_importance(
+                reg,
+                X,
+                y,
+                scoring="neg_mean_poisson_deviance",
+                n_repeats=N_REPEATS,
+                random_state=seed,
+                max_samples=min(20_000, len(y)),
+            )
         order = np.argsort(imp.importances_mean)[::-1][:15][::-1]
         fig, ax = plt.subplots(figsize=(6, 5))
         ax.barh(

@@ -26,6 +26,7 @@ from scoring.backtest import evaluate
 from scoring.features import (
     SnapshotSpec,
     add_months,
+    ensure_optional_tables,
     labelled_snapshot,
     matrix,
     signal_bounds,
@@ -85,6 +86,7 @@ def train(
     min_share: float = 0.02,
 ) -> TrainResult:
     """Tune, back-test and fit the final model for scoring at `as_of`."""
+    ensure_optional_tables(con)
     bounds = signal_bounds(con, label_mode)
     if bounds is None:
         raise ValueError(

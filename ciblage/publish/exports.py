@@ -67,7 +67,8 @@ def write_csv(rows: pl.DataFrame, path: Path) -> Path:
 
 
 def sheet_name(code_rome: str, label: str | None, used: set[str]) -> str:
-    base = _SHEET_BAD.sub(" ", f"{code_rome} {label or ''}").strip()[:31]
+    # Excel refuses a sheet name starting or ending with an apostrophe ("… traitement d'")
+    base = _SHEET_BAD.sub(" ", f"{code_rome} {label or ''}").strip()[:31].strip(" '")
     name, i = base, 2
     while name.lower() in used:
         suffix = f" ({i})"

@@ -63,6 +63,9 @@ class Check:
     critical: bool = True
 
     def __post_init__(self) -> None:
+        if isinstance(self.arg, (list, set, frozenset)):
+            # keep the check hashable: results are grouped by check
+            object.__setattr__(self, "arg", tuple(self.arg))
         if self.kind not in KINDS:
             raise CheckError(f"unknown check kind {self.kind!r}; expected one of {KINDS}")
         if self.kind != "row_count_ratio" and not self.column:

@@ -213,6 +213,15 @@ def test_empty_table_passes_row_checks(
     assert out.passed and out.rows == 0
 
 
+def test_list_arguments_keep_checks_hashable(
+    con: duckdb.DuckDBPyConnection, make_table: MakeTable
+) -> None:
+    make_table({"c": ["A", "X"]})
+    check = Check("in_set", "c", arg=["A", "F"])
+    assert check.arg == ("A", "F") and hash(check)
+    assert "'X'" in run(con, [check]).message()
+
+
 def test_bad_check_declarations() -> None:
     with pytest.raises(CheckError):
         Check("luhnn", "c")

@@ -74,7 +74,7 @@ def etablissement_rows(rng: np.random.Generator, estabs: list[Establishment]) ->
             "siret": e.siret,
             "statutDiffusionEtablissement": "P" if p else "O",
             "dateCreationEtablissement": e.created.isoformat(),
-            "trancheEffectifsEtablissement": "" if e.band == "NN" else e.band,
+            "trancheEffectifsEtablissement": e.band,  # "NN": non-employer, as INSEE codes it
             "anneeEffectifsEtablissement": _annee_effectifs(e.band),
             "dateDernierTraitementEtablissement": _stamp(rng, last_change),
             "etablissementSiege": "true" if e.siege else "false",
@@ -119,7 +119,7 @@ def unite_legale_rows(rng: np.random.Generator, units: list[Unit]) -> list[list[
             "sexeUniteLegale": (ND if p else u.sexe) if person else "",
             "prenom1UniteLegale": (ND if p else u.prenom) if person else "",
             "prenomUsuelUniteLegale": (ND if p else u.prenom) if person else "",
-            "trancheEffectifsUniteLegale": "" if u.band == "NN" else u.band,
+            "trancheEffectifsUniteLegale": u.band,
             "anneeEffectifsUniteLegale": _annee_effectifs(u.band),
             "dateDernierTraitementUniteLegale": _stamp(rng, u.closed or u.created),
             "nombrePeriodesUniteLegale": str(1 + (u.closed is not None)),

@@ -27,7 +27,8 @@ What `load_source` does for one source:
     `run_ledger` rows (rows read / loaded / quarantined, status, message).
 """
 
-from ciblage.ingest.load import LoadResult, QualityFailure, ensure_tables, load_source, prepare
+from ciblage.ingest.gate import QualityFailure
+from ciblage.ingest.load import LoadResult, ensure_tables, load_source, prepare
 from ciblage.ingest.readers import IngestError
 from ciblage.ingest.spec import Rule, SourceSpec
 

@@ -22,11 +22,10 @@ import pyarrow as pa
 from ciblage import ledger
 from ciblage.ingest import readers
 from ciblage.ingest.fingerprint import fingerprint
+from ciblage.ingest.gate import QualityFailure, is_stale, quality_gate
 from ciblage.ingest.readers import IngestError, stream_schema
 from ciblage.ingest.rules import install_macros, quarantine_rows
 from ciblage.ingest.spec import SourceSpec
-from ciblage.quality import validate_table
-from ciblage.quality.validate import record_results
 from ciblage.warehouse import run_sql_file, table_exists
 
 log = logging.getLogger(__name__)
@@ -43,10 +42,6 @@ _LEDGER_STATUS = {
     "stale": ledger.SKIPPED,
     "failed": ledger.FAILED,
 }
-
-
-class QualityFailure(Exception):
-    """A critical data-quality expectation failed on the staged data."""
 
 
 @dataclass
@@ -179,88 +174,6 @@ def _stage(
     return rejects
 
 
-def _quality_gate(
-    con: duckdb.DuckDBPyConnection,
-    spec: SourceSpec,
-    staging: str,
-    run_id: str,
-    previous_rows: int | None,
-    file: str,
-    max_rows: int | None,
-) -> str:
-    """Great Expectations on the staged table; raises QualityFailure on a critical failure.
-
-    Above `max_rows` staged rows, the row-level expectations run on a seeded Bernoulli
-    sample of about `max_rows` rows (the row count always on the whole table): the gate
-    exists to catch a broken file (format drift, a shifted column, a truncated export),
-    which a sample of millions of rows shows as surely as the whole; every single bad row
-    is still caught by the row rules, which scan everything in SQL.
-    """
-    if not spec.checks:
-        return ""
-    rows = con.execute(f"SELECT count(*) FROM {staging}").fetchone()[0]
-    row_checks = [c for c in spec.checks if c.kind != "row_count_ratio"]
-    table_checks = [c for c in spec.checks if c.kind == "row_count_ratio"]
-    target, note = staging, ""
-    if max_rows and rows > max_rows and row_checks:
-        pct = 100.0 * max_rows / rows
-        target = f"{staging}__dq"
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {target} AS "
-            f"SELECT * FROM {staging} USING SAMPLE {pct:.4f}% (bernoulli, 42)"
-        )
-        note = f"row-level expectations on a {pct:.1f} % sample of {rows:,} rows"
-        log.info("%s: %s", spec.name, note)
-    parts = (
-        [(target, row_checks), (staging, table_checks)]
-        if target != staging
-        else [(staging, list(spec.checks))]
-    )
-    outcomes = []
-    try:
-        for table, checks in parts:
-            if checks:
-                outcomes.append(
-                    validate_table(
-                        con,
-                        run_id=run_id,
-                        source=spec.name,
-                        table=table,
-                        checks=checks,
-                        partition_by="_partition" if spec.partition and table == target else None,
-                        previous_rows=previous_rows,
-                        file=file,
-                        row_column="_row",
-                    )
-                )
-    finally:
-        if target != staging:
-            con.execute(f"DROP TABLE IF EXISTS {target}")
-    outcome = outcomes[0]
-    if len(outcomes) > 1:  # each call replaces the run's dq_result rows: store both
-        outcome.results.extend(r for o in outcomes[1:] for r in o.results)
-        record_results(con, outcome)
-    if not outcome.passed:
-        raise QualityFailure(outcome.message())
-    warning = outcome.message() if outcome.failures else ""  # non-critical only
-    return "; ".join(m for m in (note, warning) if m)
-
-
-def _is_stale(
-    con: duckdb.DuckDBPyConnection, spec: SourceSpec, staging: str, as_of: date
-) -> str | None:
-    if not spec.freshness:
-        return None
-    row = con.execute(f"SELECT max({spec.freshness}) FROM {staging}").fetchone()
-    newest = row[0] if row else None
-    if newest is None:
-        return "no dated row"
-    if isinstance(newest, datetime):
-        newest = newest.date()
-    age = (as_of - newest).days
-    return f"newest data {newest} is {age} days old" if age > spec.max_age_days else None
-
-
 def load_source(
     con: duckdb.DuckDBPyConnection,
     spec: SourceSpec,
@@ -340,9 +253,9 @@ def _load(
         rows_read = con.execute(f"SELECT count(*) FROM {staging}").fetchone()[0] + len(rejects)
         tick("read")
         prev_rows = previous[1] if previous else None
-        dq = _quality_gate(con, spec, staging, run_id, prev_rows, path.name, dq_max_rows)
+        dq = quality_gate(con, spec, staging, run_id, prev_rows, path.name, dq_max_rows)
         tick("quality")
-        stale = _is_stale(con, spec, staging, as_of)
+        stale = is_stale(con, spec, staging, as_of)
         if stale and previous:
             msg = f"stale source ({stale}); last good load kept"
             log.warning("%s: %s", spec.name, msg)

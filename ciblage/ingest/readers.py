@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 import unicodedata
 import zipfile
@@ -29,6 +30,7 @@ import pyarrow.csv as pacsv
 if TYPE_CHECKING:
     from ciblage.ingest.specs import SourceSpec
 
+log = logging.getLogger(__name__)
 BLOCK_SIZE = 16 << 20  # bytes per CSV block: large blocks parse faster, memory stays bounded
 MAX_REJECTS = 1000  # beyond this many malformed lines the file is not the expected format
 
@@ -132,6 +134,17 @@ def _header_names(stream: io.BufferedReader, file: str, spec: SourceSpec) -> lis
         by_norm = {normalise_label(lbl): f for f, lbl in spec.labels.items()}
         by_norm.update({normalise_label(f): f for f in spec.labels})
         names = [by_norm.get(normalise_label(n), n) for n in names]
+    if spec.header and tuple(names) != tuple(spec.header):
+        # Columns the pipeline does not read may come and go between INSEE vintages.
+        gone = [c for c in spec.header if c not in names]
+        extra = [c for c in names if c not in spec.header]
+        log.warning(
+            "%s: header differs from the official format (missing: %s; extra: %s%s)",
+            file,
+            ", ".join(gone) or "-",
+            ", ".join(extra) or "-",
+            "; order differs" if not gone and not extra else "",
+        )
     missing = [c for c in spec.columns if c not in names]
     if missing:
         raise IngestError(

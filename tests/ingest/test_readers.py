@@ -52,6 +52,17 @@ def test_missing_column_is_named(tmp_path: Path) -> None:
     assert err.value.field == "codeCommuneEtablissement"
 
 
+def test_unused_official_column_missing_only_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cols = [c for c in formats.SIRENE_ETABLISSEMENT_COLUMNS if c != "enseigne3Etablissement"]
+    row = etab_row(siret("44318460", "0001"))
+    data = csv_bytes([{c: row[c] for c in cols}], cols)
+    path = write_zip(tmp_path / "e.zip", formats.SIRENE_ETABLISSEMENT_CSV, data)
+    assert _read(path).num_rows == 1
+    assert "missing: enseigne3Etablissement" in caplog.text
+
+
 def test_wrong_separator(tmp_path: Path) -> None:
     path = etab_zip(tmp_path / "e.zip", [etab_row(siret("44318460", "0001"))], sep=";")
     with pytest.raises(IngestError, match="wrong separator: expected ',' .* ';'"):

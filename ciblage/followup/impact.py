@@ -121,14 +121,26 @@ def breakdown(con: duckdb.DuckDBPyConnection, by: list[str], goal: float) -> pl.
     return _with_rates(df, goal)
 
 
-def band_finding(by_band: pl.DataFrame) -> str:
-    """The answer to "do high-potential companies convert better?", or why there is none."""
+def band_finding(by_band: pl.DataFrame, first_score: date | None = None) -> str:
+    """The answer to "do high-potential companies convert better?", or why there is none.
+
+    Only scores computed before a promotion count (a later score has seen the hires that
+    followed it), so a deployment whose scores all postdate its promotions gets the way
+    to obtain earlier ones instead of a biased comparison.
+    """
     known = by_band.filter(pl.col("potential_band") != "inconnu")
     if known.is_empty():
-        return (
-            "Aucune promotion ne peut être rapprochée d'un score de potentiel antérieur : "
-            "la comparaison par potentiel d'embauche n'est pas encore possible."
+        text = (
+            "Aucune promotion ne peut être rapprochée d'un score de potentiel calculé avant "
+            "elle : la comparaison par potentiel d'embauche n'est pas encore possible."
         )
+        if first_score is not None:
+            text += (
+                f" Le premier score disponible date du {first_score:%d/%m/%Y} ; des scores à "
+                "des dates passées (`ciblage score --as-of AAAA-MM-JJ`) ou les prochaines "
+                "exécutions nocturnes la rendront possible."
+            )
+        return text
     lower = known["potential_band"].str.extract(r"^(\d+)", 1).cast(pl.Int32)
     high = known.filter(lower >= HIGH_POTENTIAL)
     low = known.filter(lower < HIGH_POTENTIAL)
@@ -180,7 +192,12 @@ def _with_bars(rows: list[dict[str, Any]], goal: float) -> list[dict[str, Any]]:
 
 
 def _scope(
-    code: str | None, frames: dict[str, pl.DataFrame], goal: float, out: Path, plots: bool
+    code: str | None,
+    frames: dict[str, pl.DataFrame],
+    goal: float,
+    out: Path,
+    plots: bool,
+    first_score: date | None = None,
 ) -> Scope:
     """One page's figures, taken from the breakdowns of every agency."""
     label = code or "ensemble"
@@ -194,7 +211,7 @@ def _scope(
         by_rome=mine["par_rome"].sort("promotions", descending=True).to_dicts(),
         by_band=_with_bars(bands.to_dicts(), goal),
         by_month=_with_bars(mine["par_mois"].to_dicts(), goal),
-        band_finding=band_finding(bands) if not bands.is_empty() else "",
+        band_finding=band_finding(bands, first_score) if not bands.is_empty() else "",
     )
     if scope.totals and plots:
         stem = "ensemble" if code is None else f"agence_{code}"
@@ -272,8 +289,11 @@ def write_impact_report(con: duckdb.DuckDBPyConnection, settings: Settings, run_
     # matplotlib costs ~0.2 s a plot: beyond the limit, agency pages keep their tables'
     # inline bars only, so that a national run does not spend minutes drawing.
     agency_plots = len(agencies) <= int(opts["agency_plots_max"])
-    overall = _scope(None, frames, goal, out, plots=True)
-    scopes = [_scope(a, frames, goal, out, plots=agency_plots) for a in agencies]
+    first_score = None
+    if table_exists(con, "score_etablissement"):
+        first_score = con.execute("SELECT min(as_of) FROM score_etablissement").fetchall()[0][0]
+    overall = _scope(None, frames, goal, out, True, first_score)
+    scopes = [_scope(a, frames, goal, out, agency_plots, first_score) for a in agencies]
     csvs = _write_csvs(out, frames)
 
     env = Environment(

@@ -39,18 +39,19 @@ def test_publication_imports_sample_ledger_and_writes_report(
 def test_lists_flag_companies_in_cooldown(published_dir: Path, scored_settings: Settings) -> None:
     targets = pl.read_parquet(published_dir / "targets.parquet")
     with duckdb.connect(str(scored_settings.warehouse), read_only=True) as con:
-        paused = con.execute("SELECT agency_code, siret, reason FROM promotion_cooldown").fetchall()
-    flagged = targets.filter(pl.col("in_cooldown"))
-    listed = {
-        (a, s)
-        for a, s in targets.filter(pl.col("territory_level") == "agence")
-        .select("territory_code", "siret")
-        .iter_rows()
+        paused = con.execute(
+            "SELECT agency_code, siret, code_rome FROM promotion_cooldown"
+        ).fetchall()
+    agency_lists = targets.filter(pl.col("territory_level") == "agence")
+    expected = {
+        (a, s, r)
+        for a, s, r in agency_lists.select("territory_code", "siret", "code_rome").iter_rows()
+        if (a, s, None) in paused or (a, s, r) in paused
     }
-    expected = {(a, s) for a, s, _ in paused if (a, s) in listed}
-    got = {(a, s) for a, s in flagged.select("territory_code", "siret").iter_rows()}
-    assert got == expected
+    flagged = agency_lists.filter(pl.col("in_cooldown"))
+    assert set(flagged.select("territory_code", "siret", "code_rome").iter_rows()) == expected
     assert all("en pause jusqu'au" in r for r in flagged["cooldown_reason"])
+    assert not targets.filter(pl.col("territory_level") != "agence")["in_cooldown"].any()
 
 
 @pytest.mark.browser

@@ -130,6 +130,8 @@ def test_band_finding_compares_only_with_enough_promotions() -> None:
     assert "pas significatif" in band_finding(close)
     assert "Trop peu" in band_finding(bands([("80–100", 19, 3), ("20–39", 50, 2)]))
     assert "pas encore possible" in band_finding(bands([("inconnu", 50, 2)]))
+    later = band_finding(bands([("inconnu", 50, 2)]), date(2026, 11, 1))
+    assert "premier score disponible date du 01/11/2026" in later and "--as-of" in later
 
 
 def test_wilson_interval() -> None:

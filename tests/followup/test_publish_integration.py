@@ -1,0 +1,69 @@
+"""The follow-up inside the `publish` flow, on the lists' small synthetic warehouse: the
+configured ledger is imported, its cool-downs reach the lists, the impact report is linked
+from the site and renders in the browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from tests.publish import synthetic as syn
+
+from .ledgers import promo_rows, write_csv
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> dict:
+    from pipelines.publish import publish_flow
+
+    work = tmp_path_factory.mktemp("followup_publish")
+    warehouse = syn.build_warehouse(work / "warehouse.duckdb")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (siret,) = con.execute(
+            "SELECT e.siret FROM etablissement e JOIN score_etablissement_rome r USING (siret) "
+            "JOIN ref_commune c USING (code_commune) WHERE c.code_bassin = '2420' "
+            "AND e.etat_administratif = 'A' AND e.is_diffusible AND r.code_rome = 'D1507' "
+            "AND e.siret NOT IN (?, ?) ORDER BY r.hiring_potential DESC LIMIT 1",
+            [syn.P_ETAB, syn.P_UNITE],
+        ).fetchall()[0]
+    spec = [(d, "2420", siret, "D1507", "") for d in ("12/09/2026", "01/10/2026", "16/10/2026")]
+    spec.append(("15/10/2026", "2410", siret, "D1507", "embauche"))
+    write_csv(work / "suivi.csv", promo_rows(spec))
+    cfg = syn.write_config(work / "ciblage.toml", warehouse, work / "output")
+    with cfg.open("a", encoding="utf-8") as f:
+        f.write('\n[followup]\nledger = ["suivi.csv"]\n')
+    result = publish_flow(config=str(cfg))
+    return {**result, "siret": siret}
+
+
+def test_ledger_cooldown_reaches_the_lists(published: dict) -> None:
+    targets = pl.read_parquet(Path(published["run_dir"]) / "targets.parquet")
+    mine = targets.filter(pl.col("siret") == published["siret"])
+    in_agency = mine.filter(
+        (pl.col("territory_level") == "agence") & (pl.col("territory_code") == "2420")
+    )
+    assert in_agency.height >= 1 and in_agency["in_cooldown"].all()
+    assert in_agency["cooldown_reason"][0] == (
+        "3 promotions sans réponse depuis le 12/09 : en pause jusqu'au 15/12"
+    )
+    other = mine.filter(pl.col("territory_code") != "2420")
+    assert not other["in_cooldown"].any()  # another agency's lists are not affected
+
+
+@pytest.mark.browser
+def test_impact_report_linked_from_site(published: dict, chromium) -> None:  # noqa: ANN001
+    run_dir = Path(published["run_dir"])
+    page = chromium.new_page()
+    page.goto((run_dir / "site" / "index.html").as_uri())
+    page.click("text=Rapport d'impact des promotions")
+    assert page.url.endswith("impact/index.html")
+    assert page.inner_text("#kpi-promotions") == "4"
+    assert page.inner_text("#kpi-conversion") == "25,0 %"
+    assert page.locator("[data-testid=table-agences] tbody tr").count() == 2
+    assert page.locator("img.plot").first.evaluate("img => img.naturalWidth > 0")
+    page.close()

@@ -246,6 +246,9 @@ def generate_population(
             estabs.append(e)
             remaining[commune.dep] -= 1
         unit.n_etab = n_etab
+        # A company employs at least as many people as its largest site.
+        unit.band = max([unit.band, *(e.band for e in estabs[-n_etab:])], key=BANDS.index)
+        unit.categorie_entreprise = _categorie_entreprise(unit.band, n_etab)
         unit.nic_siege = estabs[-n_etab].nic
         if all(e.closed for e in estabs[-n_etab:]):
             unit.closed = max(e.closed for e in estabs[-n_etab:])  # type: ignore[type-var]

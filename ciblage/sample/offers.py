@@ -22,6 +22,7 @@ from ciblage.sample.luhn import break_key
 from ciblage.sample.referentials import Referentials
 
 PARIS = ZoneInfo("Europe/Paris")
+LAST_SEEN = dt.datetime(2026, 10, 31, 23, 0, tzinfo=PARIS)  # the offers' extraction time
 # Share of hires published as offers, by sector group (times size and propensity).
 PUBLISH_RATE = {
     "agriculture": 0.14,
@@ -117,6 +118,7 @@ def _payload(
         e.unit.categorie_juridique == "9220" and rng.random() < 0.05
     )
     updated = created + dt.timedelta(days=int(rng.integers(0, 20)), hours=int(rng.integers(0, 8)))
+    updated = min(updated, max(created, LAST_SEEN))  # files are extracted before the as-of date
     offer = {
         "id": oid,
         "intitule": appellation,

@@ -109,7 +109,8 @@ def test_hires_respect_lifetimes_and_offers_link_to_truth(
         if luhn_valid(o["entreprise"]["siret"])
     )
     assert 0.03 < sum("nom" not in o["entreprise"] for o in offers) / len(offers) < 0.2
-    assert max(o["dateCreation"] for o in offers) < "2026-11-01"
+    assert max(o["dateCreation"] for o in offers) < "2026-11-01"  # nothing after the as-of
+    assert max(o["dateActualisation"] for o in offers) < "2026-11-01"
 
 
 def test_shipped_sample_equals_a_fresh_generation(sample_dir: Path) -> None:

@@ -195,10 +195,16 @@ def load_source(
     fp: dict[str, Any] | None = None
     try:
         result, fp = _load(con, spec, path, run_id, as_of, registry, progress, force, dq_max_rows)
-    except (IngestError, QualityFailure, duckdb.Error, OSError, ValueError) as exc:
+    except Exception as exc:  # one source failing must not stop the others
         _cleanup(con, spec, run_id)
-        result = LoadResult(spec.name, "failed", message=str(exc))
-        log.error("%s: load failed, previous data kept: %s", spec.name, exc)
+        expected = isinstance(exc, (IngestError, QualityFailure, duckdb.Error, OSError, ValueError))
+        result = LoadResult(spec.name, "failed", message=str(exc) or type(exc).__name__)
+        log.error(
+            "%s: load failed, previous data kept: %s",
+            spec.name,
+            exc,
+            exc_info=not expected,  # a bug, not a bad file: keep the traceback
+        )
     result.file = str(path) if path else None
     result.seconds = round(time.monotonic() - t0, 3)
     if result.status in ("missing", "stale", "failed") and not _has_loaded(con, spec.name):

@@ -67,3 +67,30 @@ def test_impact_report_linked_from_site(published: dict, chromium) -> None:  # n
     assert page.locator("[data-testid=table-agences] tbody tr").count() == 2
     assert page.locator("img.plot").first.evaluate("img => img.naturalWidth > 0")
     page.close()
+
+
+def test_agency_fills_the_xlsx_it_downloaded(published: dict, tmp_path: Path) -> None:
+    """The counselor adds the ledger columns to a ROME sheet of the list and sends it back."""
+    from openpyxl import load_workbook
+
+    from ciblage.followup.ledger import import_promotions
+
+    (xlsx,) = (Path(published["run_dir"]) / "agences" / "2420").glob("*.xlsx")
+    wb = load_workbook(xlsx)
+    ws = next(s for s in wb.worksheets if s.cell(1, 1).value == "Code ROME")
+    width = ws.max_column
+    extra = ["date_promotion", "code_agence", "id_demandeur", "canal", "résultat"]
+    for i, header in enumerate(extra, start=width + 1):
+        ws.cell(1, i, header)
+    for i, value in enumerate(["02/10/2026", "2420", "DE77", "téléphone", "entretien"]):
+        ws.cell(2, width + 1 + i, value)
+    filled = tmp_path / "suivi_2420.xlsx"
+    wb.save(filled)
+
+    con = duckdb.connect(":memory:")
+    report = import_promotions(con, filled)
+    assert (report.inserted, report.errors) == (1, [])
+    assert report.blank_rows == ws.max_row - 2  # the other companies were not promoted
+    assert "Entreprise" in report.ignored_columns and "Adresse" in report.ignored_columns
+    siret, rome = con.execute("SELECT siret, code_rome FROM promotion").fetchall()[0]
+    assert (siret, rome) == (str(ws.cell(2, 6).value), ws.cell(2, 1).value)

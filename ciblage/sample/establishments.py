@@ -169,13 +169,15 @@ def generate_population(
         d: np.array([c.weight for c in ref.communes[d]]) / sum(c.weight for c in ref.communes[d])
         for d in deps
     }
+    naf_cdf = _cdf(weights)
+    commune_cdf = {d: _cdf(p) for d, p in commune_p.items()}
     used_siren: set[str] = set()
     units: list[Unit] = []
     estabs: list[Establishment] = []
     remaining = dict(per_dep)
     while any(v > 0 for v in remaining.values()):
         dep = deps[int(np.argmax([remaining[d] for d in deps]))]
-        naf = ref.naf[codes[int(rng.choice(len(codes), p=weights))]]
+        naf = ref.naf[codes[_draw(rng, naf_cdf)]]
         r = rng.random()
         n_etab = (
             1 if r < 0.9 else int(rng.integers(2, 4)) if r < 0.975 else int(rng.integers(4, 15))
@@ -188,7 +190,7 @@ def generate_population(
         siren = make_siren(rng, used_siren)
         created = _created(rng)
         unit_band = _band(rng, naf.a21)
-        home = ref.communes[dep][int(rng.choice(len(ref.communes[dep]), p=commune_p[dep]))]
+        home = ref.communes[dep][_draw(rng, commune_cdf[dep])]
         sexe = "M" if rng.random() < 0.6 else "F"
         unit = Unit(
             siren=siren,
@@ -210,11 +212,7 @@ def generate_population(
         units.append(unit)
         for k in range(n_etab):
             d = dep if k == 0 or rng.random() < 0.75 else deps[int(rng.integers(len(deps)))]
-            commune = (
-                home
-                if k == 0
-                else ref.communes[d][int(rng.choice(len(ref.communes[d]), p=commune_p[d]))]
-            )
+            commune = home if k == 0 else ref.communes[d][_draw(rng, commune_cdf[d])]
             e_created = created if k == 0 else max(created, _created(rng))
             closed = _closed(rng, e_created)
             band = unit_band if n_etab == 1 else _band(rng, naf.a21)
@@ -224,9 +222,7 @@ def generate_population(
                 unit=unit,
                 nic=f"{k + 1:04d}",
                 commune=commune,
-                naf=naf
-                if rng.random() < 0.95
-                else ref.naf[codes[int(rng.choice(len(codes), p=weights))]],
+                naf=naf if rng.random() < 0.95 else ref.naf[codes[_draw(rng, naf_cdf)]],
                 band=band,
                 created=e_created,
                 closed=closed,
@@ -253,6 +249,16 @@ def generate_population(
         if all(e.closed for e in estabs[-n_etab:]):
             unit.closed = max(e.closed for e in estabs[-n_etab:])  # type: ignore[type-var]
     return units, estabs
+
+
+def _cdf(p: np.ndarray) -> np.ndarray:
+    cdf = np.asarray(p, dtype=np.float64).cumsum()
+    return cdf / cdf[-1]
+
+
+def _draw(rng: np.random.Generator, cdf: np.ndarray) -> int:
+    """rng.choice(len(cdf), p=...) with the cumulative weights computed once (same draws)."""
+    return int(cdf.searchsorted(rng.random(), side="right"))
 
 
 def _position(rng: np.random.Generator, c: Commune) -> tuple[float, float, str]:

@@ -35,3 +35,26 @@ def make_run() -> Callable[..., Path]:
         return run_dir
 
     return make
+
+
+@pytest.fixture(scope="session")
+def nightly_work(
+    tmp_path_factory: pytest.TempPathFactory, e2e_config: Path, prefect_harness: None
+) -> dict:
+    """One full `nightly` run (in-process, under the harness) on a private copy of the
+    session's sample config; later tests compare with what it produced."""
+    from orch_fixtures import clone_config, comparable_scores, comparable_targets
+
+    from pipelines.nightly import nightly_flow
+
+    cfg = clone_config(e2e_config, tmp_path_factory.mktemp("nightly"))
+    result = nightly_flow(config=str(cfg))
+    settings = load_settings(cfg)
+    run_dir = Path(result["publish"]["run_dir"])
+    return {
+        "config": cfg,
+        "result": result,
+        "run_dir": run_dir,
+        "scores": comparable_scores(settings.warehouse),
+        "targets": comparable_targets(run_dir),
+    }

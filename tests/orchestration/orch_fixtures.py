@@ -71,13 +71,41 @@ def lists(potentials: dict[str, tuple[str, int]], roms: tuple[str, ...] = ROMS) 
     return pl.DataFrame(rows)
 
 
-def clone_config(config: Path, work: Path) -> Path:
+# A small model: these tests check orchestration (resume, equality of results, gates,
+# fan-out), not model quality, and train several times.
+FAST_SCORING = {"max_iter": "40", "grid": "[[1.0, 20]]", "n_snapshots": "3"}
+
+
+def clone_config(config: Path, work: Path, fast: bool = True) -> Path:
     """A copy of a test config (same sample) whose warehouse and outputs live in `work`."""
     work.mkdir(parents=True, exist_ok=True)
     text = config.read_text(encoding="utf-8").replace(config.parent.as_posix(), work.as_posix())
+    if fast:
+        text = _set_section(text, "scoring", FAST_SCORING)
     dst = work / "ciblage.toml"
     dst.write_text(text, encoding="utf-8")
     return dst
+
+
+def _set_section(text: str, section: str, values: dict[str, str]) -> str:
+    """Set keys of a TOML table, replacing those already set in it."""
+    lines = text.splitlines()
+    header = f"[{section}]"
+    if header not in (line.strip() for line in lines):
+        return text + f"\n{header}\n" + "".join(f"{k} = {v}\n" for k, v in values.items())
+    out, inside = [], False
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("["):
+            inside = stripped == header
+            out.append(line)
+            if inside:
+                out += [f"{k} = {v}" for k, v in values.items()]
+            continue
+        if inside and stripped.split("=")[0].strip() in values:
+            continue
+        out.append(line)
+    return "\n".join(out) + "\n"
 
 
 # columns that differ between two runs of the same data by construction

@@ -80,6 +80,8 @@ def test_sheet_names_valid_and_unique():
     b = sheet_name("M1607", "Secrétariat / accueil: [bureau]*", used)
     assert len(a) <= 31 and len(b) <= 31 and a != b
     assert not set("[]:*?/\\") & set(a + b)
+    c = sheet_name("H3401", "Conduite de traitement d'abrasifs", used)
+    assert c == "H3401 Conduite de traitement d"
 
 
 def test_territory_rerun_carries_other_territories(synth_published, run_dir):

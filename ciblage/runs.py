@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -114,23 +115,42 @@ def list_runs(settings: Settings) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and _RUN_ID.match(p.name))
 
 
-def prune_runs(settings: Settings, keep: int | None = None) -> list[Path]:
-    """Delete all but the `keep` newest run folders ([runs] keep, default 5).
+def prune_runs(settings: Settings, keep: int | None = None, background: bool = False) -> list[Path]:
+    """Remove all but the `keep` newest run folders ([runs] keep, default 5).
 
-    The published folder is never deleted, even when older than the newest K (a run of
-    gate failures must not delete what agencies are reading).
+    The published folder is never removed, even when older than the newest K (a run of
+    gate failures must not delete what agencies are reading). Folders are first renamed
+    into `runs/.trash/` (instant), then deleted; a run folder holds thousands of files
+    (one fiche page per company), so with `background=True` the deletion happens on a
+    daemon thread and does not delay the publication; whatever an exiting process leaves
+    in the trash is deleted by the next prune.
     """
     keep = int(settings.section("runs").get("keep", 5)) if keep is None else keep
     if keep < 1:
         raise ValueError("[runs] keep must be >= 1")
     published = latest_run_dir(settings)
+    trash = runs_root(settings) / TRASH
     removed = []
     for path in list_runs(settings)[:-keep]:
         if published is not None and path.resolve() == published:
             continue
-        shutil.rmtree(path)
+        trash.mkdir(exist_ok=True)
+        path.rename(trash / path.name)
         removed.append(path)
+    if trash.is_dir():
+        if background:
+            threading.Thread(target=_empty, args=(trash,), daemon=True).start()
+        else:
+            _empty(trash)
     return removed
+
+
+TRASH = ".trash"
+
+
+def _empty(trash: Path) -> None:
+    for child in list(trash.iterdir()):
+        shutil.rmtree(child, ignore_errors=True)
 
 
 # ---- gated publication -------------------------------------------------------------------
@@ -188,7 +208,7 @@ def publish_run(
         report.write(run_dir)
         if report.published:
             switch_latest(settings, run_dir)
-            prune_runs(settings)
+            prune_runs(settings, background=True)
         step.status = COMPLETED if report.published else BLOCKED
         step.rows_out = int(report.checks[0].value or 0) if report.checks else None
         step.message = ("published " if report.published else "NOT published: ") + (

@@ -27,3 +27,16 @@ def test_default_keep_is_five(settings_factory) -> None:
         create_run_dir(s, f"2026110{i + 1}T020000000000Z_asof{date(2026, 11, 1):%Y%m%d}")
     assert len(prune_runs(s)) == 2
     assert len(list_runs(s)) == 5
+
+
+def test_pruned_folders_leave_through_the_trash(settings_factory) -> None:
+    s = settings_factory(runs="keep = 1")
+    runs = [create_run_dir(s, f"2026110{i}T020000000000Z_asof20261101") for i in range(1, 4)]
+    (runs[0] / "site").mkdir()
+    (runs[0] / "site" / "index.html").write_text("x")
+    trash = s.output / "runs" / ".trash"
+    trash.mkdir()
+    (trash / "left-by-a-killed-process").mkdir()  # emptied by the next prune
+    assert prune_runs(s) == runs[:2]
+    assert list(trash.iterdir()) == []
+    assert list_runs(s) == [runs[2]]

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import duckdb
 import pytest
 
-# Real SIRETs: Luhn-valid (La Poste's head office and an establishment numbered with the
-# "sum of digits multiple of 5" rule), and the same with one digit changed.
-VALID_SIRETS = ["73282932000074", "35600000000048", "35600000000051", "44306184100047"]
-INVALID_SIRET = "73282932000075"
+from tests.quality.helpers import MakeTable
 
 
 @pytest.fixture()
@@ -22,9 +19,6 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
     )
     yield c
     c.close()
-
-
-MakeTable = Callable[..., str]
 
 
 @pytest.fixture()

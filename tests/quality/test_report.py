@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 from ciblage.quality import Check, render_quality_report, validate_table
-from tests.quality.conftest import INVALID_SIRET, VALID_SIRETS, MakeTable
+from tests.quality.helpers import INVALID_SIRET, VALID_SIRETS, MakeTable
 
 
 def test_report_renders_results_and_quarantine(

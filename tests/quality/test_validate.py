@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from ciblage.quality import Check, CheckError, QualityError, luhn_valid, validate_table
-from tests.quality.conftest import INVALID_SIRET, VALID_SIRETS, MakeTable
+from tests.quality.helpers import INVALID_SIRET, VALID_SIRETS, MakeTable
 
 
 def run(con: duckdb.DuckDBPyConnection, checks: list[Check], **kw):

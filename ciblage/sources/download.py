@@ -141,7 +141,10 @@ def last_good(source_dir: Path, url: str | None = None) -> dict[str, Any] | None
         path = day / MANIFEST
         if not path.is_file():
             continue
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = _read_json(path)
+        if not manifest or not manifest.get("file") or not manifest.get("sha256"):
+            log.warning("ignoring unreadable download manifest %s", path)
+            continue
         if url is not None and manifest.get("url") != url:
             continue
         if (day / manifest["file"]).is_file():

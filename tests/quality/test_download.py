@@ -254,3 +254,11 @@ def test_file_name_from_content_disposition_or_option(server: FileServer, tmp_pa
     server.disposition = None
     got = download(export, tmp_path / "x", today=DAY1, filename="dpae.csv", backoff=0.01)
     assert got.path.name == "dpae.csv"
+
+
+def test_damaged_manifest_is_ignored(server: FileServer, tmp_path: Path) -> None:
+    first = fetch(server, tmp_path)
+    (first.path.parent / "manifest.json").write_text("{not json", encoding="utf-8")
+    second = fetch(server, tmp_path, day=DAY2)
+    assert second.status == "downloaded"  # no trusted previous file: fetched again
+    assert second.path.read_bytes() == server.content

@@ -108,7 +108,26 @@ def score(
     """Build features, train/back-test the model and score establishments (flow `score`)."""
     from pipelines.score import score_flow
 
-    score_flow(config=_cfg(config), as_of=as_of, horizon_months=horizon, territory=territory)
+    res = score_flow(config=_cfg(config), as_of=as_of, horizon_months=horizon, territory=territory)
+    rows = res["rows"]
+    typer.echo(
+        f"score {res['as_of']} ({res['territory']}): {rows['score_etablissement']:,} "
+        f"establishments, {rows['score_etablissement_rome']:,} per-ROME rows, "
+        f"label {res['label_mode']}, model {res['model_id']}"
+        + (" (reused)" if res["reused_model"] else "")
+    )
+    bt = res.get("backtest") or {}
+    if bt.get("precision_at_10_model") is not None:
+        typer.echo(
+            "back-test precision@10: model {:.3f}, largest headcount {:.3f}, "
+            "most hires/offers 12 months {:.3f}".format(
+                bt["precision_at_10_model"],
+                bt["precision_at_10_headcount"],
+                bt["precision_at_10_past_12m"],
+            )
+        )
+    if res.get("model_card"):
+        typer.echo(f"model card: {res['model_card']}")
 
 
 @app.command()

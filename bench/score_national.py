@@ -161,7 +161,6 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=16_000_000)
     ap.add_argument("--memory-limit", default="4GB", help="DuckDB memory_limit")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--min-potential", type=int, default=10, help="reasons by ablation above")
     ap.add_argument("--dir", type=Path, default=None, help="work folder (default: temp)")
     args = ap.parse_args()
     work = args.dir or Path(tempfile.mkdtemp(prefix="ciblage-bench-score-"))
@@ -173,17 +172,23 @@ def main() -> None:
     t0 = time.perf_counter()
     build(con, args.rows)
     t_build = time.perf_counter() - t0
-    params = Params()
+    from ciblage.config import load_settings
+    from pipelines.score import ScoringOptions
+
+    opts = ScoringOptions.from_settings(load_settings(PROJECT_ROOT / "ciblage.toml"))
+    params = opts.train.base  # the shipped model settings (tuned values: first grid entry)
     t0 = time.perf_counter()
     model = train_small(con, params)
     t_train = time.perf_counter() - t0
     rss_before = rss_gib()
 
     t0 = time.perf_counter()
-    n = predict_to_raw(con, model, AS_OF, "bench", "hires_siret", args.min_potential)
+    n = predict_to_raw(con, model, AS_OF, "bench", "hires_siret", opts.min_potential_for_reasons)
     t_predict = time.perf_counter() - t0
     t0 = time.perf_counter()
-    counts = write_tables(con, AS_OF, True, 3, prior_weight=5.0, min_share=0.02)
+    counts = write_tables(
+        con, AS_OF, True, 3, opts.prior_weight, opts.min_share, opts.rome_min_p_hire
+    )
     t_write = time.perf_counter() - t0
     stars = con.execute(
         "SELECT stars, count(*) FROM score_etablissement GROUP BY 1 ORDER BY 1"

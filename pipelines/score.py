@@ -57,6 +57,7 @@ class ScoringOptions:
     prior_weight: float = 5.0
     min_share: float = 0.02
     min_potential_for_reasons: int = 10
+    rome_min_p_hire: float = 0.005
     keep_as_of: int = 3
     label_mode: str | None = None
 
@@ -71,6 +72,7 @@ class ScoringOptions:
             prior_weight=float(s.get("rome_prior_weight", 5.0)),
             min_share=float(s.get("rome_min_share", 0.02)),
             min_potential_for_reasons=int(s.get("min_potential_for_reasons", 10)),
+            rome_min_p_hire=float(s.get("rome_min_p_hire", 0.005)),
             keep_as_of=int(s.get("keep_as_of", 3)),
             label_mode=s.get("label_mode") or None,
         )
@@ -196,7 +198,13 @@ def score_establishments(
             opts.min_potential_for_reasons,
         )
         counts = write_tables(
-            con, settings.as_of, whole, opts.keep_as_of, opts.prior_weight, opts.min_share
+            con,
+            settings.as_of,
+            whole,
+            opts.keep_as_of,
+            opts.prior_weight,
+            opts.min_share,
+            opts.rome_min_p_hire,
         )
     return {"feature_etablissement": n, **counts}
 

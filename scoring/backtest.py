@@ -44,7 +44,8 @@ def rome_allocation(
         run_sql_file(
             con,
             "score_etablissement_rome",
-            dict(as_of=as_of, prior_weight=prior_weight, min_share=min_share),
+            # every establishment is a candidate in the back-test (no potential floor)
+            dict(as_of=as_of, prior_weight=prior_weight, min_share=min_share, min_p=0.0),
             scores="_alloc_scores",
             target=target,
             stars_case=star_sql("round(100 * p_rome)"),

@@ -147,12 +147,16 @@ def choose(
     reference: dict[str, float],
     label_mode: str,
     candidates: np.ndarray,
+    mu: np.ndarray,
 ) -> np.ndarray:
-    """N x 3 group codes (-1 = none), heaviest model reason first, profile as fallback."""
+    """N x 3 group codes (-1 = none), heaviest model reason first, profile as fallback.
+
+    `mu` is the model's prediction for every row (already computed by the caller).
+    """
     n = len(df)
     sup = supports(df, label_mode)
     gain = np.full((n, len(GROUPS)), -np.inf)
-    base = np.log(np.clip(predict_mu(regressor, X[candidates]), 1e-12, None))
+    base = np.log(np.clip(mu[candidates], 1e-12, None))
     cand_idx = np.flatnonzero(candidates)
     for code, (_, feats) in enumerate(GROUPS):
         rows = sup[cand_idx, code]

@@ -59,7 +59,7 @@ def predict_to_raw(
             X = matrix(df)
             mu, p = model.predict(X)
             pot = potential(p)
-            codes = choose(model.regressor, X, df, reference, label_mode, pot >= min_potential)
+            codes = choose(model.regressor, X, df, reference, label_mode, pot >= min_potential, mu)
             codes_n = np.where(codes >= 0, codes, -1)
             out = pd.DataFrame(
                 {
@@ -121,13 +121,14 @@ def write_tables(
     keep_as_of: int,
     prior_weight: float,
     min_share: float,
+    min_p_hire: float = 0.005,
 ) -> dict[str, int]:
     """Build reasons text and per-ROME rows from the staged predictions; swap them in."""
     run_sql_file(con, "score_etablissement", raw=RAW, features=FEATURES_NEW, target="_score_new")
     run_sql_file(
         con,
         "score_etablissement_rome",
-        dict(as_of=as_of, prior_weight=prior_weight, min_share=min_share),
+        dict(as_of=as_of, prior_weight=prior_weight, min_share=min_share, min_p=min_p_hire),
         scores="_score_new",
         target="_score_rome_new",
         stars_case=star_sql("round(100 * p_rome)"),

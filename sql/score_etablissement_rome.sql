@@ -4,7 +4,8 @@
 -- establishment's own ROME mix over the 24 months before T (linked offers' code_rome, and
 -- per-SIRET hires when present), as a Bayesian blend: share = (w * share_of_naf + own_n) /
 -- (w * sum_of_naf_shares + own_total), w = $prior_weight pseudo-observations. A trade is kept
--- when its share is at least $min_share. Reads {{ scores }} (as_of, siret, expected_hires,
+-- when its share is at least $min_share; establishments with P(at least one hire) below
+-- $min_p (potential 0: never a target) get no per-ROME rows. Reads {{ scores }} (as_of, siret, expected_hires,
 -- p_hire) and writes {{ target }}. P per trade uses Poisson thinning: 1 - (1 - p)^share.
 CREATE OR REPLACE TEMP TABLE {{ target }} AS
 WITH params AS (
@@ -14,6 +15,7 @@ WITH params AS (
 s AS (
     SELECT sc.as_of, sc.siret, sc.expected_hires, sc.p_hire, e.naf_code
     FROM {{ scores }} sc JOIN etablissement e USING (siret)
+    WHERE sc.p_hire >= CAST($min_p AS DOUBLE)
 ),
 own AS (
     SELECT l.siret, o.code_rome, count(*)::DOUBLE AS n

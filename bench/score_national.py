@@ -42,6 +42,12 @@ def rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
+def cpu_s() -> float:
+    """User + system CPU seconds of this process (every thread, DuckDB's included)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def build(con: duckdb.DuckDBPyConnection, rows: int) -> None:
     """Synthetic tables: features (every model input), etablissement, referentials."""
     ref = PROJECT_ROOT / "data" / "reference" / "rome_naf_mapping.raw.csv"
@@ -182,6 +188,7 @@ def main() -> None:
     t_train = time.perf_counter() - t0
     rss_before = rss_gib()
 
+    c0 = cpu_s()
     t0 = time.perf_counter()
     n = predict_to_raw(con, model, AS_OF, "bench", "hires_siret", opts.min_potential_for_reasons)
     t_predict = time.perf_counter() - t0
@@ -190,6 +197,7 @@ def main() -> None:
         con, AS_OF, True, 3, opts.prior_weight, opts.min_share, opts.rome_min_p_hire
     )
     t_write = time.perf_counter() - t0
+    cpu = cpu_s() - c0
     stars = con.execute(
         "SELECT stars, count(*) FROM score_etablissement GROUP BY 1 ORDER BY 1"
     ).fetchall()
@@ -202,6 +210,7 @@ def main() -> None:
     print(f"predict + reasons (chunks) {t_predict:8.1f} s")
     print(f"texts, per-ROME, swap      {t_write:8.1f} s")
     print(f"SCORING TOTAL              {total:8.1f} s  ({n / total:,.0f} establishments/s)")
+    print(f"scoring CPU time (user+sys){cpu:8.1f} s  (idle 2-core wall >= {cpu / 2:.0f} s)")
     print(f"per-ROME rows              {counts['score_etablissement_rome']:,}")
     print(f"stars distribution         {stars}")
     print(f"peak RSS                   {rss_gib():8.2f} GiB (before scoring {rss_before:.2f})")

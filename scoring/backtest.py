@@ -163,12 +163,7 @@ def evaluate(
         .merge(snapshot[["siret", "code_departement"]], on="siret")
         .merge(labels, on=["siret", "code_rome"], how="left")
         .merge(past, on=["siret", "code_rome"], how="left")
-        .merge(
-            pd.DataFrame(
-                {"siret": snapshot.siret, "headcount": headcount, "past_total": past_total}
-            ),
-            on="siret",
-        )
+        .merge(pd.DataFrame({"siret": snapshot.siret, "headcount": headcount}), on="siret")
     )
     cands["y"] = cands["y"].fillna(0.0)
     cands["past_12m"] = cands["past"].fillna(0.0)

@@ -15,6 +15,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -121,29 +122,56 @@ def validate_table(
         chunk = int(max_partition_rows)
         part_expr = f"('chunk ' || lpad(CAST(rowid // {chunk} AS VARCHAR), 4, '0'))"
         outcome.partition_by = f"chunks of {chunk:,} rows"
-    dup_tables = _duplicate_tables(con, table, row_checks) if part_expr else {}
-    try:
-        name = re.sub(r"\W", "_", f"{source}_{next(_temp_names)}")
-        suite = build_suite(name, row_checks, set(dup_tables), row_column)
-        select = _select_list(row_checks, dup_tables, row_column)
-        if not row_checks:
-            outcome.partitions = 1
-        elif part_expr is None:
-            outcome.partitions = 1
-            df = con.execute(f"SELECT {select} FROM {_qualified(table)}").df()
-            outcome.results.extend(_validate_frame(suite, df, WHOLE_TABLE))
-        else:
-            for label, df in _partitions(con, table, select, part_expr):
-                outcome.partitions += 1
-                outcome.results.extend(_validate_frame(suite, df, label))
-                del df
-    finally:
-        for dup in dup_tables.values():
-            con.execute(f"DROP TABLE IF EXISTS {quote(dup)}")
+    with _no_progress_bar(con):
+        _run_row_checks(con, outcome, row_checks, part_expr, row_column)
     record_results(con, outcome)
     level = logging.INFO if outcome.passed else logging.ERROR
     log.log(level, outcome.message())
     return outcome
+
+
+def _run_row_checks(
+    con: duckdb.DuckDBPyConnection,
+    outcome: QualityOutcome,
+    row_checks: list[tuple[int, Check]],
+    part_expr: str | None,
+    row_column: str | None,
+) -> None:
+    """Validate the whole table, or each partition in turn, appending to `outcome`."""
+    table = outcome.table
+    dup_tables: dict[int, str] = {}
+    try:
+        if part_expr:
+            dup_tables = _duplicate_tables(con, table, row_checks)
+        name = re.sub(r"\W", "_", f"{outcome.source}_{next(_temp_names)}")
+        suite = build_suite(name, row_checks, set(dup_tables), row_column)
+        select = _select_list(row_checks, dup_tables, row_column)
+        if not row_checks or part_expr is None:
+            outcome.partitions = 1
+        if not row_checks:
+            return
+        if part_expr is None:
+            df = con.execute(f"SELECT {select} FROM {_qualified(table)}").df()
+            outcome.results.extend(_validate_frame(suite, df, WHOLE_TABLE))
+            return
+        for label, df in _partitions(con, table, select, part_expr):
+            outcome.partitions += 1
+            outcome.results.extend(_validate_frame(suite, df, label))
+            del df
+    finally:
+        for dup in dup_tables.values():
+            con.execute(f"DROP TABLE IF EXISTS {quote(dup)}")
+
+
+@contextmanager
+def _no_progress_bar(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB's progress bar would interleave with the CLI's own progress display."""
+    before = con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]
+    con.execute("SET enable_progress_bar = false")
+    try:
+        yield
+    finally:
+        con.execute(f"SET enable_progress_bar = {'true' if before else 'false'}")
 
 
 def _partitions(

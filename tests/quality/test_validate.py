@@ -200,6 +200,19 @@ def test_missing_reference_table(con: duckdb.DuckDBPyConnection, make_table: Mak
     assert "ref_naf" in out.message()
 
 
+def test_connection_settings_are_restored(
+    con: duckdb.DuckDBPyConnection, make_table: MakeTable
+) -> None:
+    make_table({"c": ["a", "b"], "p": ["1", "2"]})
+    setting = "SELECT current_setting('enable_progress_bar')"
+    for value in (True, False):
+        con.execute(f"SET enable_progress_bar = {value}")
+        run(con, [Check.unique("c")], partition_by="p")
+        assert con.execute(setting).fetchall()[0][0] is value
+    tables = con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+    assert not [t for (t,) in tables if t.startswith("__dq")]  # temporary tables dropped
+
+
 def test_missing_table_raises(con: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(ValueError, match="nope"):
         run(con, [Check.not_null("c")], table="nope")

@@ -140,3 +140,15 @@ def test_training_snapshots_need_history() -> None:
     assert snaps[0] == date(2026, 5, 1)
     assert snaps[-1] == date(2025, 5, 1)
     assert all(a > b for a, b in zip(snaps, snaps[1:], strict=False))
+
+
+def test_features_without_offer_tables(synthetic_copy: Path) -> None:
+    """A deployment that never loaded offers still gets features (offer signal zero)."""
+    from scoring.features import ensure_optional_tables
+
+    con = duckdb.connect(str(synthetic_copy))
+    con.execute("DROP TABLE offre_siret_link")
+    con.execute("DROP TABLE offre")
+    assert ensure_optional_tables(con) == ["offre", "offre_siret_link"]
+    f = _features(con)
+    assert len(f) > 100 and (f.offers_24m == 0).all() and f.hires_24m.sum() > 0

@@ -42,6 +42,7 @@ def test_index_agency_list_and_fiche(run_dir):
         agency = targets.filter(pl.col("territory_code") == "2420")
         romes = page.locator("#metiers tbody td:first-child").all_inner_texts()
         assert sorted(romes) == sorted(agency["code_rome"].unique())
+        assert page.inner_text("#compteur") == f"{len(romes)} métiers affichés"
         located = agency.filter(pl.col("latitude").is_not_null())["siret"].n_unique()
         assert page.locator("svg.carte circle").count() == located < agency["siret"].n_unique()
 

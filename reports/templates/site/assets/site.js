@@ -39,7 +39,10 @@
       if (ok) { shown += 1; }
     });
     var counter = document.getElementById("compteur");
-    if (counter) { counter.textContent = shown + " entreprise" + (shown > 1 ? "s" : "") + " affichée" + (shown > 1 ? "s" : ""); }
+    if (counter) {
+      var forms = (table.getAttribute("data-compteur") || "entreprise affichée|entreprises affichées").split("|");
+      counter.textContent = shown + " " + (shown > 1 ? forms[1] : forms[0]);
+    }
   }
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from ciblage.aids import NO, Aid, Company, Profile, applicable_aids
+from ciblage.aids import NO, Aid, Company, Profile, applicable_aids, load_aids
 from ciblage.publish import fmt
 
 TOP_ROMES = 5
@@ -88,6 +88,7 @@ def build_fiches(
 ) -> list[dict[str, Any]]:
     """One fiche per siret of `rows` (targets rows of one territory), best first."""
     extras = extras or {}
+    aids = aids if aids is not None else load_aids()  # parsed once, not per company
     fiches: dict[str, dict[str, Any]] = {}
     ordered = sorted(rows, key=lambda r: (r["rank"], -r["hiring_potential"], r["siret"]))
     for row in ordered:

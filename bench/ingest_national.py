@@ -435,6 +435,8 @@ def main() -> None:
                 f"generated {label}: {rows:,} rows, {etab.stat().st_size / 2**30:.2f} GiB + "
                 f"{ul.stat().st_size / 2**30:.2f} GiB zipped in {time.monotonic() - t:.0f} s"
             )
+        if a.generate_only:
+            continue
         etab, ul = (
             folder / formats.SIRENE_ETABLISSEMENT_ZIP,
             folder / formats.SIRENE_UNITE_LEGALE_ZIP,

@@ -185,7 +185,8 @@ def publish_run(
     params = {"run_dir": str(run_dir), "previous": report.previous_run_id, "territory": territory}
     with ledger_step(
         settings.warehouse,
-        run_id=run_id_for(settings.as_of),
+        # the enclosing nightly's id, else the run folder's (= the publish run's id)
+        run_id=_current_run.get() or os.environ.get(RUN_ID_ENV) or run_dir.name,
         flow=flow,
         stage="publish",
         step="publication",

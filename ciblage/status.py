@@ -107,6 +107,10 @@ def _summarise(run: dict[str, Any], dq: str | None) -> dict[str, Any]:
     for r in run["rows"]:
         if r["step"] in ("run", "stage"):
             params = {**r["params"], **params}
+    for r in run["rows"]:  # a stage run alone: its steps' own parameters
+        for key in ("as_of", "territory"):
+            if params.get(key) is None and isinstance(r["params"].get(key), str):
+                params[key] = r["params"][key]
     stages = {}
     for stage in STAGES:
         rows = [r for r in run["rows"] if r["stage"] == stage]

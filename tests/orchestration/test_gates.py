@@ -135,3 +135,15 @@ def test_publication_is_recorded_completed(settings_factory, make_run) -> None:
             "SELECT status FROM run_ledger WHERE step = 'publication'"
         ).fetchone()
     assert status == COMPLETED
+
+
+def test_standalone_publication_is_recorded_under_the_run_folder_id(
+    settings_factory, make_run
+) -> None:
+    s = settings_factory()
+    run_dir, _ = _publish(s, make_run, scores())
+    with session(s.warehouse) as con:
+        (run_id,) = con.execute(
+            "SELECT run_id FROM run_ledger WHERE step = 'publication'"
+        ).fetchone()
+    assert run_id == run_dir.name

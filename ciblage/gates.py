@@ -177,7 +177,15 @@ def write_snapshot(
     ).pl()
     if stats.is_empty():
         raise ValueError(f"no scored establishment for as_of {as_of} in score_etablissement")
-    pots_sql = f"SELECT s.siret, e.code_departement, s.hiring_potential {base}"
+    # Only diffusible establishments: the snapshot sits in the run folder, and P units must
+    # never appear in anything a run writes (their potential is never published anyway).
+    pots_sql = (
+        "SELECT s.siret, e.code_departement, s.hiring_potential "
+        "FROM score_etablissement s JOIN etablissement e USING (siret) "
+        "LEFT JOIN unite_legale ul ON ul.siren = e.siren "
+        "WHERE s.as_of = ? AND e.code_departement IS NOT NULL "
+        "AND e.is_diffusible IS TRUE AND ul.is_diffusible IS NOT FALSE"
+    )
     params: list[Any] = [as_of]
     if scope is not None:
         pots_sql += " AND list_contains(?, e.code_departement)"

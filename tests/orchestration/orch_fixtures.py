@@ -23,15 +23,19 @@ def write_scores(settings: Settings, potentials: dict[str, tuple[str, int]]) -> 
     rows = [(s, d, p) for s, (d, p) in potentials.items()]
     with session(settings.warehouse) as con:
         con.execute(
-            "CREATE OR REPLACE TABLE etablissement (siret VARCHAR, code_departement VARCHAR)"
+            "CREATE OR REPLACE TABLE etablissement (siret VARCHAR, siren VARCHAR, "
+            "code_departement VARCHAR, is_diffusible BOOLEAN)"
         )
+        con.execute("CREATE OR REPLACE TABLE unite_legale (siren VARCHAR, is_diffusible BOOLEAN)")
         con.execute(
             "CREATE OR REPLACE TABLE score_etablissement "
             "(as_of DATE, siret VARCHAR, hiring_potential INTEGER)"
         )
         if not rows:
             return
-        con.executemany("INSERT INTO etablissement VALUES (?, ?)", [(s, d) for s, d, _ in rows])
+        con.executemany(
+            "INSERT INTO etablissement VALUES (?, ?, ?, true)", [(s, s[:9], d) for s, d, _ in rows]
+        )
         con.executemany(
             "INSERT INTO score_etablissement VALUES (?, ?, ?)", [(AS_OF, s, p) for s, _, p in rows]
         )

@@ -98,16 +98,11 @@ P_NEEDLES = [syn.P_ETAB, syn.P_UNITE, syn.P_ETAB[:9], syn.P_UNITE[:9]]
 
 def test_no_p_establishment_in_any_output(run_dir):
     hits = find_in_outputs(run_dir, P_NEEDLES)
-    assert [h for h in hits if not h[0].startswith("gates/")] == []
+    assert hits == []
     # the scan does see sirets that are listed (it would catch a leak)
     assert find_in_outputs(run_dir, [syn.MANY])
 
 
-@pytest.mark.xfail(
-    reason="gates/potentials.parquet (publication-gate snapshot, ciblage/gates.py) keeps "
-    "every scored establishment, P included; not an agency output but sits in the run folder",
-    strict=False,
-)
 def test_no_p_establishment_in_gate_snapshot(run_dir):
     assert find_in_outputs(run_dir / "gates", P_NEEDLES) == []
 

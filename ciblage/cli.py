@@ -16,6 +16,8 @@ import typer
 # not try to phone home (it logs an error per attempt otherwise).
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# On a busy 2-core machine the temporary API can take well over Prefect's default to start.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
 
 app = typer.Typer(
     help="ciblage: which establishments are most likely to hire, per territory and ROME trade.",

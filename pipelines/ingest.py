@@ -112,6 +112,7 @@ def ingest_flow(
         report = stack.enter_context(_rich_progress()) if progress else _log_progress()
         try:
             _run(con, settings, specs, run_id, report, summary)
+            quality_report = _quality_report(con, settings, run_id)
         finally:
             con.close()
     failed = [n for n, r in summary.items() if r["status"] == "failed"]
@@ -122,7 +123,23 @@ def ingest_flow(
         "as_of": settings.as_of.isoformat(),
         "sources": summary,
         "failed": failed,
+        "quality_report": str(quality_report) if quality_report else None,
     }
+
+
+def _quality_report(con: Any, settings: Settings, run_id: str) -> Path | None:
+    """Analysts read each run's expectations and quarantine in one HTML page.
+
+    A run where every source was unchanged validated nothing, so it gets no page.
+    """
+    from ciblage.quality.report import render_quality_report
+
+    rows = con.execute("SELECT count(*) FROM dq_result WHERE run_id = ?", [run_id]).fetchall()
+    if not rows or not rows[0][0]:
+        return None
+    path = render_quality_report(con, run_id, settings.output / "quality" / f"{run_id}.html")
+    _logger().info("ingest: data-quality report %s", path)
+    return path
 
 
 @contextmanager

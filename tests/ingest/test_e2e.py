@@ -85,3 +85,10 @@ def test_rerun_on_the_same_sample_is_a_noop(
     result = ingest_flow(config=str(cfg))
     assert result["failed"] == []
     assert {r["status"] for r in result["sources"].values()} == {"unchanged"}
+
+
+def test_ingest_writes_the_run_quality_report(ingested_settings: Settings) -> None:
+    reports = sorted((ingested_settings.output / "quality").glob("*.html"))
+    assert reports, "the ingest run rendered no data-quality report"
+    html = reports[-1].read_text(encoding="utf-8")
+    assert "sirene_etablissement" in html and "offres" in html

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import duckdb
 import pytest
 
+from tests.publish.browser import no_stale_event_loop
+
 
 @pytest.fixture()
 def con() -> Iterator[duckdb.DuckDBPyConnection]:
@@ -19,7 +21,7 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
 def chromium():  # noqa: ANN201
     """Headless Chromium from the Debian package (the lists' browser test uses the same)."""
     sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
+    with no_stale_event_loop(), sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path="/usr/bin/chromium",
             args=[

@@ -13,6 +13,7 @@ must work on an agency workstation with no network).
 
 from __future__ import annotations
 
+import asyncio
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -32,12 +33,38 @@ CHROMIUM_ARGS = [
 
 
 @contextmanager
+def no_stale_event_loop() -> Iterator[None]:
+    """Let Playwright's sync API start after Prefect ran flows in this process.
+
+    A test function never runs inside an event loop, but a library used earlier in the
+    session (Prefect's sync bridges) can leave the main thread marked as running one, and
+    Playwright then refuses to start. Clear that stale mark while the browser is in use.
+    """
+    stale = asyncio._get_running_loop()
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(stale)
+
+
+@contextmanager
 def chromium_page(viewport: dict[str, int] | None = None) -> Iterator[Any]:
     """A Playwright page; JS errors and non-file requests fail at exit."""
     from playwright.sync_api import sync_playwright
 
     errors: list[str] = []
     remote: list[str] = []
+    with no_stale_event_loop(), _playwright_page(sync_playwright, viewport, errors, remote) as page:
+        yield page
+    assert not errors, f"JavaScript errors: {errors}"
+    assert not remote, f"pages requested the network: {remote[:5]}"
+
+
+@contextmanager
+def _playwright_page(
+    sync_playwright: Any, viewport: dict[str, int] | None, errors: list[str], remote: list[str]
+) -> Iterator[Any]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -51,8 +78,6 @@ def chromium_page(viewport: dict[str, int] | None = None) -> Iterator[Any]:
             yield page
         finally:
             browser.close()
-    assert not errors, f"JavaScript errors: {errors}"
-    assert not remote, f"pages requested the network: {remote[:5]}"
 
 
 def _texts(path: Path) -> Iterator[str]:

@@ -34,28 +34,36 @@ own AS (
 own_rome AS (SELECT siret, code_rome, sum(n) AS n FROM own GROUP BY ALL),
 own_total AS (SELECT siret, sum(n) AS total FROM own_rome GROUP BY siret),
 naf_total AS (SELECT naf_code, sum(share_of_naf) AS total FROM ref_naf_rome GROUP BY naf_code),
-cand AS (
-    SELECT s.siret, nr.code_rome FROM s JOIN ref_naf_rome nr USING (naf_code)
-    UNION
-    SELECT siret, code_rome FROM own_rome
+-- candidates: the NAF's trades, plus the establishment's own trades outside that list
+-- (UNION ALL and joins on small tables only, so that 16 M establishments stream)
+naf_cand AS (
+    SELECT s.as_of, s.siret, s.expected_hires, s.p_hire, s.naf_code, nr.code_rome,
+           nr.share_of_naf
+    FROM s JOIN ref_naf_rome nr USING (naf_code)
 ),
+own_only AS (
+    SELECT s.as_of, s.siret, s.expected_hires, s.p_hire, s.naf_code, o.code_rome,
+           0.0 AS share_of_naf
+    FROM own_rome o JOIN s USING (siret)
+    WHERE NOT EXISTS (SELECT 1 FROM ref_naf_rome nr
+                      WHERE nr.naf_code = s.naf_code AND nr.code_rome = o.code_rome)
+),
+cand AS (SELECT * FROM naf_cand UNION ALL SELECT * FROM own_only),
 shares AS (
-    SELECT c.siret, c.code_rome,
-        (p.w * coalesce(nr.share_of_naf, 0) + coalesce(o.n, 0))
+    SELECT c.as_of, c.siret, c.code_rome, c.expected_hires, c.p_hire,
+        (p.w * c.share_of_naf + coalesce(o.n, 0))
             / nullif(p.w * coalesce(nt.total, 0) + coalesce(ot.total, 0), 0) AS share
     FROM cand c
-    JOIN s USING (siret)
     CROSS JOIN params p
-    LEFT JOIN ref_naf_rome nr ON nr.naf_code = s.naf_code AND nr.code_rome = c.code_rome
-    LEFT JOIN naf_total nt ON nt.naf_code = s.naf_code
+    LEFT JOIN naf_total nt ON nt.naf_code = c.naf_code
     LEFT JOIN own_rome o ON o.siret = c.siret AND o.code_rome = c.code_rome
     LEFT JOIN own_total ot ON ot.siret = c.siret
 ),
 scored AS (
-    SELECT s.as_of, s.siret, sh.code_rome, sh.share,
-        s.expected_hires * sh.share AS expected_hires,
-        1 - pow(1 - least(s.p_hire, 1 - 1e-12), sh.share) AS p_rome
-    FROM shares sh JOIN s USING (siret), params p
+    SELECT sh.as_of, sh.siret, sh.code_rome, sh.share,
+        sh.expected_hires * sh.share AS expected_hires,
+        1 - pow(1 - least(sh.p_hire, 1 - 1e-12), sh.share) AS p_rome
+    FROM shares sh, params p
     WHERE sh.share >= p.min_share
 )
 SELECT as_of, siret, code_rome, share, expected_hires, p_rome,

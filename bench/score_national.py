@@ -28,7 +28,14 @@ import duckdb
 import numpy as np
 
 from ciblage.config import PROJECT_ROOT
-from scoring.model import Params, ScoringModel, fit_calibrator, fit_regressor, predict_mu
+from scoring.model import (
+    Params,
+    ScoringModel,
+    fit_calibrator,
+    fit_regressor,
+    predict_mu,
+    set_threads,
+)
 from scoring.reasons import reference_values
 from scoring.scorer import FEATURES_NEW, predict_to_raw, write_tables
 
@@ -166,7 +173,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=16_000_000)
     ap.add_argument("--memory-limit", default="4GB", help="DuckDB memory_limit")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="DuckDB threads")
+    ap.add_argument(
+        "--sk-threads", type=int, default=None, help="scikit-learn OpenMP threads (default: config)"
+    )
     ap.add_argument("--dir", type=Path, default=None, help="work folder (default: temp)")
     args = ap.parse_args()
     work = args.dir or Path(tempfile.mkdtemp(prefix="ciblage-bench-score-"))
@@ -183,6 +193,7 @@ def main() -> None:
 
     opts = ScoringOptions.from_settings(load_settings(PROJECT_ROOT / "ciblage.toml"))
     params = opts.train.base  # the shipped model settings (tuned values: first grid entry)
+    set_threads(args.sk_threads or opts.train.threads)
     t0 = time.perf_counter()
     model = train_small(con, params)
     t_train = time.perf_counter() - t0
@@ -204,7 +215,8 @@ def main() -> None:
     con.close()
     total = t_predict + t_write
     print(f"establishments scored      {n:,}")
-    print(f"model                      {params}")
+    sk = args.sk_threads or opts.train.threads
+    print(f"model                      {params}, sklearn threads {sk}")
     print(f"synthetic tables built     {t_build:8.1f} s (not part of scoring)")
     print(f"model fit on 200k rows     {t_train:8.1f} s (not part of scoring)")
     print(f"predict + reasons (chunks) {t_predict:8.1f} s")

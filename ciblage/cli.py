@@ -6,18 +6,12 @@ Heavy imports (prefect, sklearn, great_expectations) happen inside each command 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-# The machines running the nightly job have no internet: Prefect's temporary server must
-# not try to phone home (it logs an error per attempt otherwise).
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-# On a busy 2-core machine the temporary API can take well over Prefect's default to start.
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
+import pipelines  # noqa: F401  (offline Prefect defaults, set before any flow runs)
 
 app = typer.Typer(
     help="ciblage: which establishments are most likely to hire, per territory and ROME trade.",

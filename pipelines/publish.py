@@ -49,7 +49,9 @@ def publish_agency(config: str, run_dir: str, agency_code: str) -> dict[str, Any
     return write_agency(config, run_dir, agency_code)
 
 
-def refresh_followup_outputs(settings: Settings, run_dir: Path) -> str | None:
+def refresh_followup_outputs(
+    settings: Settings, run_dir: Path, previous: Path | None = None
+) -> str | None:
     """Import the follow-up ledgers, rebuild cool-downs and write the impact report.
 
     Needs the write connection; returns the impact page relative to the site, if any.
@@ -58,7 +60,7 @@ def refresh_followup_outputs(settings: Settings, run_dir: Path) -> str | None:
 
     con = connect(settings.warehouse)
     try:
-        index = write_impact_report(con, settings, run_dir)
+        index = write_impact_report(con, settings, run_dir, previous)
     finally:
         con.close()
     return f"../{index.relative_to(run_dir).as_posix()}"
@@ -139,7 +141,7 @@ def publish_flow(
             step="lists",
             params=params,
         ) as step:
-            impact = refresh_followup_outputs(settings, run_dir)
+            impact = refresh_followup_outputs(settings, run_dir, previous)
             df, used_as_of, scope = rank(settings, as_of is not None, flt, top_n)
             settings = dataclasses.replace(settings, as_of=used_as_of)
             carried: list[dict[str, Any]] = []

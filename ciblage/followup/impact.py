@@ -21,7 +21,7 @@ import duckdb
 import polars as pl
 
 from ciblage.config import PROJECT_ROOT, Settings
-from ciblage.followup.impact_plots import plot_bands, plot_months
+from ciblage.followup.impact_plots import draw_cached, plot_bands, plot_months
 from ciblage.followup.refresh import followup_options, refresh_followup
 from ciblage.warehouse import run_sql_file, table_exists
 
@@ -198,6 +198,7 @@ def _scope(
     out: Path,
     plots: bool,
     first_score: date | None = None,
+    previous_plots: Path | None = None,
 ) -> Scope:
     """One page's figures, taken from the breakdowns of every agency."""
     label = code or "ensemble"
@@ -217,8 +218,12 @@ def _scope(
         stem = "ensemble" if code is None else f"agence_{code}"
         (out / "plots").mkdir(parents=True, exist_ok=True)
         rel = "plots" if code is None else "../plots"
-        plot_bands(bands, goal, out / "plots" / f"{stem}_potentiel.png")
-        plot_months(mine["par_mois"], goal, out / "plots" / f"{stem}_mois.png")
+        draw_cached(
+            plot_bands, bands, goal, out / "plots" / f"{stem}_potentiel.png", previous_plots
+        )
+        draw_cached(
+            plot_months, mine["par_mois"], goal, out / "plots" / f"{stem}_mois.png", previous_plots
+        )
         scope.plots = {
             "potentiel": f"{rel}/{stem}_potentiel.png",
             "mois": f"{rel}/{stem}_mois.png",
@@ -262,11 +267,17 @@ def _write_csvs(out: Path, frames: dict[str, pl.DataFrame]) -> list[Path]:
     return written
 
 
-def write_impact_report(con: duckdb.DuckDBPyConnection, settings: Settings, run_dir: Path) -> Path:
+def write_impact_report(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    run_dir: Path,
+    previous_run: Path | None = None,
+) -> Path:
     """Write `<run_dir>/impact/` (index.html, one page per agency, CSVs, plots).
 
     On a writable connection the configured ledger files are (re)imported and outcomes and
     cool-downs rebuilt first; on a read-only one the stored follow-up tables are used.
+    Plots whose data did not change since `previous_run` are copied from it, not redrawn.
     """
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -292,8 +303,9 @@ def write_impact_report(con: duckdb.DuckDBPyConnection, settings: Settings, run_
     first_score = None
     if table_exists(con, "score_etablissement"):
         first_score = con.execute("SELECT min(as_of) FROM score_etablissement").fetchall()[0][0]
-    overall = _scope(None, frames, goal, out, True, first_score)
-    scopes = [_scope(a, frames, goal, out, agency_plots, first_score) for a in agencies]
+    prev = previous_run / "impact" / "plots" if previous_run is not None else None
+    overall = _scope(None, frames, goal, out, True, first_score, prev)
+    scopes = [_scope(a, frames, goal, out, agency_plots, first_score, prev) for a in agencies]
     csvs = _write_csvs(out, frames)
 
     env = Environment(

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from ciblage.followup.impact import band_finding, wilson, write_impact_report
+from ciblage.followup.impact_plots import draw_cached
 from ciblage.followup.ledger import import_promotions
 
 from .ledgers import SIRET_A, SIRET_B, SIRET_C, promo_rows, settings_for, write_csv
@@ -179,7 +180,27 @@ def test_many_agencies_keep_inline_bars_without_png(
     page = (index.parent / "agences" / "45B.html").read_text(encoding="utf-8")
     assert "<img" not in page and 'class="bar"' in page
     assert "<img" in index.read_text(encoding="utf-8")
-    assert sorted(p.name for p in (index.parent / "plots").iterdir()) == [
+    assert sorted(p.name for p in (index.parent / "plots").glob("*.png")) == [
         "ensemble_mois.png",
         "ensemble_potentiel.png",
     ]
+
+
+def test_unchanged_plots_are_copied_from_the_previous_run(tmp_path: Path) -> None:
+    calls: list[Path] = []
+
+    def plot(df: pl.DataFrame, goal: float, path: Path) -> Path:
+        calls.append(path)
+        path.write_bytes(f"{df.height} {goal}".encode())
+        return path
+
+    df = pl.DataFrame({"month": ["2026-09", "2026-10"], "promotions": [3, 4]})
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir(), (tmp_path / "c").mkdir()
+    assert not draw_cached(plot, df, 0.12, tmp_path / "a" / "p.png", None)
+    assert draw_cached(plot, df, 0.12, tmp_path / "b" / "p.png", tmp_path / "a")
+    assert (tmp_path / "b" / "p.png").read_bytes() == b"2 0.12" and len(calls) == 1
+    # new data or a new goal is drawn again, never a stale copy
+    assert not draw_cached(plot, df.head(1), 0.12, tmp_path / "c" / "p.png", tmp_path / "b")
+    assert (tmp_path / "c" / "p.png").read_bytes() == b"1 0.12"
+    assert not draw_cached(plot, df, 0.15, tmp_path / "c" / "p.png", tmp_path / "b")
+    assert len(calls) == 3

@@ -197,7 +197,7 @@ def generate_population(
             categorie_juridique=cj,
             denomination=""
             if cj == "1000"
-            else names.company_name(rng, naf.division, dep, home.ncc),
+            else names.company_name(rng, naf.division, dep, home.ncc, cj),
             nom=names.pick(rng, names.SURNAMES) if cj == "1000" else "",
             prenom=names.pick(rng, names.FIRST_NAMES[sexe]) if cj == "1000" else "",
             sexe=sexe if cj == "1000" else "",
@@ -229,7 +229,7 @@ def generate_population(
                 siege=k == 0,
                 diffusible=unit.diffusible and rng.random() > 0.012,
                 enseigne=names.enseigne(
-                    rng, naf.division, unit.nom or names.pick(rng, names.SURNAMES)
+                    rng, naf.division, unit.nom or names.pick(rng, names.SURNAMES), cj
                 )
                 if rng.random() < (0.6 if cj == "1000" else 0.2)
                 else "",

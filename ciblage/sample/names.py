@@ -141,6 +141,9 @@ TRADE_WORDS: dict[str, tuple[str, ...]] = {
     "88": ("ASSOCIATION", "AIDE A DOMICILE"),
     "96": ("SALON",),
 }
+# Words that say "association" in a name, and what a company of another legal form says.
+ASSOCIATION_WORDS = {"ASSOCIATION": "SERVICES A LA PERSONNE"}
+ASSOCIATION_CATEGORIES = {"9210", "9220", "9221", "9222", "9223", "9224", "9230", "9240", "9260"}
 GENERIC_WORDS = ("ETABLISSEMENTS", "SOCIETE", "GROUPE", "ENTREPRISE", "ATELIER")
 PLACE_WORDS = {
     "45": ("DU LOIRET", "DE LA LOIRE", "ORLEANAIS", "DU GATINAIS"),
@@ -197,9 +200,26 @@ def pick(rng: np.random.Generator, items: Sequence[T]) -> T:
     return items[int(rng.integers(len(items)))]
 
 
-def company_name(rng: np.random.Generator, division: str, dep: str, commune_ncc: str) -> str:
-    """A plausible denomination: trade word + surname or place, or initials-style names."""
+def _trade_word(rng: np.random.Generator, division: str, categorie_juridique: str) -> str:
+    """A trade word that never contradicts the legal category (no "ASSOCIATION" SARL).
+
+    Same random draws whatever the category, so that the rest of the sample is unchanged.
+    """
     word = pick(rng, TRADE_WORDS.get(division, GENERIC_WORDS))
+    if word in ASSOCIATION_WORDS and categorie_juridique not in ASSOCIATION_CATEGORIES:
+        return ASSOCIATION_WORDS[word]
+    return word
+
+
+def company_name(
+    rng: np.random.Generator,
+    division: str,
+    dep: str,
+    commune_ncc: str,
+    categorie_juridique: str,
+) -> str:
+    """A plausible denomination: trade word + surname or place, or initials-style names."""
+    word = _trade_word(rng, division, categorie_juridique)
     r = rng.random()
     if r < 0.45:
         return f"{word} {pick(rng, SURNAMES)}"
@@ -213,8 +233,10 @@ def company_name(rng: np.random.Generator, division: str, dep: str, commune_ncc:
     return f"{a[:3]}{b[:3]}" if rng.random() < 0.5 else f"{a} {b}"
 
 
-def enseigne(rng: np.random.Generator, division: str, surname: str) -> str:
-    word = pick(rng, TRADE_WORDS.get(division, GENERIC_WORDS))
+def enseigne(
+    rng: np.random.Generator, division: str, surname: str, categorie_juridique: str
+) -> str:
+    word = _trade_word(rng, division, categorie_juridique)
     return f"{word} {surname}" if rng.random() < 0.5 else f"{word} CHEZ {surname.title()}"
 
 

@@ -1,0 +1,177 @@
+"""Benchmark: rank the national population (16 M active establishments) into target lists.
+
+The brief asks for the national stock to be ingested, scored *and ranked* on one 2-core
+machine, and for a one-département rerun in seconds. This script builds a national-size
+warehouse from the sample's real referentials (every COG commune, bassin and département,
+the NAF x ROME shares) and the sample's establishments as templates (N establishments
+spread over the 34,920 communes, N/2 legal units, one score per establishment and one per
+ROME of its NAF as `ciblage score` writes them), then times what `ciblage publish` runs
+before writing files: `scoring.ranking.rank_targets` for every territory (département,
+bassin, agency = bassin) and for one département, printing wall time, CPU, peak RSS and
+list counts.
+
+    python bench/rank_national.py --rows 16000000      # national
+    python bench/rank_national.py --rows 1000000       # development size
+    python bench/rank_national.py --territories dep:45 # an analyst's rerun only
+
+Needs a warehouse with the sample's referentials (`make demo`, or `ciblage ingest`):
+`--source` (default: the configured warehouse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from ciblage.config import PROJECT_ROOT, load_settings
+from ciblage.territories import parse_territory
+from scoring.ranking import RankingOptions, rank_targets
+
+
+def rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def build(con: duckdb.DuckDBPyConnection, source: Path, rows: int) -> str:
+    """National-size establishment, legal-unit and score tables; returns the scores' as-of."""
+    con.execute(f"ATTACH '{source.as_posix()}' AS src (READ_ONLY)")
+    refs = [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'src' "
+            "AND (table_name LIKE 'ref\\_%' ESCAPE '\\' OR table_name IN ('offre', "
+            "'offre_siret_link'))"
+        ).fetchall()
+    ]
+    for t in refs:
+        con.execute(f"CREATE TABLE {t} AS SELECT * FROM src.{t}")
+    as_of = con.execute("SELECT max(as_of) FROM src.score_etablissement").fetchone()[0]
+    if as_of is None:
+        raise SystemExit(f"{source}: no scores; run `make demo` (or `ciblage run`) first")
+    con.execute(
+        """CREATE TEMP TABLE communes AS SELECT code_commune, code_departement, libelle,
+        row_number() OVER (ORDER BY code_commune) - 1 AS i
+        FROM ref_commune WHERE code_bassin IS NOT NULL"""
+    )
+    con.execute(
+        """CREATE TEMP TABLE etab_t AS SELECT * EXCLUDE (siret, siren, code_commune,
+        code_departement, libelle_commune), row_number() OVER (ORDER BY siret) - 1 AS j
+        FROM src.etablissement WHERE etat_administratif = 'A' AND is_diffusible"""
+    )
+    con.execute(
+        """CREATE TEMP TABLE ul_t AS SELECT * EXCLUDE (siren),
+        row_number() OVER (ORDER BY siren) - 1 AS j FROM src.unite_legale
+        WHERE is_diffusible"""
+    )
+    nc, ne, nu = (
+        con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("communes", "etab_t", "ul_t")
+    )
+    con.execute(
+        f"""CREATE TABLE etablissement AS
+        SELECT lpad(CAST(100000000 + r.i // 2 AS VARCHAR), 9, '0')
+                 || lpad(CAST(r.i % 100000 AS VARCHAR), 5, '0') AS siret,
+               lpad(CAST(100000000 + r.i // 2 AS VARCHAR), 9, '0') AS siren,
+               t.* EXCLUDE (j), c.code_commune, c.libelle AS libelle_commune,
+               c.code_departement
+        FROM range({rows}) r(i)
+        JOIN communes c ON c.i = hash(r.i) % {nc}
+        JOIN etab_t t ON t.j = hash(r.i + 7919) % {ne}"""
+    )
+    con.execute(
+        f"""CREATE TABLE unite_legale AS
+        SELECT lpad(CAST(100000000 + r.i AS VARCHAR), 9, '0') AS siren, t.* EXCLUDE (j)
+        FROM range({(rows + 1) // 2}) r(i) JOIN ul_t t ON t.j = hash(r.i) % {nu}"""
+    )
+    con.execute(
+        f"""CREATE TABLE score_etablissement AS
+        SELECT DATE '{as_of}' AS as_of, siret,
+               -ln(1 - least(u, 0.995)) * 2 AS expected_hires, u AS p_hire,
+               CAST(round(100 * u) AS INTEGER) AS hiring_potential,
+               CASE WHEN u < 0.10 THEN 1 WHEN u < 0.25 THEN 2 WHEN u < 0.5 THEN 3
+                    WHEN u < 0.75 THEN 4 ELSE 5 END AS stars,
+               ['établissement de 10 à 19 salariés', 'a publié 2 offres en 6 mois'] AS reasons,
+               'bench' AS model_id, 'hires_siret' AS label_mode
+        FROM (SELECT siret, pow((hash(siret) % 1000000) / 1e6, 3) AS u FROM etablissement)"""
+    )
+    con.execute(
+        """CREATE TABLE score_etablissement_rome AS
+        SELECT s.as_of, s.siret, nr.code_rome, s.expected_hires * nr.share_of_naf AS expected_hires,
+               CAST(round(100 * (1 - exp(-s.expected_hires * nr.share_of_naf))) AS INTEGER)
+                 AS hiring_potential,
+               1 AS stars
+        FROM score_etablissement s JOIN etablissement e USING (siret)
+        JOIN ref_naf_rome nr ON nr.naf_code = e.naf_code"""
+    )
+    con.execute("DETACH src")
+    return str(as_of)
+
+
+def timed(label: str, fn) -> None:
+    t0, c0 = time.perf_counter(), cpu_s()
+    df = fn()
+    wall, cpu = time.perf_counter() - t0, cpu_s() - c0
+    lists = df.select("territory_level", "territory_code", "code_rome").n_unique()
+    print(
+        f"{label:<28} {wall:8.1f} s wall {cpu:8.1f} CPU-s  {df.height:>11,} rows "
+        f"{lists:>9,} lists  peak RSS so far {rss_gib():.2f} GiB"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=16_000_000, help="active establishments")
+    ap.add_argument("--source", type=Path, help="warehouse with the sample's referentials")
+    ap.add_argument("--config", type=Path, default=PROJECT_ROOT / "ciblage.toml")
+    ap.add_argument("--memory-limit", default="4GB")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--territories",
+        default="dep:45,all",
+        help="comma-separated territories to rank, each timed (all = the nightly's lists)",
+    )
+    ap.add_argument("--dir", type=Path, help="work folder (default: temporary, removed)")
+    args = ap.parse_args()
+    settings = load_settings(args.config)
+    source = args.source or settings.warehouse
+    if not Path(source).is_file():
+        raise SystemExit(f"{source} not found: run `make demo` first or give --source")
+    work = args.dir or Path(tempfile.mkdtemp(prefix="ciblage-bench-rank-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(work / "national.duckdb"))
+        con.execute(f"SET memory_limit = '{args.memory_limit}'")
+        con.execute(f"SET threads = {args.threads}")
+        con.execute("SET preserve_insertion_order = false")
+        t0 = time.perf_counter()
+        as_of = build(con, Path(source), args.rows)
+        n_rome = con.execute("SELECT count(*) FROM score_etablissement_rome").fetchone()[0]
+        print(
+            f"built {args.rows:,} establishments, {n_rome:,} per-ROME scores "
+            f"in {time.perf_counter() - t0:.0f} s (not timed below)"
+        )
+        opts = RankingOptions.from_settings(settings)
+        d = date.fromisoformat(as_of)
+        for territory in args.territories.split(","):
+            flt = parse_territory(territory)
+            timed(territory, lambda flt=flt: rank_targets(con, settings, d, flt, opts))
+        con.close()
+    finally:
+        if args.dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ciblage.config import PROJECT_ROOT
+from ciblage.config import write_relocated_config
 
 
 def _sample_config(work: Path) -> Path:
@@ -24,17 +24,7 @@ def _sample_config(work: Path) -> Path:
 
     sample = work / "sample"
     generate(sample, seed=42)
-    text = (PROJECT_ROOT / "ciblage.toml").read_text(encoding="utf-8")
-    text = (
-        text.replace('"data/sample/', f'"{sample.as_posix()}/')
-        .replace('"data/reference/', f'"{(PROJECT_ROOT / "data" / "reference").as_posix()}/')
-        .replace('"data/warehouse/', f'"{work.as_posix()}/warehouse/')
-        .replace('"reports/output"', f'"{work.as_posix()}/output"')
-        .replace('"data/raw"', f'"{work.as_posix()}/raw"')
-    )
-    cfg = work / "ciblage.toml"
-    cfg.write_text(text, encoding="utf-8")
-    return cfg
+    return write_relocated_config(work / "ciblage.toml", sample, work)
 
 
 def main() -> None:

@@ -117,3 +117,19 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     if settings.top_n < 1:
         raise ConfigError(f"{cfg_path}: top_n must be >= 1")
     return settings
+
+
+def write_relocated_config(path: Path, sample: Path, work: Path, extra: str = "") -> Path:
+    """The shipped ciblage.toml pointing at another `sample`, with warehouse and outputs
+    under `work` (tests and benchmarks run the real configuration on throw-away folders)."""
+    reference = PROJECT_ROOT / "data" / "reference"
+    shipped = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    text = (
+        shipped.replace('"data/sample/', f'"{sample.as_posix()}/')
+        .replace('"data/reference/', f'"{reference.as_posix()}/')
+        .replace('"data/warehouse/', f'"{work.as_posix()}/warehouse/')
+        .replace('"reports/output"', f'"{work.as_posix()}/output"')
+        .replace('"data/raw"', f'"{work.as_posix()}/raw"')
+    )
+    path.write_text(text + "\n" + extra, encoding="utf-8")
+    return path

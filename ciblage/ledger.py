@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from ciblage.warehouse import connect, run_sql_file, table_exists
+from ciblage.warehouse import run_sql_file, session, table_exists
 
 RUNNING, COMPLETED, FAILED, SKIPPED = "running", "completed", "failed", "skipped"
 INTERRUPTED, BLOCKED = "interrupted", "blocked"
@@ -91,7 +91,7 @@ def append(
 
 def record(warehouse: str | Path, **fields: Any) -> None:
     """Append one finished row (see `append` for the fields), opening the warehouse."""
-    with _session(warehouse) as con:
+    with session(warehouse) as con:
         append(con, **fields)
 
 
@@ -144,7 +144,7 @@ def ledger_step(
     """
     params = dict(params or {})
     started = utcnow()
-    with _session(warehouse) as con:
+    with session(warehouse) as con:
         append(
             con,
             run_id=run_id,
@@ -161,10 +161,10 @@ def ledger_step(
     except BaseException as exc:
         outcome.status = FAILED
         outcome.message = f"{type(exc).__name__}: {exc}"[:2000]
-        with _session(warehouse) as con:
+        with session(warehouse) as con:
             _finish(con, run_id, stage, step, started, outcome, params)
         raise
-    with _session(warehouse) as con:
+    with session(warehouse) as con:
         _finish(con, run_id, stage, step, started, outcome, params)
 
 
@@ -176,7 +176,7 @@ def mark_interrupted(warehouse: str | Path) -> int:
     """
     if not Path(warehouse).exists():
         return 0
-    with _session(warehouse) as con:
+    with session(warehouse) as con:
         if not table_exists(con, "run_ledger"):
             return 0
         n = con.execute("SELECT count(*) FROM run_ledger WHERE status = ?", [RUNNING]).fetchone()
@@ -193,7 +193,7 @@ def last_stage_record(warehouse: str | Path, stage: str) -> dict[str, Any] | Non
     standalone run changed the warehouse since, so its result can no longer be reused)."""
     if not Path(warehouse).exists():
         return None
-    with _session(warehouse, read_only=False) as con:
+    with session(warehouse, read_only=False) as con:
         if not table_exists(con, "run_ledger"):
             return None
         row = con.execute(
@@ -212,12 +212,3 @@ def last_stage_record(warehouse: str | Path, stage: str) -> dict[str, Any] | Non
         ).fetchone()
         rec["later_activity"] = bool(later and later[0])
     return rec
-
-
-@contextmanager
-def _session(path: str | Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = connect(path, read_only=read_only)
-    try:
-        yield con
-    finally:
-        con.close()

@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ciblage.config import PROJECT_ROOT, Settings, load_settings
-
-REFERENCE_DIR = PROJECT_ROOT / "data" / "reference"
+from ciblage.config import Settings, load_settings, write_relocated_config
 
 
 @pytest.fixture(scope="session")
@@ -38,24 +36,10 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def write_config(path: Path, sample: Path, work: Path, extra: str = "") -> Path:
-    """A ciblage.toml pointing at `sample`, with warehouse and outputs under `work`."""
-    shipped = (PROJECT_ROOT / "ciblage.toml").read_text(encoding="utf-8")
-    text = (
-        shipped.replace('"data/sample/', f'"{sample.as_posix()}/')
-        .replace('"data/reference/', f'"{REFERENCE_DIR.as_posix()}/')
-        .replace('"data/warehouse/', f'"{work.as_posix()}/warehouse/')
-        .replace('"reports/output"', f'"{work.as_posix()}/output"')
-        .replace('"data/raw"', f'"{work.as_posix()}/raw"')
-    )
-    path.write_text(text + "\n" + extra, encoding="utf-8")
-    return path
-
-
 @pytest.fixture(scope="session")
 def e2e_config(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
     work = tmp_path_factory.mktemp("e2e")
-    return write_config(work / "ciblage.toml", sample_dir, work)
+    return write_relocated_config(work / "ciblage.toml", sample_dir, work)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from datetime import date, datetime, timedelta
 
+from ciblage.siret import siret_ok
+
 CANAL_LABELS = {"mail": "mail", "telephone": "téléphone", "visite": "visite"}
 RESULTAT_LABELS = {
     "sans_reponse": "sans réponse",
@@ -76,19 +78,7 @@ def _lookup(
 
 def siret_luhn_ok(siret: str) -> bool:
     """Luhn check of a 14-digit SIRET; La Poste's (SIREN 356000000) may use a digit sum mod 5."""
-    if len(siret) != 14 or not siret.isdigit():
-        return False
-    if siret.startswith("356000000") and sum(int(c) for c in siret) % 5 == 0:
-        return True
-    total = 0
-    for i, c in enumerate(reversed(siret)):
-        d = int(c)
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
+    return len(siret) == 14 and siret_ok(siret)
 
 
 def parse_siret(raw: object) -> str:

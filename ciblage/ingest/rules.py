@@ -11,13 +11,10 @@ import logging
 import duckdb
 
 from ciblage.ingest.spec import Rule, SourceSpec
+from ciblage.siret import LA_POSTE_SIREN
 from ciblage.warehouse import table_exists
 
 log = logging.getLogger(__name__)
-
-# La Poste's establishments share SIREN 356000000 and cannot all satisfy Luhn; INSEE
-# validates them with "sum of the digits is a multiple of 5" (the head office passes Luhn).
-LA_POSTE_SIREN = "356000000"
 
 
 def _luhn_sum(n: int, var: str = "s") -> str:

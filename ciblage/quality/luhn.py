@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-LA_POSTE_SIREN = "356000000"
+from ciblage.siret import LA_POSTE_SIREN, siret_ok
 
 
 def _luhn_ok(digits: np.ndarray) -> np.ndarray:
@@ -27,9 +27,7 @@ def _luhn_ok(digits: np.ndarray) -> np.ndarray:
 
 def is_valid_siret(value: str | None) -> bool:
     """True for a 14-digit SIRET (or 9-digit SIREN) that passes the INSEE checksum."""
-    if value is None:
-        return False
-    return bool(luhn_valid(pd.Series([value], dtype="string")).fillna(False).iloc[0])
+    return siret_ok(value)
 
 
 def luhn_valid(values: pd.Series) -> pd.Series:

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ciblage.siret import luhn_ok
+
 
 def luhn_valid(digits: str) -> bool:
     """True when `digits` passes the Luhn check used by SIREN and SIRET."""
-    if not digits.isdigit():
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
+    return luhn_ok(digits)
 
 
 def complete(prefix: str) -> str:

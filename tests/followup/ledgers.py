@@ -4,36 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-HEADER = [
-    "date_promotion",
-    "code_agence",
-    "siret",
-    "code_rome",
-    "id_conseiller",
-    "id_demandeur",
-    "canal",
-    "resultat",
-    "date_resultat",
-]
+from ciblage.sample.luhn import complete
+from ciblage.sample.promotions import HEADER as PROMOTION_HEADER
+
+HEADER = list(PROMOTION_HEADER)  # the columns the sample generator writes
 
 
-def make_siret(prefix: str) -> str:
-    """A valid SIRET (Luhn) starting with the 13 given digits."""
-    assert len(prefix) == 13 and prefix.isdigit()
-    for last in "0123456789":
-        candidate = prefix + last
-        total = 0
-        for i, c in enumerate(reversed(candidate)):
-            d = int(c) * (2 if i % 2 else 1)
-            total += d - 9 if d > 9 else d
-        if total % 10 == 0:
-            return candidate
-    raise AssertionError("unreachable")
-
-
-SIRET_A = make_siret("4410000000001")
-SIRET_B = make_siret("4420000000002")
-SIRET_C = make_siret("4430000000003")
+SIRET_A = complete("4410000000001")
+SIRET_B = complete("4420000000002")
+SIRET_C = complete("4430000000003")
 
 
 def write_csv(

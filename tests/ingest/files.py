@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ciblage import formats
 from ciblage.config import PROJECT_ROOT
+from ciblage.sample.luhn import complete
 
 REFERENCE = PROJECT_ROOT / "data" / "reference"
 AS_OF = date(2026, 11, 1)
@@ -32,23 +33,10 @@ REF_FILES = {
 }
 
 
-def luhn_complete(prefix: str) -> str:
-    """`prefix` + the digit that makes it pass Luhn (independent of the SQL under test)."""
-    for d in "0123456789":
-        s = prefix + d
-        total = 0
-        for i, ch in enumerate(reversed(s)):
-            n = int(ch) * (2 if i % 2 else 1)
-            total += n - 9 if n > 9 else n
-        if total % 10 == 0:
-            return s
-    raise AssertionError("unreachable")
-
-
 def siret(siren8: str, nic4: str) -> str:
     assert len(siren8) == 8 and len(nic4) == 4
-    siren = luhn_complete(siren8)
-    return luhn_complete(siren + nic4)
+    siren = complete(siren8)
+    return complete(siren + nic4)
 
 
 def etab_row(siret_: str, **over: str) -> dict[str, str]:

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ciblage.sample.luhn import complete
+
 # NAF code -> (division, A38, A21, grand secteur, base monthly hires, seasonal peak month)
 NAFS: dict[str, tuple[str, str, str, str, float, int]] = {
     "5610A": ("56", "IZ", "I", "Hébergement-restauration", 0.45, 6),
@@ -68,19 +70,6 @@ MONTHS = pd.date_range("2023-01-01", "2026-10-01", freq="MS")
 AS_OF = date(2026, 11, 1)
 
 
-def _luhn_siret(siren: str, nic_base: int) -> str:
-    """A SIRET with a valid Luhn key (the contract's format), built from a SIREN."""
-    for k in range(10):
-        cand = f"{siren}{nic_base:04d}{k}"
-        total = 0
-        for i, ch in enumerate(reversed(cand)):
-            d = int(ch) * (2 if i % 2 else 1)
-            total += d - 9 if d > 9 else d
-        if total % 10 == 0:
-            return cand
-    raise AssertionError("unreachable")
-
-
 def build_synthetic_warehouse(
     path: Path, n_siren: int = 300, seed: int = 7, with_hires: bool = True
 ) -> Path:
@@ -121,7 +110,7 @@ def build_synthetic_warehouse(
                 closed = max(closed, created)
             etabs.append(
                 dict(
-                    siret=_luhn_siret(siren, j + 1),
+                    siret=complete(f"{siren}{j + 1:04d}"),
                     siren=siren,
                     nic=f"{j + 1:04d}0",
                     is_diffusible=bool(rng.random() > 0.05),

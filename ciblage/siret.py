@@ -1,0 +1,39 @@
+"""The SIREN / SIRET checksum, one scalar implementation for every per-row caller.
+
+INSEE numbers SIREN (9 digits) and SIRET (14 digits) with a Luhn key. La Poste's
+establishments (SIREN 356000000) are numbered outside that scheme: INSEE accepts them when
+the sum of the SIRET's digits is a multiple of 5 (the head office, 35600000000048, also
+passes the plain Luhn test). The vectorised form for millions of rows is
+`ciblage.quality.luhn.luhn_valid`, the SQL one `ciblage.ingest.rules.install_macros`.
+"""
+
+from __future__ import annotations
+
+LA_POSTE_SIREN = "356000000"
+
+
+def luhn_ok(digits: str) -> bool:
+    """The plain Luhn test: every second digit from the right doubled, total % 10 == 0."""
+    if not digits.isdigit():
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def siret_ok(value: str | None) -> bool:
+    """True for a 9-digit SIREN or 14-digit SIRET that INSEE would accept (La Poste included)."""
+    if value is None or len(value) not in (9, 14) or not value.isascii():
+        return False
+    if luhn_ok(value):
+        return True
+    return (
+        len(value) == 14
+        and value.startswith(LA_POSTE_SIREN)
+        and value.isdigit()
+        and sum(int(c) for c in value) % 5 == 0
+    )

@@ -1,5 +1,7 @@
 # The README's two commands: `make demo` (whole pipeline on the shipped sample) and
-# `make test` (the test suite; .ci/run calls it). Both install from pinned constraints.
+# `make test` (the test suite; .ci/run calls it). Both install from pinned constraints;
+# `make test` also installs the system Chromium the browser tests drive
+# (scripts/ensure_browser.sh: apt-get, skipped when /usr/bin/chromium is there).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,6 +20,7 @@ demo: install
 	$(BIN)/ciblage run
 
 test: install
+	scripts/ensure_browser.sh
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

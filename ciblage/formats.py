@@ -160,10 +160,13 @@ assert len(SIRENE_ETABLISSEMENT_COLUMNS) == 54
 assert len(SIRENE_UNITE_LEGALE_COLUMNS) == 35
 
 # Dataset dpae-par-region-x-na38 (same export conventions, region level, NA38 sectors).
-# The NA38 sector is exported as its code (`code_secteur_na38`, e.g. "CA") and its label.
+# No separate code column: `secteur_na38` carries code and label in one value ("CA
+# Fabrication de denrées alimentaires, …"), like `grand_secteur_d_activite` ("GS1
+# Industrie"); ciblage/ingest/dpae.py parses them apart.
 DPAE_REGION_NA38_FIELDS: dict[str, str] = {
     "region": "Région",
     "ancienne_region": "Ancienne région",
+    "grand_secteur_d_activite": "Grand secteur d'activité",
     "secteur_na38": "Secteur NA38",
     "duree_de_contrat": "Durée de contrat",
     "nature_de_contrat": "Nature de contrat",
@@ -172,7 +175,6 @@ DPAE_REGION_NA38_FIELDS: dict[str, str] = {
     "dernier_jour_du_trimestre": "Dernier jour du trimestre",
     "code_region": "Code région",
     "code_ancienne_region": "Code ancienne région",
-    "code_secteur_na38": "Code secteur NA38",
     "dpae_brut": "DPAE (brut)",
     "dpae_cvs": "DPAE (cvs)",
 }

@@ -116,6 +116,7 @@ def ingest_flow(
         finally:
             con.close()
     failed = [n for n, r in summary.items() if r["status"] == "failed"]
+    coverage_failed = [n for n, r in summary.items() if not r.get("coverage", {}).get("ok", True)]
     if failed:
         _logger().error("ingest: failed source(s), previous data kept: %s", ", ".join(failed))
     return {
@@ -123,6 +124,7 @@ def ingest_flow(
         "as_of": settings.as_of.isoformat(),
         "sources": summary,
         "failed": failed,
+        "coverage_failed": coverage_failed,  # loaded, but inform (almost) no establishment
         "quality_report": str(quality_report) if quality_report else None,
     }
 
@@ -184,7 +186,36 @@ def _run(
             con, spec.name, path, run_id, settings.as_of, report, dq_max_rows
         )
     link_offers_task(con, settings, run_id, summary)
+    coverage_task(con, settings, run_id, summary)
     con.execute("CHECKPOINT")
+
+
+@task(cache_policy=NO_CACHE)
+def coverage_task(
+    con: Any, settings: Settings, run_id: str, summary: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Share of establishments each source informs, against the [coverage] bounds.
+
+    Loaded rows that inform nobody (e.g. DPAE sectors that join no establishment) are a
+    critical data-quality failure (dq_result, run_ledger); each source's summary entry
+    gets its `coverage`. Returns the failures.
+    """
+    from ciblage.quality.coverage import bounds, measure_coverage
+
+    cov = measure_coverage(
+        con, run_id, settings.as_of, "ingest", bounds(settings.section("coverage"))
+    )
+    for c in cov:
+        if c.source in summary:
+            summary[c.source]["coverage"] = {
+                "share": round(c.share, 4),
+                "min_share": c.min_share,
+                "ok": c.success,
+            }
+    failed = [{"source": c.source, "message": c.describe()} for c in cov if not c.success]
+    for f in failed:
+        _logger().error("coverage: %s", f["message"])
+    return failed
 
 
 @task(cache_policy=NO_CACHE)

@@ -31,6 +31,11 @@ pop AS (
 naf AS (
     SELECT naf_code, division, a38, a21, grand_secteur FROM ref_naf
 ),
+-- DPAE sector codes of each NAF (ref_naf_dpae, from data/reference/dpae_secteurs.csv):
+-- the DPAE join is on codes (GS1, CA, ...), never on labels
+naf_dpae AS (
+    SELECT naf_code, grand_secteur_code, na38_code FROM ref_naf_dpae
+),
 region_of_dep AS (
     SELECT code_departement, any_value(code_region) AS code_region
     FROM ref_departement GROUP BY 1
@@ -123,7 +128,7 @@ dpae AS (
 ),
 dpae_anchor AS (SELECT dataset, max(q) AS q_last FROM dpae GROUP BY dataset),
 dpae_dep AS (
-    SELECT d.code_departement, d.secteur_code, d.secteur_label,
+    SELECT d.code_departement, d.secteur_code,
         sum(v) FILTER (WHERE q > an.q_last - INTERVAL 12 MONTH) AS dpae_12m,
         sum(v) FILTER (WHERE q <= an.q_last - INTERVAL 12 MONTH
                        AND q > an.q_last - INTERVAL 24 MONTH) AS dpae_prev_12m
@@ -140,14 +145,14 @@ dpae_reg AS (
 ),
 -- establishments of each territory x sector at T, to normalise DPAE volumes
 pop_ctx AS (
-    SELECT pop.siret, pop.code_departement, r.code_region, n.grand_secteur, n.a38
-    FROM pop LEFT JOIN naf n USING (naf_code)
+    SELECT pop.siret, pop.code_departement, r.code_region, nd.grand_secteur_code, nd.na38_code
+    FROM pop LEFT JOIN naf_dpae nd USING (naf_code)
     LEFT JOIN region_of_dep r USING (code_departement)
 ),
 n_dep_gs AS (
-    SELECT code_departement, grand_secteur, count(*) AS n FROM pop_ctx GROUP BY ALL
+    SELECT code_departement, grand_secteur_code, count(*) AS n FROM pop_ctx GROUP BY ALL
 ),
-n_reg_a38 AS (SELECT code_region, a38, count(*) AS n FROM pop_ctx GROUP BY ALL),
+n_reg_a38 AS (SELECT code_region, na38_code, count(*) AS n FROM pop_ctx GROUP BY ALL),
 -- recruitment tension of the sector's trades, weighted by the NAF's hires per ROME
 naf_tension AS (
     SELECT nr.naf_code,
@@ -220,10 +225,11 @@ LEFT JOIN naf n ON n.naf_code = e.naf_code
 LEFT JOIN naf_sig ns ON ns.naf_code = e.naf_code
 LEFT JOIN pop_ctx pc ON pc.siret = e.siret
 LEFT JOIN dpae_dep dd ON dd.code_departement = pc.code_departement
-    AND (dd.secteur_code = pc.grand_secteur OR dd.secteur_label = pc.grand_secteur)
+    AND dd.secteur_code = pc.grand_secteur_code
 LEFT JOIN n_dep_gs ndg ON ndg.code_departement = pc.code_departement
-    AND ndg.grand_secteur = pc.grand_secteur
-LEFT JOIN dpae_reg dr ON dr.code_region = pc.code_region AND dr.secteur_code = pc.a38
-LEFT JOIN n_reg_a38 nra ON nra.code_region = pc.code_region AND nra.a38 = pc.a38
+    AND ndg.grand_secteur_code = pc.grand_secteur_code
+LEFT JOIN dpae_reg dr ON dr.code_region = pc.code_region AND dr.secteur_code = pc.na38_code
+LEFT JOIN n_reg_a38 nra ON nra.code_region = pc.code_region
+    AND nra.na38_code = pc.na38_code
 LEFT JOIN naf_tension nt ON nt.naf_code = e.naf_code
 WHERE {{ scope }};

@@ -260,6 +260,9 @@ def _load(
         tick("read")
         prev_rows = previous[1] if previous else None
         dq = quality_gate(con, spec, staging, run_id, prev_rows, path.name, dq_max_rows)
+        if spec.validate:  # after the gate, which replaces the run's dq_result rows
+            note = spec.validate(con, spec, staging, run_id, path.name)
+            dq = "; ".join(m for m in (dq, note) if m)
         tick("quality")
         stale = is_stale(con, spec, staging, as_of)
         if stale and previous:

@@ -37,8 +37,9 @@ def selected_specs(names: Iterable[str] | None = None) -> list[SourceSpec]:
 def resolve_path(settings: Settings, name: str) -> Path | None:
     """Local file of a source: a configured path, or its URL downloaded under raw_dir."""
     src = settings.source(name)
-    if src is None:
-        return None
+    if src is None:  # shipped referentials (e.g. the DPAE sector table) need no entry
+        spec = next((s for s in SPECS if s.name == name), None)
+        return spec.default_path if spec else None
     try:
         from ciblage.sources.download import resolve_source
     except ImportError:

@@ -16,6 +16,10 @@ import pyarrow as pa
 from ciblage.quality import Check
 
 Reader = Callable[[Path, "SourceSpec"], Iterator[pa.RecordBatch]]
+# Source-specific validation of the staged table (con, spec, staging, run_id, file name):
+# records its verdicts in dq_result, raises ciblage.ingest.gate.QualityFailure to stop the
+# load, returns a warning message (or "").
+Validator = Callable[[Any, "SourceSpec", str, str, str], str]
 
 
 @dataclass(frozen=True)
@@ -61,3 +65,5 @@ class SourceSpec:
     depends: tuple[str, ...] = ()  # sources whose tables the SQL/rules read (reload on change)
     templates: Mapping[str, Any] = field(default_factory=dict)  # {{ x }} values of the SQL
     description: str = ""
+    validate: Validator | None = None  # runs after the quality gate (e.g. DPAE sectors)
+    default_path: Path | None = None  # shipped file used when the config names none

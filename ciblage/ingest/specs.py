@@ -7,6 +7,7 @@ To add a source: write a reader if no existing one fits, `sql/<table>.sql` build
 from __future__ import annotations
 
 from ciblage import formats
+from ciblage.ingest.dpae import DPAE_DEPARTEMENT, DPAE_REGION_NA38, REF_DPAE_SECTEUR
 from ciblage.ingest.readers import read_naf_sql, read_tabular
 from ciblage.ingest.spec import Rule, SourceSpec
 from ciblage.quality import Check
@@ -303,49 +304,8 @@ SIRENE_ETABLISSEMENT = SourceSpec(
     depends=("sirene_unite_legale", "sirene_geoloc", "ref_naf", "ref_communes"),
 )
 
-# ---- URSSAF DPAE aggregates and per-SIRET hires -----------------------------------------
+# ---- per-SIRET hires (DPAE aggregates: ciblage/ingest/dpae.py) ------------------------------
 
-_DPAE_COMMON = dict(
-    reader=read_tabular,
-    delimiter=";",
-    required=False,
-    freshness="try_cast(dernier_jour_du_trimestre AS DATE)",
-    max_age_days=270,  # the quarterly series are published ~2 months after the quarter
-)
-_DPAE_RULES = (
-    Rule("annee", "int", "year is not an integer"),
-    Rule("trimestre", "regex", "quarter is not 1-4", arg="T?[1-4]"),
-    Rule("dernier_jour_du_trimestre", "date", "unparseable date"),
-    Rule("dpae_brut", "number", "dpae_brut is not a number"),
-    Rule("dpae_cvs", "number", "dpae_cvs is not a number"),
-)
-_DPAE_CHECKS = (
-    Check("date_parse", "dernier_jour_du_trimestre", arg="%Y-%m-%d"),
-    Check("not_null", "dpae_brut", mostly=0.95),
-)
-DPAE_DEPARTEMENT = SourceSpec(
-    name="dpae_departement",
-    tables=("dpae_aggregate",),
-    columns=tuple(formats.DPAE_DEPARTEMENT_FIELDS),
-    labels=formats.DPAE_DEPARTEMENT_FIELDS,
-    header=tuple(formats.DPAE_DEPARTEMENT_FIELDS),
-    rules=(*_DPAE_RULES, Rule("code_departement", "not_null", "missing département")),
-    checks=(*_DPAE_CHECKS, Check("not_null", "code_departement")),
-    partition="code_departement",
-    templates={"dataset": "departement_grand_secteur"},
-    **_DPAE_COMMON,
-)
-DPAE_REGION_NA38 = SourceSpec(
-    name="dpae_region_na38",
-    tables=("dpae_aggregate",),
-    columns=tuple(formats.DPAE_REGION_NA38_FIELDS),
-    labels=formats.DPAE_REGION_NA38_FIELDS,
-    header=tuple(formats.DPAE_REGION_NA38_FIELDS),
-    rules=(*_DPAE_RULES, Rule("code_region", "not_null", "missing region")),
-    checks=(*_DPAE_CHECKS, Check("not_null", "code_secteur_na38")),
-    templates={"dataset": "region_na38"},
-    **_DPAE_COMMON,
-)
 HIRES_SIRET = SourceSpec(
     name="hires_siret",
     tables=("hires_siret",),
@@ -406,6 +366,7 @@ SPECS: list[SourceSpec] = [
     REF_POSTAL,
     REF_COMMUNES,
     REF_NAF,
+    REF_DPAE_SECTEUR,
     REF_ROME,
     REF_ROME_APPELLATION,
     REF_NAF_ROME,

@@ -8,17 +8,21 @@ hires without being their exact sum.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ciblage import formats
+from ciblage.config import PROJECT_ROOT
 from ciblage.sample.establishments import Establishment
 from ciblage.sample.hiring import CDI_SHARE, N_MONTHS, SEASON, HiringResult, sector_group
-from ciblage.sample.referentials import Referentials
+from ciblage.sample.referentials import Naf, Referentials
 from ciblage.sample.sirene_files import csv_text
 
+CDI, CDD = "CDI", "CDD de plus d'un mois"  # nature_de_contrat as URSSAF writes it
 TERRITORY_SCALE = 20.0  # a département has ~20x the sample's employers in it
 QUARTERS = [(y, q) for y in range(2021, 2027) for q in range(1, 5)][:23]  # 2021Q1..2026Q3
 # Ancienne région (pre-2016) of each sample département and its number of départements:
@@ -29,43 +33,38 @@ ANCIENNE_REGION = {
     "57": ("41", "Lorraine"),
 }
 DEPS_IN_ANCIENNE_REGION = {"24": 6, "23": 2, "41": 4}
-NA38_LABELS = {
-    "BZ": "Industries extractives",
-    "CA": "Fabrication de denrées alimentaires, de boissons et de produits à base de tabac",
-    "CB": "Fabrication de textiles, industries de l'habillement, industrie du cuir et de la chaussure",  # noqa: E501 (official label)
-    "CC": "Travail du bois, industries du papier et imprimerie",
-    "CD": "Cokéfaction et raffinage",
-    "CE": "Industrie chimique",
-    "CF": "Industrie pharmaceutique",
-    "CG": "Fabrication de produits en caoutchouc et en plastique ainsi que d'autres produits minéraux non métalliques",  # noqa: E501 (official label)
-    "CH": "Métallurgie et fabrication de produits métalliques à l'exception des machines et des équipements",  # noqa: E501 (official label)
-    "CI": "Fabrication de produits informatiques, électroniques et optiques",
-    "CJ": "Fabrication d'équipements électriques",
-    "CK": "Fabrication de machines et équipements n.c.a.",
-    "CL": "Fabrication de matériels de transport",
-    "CM": "Autres industries manufacturières ; réparation et installation de machines et d'équipements",  # noqa: E501 (official label)
-    "DZ": "Production et distribution d'électricité, de gaz, de vapeur et d'air conditionné",
-    "EZ": "Production et distribution d'eau ; assainissement, gestion des déchets et dépollution",
-    "FZ": "Construction",
-    "GZ": "Commerce ; réparation d'automobiles et de motocycles",
-    "HZ": "Transports et entreposage",
-    "IZ": "Hébergement et restauration",
-    "JA": "Édition, audiovisuel et diffusion",
-    "JB": "Télécommunications",
-    "JC": "Activités informatiques et services d'information",
-    "KZ": "Activités financières et d'assurance",
-    "LZ": "Activités immobilières",
-    "MA": "Activités juridiques, comptables, de gestion, d'architecture, d'ingénierie, de contrôle et d'analyses techniques",  # noqa: E501 (official label)
-    "MB": "Recherche-développement scientifique",
-    "MC": "Autres activités spécialisées, scientifiques et techniques",
-    "NZ": "Activités de services administratifs et de soutien",
-    "OZ": "Administration publique",
-    "PZ": "Enseignement",
-    "QA": "Activités pour la santé humaine",
-    "QB": "Hébergement médico-social et social et action sociale sans hébergement",
-    "RZ": "Arts, spectacles et activités récréatives",
-    "SZ": "Autres activités de services",
-}
+# The sector values are written as URSSAF publishes them, code then label (« GS1
+# Industrie », « CA Fabrication de denrées alimentaires, … »), from the same table the
+# ingestion maps them with, so that the sample exercises the real parsing.
+NOT_IN_DPAE = {"GS6"}  # intérim: the DPAE series cover the régime général hors intérim
+SECTOR_TABLE = PROJECT_ROOT / "data" / "reference" / "dpae_secteurs.csv"
+
+
+@dataclass(frozen=True)
+class Sectors:
+    """The DPAE sector table, as the generator needs it."""
+
+    labels: dict[tuple[str, str], str]  # (nomenclature, code) -> "code label"
+    gs_of_a38: dict[str, str]  # A38 -> grand secteur code
+    gs_of_naf: dict[str, str]  # NAF sous-classes named in naf_inclus / naf_exclus -> code
+
+    def grand_secteur(self, naf: Naf) -> str | None:
+        return self.gs_of_naf.get(naf.code, self.gs_of_a38.get(naf.a38))
+
+
+def load_sectors(path: Path = SECTOR_TABLE) -> Sectors:
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f, delimiter=";") if r["role"] == "sector"]
+    labels = {(r["nomenclature"], r["code"]): f"{r['code']} {r['libelle']}" for r in rows}
+    gs_of_a38: dict[str, str] = {}
+    gs_of_naf: dict[str, str] = {}
+    for r in (r for r in rows if r["nomenclature"] == "grand_secteur"):
+        gs_of_a38.update(dict.fromkeys(r["naf_a38"].split(), r["code"]))
+        gs_of_naf.update(dict.fromkeys(r["naf_inclus"].split(), r["code"]))
+    for r in (r for r in rows if r["nomenclature"] == "grand_secteur"):
+        for naf in r["naf_exclus"].split():
+            gs_of_naf.setdefault(naf, "")  # excluded and in no other grand secteur
+    return Sectors(labels, gs_of_a38, gs_of_naf)
 
 
 def _quarter_end(y: int, q: int) -> str:
@@ -105,7 +104,7 @@ def _rows(
             m0 = (y - 2021) * 12 + 3 * (q - 1)
             lam = acc["lam"][m0 : m0 + 3].sum() * scale[k]
             sfac = season[m0 : m0 + 3].mean()
-            for nature, share in (("CDI", cdi_share), ("CDD", 1 - cdi_share)):
+            for nature, share in ((CDI, cdi_share), (CDD, 1 - cdi_share)):
                 brut = int(rng.poisson(lam * share))
                 values = {
                     **describe(k),
@@ -130,10 +129,11 @@ def write_dpae(
 ) -> dict[str, Path]:
     d = out / "urssaf"
     d.mkdir(parents=True, exist_ok=True)
+    sectors = load_sectors()
 
     def dep_key(e: Establishment):
-        gs = formats.DPAE_GRAND_SECTEUR_BY_A21.get(e.naf.a21)
-        return (e.commune.dep, gs) if gs else None
+        gs = sectors.grand_secteur(e.naf)
+        return (e.commune.dep, gs) if gs and gs not in NOT_IN_DPAE else None
 
     def dep_describe(k) -> dict[str, str]:
         dep, gs = k
@@ -143,7 +143,7 @@ def write_dpae(
             "region": ref.regions[reg],
             "ancienne_region": anc,
             "departement": ref.departements[dep][1],
-            "grand_secteur_d_activite": gs,
+            "grand_secteur_d_activite": sectors.labels[("grand_secteur", gs)],
             "code_region": reg,
             "code_ancienne_region": code_anc,
             "code_departement": dep,
@@ -157,12 +157,12 @@ def write_dpae(
     p1 = d / "dpae-par-departement-x-grand-secteur.csv"
     p1.write_text(csv_text(fields, dep_rows, ";"), encoding="utf-8")
 
-    # Region level: each sample département stands for its whole ancienne région.
+    # Region level: each sample département stands for its whole ancienne région; NA38
+    # sectors of the régime général (those in a grand secteur: not agriculture, not UZ).
     def reg_key(e: Establishment):
         a38 = e.naf.a38
-        return (
-            (ref.departements[e.commune.dep][0], e.commune.dep, a38) if a38 in NA38_LABELS else None
-        )
+        dep = e.commune.dep
+        return (ref.departements[dep][0], dep, a38) if a38 in sectors.gs_of_a38 else None
 
     reg_cells = _cells(estabs, hiring, reg_key)
     scale = {
@@ -175,10 +175,10 @@ def write_dpae(
         return {
             "region": ref.regions[reg],
             "ancienne_region": anc,
-            "secteur_na38": NA38_LABELS[a38],
+            "grand_secteur_d_activite": sectors.labels[("grand_secteur", sectors.gs_of_a38[a38])],
+            "secteur_na38": sectors.labels[("na38", a38)],
             "code_region": reg,
             "code_ancienne_region": code_anc,
-            "code_secteur_na38": a38,
         }
 
     reg_fields = list(formats.DPAE_REGION_NA38_FIELDS)

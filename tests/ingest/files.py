@@ -26,6 +26,7 @@ REF_FILES = {
     "ref_postal": "laposte_hexasmal.csv",
     "ref_communes": "communes.csv",
     "ref_naf": "naf_data.sql",
+    "ref_dpae_secteur": "dpae_secteurs.csv",
     "ref_rome": "unix_referentiel_code_rome_v460_utf8.csv",
     "ref_rome_appellation": "unix_referentiel_appellation_v460_utf8.csv",
     "ref_naf_rome": "rome_naf_mapping.raw.csv",

@@ -28,6 +28,8 @@ NAFS: dict[str, tuple[str, str, str, str, float, int]] = {
     "6201Z": ("62", "JC", "J", "Autres services", 0.15, 9),
     "1071C": ("10", "CA", "C", "Industrie", 0.12, 12),
 }
+# grand secteur code of each A38 above (as in data/reference/dpae_secteurs.csv)
+GS_OF_A38 = {"IZ": "GS4", "GZ": "GS3", "FZ": "GS2", "QB": "GS7", "JC": "GS5", "CA": "GS1"}
 # (NAF, ROME v3, share of the NAF's hires)
 NAF_ROME = [
     ("5610A", "G1602", 0.5),
@@ -200,7 +202,8 @@ def build_synthetic_warehouse(
     ul = pd.DataFrame(uls)
     # DPAE: département x grand secteur and region x NA38, quarterly, from the same process
     h = hires_df.merge(et[["siret", "code_departement", "naf_code"]], on="siret")
-    h["grand_secteur"] = h.naf_code.map(lambda n: NAFS[n][3])
+    # DPAE sectors are joined by code (data/reference/dpae_secteurs.csv): GS of the A38
+    h["grand_secteur"] = h.naf_code.map(lambda n: GS_OF_A38[NAFS[n][1]])
     h["a38"] = h.naf_code.map(lambda n: NAFS[n][1])
     h["q_end"] = pd.to_datetime(h.mois).dt.to_period("Q").dt.end_time.dt.normalize().dt.date
     dpae = []
@@ -245,6 +248,10 @@ def build_synthetic_warehouse(
             for k, v in NAFS.items()
         ]
     )
+    ref_naf_dpae = pd.DataFrame(
+        [(k, GS_OF_A38[v[1]], v[1]) for k, v in NAFS.items()],
+        columns=["naf_code", "grand_secteur_code", "na38_code"],
+    )
     ref_naf_rome = shares.rename(columns={"share": "share_of_naf"})
     ref_naf_rome["rome_label"] = ref_naf_rome.code_rome
     ref_naf_rome["hirings"] = (ref_naf_rome.share_of_naf * 1000).astype(int)
@@ -283,6 +290,7 @@ def build_synthetic_warehouse(
         dpae_aggregate=dpae_df,
         hires_siret=hires_df,
         ref_naf=ref_naf,
+        ref_naf_dpae=ref_naf_dpae,
         ref_naf_rome=ref_naf_rome,
         ref_tension=ref_tension,
         ref_commune=ref_commune,

@@ -1,0 +1,210 @@
+"""Coverage checks: does each source inform the establishments, not only load rows?
+
+A DPAE export whose sector labels joined nothing loaded « 120 read, 120 loaded », passed
+every row-level expectation and left every DPAE feature empty. Row counts and column
+expectations cannot see that; the share of establishments a source actually informs can.
+It is measured twice (sql/source_coverage_ingest.sql after the load, and
+sql/source_coverage_features.sql once the score stage built feature_etablissement), stored
+in `source_coverage` (sql/source_coverage.sql), and
+compared with the `[coverage]` bounds: a source that has rows but informs fewer
+establishments than its bound is a critical data-quality failure (dq_result, run ledger,
+`ciblage status`, quality report). A source without rows (not provided) is not judged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import duckdb
+
+from ciblage import ledger
+from ciblage.quality.outcome import WHOLE_TABLE
+from ciblage.warehouse import run_sql_file, table_exists
+
+log = logging.getLogger(__name__)
+
+# Minimum share of establishments each source must inform, when it has rows. Overridable
+# per source in ciblage.toml, e.g. `[coverage]` `offres = 0.01`. Chosen to catch a
+# source that informs (almost) nothing, not to judge a thin one: DPAE and geolocation
+# cover every employer sector / establishment by design; offers and per-SIRET hires
+# reach a minority of establishments even when healthy.
+DEFAULT_MIN_SHARE: dict[str, float] = {
+    "dpae_departement": 0.5,
+    "dpae_region_na38": 0.5,
+    "sirene_geoloc": 0.5,
+    "offres": 0.005,
+    "hires_siret": 0.01,
+}
+STAGES = ("ingest", "features")  # sql/source_coverage_<stage>.sql
+EXPECTATION = "expect_source_to_inform_establishments"
+# Tables the measures read; a warehouse that never loaded one gets it empty (TEMP).
+_OPTIONAL = {
+    "etablissement_geoloc": "siret VARCHAR",
+    "hires_siret": "siret VARCHAR",
+    "offre": "offre_id VARCHAR",
+    "offre_siret_link": "offre_id VARCHAR, siret VARCHAR",
+    "dpae_aggregate": "dataset VARCHAR, code_region VARCHAR, code_departement VARCHAR, "
+    "secteur_code VARCHAR",
+    "ref_naf_dpae": "naf_code VARCHAR, grand_secteur_code VARCHAR, na38_code VARCHAR",
+}
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """One measure of one source at one stage, with its verdict."""
+
+    stage: str
+    source: str
+    measure: str
+    population: int
+    informed: int
+    share: float
+    rows: int
+    min_share: float
+
+    @property
+    def judged(self) -> bool:
+        return self.rows > 0 and self.population > 0
+
+    @property
+    def success(self) -> bool:
+        return not self.judged or self.share >= self.min_share
+
+    def describe(self) -> str:
+        if not self.judged:
+            n = f"{self.rows:,} rows, {self.population:,} establishments"
+            return f"{self.source} ({self.stage}): not judged ({n})"
+        return (
+            f"{self.source} ({self.stage}): informs {self.informed:,} of {self.population:,} "
+            f"establishments ({100 * self.share:.1f} %, bound {100 * self.min_share:.1f} %) "
+            f"from {self.rows:,} rows"
+        )
+
+
+def bounds(section: dict[str, Any] | None) -> dict[str, float]:
+    """DEFAULT_MIN_SHARE updated with the `[coverage]` section of the configuration."""
+    out = dict(DEFAULT_MIN_SHARE)
+    for key, value in (section or {}).items():
+        if key not in out:
+            raise ValueError(f"[coverage] {key}: unknown source; known: {', '.join(out)}")
+        out[key] = float(value)
+    return out
+
+
+def measure_coverage(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    as_of: date,
+    stage: str,
+    min_share: dict[str, float],
+) -> list[Coverage]:
+    """Compute and store `stage`'s coverage rows; record verdicts in dq_result and the ledger.
+
+    Returns every measure; the critical failures are those with `not success`.
+    """
+    started = datetime.now(UTC).replace(tzinfo=None)
+    for table, cols in _OPTIONAL.items():
+        if not table_exists(con, table):
+            con.execute(f"CREATE TEMP TABLE {table} ({cols})")
+    run_sql_file(con, "source_coverage")
+    run_sql_file(con, f"source_coverage_{stage}", {"run_id": run_id, "as_of": as_of})
+    rows = con.execute(
+        "SELECT source, measure, population, informed, coalesce(share, 0), rows "
+        "FROM source_coverage WHERE run_id = ? AND stage = ? ORDER BY source",
+        [run_id, stage],
+    ).fetchall()
+    out = [
+        Coverage(stage, s, m, int(p or 0), int(i or 0), float(sh), int(r or 0), min_share[s])
+        for s, m, p, i, sh, r in rows
+    ]
+    con.executemany(
+        "UPDATE source_coverage SET min_share = ?, success = ? "
+        "WHERE run_id = ? AND stage = ? AND source = ?",
+        [[c.min_share, c.success, run_id, stage, c.source] for c in out],
+    )
+    _record_dq(con, run_id, out)
+    failed = [c for c in out if not c.success]
+    for c in failed:
+        log.error("coverage below bound, critical: %s", c.describe())
+    ledger.append(
+        con,
+        run_id=run_id,
+        flow="ingest" if stage == "ingest" else "score",
+        stage="ingest" if stage == "ingest" else "score",
+        step=f"coverage_{stage}",
+        status=ledger.FAILED if failed else ledger.COMPLETED,
+        started_at=started,
+        ended_at=datetime.now(UTC).replace(tzinfo=None),
+        params={"as_of": as_of.isoformat(), "coverage": [c.__dict__ for c in out]},
+        message=(
+            "source(s) informing (almost) no establishment: "
+            + "; ".join(c.describe() for c in failed)
+        )
+        if failed
+        else None,
+    )
+    return out
+
+
+def _record_dq(con: duckdb.DuckDBPyConnection, run_id: str, cov: list[Coverage]) -> None:
+    con.execute(
+        "DELETE FROM dq_result WHERE run_id = ? AND expectation = ? AND list_contains(?, "
+        "column_name)",
+        [run_id, EXPECTATION, [f"{c.stage}:{c.measure}" for c in cov]],
+    )
+    con.executemany(
+        "INSERT INTO dq_result VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [
+                run_id,
+                c.source,
+                WHOLE_TABLE,
+                EXPECTATION,
+                f"{c.stage}:{c.measure}",
+                c.success,
+                True,
+                c.describe(),
+                json.dumps(
+                    {
+                        "stage": c.stage,
+                        "population": c.population,
+                        "informed": c.informed,
+                        "share": c.share,
+                        "min_share": c.min_share,
+                        "rows": c.rows,
+                    }
+                ),
+            ]
+            for c in cov
+            if c.judged
+        ],
+    )
+
+
+def coverage_rows(con: duckdb.DuckDBPyConnection, run_ids: list[str]) -> list[dict[str, Any]]:
+    """source_coverage rows of these runs (quality report, `ciblage status`)."""
+    if not run_ids or not table_exists(con, "source_coverage"):
+        return []
+    rows = con.execute(
+        "SELECT run_id, stage, source, measure, population, informed, share, rows, min_share, "
+        "success FROM source_coverage WHERE list_contains(?, run_id) "
+        "ORDER BY stage, source",
+        [run_ids],
+    ).fetchall()
+    keys = (
+        "run_id",
+        "stage",
+        "source",
+        "measure",
+        "population",
+        "informed",
+        "share",
+        "rows",
+        "min_share",
+        "success",
+    )
+    return [dict(zip(keys, r, strict=True)) for r in rows]

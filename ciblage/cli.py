@@ -7,11 +7,12 @@ Heavy imports (prefect, sklearn, great_expectations) happen inside each command 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 import pipelines  # noqa: F401  (offline Prefect defaults, set before any flow runs)
+from ciblage.cli_errors import DEBUG, french, friendly, preflight
 
 app = typer.Typer(
     help="ciblage: which establishments are most likely to hire, per territory and ROME trade.",
@@ -20,6 +21,21 @@ app = typer.Typer(
 )
 promotions_app = typer.Typer(help="Promotion follow-up ledger.", no_args_is_help=True)
 app.add_typer(promotions_app, name="promotions")
+
+
+@app.callback()
+def _main(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an error instead of one line.")
+    ] = False,
+) -> None:
+    """ciblage: which establishments are most likely to hire, per territory and ROME trade.
+
+    Exit codes: 0 published (or done), 1 failed / not published, 2 mistake in the command
+    line or the configuration (nothing ran), 3 published with warnings (degraded data).
+    """
+    DEBUG["on"] = debug
+
 
 ConfigOpt = Annotated[
     Path | None,
@@ -63,12 +79,16 @@ def sample(
 
 
 @app.command()
+@friendly
 def ingest(config: ConfigOpt = None, source: SourcesOpt = None, as_of: AsOfOpt = None) -> None:
     """Load every configured source into the warehouse, validated (Prefect flow `ingest`)."""
     from rich.console import Console
     from rich.table import Table
 
-    from pipelines.ingest import ingest_flow
+    from ciblage.outcome import EXIT_DEGRADED, EXIT_NOT_PUBLISHED, judge_sources
+
+    settings = preflight(config, as_of=as_of, sources=source)
+    from pipelines.ingest import ingest_flow  # Prefect: only once the inputs are checked
 
     result = ingest_flow(config=_cfg(config), sources=source, as_of=as_of, progress=True)
     table = Table(title=f"ingest {result['run_id']}")
@@ -90,11 +110,16 @@ def ingest(config: ConfigOpt = None, source: SourcesOpt = None, as_of: AsOfOpt =
     for name, r in result["sources"].items():
         if r["status"] in ("failed", "stale", "missing") and r["message"]:
             console.print(f"[bold]{name}[/bold]: {r['message']}", markup=True, highlight=False)
-    if result["failed"]:
-        raise typer.Exit(code=1)
+    verdict = judge_sources(result, set(settings.sources))
+    if verdict.status == "completed":
+        typer.echo(f"ingest {result['run_id']}: every source loaded or unchanged")
+        return
+    typer.echo(f"ingest {result['run_id']} {verdict.status.upper()}: {verdict.message()}")
+    raise typer.Exit(EXIT_NOT_PUBLISHED if verdict.failed_required else EXIT_DEGRADED)
 
 
 @app.command()
+@friendly
 def score(
     config: ConfigOpt = None,
     as_of: AsOfOpt = None,
@@ -102,6 +127,7 @@ def score(
     territory: TerritoryOpt = "all",
 ) -> None:
     """Build features, train/back-test the model and score establishments (flow `score`)."""
+    preflight(config, as_of=as_of, horizon=horizon, territory=territory)
     from pipelines.score import score_flow
 
     res = score_flow(config=_cfg(config), as_of=as_of, horizon_months=horizon, territory=territory)
@@ -127,6 +153,7 @@ def score(
 
 
 @app.command()
+@friendly
 def publish(
     config: ConfigOpt = None,
     as_of: AsOfOpt = None,
@@ -134,6 +161,7 @@ def publish(
     top: Annotated[int | None, typer.Option("--top", help="Companies per list.")] = None,
 ) -> None:
     """Rank and write every agency's lists, fiches and HTML site (flow `publish`)."""
+    preflight(config, as_of=as_of, top=top, territory=territory)
     from pipelines.publish import publish_flow
 
     res = publish_flow(config=_cfg(config), as_of=as_of, territory=territory, top_n=top)
@@ -142,9 +170,12 @@ def publish(
         f"{res['lists']} lists, {res['rows']} rows, {res['agencies']} agencies, scores as of "
         f"{res['as_of']}: {state[res['published']]} -> {res['run_dir']}"
     )
+    if res["published"] is False:
+        raise typer.Exit(1)
 
 
 @app.command()
+@friendly
 def run(
     config: ConfigOpt = None,
     as_of: AsOfOpt = None,
@@ -154,20 +185,49 @@ def run(
     top: Annotated[int | None, typer.Option("--top", help="Companies per list.")] = None,
 ) -> None:
     """Run ingest -> score -> publish (flow `nightly`), with no Prefect server to start."""
-    from pipelines.nightly import nightly_flow, summary_line
+    preflight(config, as_of=as_of, horizon=horizon, top=top, territory=territory, sources=source)
+    from pipelines.nightly import nightly_flow
 
-    result = nightly_flow(
-        config=_cfg(config),
-        as_of=as_of,
-        territory=territory,
-        sources=source,
-        horizon_months=horizon,
-        top_n=top,
+    _finish_run(
+        lambda: nightly_flow(
+            config=_cfg(config),
+            as_of=as_of,
+            territory=territory,
+            sources=source,
+            horizon_months=horizon,
+            top_n=top,
+        )
     )
+
+
+def _finish_run(call: Any) -> None:
+    """Run a chain flow; its last line says published or not and why; exit code to match."""
+    from ciblage.outcome import EXIT_NOT_PUBLISHED, RunNotPublished, exit_code
+    from pipelines.nightly import summary_line
+
+    try:
+        result = call()
+    except RunNotPublished as exc:
+        if exc.result:
+            typer.echo(summary_line(exc.result))
+        typer.echo(exc.line)
+        raise typer.Exit(EXIT_NOT_PUBLISHED) from None
+    except Exception as exc:
+        if DEBUG["on"]:
+            raise
+        typer.echo(
+            f"NOT PUBLISHED: the run stopped on {type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:400]} (logs above; --debug for the traceback)"
+        )
+        raise typer.Exit(EXIT_NOT_PUBLISHED) from None
     typer.echo(summary_line(result))
+    outcome = result.get("outcome") or {"status": "published", "line": "done"}
+    typer.echo(outcome["line"])
+    raise typer.Exit(exit_code(outcome["status"]))
 
 
 @app.command()
+@friendly
 def rerun(
     territory: Annotated[
         str, typer.Option("--territory", "-t", help="dep:<code>, bassin:<code> or agence:<code>.")
@@ -178,15 +238,18 @@ def rerun(
     top: Annotated[int | None, typer.Option("--top", help="Companies per list.")] = None,
 ) -> None:
     """Rescore and republish one territory on the current warehouse (flow `territory-rerun`)."""
-    from pipelines.nightly import summary_line, territory_rerun_flow
+    preflight(config, as_of=as_of, horizon=horizon, top=top, territory=territory)
+    from pipelines.nightly import territory_rerun_flow
 
-    result = territory_rerun_flow(
-        territory=territory, config=_cfg(config), as_of=as_of, top_n=top, horizon_months=horizon
+    _finish_run(
+        lambda: territory_rerun_flow(
+            territory=territory, config=_cfg(config), as_of=as_of, top_n=top, horizon_months=horizon
+        )
     )
-    typer.echo(summary_line(result))
 
 
 @app.command()
+@friendly
 def status(
     config: ConfigOpt = None,
     last: Annotated[int, typer.Option(help="How many runs to show.")] = 10,
@@ -198,6 +261,7 @@ def status(
 
 
 @app.command()
+@french
 def match(
     rome: Annotated[str, typer.Option(help="ROME code of the profile, e.g. M1607.")],
     commune: Annotated[str, typer.Option(help="INSEE commune code of the job seeker.")],
@@ -232,6 +296,7 @@ def match(
 
 
 @promotions_app.command("import")
+@french
 def promotions_import(
     file: Annotated[Path, typer.Argument(help="CSV or XLSX filled by an agency.")],
     config: ConfigOpt = None,
@@ -243,6 +308,7 @@ def promotions_import(
 
 
 @app.command("fetch-offres")
+@friendly
 def fetch_offres_cmd(
     config: ConfigOpt = None,
     departement: Annotated[
@@ -274,6 +340,7 @@ def fetch_offres_cmd(
 
 
 @app.command("quality-report")
+@friendly
 def quality_report_cmd(
     config: ConfigOpt = None,
     run: Annotated[
@@ -285,14 +352,24 @@ def quality_report_cmd(
 ) -> None:
     """Write the data-quality report (expectations, failures, quarantine) of an ingest run."""
     from ciblage.config import load_settings
-    from ciblage.quality.report import latest_quality_run, render_quality_report
+    from ciblage.preflight import UsageError
+    from ciblage.quality.report import (
+        latest_quality_run,
+        recent_quality_runs,
+        render_quality_report,
+    )
     from ciblage.warehouse import session
 
     settings = load_settings(_cfg(config))
+    if not settings.warehouse.is_file():
+        raise UsageError(f"no warehouse at {settings.warehouse}: run `ciblage ingest` first")
     with session(settings.warehouse, read_only=True) as con:
         run_id = run or latest_quality_run(con)
         if not run_id:
-            raise typer.BadParameter("no data-quality results in the warehouse yet")
+            raise UsageError("no data-quality results in the warehouse yet")
+        if not recent_quality_runs(con, run_id):
+            recent = ", ".join(recent_quality_runs(con, last=5)) or "none"
+            raise UsageError(f"--run {run_id}: no data-quality results; recent runs: {recent}")
         path = render_quality_report(
             con, run_id, out or settings.output / "quality" / f"{run_id}.html"
         )

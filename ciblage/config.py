@@ -72,9 +72,7 @@ def _parse_date(value: Any, where: str) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError as exc:
-        raise ConfigError(
-            f"{where}: as_of must be an ISO date (YYYY-MM-DD), got {value!r}"
-        ) from exc
+        raise ConfigError(f"{where}: expected an ISO date YYYY-MM-DD, got {value!r}") from exc
 
 
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
@@ -101,21 +99,25 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
         url = spec.pop("url", None)
         sources[name] = SourceConfig(name=name, path=src_path, url=url, options=spec)
     as_of = overrides.get("as_of") or run.get("as_of")
+    # a value given on the command line is blamed on the option, not on the file
+    as_of_from = "--as-of" if overrides.get("as_of") else f"{cfg_path} [run] as_of"
     settings = Settings(
         config_path=cfg_path,
         warehouse=_resolve(base, paths.get("warehouse", "data/warehouse/ciblage.duckdb")),
         output=_resolve(base, paths.get("output", "reports/output")),
         raw_dir=_resolve(base, paths.get("raw", "data/raw")),
-        as_of=_parse_date(as_of, str(cfg_path)),
+        as_of=_parse_date(as_of, as_of_from),
         horizon_months=int(overrides.get("horizon_months") or run.get("horizon_months", 6)),
         top_n=int(overrides.get("top_n") or run.get("top_n", 50)),
         sources=sources,
         raw=raw,
     )
     if settings.horizon_months < 1:
-        raise ConfigError(f"{cfg_path}: horizon_months must be >= 1")
+        where = "--horizon" if overrides.get("horizon_months") else f"{cfg_path} [run]"
+        raise ConfigError(f"{where}: horizon_months must be >= 1")
     if settings.top_n < 1:
-        raise ConfigError(f"{cfg_path}: top_n must be >= 1")
+        where = "--top" if overrides.get("top_n") else f"{cfg_path} [run]"
+        raise ConfigError(f"{where}: top_n must be >= 1")
     return settings
 
 

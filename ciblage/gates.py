@@ -81,6 +81,9 @@ class GateReport:
     checks: list[GateCheck] = field(default_factory=list)
     published: bool = False
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    # data problems that did not stop the publication (optional sources on their last
+    # good load): the report must not read as a clean run when they exist
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -108,20 +111,32 @@ class GateReport:
         )
         (run_dir / REPORT_MD).write_text(self.to_markdown(), encoding="utf-8")
 
+    @classmethod
+    def read(cls, run_dir: Path) -> GateReport:
+        """The report a run folder holds (written by `write`)."""
+        data = json.loads((run_dir / REPORT_JSON).read_text(encoding="utf-8"))
+        data.pop("passed", None)
+        checks = [GateCheck(**c) for c in data.pop("checks", [])]
+        return cls(checks=checks, **data)
+
     def to_markdown(self) -> str:
-        state = (
-            "PUBLISHED (`latest` now points to this run)"
-            if self.published
-            else f"NOT PUBLISHED: the previous lists ({self.previous_run_id}) stay published"
-        )
+        if not self.published:
+            state = f"NOT PUBLISHED: the previous lists ({self.previous_run_id}) stay published"
+        elif self.warnings:
+            state = "PUBLISHED WITH WARNINGS (degraded data; `latest` now points to this run)"
+        else:
+            state = "PUBLISHED (`latest` now points to this run)"
         lines = [
             f"# Run report {self.run_id}",
             "",
             f"- {state}",
             f"- compared with: {self.previous_run_id or 'nothing (first publication)'}",
             f"- checks: {len(self.checks)}, failed: {len(self.failures)}",
+            f"- data warnings: {len(self.warnings)}",
             "",
         ]
+        if self.warnings:
+            lines += ["## Data warnings", ""] + [f"- {w}" for w in self.warnings] + [""]
         if self.failures:
             lines += ["## Failed gates", "", "| gate | territory | figure | bound | detail |"]
             lines += ["|---|---|---|---|---|"]
@@ -130,6 +145,17 @@ class GateReport:
                 lines.append(f"| {c.name} | {c.territory} | {value} | {c.bound} | {c.detail} |")
             lines.append("")
         return "\n".join(lines)
+
+
+def add_warnings(run_dir: Path, warnings: list[str]) -> GateReport | None:
+    """Record data warnings in a run's report after the fact (the nightly flow knows its
+    sources' outcome, the publish stage that wrote the report does not)."""
+    if not warnings or not (run_dir / REPORT_JSON).is_file():
+        return None
+    report = GateReport.read(run_dir)
+    report.warnings = list(dict.fromkeys([*report.warnings, *warnings]))
+    report.write(run_dir)
+    return report
 
 
 # ---- snapshot written into every run folder ----------------------------------------------

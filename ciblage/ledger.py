@@ -25,6 +25,7 @@ from ciblage.warehouse import run_sql_file, session, table_exists
 
 RUNNING, COMPLETED, FAILED, SKIPPED = "running", "completed", "failed", "skipped"
 INTERRUPTED, BLOCKED = "interrupted", "blocked"
+DEGRADED = "degraded"  # completed on the last good load of an optional source
 
 COLUMNS = (
     "run_id, flow, stage, step, started_at, ended_at, status, "

@@ -1,19 +1,25 @@
 """`ciblage status`: the last runs as an operator needs them the morning after.
 
-One line per run id (a nightly run and the stage flows it ran share one id): what was
+One block per run id (a nightly run and the stage flows it ran share one id): what was
 asked (as-of, territory), how each stage went (status, rows out, duration), the
-data-quality outcome and whether the run was published or why not.
+data-quality outcome and whether the run was published or why not. Blocks, not a table:
+a table cut the run ids (the handle every other command needs) at any terminal width.
+A run the ledger still says `running` whose process no longer holds the warehouse lock
+was killed: it shows `interrupted` (the next run records it so in the ledger too).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from ciblage.config import load_settings
+from ciblage.ledger import INTERRUPTED, RUNNING
 from ciblage.lock import describe, lock_holder
 from ciblage.warehouse import connect, table_exists
 
@@ -96,7 +102,7 @@ def _dq_outcomes(con: duckdb.DuckDBPyConnection, linked: dict[str, set[str]]) ->
 
 
 def _overall(statuses: list[str]) -> str:
-    for s in ("running", "failed", "interrupted", "blocked"):
+    for s in ("running", "failed", "interrupted", "blocked", "degraded"):
         if s in statuses:
             return s
     return "completed" if statuses else "?"
@@ -148,16 +154,63 @@ def _fmt_stage(s: dict[str, Any] | None) -> str:
         parts.append(f"{s['rows_out']:,} rows".replace(",", " "))
     if s["seconds"] is not None:
         parts.append(f"{s['seconds']:.1f}s")
-    return "\n".join(parts)
+    return ", ".join(parts)
+
+
+def _pid_alive(pid: Any) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
+def mark_dead_runs(runs: list[dict[str, Any]], holder: dict[str, Any] | None) -> None:
+    """`running` only while the run's process holds the warehouse lock, else `interrupted`.
+
+    Every writing run holds the lock for its whole duration and the kernel releases it
+    when the process dies (kill -9 included), so a free lock, a lock held by another run,
+    or a holder whose pid is gone on this host all mean the `running` rows are stale.
+    """
+    alive_id = None
+    if holder and (holder.get("host") != socket.gethostname() or _pid_alive(holder.get("pid"))):
+        alive_id = holder.get("run_id")
+    for r in runs:
+        if r["run_id"] == alive_id:
+            continue
+        stale = False
+        for stage in r["stages"].values():
+            if stage["status"] == RUNNING:
+                stage["status"], stale = INTERRUPTED, True
+        if r["status"] == RUNNING or stale:
+            r["status"] = INTERRUPTED
+            r["error"] = r["error"] or "process gone (killed or crashed) while running"
+
+
+def _block(r: dict[str, Any]) -> list[str]:
+    """One run as a few labelled lines; the run id alone on the first, never cut."""
+    started = r["started"].strftime("%Y-%m-%d %H:%M:%S UTC") if r["started"] else "-"
+    head = [r["flows"], r["status"].upper(), f"started {started}"]
+    if r["seconds"] is not None:
+        head.append(f"{r['seconds']:.1f}s")
+    head += [f"as of {r['as_of'] or '-'}", f"territory {r['territory'] or '-'}"]
+    lines = ["  " + " | ".join(head)]
+    lines.append("  " + " | ".join(f"{s}: {_fmt_stage(r['stages'].get(s))}" for s in STAGES))
+    lines.append(f"  data quality: {r['dq'] or '-'}")
+    if r.get("coverage"):
+        lines.append("  coverage: " + "; ".join(str(r["coverage"]).splitlines()))
+    lines.append(f"  publication: {r['published'] or '-'}")
+    if r["error"]:
+        lines.append(f"  error: {' '.join(str(r['error']).split())[:400]}")
+    return lines
 
 
 def show_status(config: str | None = None, last: int = 10) -> None:
-    """Print the last runs as a table (the `ciblage status` command)."""
+    """Print the last runs, one block each (the `ciblage status` command)."""
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
-    if not console.is_terminal:  # piped or captured: do not squeeze the table to 80 columns
+    if not console.is_terminal:  # piped or captured: one line per fact, no 80-column wrap
         console = Console(width=220)
     settings = load_settings(config)
     holder = lock_holder(settings.warehouse)
@@ -174,26 +227,10 @@ def show_status(config: str | None = None, last: int = 10) -> None:
     if not runs:
         console.print("no run recorded yet")
         return
-    table = Table(title=f"Last {len(runs)} runs ({settings.warehouse.name})", show_lines=True)
-    for col in ("run", "flow", "started (UTC)", "status", "as of", "territory"):
-        table.add_column(col)
-    for stage in STAGES:
-        table.add_column(stage)
-    table.add_column("data quality")
-    table.add_column("publication")
+    mark_dead_runs(runs, holder)
+    console.print(f"Last {len(runs)} runs ({settings.warehouse.name}), newest first", style="bold")
     for r in runs:
-        started = r["started"].strftime("%Y-%m-%d %H:%M:%S") if r["started"] else "-"
-        dur = f"\n{r['seconds']:.1f}s" if r["seconds"] is not None else ""
-        status = r["status"] + (f"\n{r['error'][:80]}" if r["error"] else "")
-        table.add_row(
-            r["run_id"],
-            r["flows"],
-            started + dur,
-            status,
-            str(r["as_of"] or "-"),
-            str(r["territory"] or "-"),
-            *[_fmt_stage(r["stages"].get(s)) for s in STAGES],
-            r["dq"] or "-",
-            r["published"] or "-",
-        )
-    console.print(table)
+        console.print()
+        console.print(r["run_id"], style="bold", highlight=False, markup=False, overflow="fold")
+        for line in _block(r):
+            console.print(line, highlight=False, markup=False, overflow="fold")

@@ -16,12 +16,24 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.states import Failed, State
 
 from ciblage.config import Settings, load_settings
-from ciblage.gates import REPORT_JSON
-from ciblage.ledger import SKIPPED, ledger_step, mark_interrupted, record, utcnow
+from ciblage.gates import REPORT_JSON, GateCheck, GateReport, add_warnings
+from ciblage.ledger import (
+    BLOCKED,
+    COMPLETED,
+    DEGRADED,
+    FAILED,
+    SKIPPED,
+    ledger_step,
+    mark_interrupted,
+    record,
+    utcnow,
+)
+from ciblage.outcome import RunNotPublished, SourceVerdict, judge_sources
 from ciblage.resume import inputs_fingerprint, reusable_record, stage_key
-from ciblage.runs import bind_run_id, locked, new_run_id
+from ciblage.runs import bind_run_id, create_run_dir, latest_run_dir, locked, new_run_id
 
 
 def publish_task_runner(settings: Settings) -> Any | None:
@@ -61,6 +73,7 @@ class _Stages:
         self.upstream_key: str | None = None
         self.upstream_ran = False
         self.report: dict[str, Any] = {}
+        self.sources = SourceVerdict()  # what the ingest stage says about the data
 
     def run(self, stage: str, params: dict[str, Any], call: Callable[[], Any]) -> Any:
         log = get_run_logger()
@@ -86,6 +99,7 @@ class _Stages:
                 message=f"reused the completed stage of run {rec['run_id']}",
             )
             self.report[stage] = {"status": SKIPPED, "reused_from": rec["run_id"]}
+            self._verdict(stage, result)
             return result
         self.upstream_ran = True
         with ledger_step(
@@ -99,11 +113,23 @@ class _Stages:
             started = utcnow()
             result = _jsonable(call())
             step.params = {"result": result}
+            step.status, step.message = self._verdict(stage, result)
         self.report[stage] = {
-            "status": "completed",
+            "status": step.status,
             "seconds": round((utcnow() - started).total_seconds(), 2),
         }
+        if step.message:
+            self.report[stage]["message"] = step.message
         return result
+
+    def _verdict(self, stage: str, result: Any) -> tuple[str, str | None]:
+        """An ingest stage whose sources failed did not complete: say so in the ledger
+        (a failed stage is also never reused by the next run)."""
+        if stage != "ingest" or not isinstance(result, dict) or "sources" not in result:
+            return COMPLETED, None
+        self.sources = judge_sources(result, set(self.settings.sources))
+        status = {"failed": FAILED, "degraded": DEGRADED}.get(self.sources.status, COMPLETED)
+        return status, self.sources.message()
 
 
 def _settings(
@@ -197,30 +223,74 @@ def _run_chain(
             result: dict[str, Any] = {}
             for stage, params, call in _stage_calls(settings, stages, territory, sources):
                 result = chain.run(stage, params, call) or {}
+                if chain.sources.failed_required:  # never rank on stale SIRENE/referentials
+                    result = {}
+                    break
             whole.params = {"stages": chain.report}
-            _check_published(result)
-            whole.message = f"published {result.get('run_dir')}" if result else None
-    return {"run_id": run_id, "stages": chain.report, "publish": result}
+            outcome = _conclude(settings, run_id, chain.sources, result)
+            whole.status = {"failed": FAILED, "blocked": BLOCKED, "degraded": DEGRADED}.get(
+                outcome["status"], COMPLETED
+            )
+            whole.message = outcome["line"]
+    done = {"run_id": run_id, "stages": chain.report, "publish": result, "outcome": outcome}
+    log.info(outcome["line"])
+    return done
 
 
-class PublicationBlocked(RuntimeError):
+class PublicationBlocked(RunNotPublished):
     """The run finished but its gates kept the previous lists published."""
 
 
-def _check_published(result: dict[str, Any]) -> None:
-    """Fail the flow run (alerting the operator) when the gates refused the new lists."""
+def _conclude(
+    settings: Settings, run_id: str, verdict: SourceVerdict, result: dict[str, Any]
+) -> dict[str, Any]:
+    """The run's outcome: status ('published', 'degraded', 'failed', 'blocked') and the
+    one line that says it (the CLI's last line, the ledger's message, the flow state)."""
+    if verdict.failed_required:
+        run_dir = create_run_dir(settings, run_id)
+        previous = latest_run_dir(settings)
+        detail = "; ".join(verdict.failed_required)
+        check = GateCheck(
+            "required_sources", "run", None, "every required source loaded", False, detail
+        )
+        GateReport(run_id, str(run_dir), previous.name if previous else None, [check]).write(
+            run_dir
+        )
+        kept = f"previous lists ({previous.name}) kept" if previous else "nothing published yet"
+        line = f"NOT PUBLISHED: required source(s) failed: {detail}; {kept}"
+        return {"status": "failed", "line": line, "run_dir": str(run_dir)}
     run_dir = result.get("run_dir") if isinstance(result, dict) else None
     report = Path(run_dir) / REPORT_JSON if run_dir else None
     if report is None or not report.is_file():
-        return
+        return {"status": "published", "line": f"run {run_id}: nothing new to publish"}
     data = json.loads(report.read_text(encoding="utf-8"))
     if not data.get("published"):
         failed = [c for c in data.get("checks", []) if not c.get("passed")]
         detail = "; ".join(f"{c['name']} {c['territory']}: {c['detail']}" for c in failed[:3])
-        raise PublicationBlocked(
+        line = (
             f"run {Path(run_dir).name} NOT published, previous lists kept ({detail}); "
             f"see {Path(run_dir) / 'run_report.md'}"
         )
+        return {"status": "blocked", "line": line, "run_dir": run_dir}
+    if verdict.degraded:
+        add_warnings(Path(run_dir), verdict.degraded)
+        line = (
+            f"PUBLISHED WITH WARNINGS -> {run_dir}; optional source(s) on their last good "
+            f"load: {'; '.join(verdict.degraded)}"
+        )
+        return {"status": "degraded", "line": line, "run_dir": run_dir}
+    return {"status": "published", "line": f"PUBLISHED -> {run_dir}", "run_dir": run_dir}
+
+
+def _final(done: dict[str, Any]) -> dict[str, Any] | State:
+    """A run that did not publish ends in a Failed flow state (a deployment shows it as
+    not OK) carrying the exception the caller gets, without a traceback in the logs."""
+    outcome = done["outcome"]
+    if outcome["status"] == "blocked":
+        return Failed(message=outcome["line"], data=PublicationBlocked(outcome["line"], done))
+    if outcome["status"] == "failed":
+        return Failed(message=outcome["line"], data=RunNotPublished(outcome["line"], done))
+    return done
 
 
 @flow(name="nightly", log_prints=True)
@@ -231,18 +301,20 @@ def nightly_flow(
     sources: list[str] | None = None,
     horizon_months: int | None = None,
     top_n: int | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | State:
     """Refresh sources, rescore, republish; a rerun resumes at the first unfinished stage."""
-    return _run_chain(
-        "nightly",
-        ["ingest", "score", "publish"],
-        config=config,
-        as_of=as_of,
-        territory=territory,
-        sources=sources,
-        horizon_months=horizon_months,
-        top_n=top_n,
-        resume=True,
+    return _final(
+        _run_chain(
+            "nightly",
+            ["ingest", "score", "publish"],
+            config=config,
+            as_of=as_of,
+            territory=territory,
+            sources=sources,
+            horizon_months=horizon_months,
+            top_n=top_n,
+            resume=True,
+        )
     )
 
 
@@ -253,18 +325,20 @@ def territory_rerun_flow(
     as_of: str | None = None,
     top_n: int | None = None,
     horizon_months: int | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | State:
     """An analyst's rerun of one territory on the current warehouse: score → publish."""
-    return _run_chain(
-        "territory-rerun",
-        ["score", "publish"],
-        config=config,
-        as_of=as_of,
-        territory=territory,
-        sources=None,
-        horizon_months=horizon_months,
-        top_n=top_n,
-        resume=False,
+    return _final(
+        _run_chain(
+            "territory-rerun",
+            ["score", "publish"],
+            config=config,
+            as_of=as_of,
+            territory=territory,
+            sources=None,
+            horizon_months=horizon_months,
+            top_n=top_n,
+            resume=False,
+        )
     )
 
 

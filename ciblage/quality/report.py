@@ -136,6 +136,24 @@ def latest_quality_run(con: duckdb.DuckDBPyConnection) -> str | None:
     return rows[0][0] if rows and rows[0][0] else None
 
 
+def recent_quality_runs(
+    con: duckdb.DuckDBPyConnection, run_id: str | None = None, last: int = 10
+) -> list[str]:
+    """Run ids with data-quality results, newest first (or just `run_id` if it has some):
+    `quality-report --run` refuses an unknown id and lists these instead."""
+    if not table_exists(con, "dq_result"):
+        return []
+    if run_id is not None:
+        rows = con.execute(
+            "SELECT DISTINCT run_id FROM dq_result WHERE run_id = ?", [run_id]
+        ).fetchall()
+    else:
+        rows = con.execute(
+            "SELECT run_id FROM dq_result GROUP BY run_id ORDER BY run_id DESC LIMIT ?", [last]
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
 def render_quality_report(con: duckdb.DuckDBPyConnection, run_id: str, out_path: Path) -> Path:
     """Write the HTML report of run `run_id` to `out_path` (folders created) and return it."""
     sources = _summaries(con, run_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -128,3 +129,19 @@ def comparable_scores(warehouse: Path) -> pl.DataFrame:
             "SELECT as_of, siret, expected_hires, p_hire, hiring_potential, stars, reasons, "
             "model_id, label_mode FROM score_etablissement ORDER BY as_of, siret"
         ).pl()
+
+
+def install_stage_flows(monkeypatch: Any, ingest: Any, score: Any, publish: Any) -> None:
+    """Replace the three stage flows the nightly flow imports by stand-ins (fast tests of
+    the chaining rules: resume, outcomes)."""
+    import sys
+    import types
+
+    for name, fn, attr in (
+        ("ingest", ingest, "ingest_flow"),
+        ("score", score, "score_flow"),
+        ("publish", publish, "publish_flow"),
+    ):
+        mod = types.ModuleType(f"pipelines.{name}")
+        setattr(mod, attr, fn)
+        monkeypatch.setitem(sys.modules, f"pipelines.{name}", mod)

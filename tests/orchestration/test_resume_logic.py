@@ -7,11 +7,10 @@ calls and writes to the warehouse, so that reuse decisions are visible and cheap
 from __future__ import annotations
 
 import json
-import sys
-import types
 from pathlib import Path
 
 import pytest
+from orch_fixtures import install_stage_flows
 from prefect import flow
 
 from ciblage.warehouse import session
@@ -47,14 +46,7 @@ def fake_publish(config=None, as_of=None, territory="all", top_n=None, out_dir=N
 
 @pytest.fixture()
 def fake_stages(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name, fn, attr in (
-        ("ingest", fake_ingest, "ingest_flow"),
-        ("score", fake_score, "score_flow"),
-        ("publish", fake_publish, "publish_flow"),
-    ):
-        mod = types.ModuleType(f"pipelines.{name}")
-        setattr(mod, attr, fn)
-        monkeypatch.setitem(sys.modules, f"pipelines.{name}", mod)
+    install_stage_flows(monkeypatch, fake_ingest, fake_score, fake_publish)
     CALLS.clear()
     src = tmp_path / "source.csv"
     src.write_text("a;b\n1;2\n")

@@ -1,0 +1,82 @@
+"""One line for a user's mistake, the traceback only with `--debug`.
+
+A wrong option or a misspelt configuration key used to end in hundreds of lines and
+several tracebacks, after the temporary Prefect server had started. Commands check their
+inputs first (`preflight`, no Prefect) and are wrapped by `friendly` (operator commands,
+English) or `french` (counselor-facing commands: match, promotions import), which turn
+the expected errors into one line on stderr and exit code 2 (`EXIT_USAGE`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from ciblage.config import ConfigError, Settings, load_settings
+from ciblage.lock import WarehouseLockTimeout
+from ciblage.outcome import EXIT_NOT_PUBLISHED, EXIT_USAGE
+
+DEBUG = {"on": False}  # set by the `--debug` option of the main command
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _wrap(fn: F, prefix: str, lock_prefix: str) -> F:
+    from ciblage.preflight import UsageError
+    from ciblage.territories import TerritoryError
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (ConfigError, UsageError, TerritoryError) as exc:
+            if DEBUG["on"]:
+                raise
+            typer.echo(f"{prefix}{_one_line(exc)}", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
+        except WarehouseLockTimeout as exc:
+            if DEBUG["on"]:
+                raise
+            typer.echo(f"{lock_prefix}{_one_line(exc)}", err=True)
+            raise typer.Exit(EXIT_NOT_PUBLISHED) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def friendly(fn: F) -> F:
+    """Operator commands: `error: <what and where>`."""
+    return _wrap(fn, "error: ", "error: ")
+
+
+def french(fn: F) -> F:
+    """Counselor-facing commands: `erreur : <quoi et où>`."""
+    return _wrap(fn, "erreur : ", "erreur : entrepôt occupé trop longtemps : ")
+
+
+def preflight(
+    config: Path | None,
+    *,
+    as_of: str | None = None,
+    horizon: int | None = None,
+    top: int | None = None,
+    territory: str | None = None,
+    sources: list[str] | None = None,
+) -> Settings:
+    """Settings of a pipeline command, checked before any flow (and Prefect) starts."""
+    from ciblage.preflight import check_config, check_sources_option, check_territory
+
+    settings = load_settings(
+        str(config) if config else None, as_of=as_of, horizon_months=horizon, top_n=top
+    )
+    check_config(settings)
+    check_sources_option(sources)
+    if territory is not None:
+        check_territory(settings, territory)
+    return settings

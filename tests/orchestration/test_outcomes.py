@@ -1,0 +1,161 @@
+"""Honest run outcomes: a failed source never looks like a success.
+
+Stand-in stage flows (fast, in-process, as in test_resume_logic.py) return the ingest
+summaries the real flow returns for a failed required source, a failed optional one,
+and a clean load; the tests check exit code, last line, ledger status, run report and
+`latest`, through the flow and through the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from orch_fixtures import install_stage_flows
+from prefect import flow
+from typer.testing import CliRunner
+
+from ciblage.config import load_settings
+from ciblage.gates import GateReport
+from ciblage.ingest.specs import SPECS
+from ciblage.outcome import EXIT_DEGRADED, EXIT_NOT_PUBLISHED, RunNotPublished, judge_sources
+from ciblage.runs import latest_run_dir
+from ciblage.status import collect_status
+
+CALLS: list[str] = []
+INGEST: dict = {}  # source -> (status, message) the stand-in ingest reports
+
+
+def damage(cfg: Path, source: str, status: str, message: str) -> None:
+    """The stand-in ingest reports `status` for `source`, whose file changes (as a
+    damaged file would: a run never reuses an ingest whose inputs changed)."""
+    INGEST[source] = (status, message)
+    (cfg.parent / f"{source}.csv").write_text(f"{status} {message}\n")
+
+
+def _summary() -> dict:
+    sources = {name: {"status": "loaded", "message": ""} for name in ("ref_naf", "offres")}
+    sources.update({n: {"status": s, "message": m} for n, (s, m) in INGEST.items()})
+    return {"run_id": "i", "sources": sources, "failed": []}
+
+
+@flow(name="ingest")
+def fake_ingest(config=None, sources=None, as_of=None) -> dict:
+    CALLS.append("ingest")
+    return _summary()
+
+
+@flow(name="score")
+def fake_score(config=None, as_of=None, horizon_months=None, territory="all") -> dict:
+    CALLS.append("score")
+    return {"scored": 10}
+
+
+@flow(name="publish")
+def fake_publish(config=None, as_of=None, territory="all", top_n=None, out_dir=None) -> dict:
+    """Writes what `publish_run` writes for a published run, and switches `latest`."""
+    from ciblage.runs import create_run_dir, run_id_for, switch_latest
+
+    CALLS.append("publish")
+    settings = load_settings(config)
+    run_dir = create_run_dir(settings, run_id_for(settings.as_of))
+    GateReport(run_dir.name, str(run_dir), None, published=True).write(run_dir)
+    switch_latest(settings, run_dir)
+    return {"run_id": run_dir.name, "run_dir": str(run_dir), "published": True}
+
+
+def full_config(path: Path, extra: str = "") -> Path:
+    """Every required source configured (files need not exist for the stand-ins)."""
+    lines = ['[paths]\nwarehouse = "wh/c.duckdb"\noutput = "out"\n[run]\nas_of = "2026-11-01"']
+    lines += [f'[sources.{s.name}]\npath = "{s.name}.csv"' for s in SPECS if s.required]
+    path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def stand_ins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    install_stage_flows(monkeypatch, fake_ingest, fake_score, fake_publish)
+    CALLS.clear()
+    INGEST.clear()
+    dpae = '[sources.dpae_departement]\npath = "dpae_departement.csv"\n'
+    return full_config(tmp_path / "ciblage.toml", dpae)
+
+
+def test_judge_sources_splits_required_and_optional() -> None:
+    summary = {
+        "sources": {
+            "sirene_etablissement": {"status": "failed", "message": "missing column siret"},
+            "dpae_departement": {"status": "stale", "message": "newest quarter 2025-03-31"},
+            "hires_siret": {"status": "missing", "message": "not configured"},
+            "ref_naf": {"status": "unchanged", "message": ""},
+        }
+    }
+    v = judge_sources(summary, configured={"sirene_etablissement", "dpae_departement"})
+    assert v.status == "failed"
+    assert v.failed_required == ["sirene_etablissement failed (missing column siret)"]
+    # hires_siret is not configured: a deployment choice, not a degradation
+    assert v.degraded == ["dpae_departement stale (newest quarter 2025-03-31)"]
+    assert judge_sources({"sources": {}}).status == "completed"
+
+
+def test_required_source_failure_stops_before_scoring(stand_ins: Path, prefect_harness) -> None:
+    from pipelines.nightly import nightly_flow
+
+    settings = load_settings(stand_ins)
+    nightly_flow(config=str(stand_ins))  # a good run publishes first
+    published = latest_run_dir(settings)
+    damage(stand_ins, "sirene_etablissement", "failed", "x.zip row 12: missing column 'siret'")
+    with pytest.raises(RunNotPublished, match=r"NOT PUBLISHED: required source.*siret") as err:
+        nightly_flow(config=str(stand_ins))
+    assert CALLS == ["ingest", "score", "publish", "ingest"]  # no ranking on stale SIRENE
+    assert latest_run_dir(settings) == published  # the previous lists stay
+    report = Path(err.value.result["outcome"]["run_dir"]) / "run_report.md"
+    text = report.read_text()
+    assert "NOT PUBLISHED" in text and "failed: 1" in text and "sirene_etablissement" in text
+    runs = collect_status(settings.warehouse, last=2)
+    assert runs[0]["status"] == "failed" and runs[0]["stages"]["ingest"]["status"] == "failed"
+    assert "sirene_etablissement" in runs[0]["error"]
+    # the next run tries the failed ingest again instead of reusing it
+    INGEST.clear()
+    nightly_flow(config=str(stand_ins))
+    assert CALLS[4:] == ["ingest", "score", "publish"]
+
+
+def test_optional_source_failure_publishes_degraded(stand_ins: Path, prefect_harness) -> None:
+    from pipelines.nightly import nightly_flow
+
+    damage(stand_ins, "dpae_departement", "failed", "not UTF-8 at byte 1204")
+    INGEST["hires_siret"] = ("missing", "optional source not configured")  # not configured
+    result = nightly_flow(config=str(stand_ins))
+    outcome = result["outcome"]
+    assert outcome["status"] == "degraded" and "dpae_departement" in outcome["line"]
+    assert "hires_siret" not in outcome["line"]
+    run_dir = Path(outcome["run_dir"])
+    assert latest_run_dir(load_settings(stand_ins)) == run_dir.resolve()
+    report = json.loads((run_dir / "run_report.json").read_text())
+    assert report["published"] and "not UTF-8" in report["warnings"][0]
+    md = (run_dir / "run_report.md").read_text()
+    assert "PUBLISHED WITH WARNINGS" in md and "data warnings: 1" in md
+    runs = collect_status(load_settings(stand_ins).warehouse, last=1)
+    assert runs[0]["status"] == "degraded"
+
+
+def _cli(cfg: Path) -> tuple[int, list[str]]:
+    from ciblage.cli import app
+
+    res = CliRunner().invoke(app, ["run", "-c", str(cfg)])
+    return res.exit_code, res.output.strip().splitlines()
+
+
+def test_cli_exit_codes_and_last_line(stand_ins: Path, prefect_harness) -> None:
+    code, lines = _cli(stand_ins)
+    assert code == 0 and lines[-1].startswith("PUBLISHED -> ")
+    damage(stand_ins, "dpae_departement", "stale", "newest quarter 2025-03-31")
+    code, lines = _cli(stand_ins)
+    assert code == EXIT_DEGRADED and lines[-1].startswith("PUBLISHED WITH WARNINGS")
+    damage(stand_ins, "ref_naf", "failed", "naf_data.sql: unexpected end of file")
+    code, lines = _cli(stand_ins)
+    assert code == EXIT_NOT_PUBLISHED
+    assert lines[-1].startswith("NOT PUBLISHED: required source(s) failed: ref_naf failed")
+    assert "kept" in lines[-1]

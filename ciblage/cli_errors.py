@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import duckdb
 import typer
 
 from ciblage.config import ConfigError, Settings, load_settings
@@ -45,6 +46,11 @@ def _wrap(fn: F, prefix: str, lock_prefix: str) -> F:
             if DEBUG["on"]:
                 raise
             typer.echo(f"{lock_prefix}{_one_line(exc)}", err=True)
+            raise typer.Exit(EXIT_NOT_PUBLISHED) from None
+        except duckdb.IOException as exc:  # a reader while a run writes the warehouse
+            if DEBUG["on"] or "lock" not in str(exc).lower():
+                raise
+            typer.echo(f"{lock_prefix}warehouse in use by a run: {_one_line(exc)}", err=True)
             raise typer.Exit(EXIT_NOT_PUBLISHED) from None
 
     return wrapper  # type: ignore[return-value]

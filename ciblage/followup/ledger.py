@@ -263,11 +263,27 @@ def import_promotions_cli(config: str | None, path: Path) -> None:
 
     from ciblage.config import load_settings
     from ciblage.followup.refresh import build_derived
+    from ciblage.lock import warehouse_lock
+    from ciblage.runs import lock_timeout_s, new_run_id
     from ciblage.warehouse import session
 
     console = Console()
     settings = load_settings(config)
-    with session(settings.warehouse) as con:
+
+    def waiting(message: str) -> None:
+        console.print(f"[yellow]Entrepôt occupé, import en attente[/yellow] : {message}")
+
+    # a writer like the runs: wait for the warehouse lock instead of failing on DuckDB's
+    with (
+        warehouse_lock(
+            settings.warehouse,
+            run_id=new_run_id(settings.as_of),
+            flow="promotions-import",
+            timeout_s=lock_timeout_s(settings),
+            log=waiting,
+        ),
+        session(settings.warehouse) as con,
+    ):
         try:
             report = import_promotions(con, path)
         except PromotionFileError as exc:

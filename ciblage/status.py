@@ -54,6 +54,7 @@ def collect_status(warehouse: str | Path, last: int = 10) -> list[dict[str, Any]
             if isinstance(result, dict) and isinstance(result.get("run_id"), str):
                 ids.add(result["run_id"])
         dq = _dq_outcomes(con, linked)
+        coverage = _coverage(con, linked)
     finally:
         con.close()
     runs: dict[str, dict[str, Any]] = {}
@@ -76,7 +77,30 @@ def collect_status(warehouse: str | Path, last: int = 10) -> list[dict[str, Any]
                 "seconds": (ended - started).total_seconds() if ended else None,
             }
         )
-    return [_summarise(run, dq.get(run["run_id"])) for run in runs.values()]
+    out = [_summarise(run, dq.get(run["run_id"])) for run in runs.values()]
+    for r in out:
+        r["coverage"] = coverage.get(r["run_id"])
+    return out
+
+
+def _coverage(con: duckdb.DuckDBPyConnection, linked: dict[str, set[str]]) -> dict[str, str]:
+    """Per run: share of establishments each source informs (after features when measured),
+    flagged when below its bound (ciblage/quality/coverage.py)."""
+    from ciblage.quality.coverage import coverage_rows
+
+    out = {}
+    for run_id, ids in linked.items():
+        last: dict[str, dict[str, Any]] = {}
+        for c in coverage_rows(con, sorted(ids)):  # ordered ingest, then features
+            last[c["source"]] = c
+        lines = [
+            f"{src} {100 * (c['share'] or 0):.0f}%"
+            + ("" if c["success"] or not c["rows"] else " BELOW BOUND")
+            for src, c in sorted(last.items())
+        ]
+        if lines:
+            out[run_id] = "\n".join(lines)
+    return out
 
 
 def _dq_outcomes(con: duckdb.DuckDBPyConnection, linked: dict[str, set[str]]) -> dict[str, str]:

@@ -22,6 +22,7 @@ from prefect import flow, task
 
 from ciblage.config import Settings, load_settings
 from ciblage.ledger import ledger_step
+from ciblage.quality.coverage import record_feature_coverage
 from ciblage.runs import locked, run_id_for
 from ciblage.territories import (
     agency_mapping_path,
@@ -289,6 +290,8 @@ def score_flow(
             counts = score_establishments(settings, opts, territory, label_mode, model_info)
             step.rows_in = counts["feature_etablissement"]
             step.rows_out = counts["score_etablissement"]
+        # does each source fill the features? (critical DQ failure when (almost) none)
+        coverage_failed = record_feature_coverage(settings, run_id)
     return {
         "run_id": run_id,
         "as_of": settings.as_of.isoformat(),
@@ -300,4 +303,5 @@ def score_flow(
         "model_card": model_info["model_card"],
         "backtest": _summary(model_info["backtest"]),
         "rows": counts,
+        "coverage_failed": coverage_failed,
     }

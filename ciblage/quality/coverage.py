@@ -22,8 +22,9 @@ from typing import Any
 import duckdb
 
 from ciblage import ledger
+from ciblage.config import Settings
 from ciblage.quality.outcome import WHOLE_TABLE
-from ciblage.warehouse import run_sql_file, table_exists
+from ciblage.warehouse import run_sql_file, session, table_exists
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +108,15 @@ def measure_coverage(
     Returns every measure; the critical failures are those with `not success`.
     """
     started = datetime.now(UTC).replace(tzinfo=None)
-    for table, cols in _OPTIONAL.items():
-        if not table_exists(con, table):
-            con.execute(f"CREATE TEMP TABLE {table} ({cols})")
-    run_sql_file(con, "source_coverage")
-    run_sql_file(con, f"source_coverage_{stage}", {"run_id": run_id, "as_of": as_of})
+    stand_ins = [t for t in _OPTIONAL if not table_exists(con, t)]
+    try:
+        for table in stand_ins:
+            con.execute(f"CREATE TEMP TABLE {table} ({_OPTIONAL[table]})")
+        run_sql_file(con, "source_coverage")
+        run_sql_file(con, f"source_coverage_{stage}", {"run_id": run_id, "as_of": as_of})
+    finally:  # later steps create their own stand-ins, with their own columns
+        for table in stand_ins:
+            con.execute(f"DROP TABLE IF EXISTS temp.{table}")
     rows = con.execute(
         "SELECT source, measure, population, informed, coalesce(share, 0), rows "
         "FROM source_coverage WHERE run_id = ? AND stage = ? ORDER BY source",
@@ -208,3 +213,20 @@ def coverage_rows(con: duckdb.DuckDBPyConnection, run_ids: list[str]) -> list[di
         "success",
     )
     return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def record_feature_coverage(settings: Settings, run_id: str) -> list[str]:
+    """After the score stage built feature_etablissement: measure, judge, re-render the report.
+
+    Called by pipelines/score.py once the features are staged, under the run's id, so that
+    the run's quality report (<output>/quality/<run_id>.html) shows both stages. Returns
+    the descriptions of the critical failures (empty when every source informs enough).
+    """
+    from ciblage.quality.report import render_quality_report
+
+    with session(settings.warehouse) as con:
+        cov = measure_coverage(
+            con, run_id, settings.as_of, "features", bounds(settings.section("coverage"))
+        )
+        render_quality_report(con, run_id, settings.output / "quality" / f"{run_id}.html")
+    return [c.describe() for c in cov if not c.success]

@@ -19,6 +19,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ciblage.config import PROJECT_ROOT
 from ciblage.quality.checks import EXPECTATION_NAMES
+from ciblage.quality.coverage import EXPECTATION as COVERAGE_EXPECTATION
+from ciblage.quality.coverage import coverage_rows
 from ciblage.quality.outcome import WHOLE_TABLE
 from ciblage.warehouse import table_exists
 
@@ -61,7 +63,12 @@ class SourceSummary:
 
     @property
     def status(self) -> str:
-        return "stopped" if self.critical_failures else "passed"
+        """'stopped': the load was refused; 'uninformative': loaded, but informs (almost)
+        no establishment (coverage bound, ciblage/quality/coverage.py)."""
+        crit = [e for e in self.expectations if e.critical and not e.success]
+        if any(e.expectation != COVERAGE_EXPECTATION for e in crit):
+            return "stopped"
+        return "uninformative" if crit else "passed"
 
 
 def _summaries(con: duckdb.DuckDBPyConnection, run_id: str) -> list[SourceSummary]:
@@ -169,6 +176,7 @@ def render_quality_report(con: duckdb.DuckDBPyConnection, run_id: str, out_path:
     )
     html = env.get_template(TEMPLATE).render(
         run_id=run_id,
+        coverage=coverage_rows(con, [run_id]),
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         sources=sources,
         quarantine=quarantine,

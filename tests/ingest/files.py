@@ -124,6 +124,7 @@ def geoloc_zip(path: Path, rows: list[dict[str, str]]) -> Path:
 
 
 def dpae_rows(last_day: str = "2026-06-30", n: int = 4) -> list[dict[str, str]]:
+    """Département x grand secteur rows as URSSAF writes them (code-prefixed sectors)."""
     rows = []
     for i in range(n):
         rows.append(
@@ -131,9 +132,9 @@ def dpae_rows(last_day: str = "2026-06-30", n: int = 4) -> list[dict[str, str]]:
                 "region": "Centre-Val de Loire",
                 "ancienne_region": "Centre",
                 "departement": "Loiret",
-                "grand_secteur_d_activite": ["Industrie", "Commerce"][i % 2],
+                "grand_secteur_d_activite": ["GS1 Industrie", "GS3 Commerce"][i % 2],
                 "duree_de_contrat": "Plus d'un mois",
-                "nature_de_contrat": ["CDI", "CDD"][i // 2 % 2],
+                "nature_de_contrat": ["CDI", "CDD de plus d'un mois"][i // 2 % 2],
                 "annee": last_day[:4],
                 "trimestre": "T2",
                 "dernier_jour_du_trimestre": last_day,
@@ -145,3 +146,53 @@ def dpae_rows(last_day: str = "2026-06-30", n: int = 4) -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+QUARTER_ENDS = ("03-31", "06-30", "09-30", "12-31")
+
+
+def quarters(first: tuple[int, int], n: int) -> list[tuple[int, int, str]]:
+    """n quarters from (year, quarter): (year, quarter, last day)."""
+    y, q = first
+    out = []
+    for _ in range(n):
+        out.append((y, q, f"{y}-{QUARTER_ENDS[q - 1]}"))
+        y, q = (y + 1, 1) if q == 4 else (y, q + 1)
+    return out
+
+
+def dpae_series(
+    sectors: dict[str, float], n_quarters: int = 8, region: bool = False
+) -> list[dict[str, str]]:
+    """Quarterly rows for Loiret (or its region) per sector value -> base volume; the
+    sector value is written as given (« GS1 Industrie », « CA Fabrication … »)."""
+    rows = []
+    for k, (y, q, last) in enumerate(quarters((2024, 3), n_quarters)):
+        for value, base in sectors.items():
+            for nature, share in (("CDI", 0.4), ("CDD de plus d'un mois", 0.6)):
+                brut = round(base * share * (1 + 0.05 * k))
+                row = {
+                    "region": "Centre-Val de Loire",
+                    "ancienne_region": "Centre",
+                    "duree_de_contrat": "Plus d'un mois",
+                    "nature_de_contrat": nature,
+                    "annee": str(y),
+                    "trimestre": f"T{q}",
+                    "dernier_jour_du_trimestre": last,
+                    "code_region": "24",
+                    "code_ancienne_region": "24",
+                    "dpae_brut": str(brut),
+                    "dpae_cvs": f"{brut * 0.98:.1f}",
+                }
+                if region:
+                    row["secteur_na38"] = value
+                    row["grand_secteur_d_activite"] = NA38_GS.get(value.split()[0], value)
+                else:
+                    row.update(
+                        departement="Loiret", code_departement="45", grand_secteur_d_activite=value
+                    )
+                rows.append(row)
+    return rows
+
+
+NA38_GS = {"CA": "GS1 Industrie", "GZ": "GS3 Commerce", "_calage_": "_calage_"}

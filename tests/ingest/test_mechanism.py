@@ -162,7 +162,7 @@ def test_dpae_labels_stale_and_missing(
         "SELECT dataset, code_departement, secteur_code, annee, trimestre, dpae_cvs "
         "FROM dpae_aggregate ORDER BY secteur_code, dpae_cvs LIMIT 1"
     ).fetchone()
-    assert row == ("departement_grand_secteur", "45", "Commerce", 2026, 2, 100.5)
+    assert row == ("departement_grand_secteur", "45", "GS1", 2026, 2, 99.5)
     # An old file (series suspended): warned, last good load kept.
     stale = _dpae(tmp_path, "dpae_old.csv", "2024-12-31")
     r = load("dpae_departement", stale, "r2")

@@ -20,6 +20,9 @@ from ciblage.sample.referentials import Commune, Naf, Referentials
 # SIRENE headcount bands, their ordinal rank and base frequency (skewed small).
 BANDS = ("NN", "00", "01", "02", "03", "11", "12", "21", "22", "31", "32", "41", "42")
 BAND_FREQ = np.array([30, 9, 20, 13, 9, 8, 5.5, 2.3, 1.3, 0.35, 0.35, 0.12, 0.05])
+# INSEE also codes 2,000-4,999 (51), 5,000-9,999 (52) and 10,000+ (53): only heavy-tailed
+# scenario worlds draw them (the shipped sample stops at 42).
+ALL_BANDS = (*BANDS, "51", "52", "53")
 # Per A21 section: shift towards larger bands (industry, health, logistics are bigger).
 SIZE_SHIFT = {
     "C": 0.28,
@@ -113,14 +116,14 @@ def _random_date(rng: np.random.Generator, start: dt.date, end: dt.date) -> dt.d
     return start + dt.timedelta(days=int(rng.integers(0, max(1, (end - start).days))))
 
 
-def _band(rng: np.random.Generator, section: str) -> str:
+def _band(rng: np.random.Generator, section: str, freq: np.ndarray = BAND_FREQ) -> str:
     shift = SIZE_SHIFT.get(section, 0.0)
-    p = BAND_FREQ * np.exp(shift * np.arange(len(BANDS)))
-    return BANDS[int(rng.choice(len(BANDS), p=p / p.sum()))]
+    p = freq * np.exp(shift * np.arange(len(freq)))
+    return ALL_BANDS[int(rng.choice(len(freq), p=p / p.sum()))]
 
 
 def _categorie_entreprise(band: str, n_etab: int) -> str:
-    rank = BANDS.index(band)
+    rank = ALL_BANDS.index(band)
     if rank >= BANDS.index("42") or n_etab > 25:
         return "GE"
     if rank >= BANDS.index("32") or n_etab > 8:
@@ -160,9 +163,15 @@ def _closed(rng: np.random.Generator, created: dt.date) -> dt.date | None:
 
 
 def generate_population(
-    rng: np.random.Generator, ref: Referentials, per_dep: dict[str, int]
+    rng: np.random.Generator,
+    ref: Referentials,
+    per_dep: dict[str, int],
+    band_freq: np.ndarray = BAND_FREQ,
 ) -> tuple[list[Unit], list[Establishment]]:
-    """Legal units and their establishments, about `per_dep[d]` establishments in each d."""
+    """Legal units and their establishments, about `per_dep[d]` establishments in each d.
+
+    `band_freq`: weights of the headcount bands (BANDS, or ALL_BANDS for heavy tails).
+    """
     codes, weights = naf_weights(ref)
     deps = tuple(per_dep)
     commune_p = {
@@ -189,7 +198,7 @@ def generate_population(
             n_etab = min(n_etab, 2)
         siren = make_siren(rng, used_siren)
         created = _created(rng)
-        unit_band = _band(rng, naf.a21)
+        unit_band = _band(rng, naf.a21, band_freq)
         home = ref.communes[dep][_draw(rng, commune_cdf[dep])]
         sexe = "M" if rng.random() < 0.6 else "F"
         unit = Unit(
@@ -215,7 +224,7 @@ def generate_population(
             commune = home if k == 0 else ref.communes[d][_draw(rng, commune_cdf[d])]
             e_created = created if k == 0 else max(created, _created(rng))
             closed = _closed(rng, e_created)
-            band = unit_band if n_etab == 1 else _band(rng, naf.a21)
+            band = unit_band if n_etab == 1 else _band(rng, naf.a21, band_freq)
             lat, lon, quality = _position(rng, commune)
             e = Establishment(
                 siret="",
@@ -243,7 +252,7 @@ def generate_population(
             remaining[commune.dep] -= 1
         unit.n_etab = n_etab
         # A company employs at least as many people as its largest site.
-        unit.band = max([unit.band, *(e.band for e in estabs[-n_etab:])], key=BANDS.index)
+        unit.band = max([unit.band, *(e.band for e in estabs[-n_etab:])], key=ALL_BANDS.index)
         unit.categorie_entreprise = _categorie_entreprise(unit.band, n_etab)
         unit.nic_siege = estabs[-n_etab].nic
         if all(e.closed for e in estabs[-n_etab:]):

@@ -15,7 +15,8 @@ Each hire gets a ROME drawn from the real ROME shares of the establishment's NAF
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -130,32 +131,70 @@ class HiringResult:
     hires: np.ndarray  # (n_estab, N_MONTHS) realised counts
     records: list[tuple[int, int, str, int, int]]  # (estab, month, rome, hires, of which CDI)
     dep_trend: dict[tuple[str, str], float]
+    # E[hires_it | latent state known at the end of month t0 - 1], filled by
+    # `forecast(t0, months)`: what a perfect model could know at an as-of date.
+    forecast: Callable[[int, int], np.ndarray] | None = field(default=None, repr=False)
 
 
-def _month_index(d: dt.date) -> int:
+@dataclass(frozen=True)
+class Dynamics:
+    """Shape of the log-linear process; the defaults are the shipped sample's.
+
+    trend_scale multiplies every trend (sector x département and own growth: 0 = stable
+    world, >1 = strongly trending), season_power sharpens (>1) or flattens (0) the
+    seasonal profiles, ar_rho / ar_sigma set the monthly shock (low rho and high sigma:
+    bursty hiring where last months say little), size_base overrides base[band] (heavier
+    tails, bands 51-53).
+    """
+
+    trend_scale: float = 1.0
+    season_power: float = 1.0
+    ar_rho: float = AR_RHO
+    ar_sigma: float = AR_SIGMA
+    size_base: dict[str, float] | None = None
+    opening_all: bool = False  # every new establishment staffs up at opening (no slow ramp)
+
+
+def month_index(d: dt.date) -> int:
     return (d.year - FIRST_MONTH.year) * 12 + d.month - FIRST_MONTH.month
 
 
 def simulate(
-    rng: np.random.Generator, estabs: list[Establishment], ref: Referentials
+    rng: np.random.Generator,
+    estabs: list[Establishment],
+    ref: Referentials,
+    dyn: Dynamics | None = None,
 ) -> HiringResult:
+    """Monthly hires of every establishment over the calendar (module docstring).
+
+    `dyn` reshapes the world for the scenario suite; without it the draws are exactly the
+    shipped sample's (same order, same values), so its files stay byte-identical.
+    """
+    dyn = dyn or Dynamics()
+    rho, sigma = dyn.ar_rho, dyn.ar_sigma
     n, t_idx = len(estabs), np.arange(N_MONTHS)
     years = t_idx / 12.0
     deps = sorted({e.commune.dep for e in estabs})
     dep_trend = {
-        (g, d): SECTOR_TREND[g] + float(rng.normal(0, DEP_TREND_SD)) for g in GROUPS for d in deps
+        (g, d): (SECTOR_TREND[g] + float(rng.normal(0, DEP_TREND_SD))) * dyn.trend_scale
+        for g in GROUPS
+        for d in deps
     }
     groups = [sector_group(e.naf.a21) for e in estabs]
+    base_by_band = dyn.size_base or BASE_BY_BAND
     base = np.array(
-        [BASE_BY_BAND[e.band] * SECTOR_LEVEL[g] for e, g in zip(estabs, groups, strict=True)]
+        [base_by_band[e.band] * SECTOR_LEVEL[g] for e, g in zip(estabs, groups, strict=True)]
     )
     gamma = rng.gamma(GAMMA_SHAPE, 1 / GAMMA_SHAPE, n)
     young = np.array([e.created >= dt.date(2019, 1, 1) for e in estabs])
     growth = np.where(young, rng.normal(YOUNG_GROWTH, 0.2, n), rng.normal(0, OLD_GROWTH_SD, n))
-    created = np.array([_month_index(e.created) for e in estabs])
-    closed = np.array([_month_index(e.closed) if e.closed else 10_000 for e in estabs])
+    growth = growth * dyn.trend_scale
+    created = np.array([month_index(e.created) for e in estabs])
+    closed = np.array([month_index(e.closed) if e.closed else 10_000 for e in estabs])
     age = t_idx[None, :] - created[:, None]
-    new_site = np.array([not e.siege and e.created > e.unit.created for e in estabs])
+    new_site = np.array(
+        [dyn.opening_all or (not e.siege and e.created > e.unit.created) for e in estabs]
+    )
     ramp = np.where(
         new_site[:, None],
         1 + OPENING_BOOST * np.exp(-np.maximum(age, 0) / OPENING_DECAY),
@@ -164,23 +203,53 @@ def simulate(
     fade = np.clip((closed[:, None] - t_idx[None, :]) / FADE_MONTHS, 0.15, 1)
     alive = (age >= 0) & (t_idx[None, :] < closed[:, None])
     sector = np.array([dep_trend[(g, e.commune.dep)] for e, g in zip(estabs, groups, strict=True)])
-    season = np.stack([SEASON[g][(t_idx + FIRST_MONTH.month - 1) % 12] for g in groups])
+    season = np.stack(
+        [seasonal(g, dyn.season_power)[(t_idx + FIRST_MONTH.month - 1) % 12] for g in groups]
+    )
     shock = np.zeros((n, N_MONTHS))
-    shock[:, 0] = rng.normal(0, AR_SIGMA, n)
+    shock[:, 0] = rng.normal(0, sigma, n)
     for t in range(1, N_MONTHS):
-        shock[:, t] = AR_RHO * shock[:, t - 1] + rng.normal(0, AR_SIGMA * np.sqrt(1 - AR_RHO**2), n)
+        shock[:, t] = rho * shock[:, t - 1] + rng.normal(0, sigma * np.sqrt(1 - rho**2), n)
     trend = np.clip(np.exp(growth[:, None] * years[None, :]), 0.3, 3.0)
-    lam = (
+    level = (
         (HIRE_SCALE * base * gamma)[:, None]
         * ramp
         * fade
         * trend
         * np.exp(sector[:, None] * years[None, :])
         * season
-        * np.exp(shock - AR_SIGMA**2 / 2)
         * alive
     )
+    lam = level * np.exp(shock - sigma**2 / 2)
     hires = rng.poisson(lam)
+    records = assign_romes(rng, estabs, ref, hires, groups)
+
+    def forecast(t0: int, months: int) -> np.ndarray:
+        """E[lambda_t | u_{t0-1}] for t0..t0+months-1: the AR(1) shock decays towards 0."""
+        k = np.arange(1, months + 1)
+        mean = rho ** k[None, :] * shock[:, t0 - 1 : t0]
+        var = sigma**2 * (1 - rho ** (2 * k))[None, :]
+        return level[:, t0 : t0 + months] * np.exp(mean + var / 2 - sigma**2 / 2)
+
+    return HiringResult(lam, hires, records, dep_trend, forecast)
+
+
+def seasonal(group: str, power: float = 1.0) -> np.ndarray:
+    """The group's monthly profile (mean 1) raised to `power` and renormalised."""
+    if power == 1.0:
+        return SEASON[group]
+    s = SEASON[group] ** power
+    return s / s.mean()
+
+
+def assign_romes(
+    rng: np.random.Generator,
+    estabs: list[Establishment],
+    ref: Referentials,
+    hires: np.ndarray,
+    groups: list[str],
+) -> list[tuple[int, int, str, int, int]]:
+    """Split each (establishment, month) count over the real ROME shares of its NAF."""
     records: list[tuple[int, int, str, int, int]] = []
     for i, t in zip(*np.nonzero(hires), strict=True):
         e = estabs[i]
@@ -190,4 +259,4 @@ def simulate(
             if c:
                 cdi = int(rng.binomial(int(c), CDI_SHARE[groups[i]]))
                 records.append((int(i), int(t), rome, int(c), cdi))
-    return HiringResult(lam, hires, records, dep_trend)
+    return records

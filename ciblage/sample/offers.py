@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from ciblage.sample import names
-from ciblage.sample.establishments import BANDS, Establishment
+from ciblage.sample.establishments import ALL_BANDS, Establishment
 from ciblage.sample.hiring import HiringResult, month_start, sector_group
 from ciblage.sample.luhn import break_key
 from ciblage.sample.referentials import Referentials
@@ -45,6 +45,20 @@ NO_ESTAB_TRANCHE = 0.15  # offers without trancheEffectifEtab
 OTHER_COMMUNE, DEPARTEMENT_ONLY = 0.08, 0.03
 
 
+@dataclass(frozen=True)
+class Posting:
+    """How employers publish: the defaults are the shipped sample's.
+
+    publish_scale multiplies every publication rate (a world where few hires are
+    advertised, or many), siret_shown is the share of offers carrying entreprise.siret,
+    last_seen the extraction time (no update after it).
+    """
+
+    publish_scale: float = 1.0
+    siret_shown: float = SIRET_SHOWN
+    last_seen: dt.datetime = LAST_SEEN
+
+
 @dataclass
 class Offer:
     offer_id: str
@@ -54,9 +68,13 @@ class Offer:
 
 
 def _size_class(band: str) -> str:
-    rank = BANDS.index(band)
+    rank = ALL_BANDS.index(band)
     return (
-        "small" if rank <= BANDS.index("03") else "medium" if rank <= BANDS.index("12") else "large"
+        "small"
+        if rank <= ALL_BANDS.index("03")
+        else "medium"
+        if rank <= ALL_BANDS.index("12")
+        else "large"
     )
 
 
@@ -103,6 +121,7 @@ def _payload(
     rome: str,
     n_postes: int,
     cdi: bool,
+    posting: Posting,
 ) -> dict:
     appellations = ref.appellations.get(rome) or [ref.rome_labels[rome]]
     appellation = names.pick(rng, appellations)
@@ -112,13 +131,14 @@ def _payload(
     nom = names.offer_company_name(rng, e.legal_name, e.enseigne, e.unit.categorie_juridique)
     if nom is not None and (e.diffusible or rng.random() < 0.3):
         entreprise["nom"] = nom
-    if rng.random() < SIRET_SHOWN:
+    if rng.random() < posting.siret_shown:
         entreprise["siret"] = break_key(e.siret) if rng.random() < SIRET_WRONG else e.siret
     entreprise["entrepriseAdaptee"] = bool(
         e.unit.categorie_juridique == "9220" and rng.random() < 0.05
     )
     updated = created + dt.timedelta(days=int(rng.integers(0, 20)), hours=int(rng.integers(0, 8)))
-    updated = min(updated, max(created, LAST_SEEN))  # files are extracted before the as-of date
+    # files are extracted before the as-of date
+    updated = min(updated, max(created, posting.last_seen))
     offer = {
         "id": oid,
         "intitule": appellation,
@@ -185,8 +205,13 @@ def _created_at(rng: np.random.Generator, t: int) -> dt.datetime:
 
 
 def draw_offers(
-    rng: np.random.Generator, estabs: list[Establishment], hiring: HiringResult, ref: Referentials
+    rng: np.random.Generator,
+    estabs: list[Establishment],
+    hiring: HiringResult,
+    ref: Referentials,
+    posting: Posting | None = None,
 ) -> list[Offer]:
+    posting = posting or Posting()
     n = len(estabs)
     propensity = rng.beta(2, 2, n) * 2
     rate = (
@@ -198,6 +223,8 @@ def draw_offers(
         )
         * propensity
     )
+    if posting.publish_scale != 1.0:
+        rate = rate * posting.publish_scale
     rate = np.clip(rate, 0.02, 0.8)
     used: set[str] = set()
     drafts: list[tuple[int, int, str, int, bool]] = []
@@ -215,7 +242,7 @@ def draw_offers(
     for i, t, rome, k, cdi in drafts:
         created = _created_at(rng, t)
         oid = _offer_id(rng, t, used)
-        payload = _payload(rng, ref, estabs[i], oid, created, rome, k, cdi)
+        payload = _payload(rng, ref, estabs[i], oid, created, rome, k, cdi, posting)
         offers.append(Offer(oid, estabs[i].siret, created, payload))
     offers.sort(key=lambda o: (o.created, o.offer_id))
     return offers

@@ -22,7 +22,7 @@ import numpy as np
 
 from ciblage.config import PROJECT_ROOT
 from ciblage.sample.establishments import Establishment
-from ciblage.sample.hiring import FIRST_MONTH, N_MONTHS, HiringResult
+from ciblage.sample.hiring import N_MONTHS, HiringResult, month_index
 from ciblage.sample.referentials import Referentials
 
 BASSINS_FILE = PROJECT_ROOT / "data" / "reference" / "lbb-pse_bassin-emploi_code-insee.csv"
@@ -54,10 +54,6 @@ def _bassins(estabs: list[Establishment]) -> dict[str, str]:
             for r in csv.DictReader(f)
             if r["code_insee"] in wanted
         }
-
-
-def _month_index(d: dt.date) -> int:
-    return (d.year - FIRST_MONTH.year) * 12 + d.month - FIRST_MONTH.month
 
 
 def _alive(estabs: list[Establishment]) -> tuple[np.ndarray, np.ndarray]:
@@ -136,7 +132,7 @@ def simulate_promotions(
             ]
             if not len(pool):
                 continue
-            t = min(_month_index(day), N_MONTHS - 1)
+            t = min(month_index(day), N_MONTHS - 1)
             rate = hiring.expected[pool, t : t + 3].sum(axis=1)
             weights = (1 - TARGETED_SHARE) / len(pool) + TARGETED_SHARE * rate / rate.sum()
             i = int(rng.choice(pool, p=weights / weights.sum()))

@@ -25,7 +25,7 @@ WITH cand AS (
 ),
 cool AS (
     SELECT c.siret, c.agency_code, c.code_rome, max(c.until) AS until,
-           string_agg(DISTINCT c.reason, ' ; ') AS reason
+           string_agg(DISTINCT c.reason, ' ; ' ORDER BY c.reason) AS reason
     FROM {{ cooldown }} c
     WHERE c.until > CAST($as_of AS DATE)
     GROUP BY ALL

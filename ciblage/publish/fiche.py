@@ -90,7 +90,7 @@ def build_fiches(
     extras = extras or {}
     aids = aids if aids is not None else load_aids()  # parsed once, not per company
     fiches: dict[str, dict[str, Any]] = {}
-    ordered = sorted(rows, key=lambda r: (r["rank"], -r["hiring_potential"], r["siret"]))
+    ordered = sorted(rows, key=_row_order)
     for row in ordered:
         f = fiches.get(row["siret"])
         if f is None:
@@ -119,7 +119,21 @@ def build_fiches(
                 "in_cooldown": row["in_cooldown"],
             }
         )
+    for f in fiches.values():
+        f["lists"].sort(key=trade_order)
     return list(fiches.values())
+
+
+def _row_order(r: dict[str, Any]) -> tuple[Any, ...]:
+    """Total order of target rows: the first row of a siret (whose fields the fiche
+    copies) must not depend on the order the rows came in."""
+    return (r["rank"], *trade_order({**r, "expected": r.get("expected_hires_6m")}), r["siret"])
+
+
+def trade_order(x: dict[str, Any]) -> tuple[Any, ...]:
+    """A company's trades on its fiche: potential, then expected hires (both descending),
+    then code_rome, a total order, so two runs on the same data write the same page."""
+    return (-(x["hiring_potential"] or 0), -(x["expected"] or 0.0), x["code_rome"])
 
 
 def fiche_lines(f: dict[str, Any]) -> list[tuple[str, str]]:

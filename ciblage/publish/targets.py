@@ -131,10 +131,18 @@ def validate_targets(path: Path) -> int:
     return df.height
 
 
+ROW_ORDER = ("territory_level", "territory_code", "code_rome", "rank")
+
+
 def write_targets(df: pl.DataFrame, run_dir: Path) -> Path:
-    """Write atomically (temp name, then rename) so a reader never sees half a file."""
+    """Write atomically (temp name, then rename) so a reader never sees half a file.
+
+    Rows are sorted by list and rank (a list's ranks are unique, so the order is total):
+    the ranking runs in parallel and a territory rerun appends the carried-over lists, and
+    two runs on the same data must write the same file.
+    """
     path = run_dir / TARGETS_FILE
     tmp = path.with_suffix(".parquet.tmp")
-    conform(df).write_parquet(tmp)
+    conform(df).sort(ROW_ORDER).write_parquet(tmp)
     tmp.replace(path)
     return path

@@ -81,6 +81,14 @@ def judge_sources(summary: dict[str, Any], configured: set[str] | None = None) -
     verdict = SourceVerdict()
     for name, r in (summary.get("sources") or {}).items():
         status = r.get("status")
+        cov = r.get("coverage") or {}
+        if status not in PROBLEM_STATUSES and cov.get("ok") is False:
+            # loaded, but informs (almost) no establishment (ciblage/quality/coverage.py)
+            verdict.degraded.append(
+                f"{name} informs {cov['share']:.1%} of establishments, below its coverage "
+                f"bound {cov['min_share']:.1%} (critical data-quality failure)"
+            )
+            continue
         if status not in PROBLEM_STATUSES:
             continue
         spec = specs.get(name)

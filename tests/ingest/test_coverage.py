@@ -9,9 +9,12 @@ import duckdb
 import pytest
 
 from ciblage import formats
+from ciblage.config import load_settings
+from ciblage.outcome import judge_sources
 from ciblage.quality.coverage import EXPECTATION, bounds, measure_coverage
 from ciblage.quality.report import render_quality_report
 from ciblage.status import collect_status
+from pipelines.ingest import coverage_task
 from scoring.features import SnapshotSpec, build_features, ensure_optional_tables
 
 from .conftest import Loader
@@ -67,9 +70,19 @@ def test_rows_that_inform_nobody_are_a_critical_failure(
     path = _write(tmp_path / "eure.csv", rows, formats.DPAE_DEPARTEMENT_FIELDS, False)
     r = load("dpae_departement", path, run_id="cov")
     assert (r.status, r.rows_loaded) == ("loaded", 32)  # loads fine ...
-    cov = _by_source(measure_coverage(wh, "cov", AS_OF, "ingest", bounds(None)))
-    dpae = cov["dpae_departement"]
+    cfg = tmp_path / "ciblage.toml"
+    cfg.write_text(f'[paths]\nwarehouse = "w.duckdb"\n[run]\nas_of = "{AS_OF}"\n')
+    sources = {"dpae_departement": r.as_dict()}
+    failed = coverage_task.fn(wh, load_settings(cfg), "cov", sources)  # the ingest flow's step
+    assert [f["source"] for f in failed] == ["dpae_departement"]
+    dpae = _by_source(measure_coverage(wh, "cov", AS_OF, "ingest", bounds(None)))[
+        "dpae_departement"
+    ]
     assert dpae.judged and dpae.informed == 0 and not dpae.success  # ... informs nobody
+    summary = {"sources": sources}
+    verdict = judge_sources(summary)  # what `ciblage ingest` / `run` end with
+    assert verdict.status == "degraded"
+    assert "dpae_departement informs 0.0% of establishments" in (verdict.message() or "")
     dq = wh.execute(
         "SELECT success, critical, observed FROM dq_result WHERE run_id = 'cov' "
         "AND expectation = ? AND source = 'dpae_departement'",

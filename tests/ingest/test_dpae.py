@@ -16,6 +16,7 @@ import pytest
 
 from ciblage import formats
 from ciblage.ingest.dpae import EXPECT_LABEL, EXPECT_MAPPED, SECTOR_TABLE
+from ciblage.outcome import judge_sources
 from ciblage.status import collect_status
 from scoring.features import SnapshotSpec, build_features, ensure_optional_tables
 
@@ -144,11 +145,14 @@ def test_unknown_sector_fails_loudly_and_the_run_says_so(
     tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection
 ) -> None:
     """URSSAF adds « GS9 Nouveau secteur »: the load stops naming file, row, field and
-    value; the previous good DPAE data stays; dq_result and `ciblage status` say so."""
+    value; the previous good DPAE data stays; the run's outcome (degraded, with the value),
+    dq_result and `ciblage status` say so."""
     assert load("dpae_departement", _dep(tmp_path, DEP_SECTORS), run_id="r1").status == "loaded"
     bad = _dep(tmp_path, {"GS1 Industrie": 400, "GS9 Nouveau secteur": 50}, name="new.csv")
     r = load("dpae_departement", bad, run_id="r2")
     assert r.status == "failed"
+    verdict = judge_sources({"sources": {"dpae_departement": r.as_dict()}})
+    assert verdict.status == "degraded" and "'GS9 Nouveau secteur'" in (verdict.message() or "")
     # 1-based data rows: per quarter, GS1 CDI, GS1 CDD, GS9 CDI (row 3)
     for part in ("new.csv", "row 3", "grand_secteur_d_activite", "'GS9 Nouveau secteur'"):
         assert part in r.message, r.message

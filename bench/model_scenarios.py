@@ -103,7 +103,8 @@ def table(rows: list[dict[str, Any]]) -> str:
     )
     lines = [
         "precision@10 / NDCG@10 of the published département lists and of the baselines "
-        "(same candidates; groups with a hire)",
+        "(same candidates; groups with a hire; in parentheses: hires the offers-only run "
+        "was not given)",
         "",
         head,
         "|" + "---|" * (head.count("|") - 1),
@@ -112,9 +113,12 @@ def table(rows: list[dict[str, Any]]) -> str:
         if "error" in r:
             lines.append(f"| {r['world']} | {r['mode']} | {r['error']} |")
             continue
+        hires = _pair(r, "past_hires")
+        if r["mode"] == "offres" and hires != "-":  # in the files, not given to the pipeline
+            hires = f"({hires})"
         lines.append(
             f"| {r['world']} | {r['mode']} | {r['establishments_active']:,} | {r['groups']} "
-            f"| **{_pair(r, 'lists')}** | {_pair(r, 'headcount')} | {_pair(r, 'past_hires')} "
+            f"| **{_pair(r, 'lists')}** | {_pair(r, 'headcount')} | {hires} "
             f"| {_pair(r, 'past_offers')} | {_pair(r, 'true_rate')} "
             f"| {_num(r.get('calibration_ratio'), '.3f')} "
             f"| {_num(r.get('max_expected_hires'), ',.1f')} "

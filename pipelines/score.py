@@ -41,7 +41,7 @@ from scoring.features import (
 )
 from scoring.model import ScoringModel, TrainConfig, load_model, save_model, set_threads
 from scoring.model_card import write_model_card
-from scoring.scorer import predict_to_raw, stage_features, write_tables
+from scoring.scorer import RAW, predict_to_raw, stage_features, write_tables
 from scoring.training import train
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def register_model(
             meta["label_mode"],
             str(path),
             meta["sha256"],
-            json.dumps(meta.get("backtest") or {}, default=str),
+            json.dumps({**(meta.get("backtest") or {}), "gate": meta.get("gate")}, default=str),
         ],
     )
 
@@ -171,6 +171,7 @@ def train_model(settings: Settings, opts: ScoringOptions, label_mode: str) -> di
         "sha256": result.model.metadata["sha256"],
         "model_card": str(card),
         "backtest": result.backtest,
+        "gate": result.model.metadata.get("gate"),
     }
 
 
@@ -198,6 +199,17 @@ def score_establishments(
             label_mode,
             opts.min_potential_for_reasons,
         )
+        fallback = _bound_fallback(con, model)
+        if fallback is not None:
+            model = fallback
+            predict_to_raw(
+                con,
+                model,
+                settings.as_of,
+                model.metadata["model_id"],
+                label_mode,
+                opts.min_potential_for_reasons,
+            )
         counts = write_tables(
             con,
             settings.as_of,
@@ -206,8 +218,38 @@ def score_establishments(
             opts.prior_weight,
             opts.min_share,
             opts.rome_min_p_hire,
+            model.dispersion,
         )
-    return {"feature_etablissement": n, **counts}
+    return {"feature_etablissement": n, "refused_at_scoring": int(fallback is not None), **counts}
+
+
+def _bound_fallback(con: duckdb.DuckDBPyConnection, model: ScoringModel) -> ScoringModel | None:
+    """The gate's plausibility check on today's predictions: above the bound, the baseline.
+
+    The back-test checked the model on last year's population; today's may hold an
+    establishment the model extrapolates wildly for. Returns the baseline model to score
+    with instead (its id ends in `#baseline`), or None when every prediction is plausible.
+    """
+    gate = model.metadata.get("gate") or {}
+    bound = gate.get("bound")
+    if model.regressor is None or bound is None:
+        return None
+    row = con.execute(f"SELECT max(expected_hires) FROM {RAW}").fetchall()
+    top = row[0][0] if row else None
+    if top is None or top <= bound:
+        return None
+    log.warning("score: a prediction of %.1f exceeds the bound %.1f: baseline ranks", top, bound)
+    meta = {
+        **model.metadata,
+        "model_id": f"{model.metadata['model_id']}#baseline",
+        "gate": {
+            **gate,
+            "passed": False,
+            "ranking_method": "baseline",
+            "reason": f"failed at scoring: max_prediction {top:.1f} > bound {bound:.1f}",
+        },
+    }
+    return ScoringModel(None, model.prior, float(model.metadata["baseline_dispersion"]), meta)
 
 
 def _summary(backtest: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -228,6 +270,11 @@ def _summary(backtest: dict[str, Any] | None) -> dict[str, Any] | None:
         },
         "auc_pr_model": (backtest.get("auc_pr") or {}).get("model"),
         "poisson_deviance": backtest.get("poisson_deviance"),
+        "calibration_ratio": (
+            backtest["hires_predicted"] / backtest["hires_observed"]
+            if backtest.get("hires_observed")
+            else None
+        ),
     }
 
 

@@ -21,13 +21,13 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import average_precision_score
 
 from ciblage.warehouse import run_sql_file
-from scoring.calibration import star_sql
+from scoring.calibration import p_hire_sql, star_sql
 from scoring.features import add_months
 from scoring.model import poisson_deviance
 
 K = 10
 K_CURVE = 20
-METHODS = ("model", "headcount", "past_12m")
+METHODS = ("model", "prior", "headcount", "past_12m")
 
 
 def rome_allocation(
@@ -37,6 +37,7 @@ def rome_allocation(
     prior_weight: float,
     min_share: float,
     target: str = "_rome_alloc",
+    dispersion: float = 0.5,
 ) -> pd.DataFrame:
     """Per (siret, code_rome) expected hires for `scores` (as_of, siret, expected_hires, p_hire)."""
     con.register("_alloc_scores", scores)
@@ -49,6 +50,7 @@ def rome_allocation(
             scores="_alloc_scores",
             target=target,
             stars_case=star_sql("round(100 * p_rome)"),
+            p_rome=p_hire_sql("sh.expected_hires * sh.share", dispersion),
         )
     finally:
         con.unregister("_alloc_scores")
@@ -67,7 +69,12 @@ def past_rome_signal(con: duckdb.DuckDBPyConnection, as_of: date, label_mode: st
 
 
 # secondary order of each method when scores tie (then the SIRET, for determinism)
-TIEBREAK = {"model": "headcount", "headcount": "siret_only", "past_12m": "headcount"}
+TIEBREAK = {
+    "model": "headcount",
+    "prior": "headcount",
+    "headcount": "siret_only",
+    "past_12m": "headcount",
+}
 
 
 def _group_metrics(g: pd.DataFrame, score_col: str) -> tuple[np.ndarray, float]:
@@ -97,6 +104,8 @@ def ranking_metrics(cands: pd.DataFrame) -> dict[str, Any]:
     groups = [g for _, g in cands.groupby(["code_departement", "code_rome"]) if (g.y > 0).any()]
     out["groups"] = len(groups)
     for m in METHODS:
+        if m not in cands.columns:
+            continue
         if not groups:
             out[m] = {"precision_at_10": None, "ndcg_at_10": None, "precision_curve": []}
             continue
@@ -120,8 +129,14 @@ def evaluate(
     label_mode: str,
     prior_weight: float,
     min_share: float,
+    mu_prior: np.ndarray | None = None,
+    dispersion: float = 0.5,
 ) -> dict[str, Any]:
-    """All back-test metrics for predictions made at `as_of` on `snapshot` (with its y)."""
+    """All back-test metrics for predictions made at `as_of` on `snapshot` (with its y).
+
+    `mu_prior`, when given, is the baseline the model gate falls back to (scoring/prior.py):
+    it is ranked on the same candidates, as method "prior".
+    """
     from scoring.features import rome_labels
 
     y = snapshot["y"].to_numpy(dtype=float)
@@ -140,6 +155,9 @@ def evaluate(
         "n_hiring": int(hired.sum()),
         "hires_observed": float(y.sum()),
         "hires_predicted": float(mu.sum()),
+        "max_predicted": float(np.max(mu)) if len(mu) else 0.0,
+        "max_observed": float(np.max(y)) if len(y) else 0.0,
+        "dispersion": dispersion,
         "poisson_deviance": dev,
         "poisson_deviance_null": dev_null,
         "d2_poisson": 1 - dev / dev_null if dev_null > 0 else None,
@@ -155,7 +173,16 @@ def evaluate(
         metrics["calibration"] = {"mean_predicted": mean_p.tolist(), "observed": frac.tolist()}
     # per (département x ROME)
     scores = snapshot[["siret"]].assign(as_of=as_of, expected_hires=mu, p_hire=p)
-    alloc = rome_allocation(con, scores, as_of, prior_weight, min_share)
+    alloc = rome_allocation(con, scores, as_of, prior_weight, min_share, dispersion=dispersion)
+    if mu_prior is not None:
+        metrics["hires_predicted_prior"] = float(mu_prior.sum())
+        prior_scores = scores.assign(expected_hires=mu_prior)
+        prior_alloc = rome_allocation(con, prior_scores, as_of, prior_weight, min_share)
+        alloc = alloc.merge(
+            prior_alloc.rename(columns={"expected_hires": "prior"}),
+            on=["siret", "code_rome"],
+            how="left",
+        )
     labels = rome_labels(con, as_of, horizon_months, label_mode)
     past = past_rome_signal(con, as_of, label_mode)
     cands = (
@@ -168,6 +195,8 @@ def evaluate(
     cands["y"] = cands["y"].fillna(0.0)
     cands["past_12m"] = cands["past"].fillna(0.0)
     cands["siret_only"] = 0
+    if "prior" in cands.columns:
+        cands["prior"] = cands["prior"].fillna(0.0)
     metrics["ranking"] = ranking_metrics(cands.drop(columns=["past"]))
     return metrics
 
@@ -177,7 +206,7 @@ def beats_baselines(metrics: dict[str, Any]) -> dict[str, float | None]:
     r = metrics.get("ranking", {})
     model = (r.get("model") or {}).get("precision_at_10")
     out: dict[str, float | None] = {}
-    for b in ("headcount", "past_12m"):
+    for b in ("prior", "headcount", "past_12m"):
         base = (r.get(b) or {}).get("precision_at_10")
         out[b] = None if model is None or base is None else model - base
     return out

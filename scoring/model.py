@@ -1,11 +1,23 @@
-"""The hiring-potential model: Poisson gradient boosting on past as-of snapshots.
+"""The hiring-potential model: a shrunk past-hiring rate, corrected by Poisson boosting.
 
-One `HistGradientBoostingRegressor(loss="poisson")` predicts the expected hires over the
-horizon; P(at least one hire) is derived from it (1 - exp(-mu)) and then calibrated by an
-isotonic regression fitted on out-of-time predictions (the back-test), because the
-Poisson assumption understates how concentrated hiring is. One model instead of a
-regressor plus a classifier halves training and national scoring time, and keeps the two
-outputs consistent (a higher expected count never means a lower probability).
+Expected hires over the horizon are mu = mu0 x f(x): mu0 is the prior of
+scoring/prior.py (the establishment's own past signal shrunk toward its size x sector
+rate: the "most hires last year first" baseline, made robust), and f a bounded
+multiplicative correction learnt by a `HistGradientBoostingRegressor(loss="poisson")` on
+the ratio y / mu0 with weights mu0 (the exact equivalent of a Poisson offset log mu0).
+Why this shape, after the model lost to the baseline on independent data and predicted
+billions:
+- the boosting starts at f = sum(y) / sum(mu0), i.e. at the baseline, so what it learns is
+  what the data adds to the obvious signal, not the signal itself;
+- f is clipped to F_BOUNDS and regularised (l2 and leaf-size floors), so no leaf can be
+  worth billions;
+- f is monotone non-decreasing in every past-hires/offers count (monotonic_cst) and mu0
+  increases with the past signal, so more past hiring never lowers the prediction;
+- mu0 is continuous in the past signal, so establishments in the same leaf of f keep
+  their order: no flat plateau at the top of the lists.
+P(at least one hire) comes from mu through a negative-binomial link with a dispersion
+fitted on out-of-time predictions (scoring/calibration.py): one monotone function, so a
+higher expected count never means a lower potential, per establishment and per trade.
 """
 
 from __future__ import annotations
@@ -21,11 +33,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import mean_poisson_deviance
 
+from scoring.calibration import DEFAULT_DISPERSION, p_hire
 from scoring.features import CATEGORICAL, FEATURES, matrix
+from scoring.prior import Prior, fit_prior
 
 # Types skops must rebuild for our bundle; anything else in a file is refused.
 _TRUSTED_TYPES = [
@@ -52,15 +66,57 @@ def sk_threads() -> Any:
     return threadpool_limits(limits=_THREADS["n"], user_api="openmp")
 
 
+# Regularisation floors: with l2 = 0 and 20-row leaves a Poisson leaf on small or shifted
+# data was worth billions. A grid point below a floor is raised to it.
+MIN_L2 = 1.0
+MIN_LEAF = 50
+# the boosted correction f multiplies the prior by at most this range
+F_BOUNDS = (0.05, 20.0)
+# Past-signal counts: more of them never lowers the prediction (monotone constraints).
+MONOTONE_INCREASING: tuple[str, ...] = (
+    "hires_3m",
+    "hires_6m",
+    "hires_12m",
+    "hires_24m",
+    "hires_prev_6m",
+    "offers_3m",
+    "offers_6m",
+    "offers_12m",
+    "offers_24m",
+    "offers_prev_6m",
+    "postes_12m",
+    "siren_hires_6m",
+    "siren_hires_12m",
+    "siren_hires_24m",
+    "siren_offers_6m",
+    "siren_offers_12m",
+    "siren_offers_24m",
+)
+
+
 @dataclass(frozen=True)
 class Params:
-    """Gradient-boosting settings; the regularisation ones are tuned."""
+    """Gradient-boosting settings of the correction; the regularisation ones are tuned."""
 
     learning_rate: float = 0.05
-    max_iter: int = 200
+    max_iter: int = 150
     max_leaf_nodes: int = 31
-    min_samples_leaf: int = 20
-    l2_regularization: float = 0.0
+    min_samples_leaf: int = 100
+    l2_regularization: float = 10.0
+
+    def floored(self) -> Params:
+        return Params(
+            **{
+                **asdict(self),
+                "l2_regularization": max(self.l2_regularization, MIN_L2),
+                "min_samples_leaf": max(self.min_samples_leaf, MIN_LEAF),
+            }
+        )
+
+
+# Used when no temporal validation is possible (less than two labelled snapshots before
+# the back-test): the most regularised point of the default grid.
+CONSERVATIVE = (30.0, 200)
 
 
 @dataclass(frozen=True)
@@ -68,8 +124,8 @@ class TrainConfig:
     seed: int = 42
     threads: int = 1
     base: Params = field(default_factory=Params)
-    # tuned by temporal validation: (l2_regularization, min_samples_leaf)
-    grid: tuple[tuple[float, int], ...] = ((0.0, 20), (1.0, 20), (10.0, 20), (1.0, 80))
+    # tuned by temporal validation: (l2_regularization, min_samples_leaf), floored
+    grid: tuple[tuple[float, int], ...] = ((1.0, 50), (10.0, 100), CONSERVATIVE)
     max_train_rows: int = 2_000_000
 
     @classmethod
@@ -81,7 +137,7 @@ class TrainConfig:
             max_leaf_nodes=int(section.get("max_leaf_nodes", Params.max_leaf_nodes)),
         )
         grid = tuple(
-            (float(a), int(b))
+            (max(float(a), MIN_L2), max(int(b), MIN_LEAF))
             for a, b in section.get("grid", cls.grid)  # type: ignore[arg-type]
         )
         return cls(
@@ -108,10 +164,36 @@ def _subsample(df: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
     return pd.concat([pos, neg], ignore_index=True)
 
 
-def fit_regressor(train: pd.DataFrame, params: Params, seed: int, max_rows: int) -> Any:
-    """Fit the Poisson model on labelled snapshots (columns FEATURES + y)."""
+def _design(df: pd.DataFrame) -> np.ndarray:
+    X = matrix(df)
+    # a feature without any value (e.g. hires-based ones in offers mode) carries nothing,
+    # and the binner cannot handle an all-missing column: give it a constant
+    X[:, np.isnan(X).all(axis=0)] = 0.0
+    return X
+
+
+def fit_model(
+    train: pd.DataFrame,
+    params: Params | None,
+    seed: int,
+    max_rows: int,
+    label_mode: str,
+    horizon_months: int,
+) -> ScoringModel:
+    """Fit the prior and, unless `params` is None (baseline only), the boosted correction.
+
+    The dispersion of the P(at least one hire) link is left at its default: it is fitted
+    on out-of-time predictions by the caller (scoring/training.py).
+    """
     data = _subsample(train, max_rows, seed)
-    cat_mask = [f in CATEGORICAL for f in FEATURES]
+    X = _design(data)
+    y = data["y"].to_numpy(dtype=float)
+    w = data["_w"].to_numpy(dtype=float)
+    prior = fit_prior(X, y, w, label_mode, horizon_months)
+    if params is None:
+        return ScoringModel(None, prior, DEFAULT_DISPERSION, {})
+    params = params.floored()
+    mu0 = prior.mu(X)
     reg = HistGradientBoostingRegressor(
         loss="poisson",
         learning_rate=params.learning_rate,
@@ -119,73 +201,100 @@ def fit_regressor(train: pd.DataFrame, params: Params, seed: int, max_rows: int)
         max_leaf_nodes=params.max_leaf_nodes,
         min_samples_leaf=params.min_samples_leaf,
         l2_regularization=params.l2_regularization,
-        categorical_features=cat_mask,
+        categorical_features=[f in CATEGORICAL for f in FEATURES],
+        monotonic_cst=[1 if f in MONOTONE_INCREASING else 0 for f in FEATURES],
         early_stopping=False,
         random_state=seed,
     )
-    X = matrix(data)
-    # a feature without any value (e.g. hires-based ones in offers mode) carries nothing,
-    # and the binner cannot handle an all-missing column: give it a constant
-    X[:, np.isnan(X).all(axis=0)] = 0.0
     with sk_threads():
-        reg.fit(X, data["y"].to_numpy(dtype=float), sample_weight=data["_w"].to_numpy())
-    return reg
+        reg.fit(X, y / mu0, sample_weight=w * mu0)
+    return ScoringModel(reg, prior, DEFAULT_DISPERSION, {})
 
 
-def predict_mu(reg: Any, X: np.ndarray) -> np.ndarray:
-    """Expected hires, predicted in chunks so that national tables fit in memory."""
+def correction(reg: Any, X: np.ndarray) -> np.ndarray:
+    """The boosted multiplicative correction f, bounded, predicted in chunks."""
     out = np.empty(len(X), dtype=np.float64)
     with sk_threads():
         for start in range(0, len(X), PREDICT_CHUNK):
             out[start : start + PREDICT_CHUNK] = reg.predict(X[start : start + PREDICT_CHUNK])
-    return out
+    return np.clip(out, *F_BOUNDS)
 
 
 def poisson_deviance(y: np.ndarray, mu: np.ndarray) -> float:
     return float(mean_poisson_deviance(y, np.clip(mu, 1e-9, None)))
 
 
-def tune(
-    train: pd.DataFrame, valid: pd.DataFrame, cfg: TrainConfig
-) -> tuple[Params, list[dict[str, float]], Any]:
-    """Pick the regularisation with the lowest Poisson deviance on a later snapshot.
-
-    Returns the chosen parameters, every trial, and the chosen fitted model.
-    """
-    trials = []
-    best: tuple[float, Params, Any] | None = None
-    y_valid = valid["y"].to_numpy(dtype=float)
-    for l2, leaf in cfg.grid:
-        params = Params(**{**asdict(cfg.base), "l2_regularization": l2, "min_samples_leaf": leaf})
-        reg = fit_regressor(train, params, cfg.seed, cfg.max_train_rows)
-        dev = poisson_deviance(y_valid, predict_mu(reg, matrix(valid)))
-        trials.append({"l2_regularization": l2, "min_samples_leaf": leaf, "poisson_deviance": dev})
-        if best is None or dev < best[0]:
-            best = (dev, params, reg)
-    assert best is not None, "empty tuning grid"
-    return best[1], trials, best[2]
-
-
-def fit_calibrator(mu: np.ndarray, y: np.ndarray) -> IsotonicRegression:
-    """Map the Poisson P(>=1) to the observed frequency of at least one hire."""
-    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-    iso.fit(1.0 - np.exp(-mu), (y > 0).astype(float))
-    return iso
-
-
 @dataclass
 class ScoringModel:
-    regressor: Any
-    calibrator: IsotonicRegression | None
+    """Prior x correction, and the dispersion of the P(at least one hire) link.
+
+    `regressor` None means the baseline alone (the model gate's fall-back).
+    """
+
+    regressor: Any | None
+    prior: Prior
+    dispersion: float
     metadata: dict[str, Any]
 
+    def mu(self, X: np.ndarray) -> np.ndarray:
+        """Expected hires over the horizon."""
+        mu0 = self.prior.mu(X)
+        if self.regressor is None:
+            return mu0
+        return mu0 * correction(self.regressor, X)
+
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(expected hires over the horizon, calibrated P(at least one hire))."""
-        mu = predict_mu(self.regressor, X)
-        p = 1.0 - np.exp(-mu)
-        if self.calibrator is not None:
-            p = self.calibrator.predict(p)
-        return mu, np.clip(p, 0.0, 1.0)
+        """(expected hires over the horizon, P(at least one hire))."""
+        mu = self.mu(X)
+        return mu, p_hire(mu, self.dispersion)
+
+
+class MuEstimator(RegressorMixin, BaseEstimator):
+    """scikit-learn-style view of a model (predict = expected hires), for permutation
+    importance in the model card."""
+
+    def __init__(self, model: ScoringModel) -> None:
+        self.model = model
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> MuEstimator:
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.model.mu(X)
+
+
+def tune(
+    train: pd.DataFrame, valid: pd.DataFrame, cfg: TrainConfig, label_mode: str, horizon: int
+) -> tuple[Params | None, list[dict[str, Any]], ScoringModel]:
+    """Pick the regularisation with the lowest Poisson deviance on a later snapshot.
+
+    The baseline alone (no correction) is a candidate too: when the boosting does not
+    improve on it out of time, it is not used. Returns the chosen parameters (None =
+    baseline alone), every trial, and the chosen fitted model.
+    """
+    trials: list[dict[str, Any]] = []
+    best: tuple[float, Params | None, ScoringModel] | None = None
+    y_valid = valid["y"].to_numpy(dtype=float)
+    X_valid = matrix(valid)
+    candidates: list[Params | None] = [None]
+    for l2, leaf in cfg.grid:
+        p = Params(**{**asdict(cfg.base), "l2_regularization": l2, "min_samples_leaf": leaf})
+        if p.floored() not in candidates:
+            candidates.append(p.floored())
+    for params in candidates:
+        model = fit_model(train, params, cfg.seed, cfg.max_train_rows, label_mode, horizon)
+        dev = poisson_deviance(y_valid, model.mu(X_valid))
+        trials.append(
+            {
+                "l2_regularization": None if params is None else params.l2_regularization,
+                "min_samples_leaf": None if params is None else params.min_samples_leaf,
+                "poisson_deviance": dev,
+            }
+        )
+        if best is None or dev < best[0]:
+            best = (dev, params, model)
+    assert best is not None, "empty tuning grid"
+    return best[1], trials, best[2]
 
 
 def library_versions() -> dict[str, str]:
@@ -212,14 +321,15 @@ def save_model(model: ScoringModel, models_dir: Path, as_of: date) -> tuple[str,
 
     tmp = models_dir / f".tmp-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
     tmp.mkdir(parents=True, exist_ok=True)
-    sio.dump({"regressor": model.regressor, "calibrator": model.calibrator}, tmp / "model.skops")
+    sio.dump({"regressor": model.regressor}, tmp / "model.skops")
     digest = sha256_file(tmp / "model.skops")
     meta = model.metadata
     tag = meta.get("fingerprint") or digest
-    model_id = (
-        f"hgb-poisson-{as_of:%Y%m%d}-h{meta['horizon_months']}-{meta['label_mode']}-{tag[:10]}"
-    )
+    kind = "hgb-poisson" if model.regressor is not None else "baseline"
+    model_id = f"{kind}-{as_of:%Y%m%d}-h{meta['horizon_months']}-{meta['label_mode']}-{tag[:10]}"
     meta.update(
+        prior=model.prior.to_json(),
+        dispersion=model.dispersion,
         model_id=model_id,
         sha256=digest,
         library_versions=library_versions(),
@@ -236,12 +346,13 @@ def save_model(model: ScoringModel, models_dir: Path, as_of: date) -> tuple[str,
     return model_id, final / "model.skops"
 
 
-def fingerprint(train: pd.DataFrame, params: Params, seed: int) -> str:
+def fingerprint(train: pd.DataFrame, params: Params | None, seed: int) -> str:
     """sha256 of what determines a fit: training rows, parameters, seed, library versions."""
     h = hashlib.sha256()
     cols = [*FEATURES, "y"]
     h.update(pd.util.hash_pandas_object(train[cols], index=False).to_numpy().tobytes())
-    h.update(json.dumps([asdict(params), seed, library_versions()], sort_keys=True).encode())
+    settings = asdict(params) if params is not None else None
+    h.update(json.dumps([settings, seed, library_versions()], sort_keys=True).encode())
     return h.hexdigest()
 
 
@@ -257,4 +368,5 @@ def load_model(path: Path, expected_sha256: str | None = None) -> ScoringModel:
     if list(meta["features"]) != list(FEATURES):
         raise ValueError(f"{path}: trained on other features than this code version computes")
     bundle = sio.load(path, trusted=_TRUSTED_TYPES)
-    return ScoringModel(bundle["regressor"], bundle["calibrator"], meta)
+    prior = Prior.from_json(meta["prior"])
+    return ScoringModel(bundle["regressor"], prior, float(meta["dispersion"]), meta)

@@ -19,6 +19,7 @@ TEMPLATES = PROJECT_ROOT / "reports" / "templates"
 N_REPEATS = 3
 LABELS = {
     "model": "modèle",
+    "prior": "référence lissée (repli)",
     "headcount": "plus gros effectif d'abord",
     "past_12m": "plus d'embauches/offres sur 12 mois d'abord",
 }
@@ -68,13 +69,12 @@ def _plots(
         from sklearn.inspection import permutation_importance
 
         from scoring.features import FEATURES, matrix
+        from scoring.model import MuEstimator, sk_threads
 
         X, y = matrix(frame), frame["y"].to_numpy(dtype=float)
-        from scoring.model import sk_threads
-
         with sk_threads():
             imp = permutation_importance(
-                reg,
+                MuEstimator(reg),
                 X,
                 y,
                 scoring="neg_mean_poisson_deviance",
@@ -98,6 +98,25 @@ def _plots(
 
 def _fmt(x: float | None) -> str:
     return "—" if x is None else f"{x:.3f}"
+
+
+def warnings(metadata: dict[str, Any]) -> list[str]:
+    """What a reader must see first: a refused model, a miscalibrated or losing back-test."""
+    out = []
+    g = metadata.get("gate") or {}
+    if not g.get("passed", True):
+        out.append(
+            f"the model gate refused the model ({g.get('reason')}); the lists are ranked by "
+            "the baseline (shrunk past rate)."
+        )
+    b = metadata.get("backtest") or {}
+    if b.get("hires_observed"):
+        ratio = b["hires_predicted"] / b["hires_observed"]
+        if not 0.8 <= ratio <= 1.25:
+            out.append(f"back-test calibration ratio {ratio:.2f} outside [0.8, 1.25].")
+    if metadata["label_mode"] == "offres":
+        out.append("labels are linked job offers, not hires (no per-SIRET hires loaded).")
+    return out
 
 
 def versus_text(backtest: dict[str, Any]) -> str:
@@ -143,6 +162,8 @@ def write_model_card(
         tuning_rows=t["tuning"] if isinstance(t["tuning"], list) else [],
         signal_word="hires" if metadata["label_mode"] == "hires_siret" else "offers",
         versus=versus_text(b),
+        warnings=warnings(metadata),
+        g=metadata.get("gate") or {"passed": True, "checks": [], "bound": 0.0},
         n_repeats=N_REPEATS,
         fmt=_fmt,
     )

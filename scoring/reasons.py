@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from scoring.features import CATEGORICAL, FEATURES
-from scoring.model import predict_mu
 
 # code -> (name, features ablated together). Codes are used by sql/score_etablissement.sql.
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -141,7 +140,7 @@ def supports(df: pd.DataFrame, label_mode: str) -> np.ndarray:
 
 
 def choose(
-    regressor: Any,
+    model: Any,
     X: np.ndarray,
     df: pd.DataFrame,
     reference: dict[str, float],
@@ -151,7 +150,9 @@ def choose(
 ) -> np.ndarray:
     """N x 3 group codes (-1 = none), heaviest model reason first, profile as fallback.
 
-    `mu` is the model's prediction for every row (already computed by the caller).
+    `model` has `mu(X)` (scoring.model.ScoringModel); `mu` is its prediction for every
+    row (already computed by the caller). The prior is ablated with the rest: setting an
+    establishment's hires to the reference also removes them from its starting rate.
     """
     n = len(df)
     sup = supports(df, label_mode)
@@ -165,7 +166,7 @@ def choose(
         cols = [FEATURES.index(f) for f in feats]
         Xg = X[cand_idx[rows]].copy()
         Xg[:, cols] = [reference[f] for f in feats]
-        ablated = np.log(np.clip(predict_mu(regressor, Xg), 1e-12, None))
+        ablated = np.log(np.clip(model.mu(Xg), 1e-12, None))
         gain[cand_idx[rows], code] = base[rows] - ablated
     order = np.argsort(-gain, axis=1, kind="stable")[:, :MAX_REASONS]
     top = np.take_along_axis(gain, order, axis=1)

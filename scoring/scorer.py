@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ciblage.warehouse import run_sql_file, table_exists
-from scoring.calibration import potential, star_sql, stars
+from scoring.calibration import p_hire_sql, potential, star_sql, stars
 from scoring.features import matrix
 from scoring.model import ScoringModel
 from scoring.reasons import choose
@@ -59,7 +59,7 @@ def predict_to_raw(
             X = matrix(df)
             mu, p = model.predict(X)
             pot = potential(p)
-            codes = choose(model.regressor, X, df, reference, label_mode, pot >= min_potential, mu)
+            codes = choose(model, X, df, reference, label_mode, pot >= min_potential, mu)
             codes_n = np.where(codes >= 0, codes, -1)
             out = pd.DataFrame(
                 {
@@ -122,6 +122,7 @@ def write_tables(
     prior_weight: float,
     min_share: float,
     min_p_hire: float = 0.005,
+    dispersion: float = 0.5,
 ) -> dict[str, int]:
     """Build reasons text and per-ROME rows from the staged predictions; swap them in."""
     run_sql_file(con, "score_etablissement", raw=RAW, features=FEATURES_NEW, target="_score_new")
@@ -132,6 +133,7 @@ def write_tables(
         scores="_score_new",
         target="_score_rome_new",
         stars_case=star_sql("round(100 * p_rome)"),
+        p_rome=p_hire_sql("sh.expected_hires * sh.share", dispersion),
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _score_rome_out AS SELECT as_of, siret, code_rome, "

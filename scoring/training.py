@@ -1,15 +1,18 @@
-"""Training with a temporal back-test, all on past as-of snapshots of the warehouse.
+"""Training with a temporal back-test and a model gate, all on past as-of snapshots.
 
 Dates, for an as-of T, horizon h and snapshot step s (default s = h = 6 months):
 - final model: snapshots T-h, T-h-s, ... (each labelled by its following h months, all
   complete before T);
 - back-test: pretend the as-of is T-h; model trained on snapshots up to T-2h, predicts
-  [T-h, T), compared with what happened;
+  [T-h, T), compared with what happened and with the simple baselines;
 - tuning: the back-test's training data split in time: train up to T-3h, validate on the
-  snapshot T-2h; the regularisation with the lowest Poisson deviance wins. The isotonic
-  calibration of P(at least one hire) is fitted on those validation predictions for the
-  back-test (so the back-test's calibration curve is out of sample), and on the back-test
-  predictions for the final model.
+  snapshot T-2h; the regularisation (or the baseline alone) with the lowest Poisson
+  deviance wins. Without that much history, a conservative default (the most
+  regularised grid point) is used. The dispersion of P(at least one hire) is fitted on
+  the tuning validation for the back-test (so its calibration curve is out of sample),
+  and on the back-test predictions for the final model.
+The model gate (scoring/model_gate.py) then judges the back-test; a refused model is
+replaced by the baseline alone, fitted on the same final snapshots.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import duckdb
 import pandas as pd
 
 from scoring.backtest import evaluate
+from scoring.calibration import DEFAULT_DISPERSION, fit_dispersion
 from scoring.features import (
     SnapshotSpec,
     add_months,
@@ -33,15 +37,16 @@ from scoring.features import (
     training_snapshots,
 )
 from scoring.model import (
+    CONSERVATIVE,
     Params,
     ScoringModel,
     TrainConfig,
     fingerprint,
-    fit_calibrator,
-    fit_regressor,
-    predict_mu,
+    fit_model,
     tune,
 )
+from scoring.model_gate import evaluate_gate, prediction_bound
+from scoring.prior import signal_column
 from scoring.reasons import reference_values
 
 log = logging.getLogger(__name__)
@@ -119,40 +124,79 @@ def train(
         "seed": cfg.seed,
     }
     # 1. tuning (needs a validation snapshot and earlier training snapshots)
-    params = Params(
+    params: Params | None = Params(
         **{
             **asdict(cfg.base),
-            "l2_regularization": cfg.grid[0][0],
-            "min_samples_leaf": cfg.grid[0][1],
+            "l2_regularization": CONSERVATIVE[0],
+            "min_samples_leaf": CONSERVATIVE[1],
         }
-    )
-    bt_calibrator = None
+    ).floored()
+    bt_dispersion = DEFAULT_DISPERSION
     if tune_dates and tune_valid:
         valid = snaps.get(tune_valid)
-        params, trials, tuned = tune(snaps.stack(tune_dates), valid, cfg)
+        params, trials, tuned = tune(snaps.stack(tune_dates), valid, cfg, label_mode, horizon)
         info["tuning"] = trials
-        bt_calibrator = fit_calibrator(predict_mu(tuned, matrix(valid)), valid["y"].to_numpy())
+        bt_dispersion = fit_dispersion(tuned.mu(matrix(valid)), valid["y"].to_numpy())
     else:
-        info["tuning"] = "skipped: not enough history for a temporal validation"
-    info["params"] = asdict(params)
+        info["tuning"] = (
+            "skipped: not enough history for a temporal validation; conservative default "
+            f"l2_regularization={CONSERVATIVE[0]}, min_samples_leaf={CONSERVATIVE[1]}"
+        )
+    info["params"] = asdict(params) if params is not None else {"baseline_only": True}
     log.info("scoring: params %s", info["params"])
-    # 2. back-test
+    fit = dict(
+        seed=cfg.seed, max_rows=cfg.max_train_rows, label_mode=label_mode, horizon_months=horizon
+    )
+    # 2. back-test (the model and the baseline alone, on the same candidates)
     backtest: dict[str, Any] = {}
-    bt_frame, bt_reg = None, None
-    final_calibrator = None
+    bt_frame, bt_model = None, None
+    final_dispersion, prior_dispersion = DEFAULT_DISPERSION, DEFAULT_DISPERSION
     if bt_dates:
-        bt_reg = fit_regressor(snaps.stack(bt_dates), params, cfg.seed, cfg.max_train_rows)
+        bt_train = snaps.stack(bt_dates)
+        bt_model = fit_model(bt_train, params, **fit)
+        bt_model.dispersion = bt_dispersion
         bt_frame = snaps.get(bt_asof)
-        bt_model = ScoringModel(bt_reg, bt_calibrator, {})
-        mu, p = bt_model.predict(matrix(bt_frame))
+        Xb = matrix(bt_frame)
+        mu, p = bt_model.predict(Xb)
+        mu_prior = bt_model.prior.mu(Xb)
         backtest = evaluate(
-            con, bt_frame, mu, p, bt_asof, horizon, label_mode, prior_weight, min_share
+            con,
+            bt_frame,
+            mu,
+            p,
+            bt_asof,
+            horizon,
+            label_mode,
+            prior_weight,
+            min_share,
+            mu_prior=mu_prior,
+            dispersion=bt_dispersion,
         )
         bt_frame = bt_frame.assign(mu=mu, p=p)
-        final_calibrator = fit_calibrator(mu, bt_frame["y"].to_numpy())
-    # 3. final model
+        y_bt = bt_frame["y"].to_numpy()
+        final_dispersion = fit_dispersion(mu, y_bt)
+        prior_dispersion = fit_dispersion(mu_prior, y_bt)
+    # 3. final model, judged by the gate
     train_df = snaps.stack(final_dates)
-    reg = fit_regressor(train_df, params, cfg.seed, cfg.max_train_rows)
+    past = signal_column(label_mode)
+    frames = [train_df] + ([bt_frame] if bt_frame is not None else [])
+    bound = prediction_bound(
+        max(float(f["y"].max()) for f in frames),
+        max(float(f[past].fillna(0).max()) for f in frames),
+        horizon,
+    )
+    gate = evaluate_gate(backtest, bound, backtest.get("max_predicted"))
+    if gate["passed"] and params is not None:
+        model = fit_model(train_df, params, **fit)
+        model.dispersion = final_dispersion
+    else:
+        model = fit_model(train_df, None, **fit)
+        model.dispersion = prior_dispersion
+        params = None
+    gate["ranking_method"] = "model" if model.regressor is not None else "baseline"
+    log.info(
+        "scoring: model gate %s (%s)", "passed" if gate["passed"] else "refused", gate.get("reason")
+    )
     latest = snaps.get(final_dates[0])
     meta = {
         "as_of": as_of.isoformat(),
@@ -165,7 +209,9 @@ def train(
         "reference": reference_values(latest),
         "training": info,
         "backtest": backtest,
+        "gate": gate,
+        "baseline_dispersion": prior_dispersion,
         "rome_allocation": {"prior_weight": prior_weight, "min_share": min_share},
     }
-    model = ScoringModel(reg, final_calibrator, meta)
-    return TrainResult(model, backtest, bt_frame, bt_reg, info)
+    model.metadata = meta
+    return TrainResult(model, backtest, bt_frame, bt_model, info)

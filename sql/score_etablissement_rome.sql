@@ -6,7 +6,9 @@
 -- (w * sum_of_naf_shares + own_total), w = $prior_weight pseudo-observations. A trade is kept
 -- when its share is at least $min_share; establishments with P(at least one hire) below
 -- $min_p (potential 0: never a target) get no per-ROME rows. Reads {{ scores }} (as_of, siret, expected_hires,
--- p_hire) and writes {{ target }}. P per trade uses Poisson thinning: 1 - (1 - p)^share.
+-- p_hire) and writes {{ target }}. P per trade is the model's link from expected hires to
+-- P(at least one hire) applied to the trade's expected hires ({{ p_rome }}, from
+-- scoring/calibration.py), so potential and expected hires agree on every row.
 CREATE OR REPLACE TEMP TABLE {{ target }} AS
 WITH params AS (
     SELECT CAST($as_of AS DATE) AS t, CAST($prior_weight AS DOUBLE) AS w,
@@ -62,7 +64,7 @@ shares AS (
 scored AS (
     SELECT sh.as_of, sh.siret, sh.code_rome, sh.share,
         sh.expected_hires * sh.share AS expected_hires,
-        1 - pow(1 - least(sh.p_hire, 1 - 1e-12), sh.share) AS p_rome
+        {{ p_rome }} AS p_rome
     FROM shares sh, params p
     WHERE sh.share >= p.min_share
 )

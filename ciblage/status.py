@@ -155,7 +155,9 @@ def _summarise(run: dict[str, Any], dq: str | None) -> dict[str, Any]:
     publication = [r for r in run["rows"] if r["step"] == "publication"]
     whole = [r for r in run["rows"] if r["step"] == "run"]
     errors = [r["message"] for r in run["rows"] if r["status"] in ("failed", "interrupted")]
+    trained = [r for r in run["rows"] if r["stage"] == "score" and r["step"] == "train"]
     return {
+        "model": _model_line(trained[-1]) if trained else None,
         "run_id": run["run_id"],
         "flows": "+".join(run["flows"]),
         "started": run["started"],
@@ -168,6 +170,26 @@ def _summarise(run: dict[str, Any], dq: str | None) -> dict[str, Any]:
         "published": publication[-1]["message"] if publication else None,
         "error": errors[0] if errors else None,
     }
+
+
+def _model_line(row: dict[str, Any]) -> str:
+    """The trained model and the gate's verdict (which ranking the lists use)."""
+    gate = (row["params"] or {}).get("gate") or {}
+    bt = (row["params"] or {}).get("backtest") or {}
+    model_id = (row["message"] or "").split(" ")[1] if row["message"] else "-"
+    parts = [model_id]
+    if bt.get("precision_at_10_model") is not None:
+        parts.append(
+            f"back-test p@10 {bt['precision_at_10_model']:.3f} "
+            f"(most-hires-first {bt.get('precision_at_10_past_12m') or 0:.3f})"
+        )
+    if bt.get("calibration_ratio") is not None:
+        parts.append(f"calibration {bt['calibration_ratio']:.2f}")
+    if gate.get("ranking_method") == "baseline":
+        parts.append(f"GATE REFUSED ({gate.get('reason')}): lists ranked by the baseline")
+    elif gate:
+        parts.append("gate passed")
+    return ", ".join(parts)
 
 
 def _fmt_stage(s: dict[str, Any] | None) -> str:
@@ -221,6 +243,8 @@ def _block(r: dict[str, Any]) -> list[str]:
     lines = ["  " + " | ".join(head)]
     lines.append("  " + " | ".join(f"{s}: {_fmt_stage(r['stages'].get(s))}" for s in STAGES))
     lines.append(f"  data quality: {r['dq'] or '-'}")
+    if r.get("model"):
+        lines.append(f"  model: {r['model']}")
     if r.get("coverage"):
         lines.append("  coverage: " + "; ".join(str(r["coverage"]).splitlines()))
     lines.append(f"  publication: {r['published'] or '-'}")

@@ -24,8 +24,9 @@ import polars as pl
 from prefect import flow, task, unmapped
 
 from ciblage.config import Settings, load_settings
+from ciblage.gates import add_warnings
 from ciblage.ledger import ledger_step
-from ciblage.publish.agency import AGENCY_LEVEL, common_context, write_agency
+from ciblage.publish.agency import AGENCY_LEVEL, RANKING_FILE, common_context, write_agency
 from ciblage.publish.site import SITE_DIR, write_index
 from ciblage.publish.targets import TARGETS_FILE, validate_targets, write_targets
 from ciblage.runs import (
@@ -112,6 +113,24 @@ def carry_over(
     return pl.concat([df, old.select(df.columns)], how="vertical"), carried
 
 
+def write_ranking_note(settings: Any, as_of: Any, run_dir: Path) -> dict[str, Any] | None:
+    """`ranking.json` in the run folder: which ranking the lists use (model or baseline),
+    read by the site header, the run report and `ciblage status`."""
+    from scoring.model_gate import published_model, summary_fr
+
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        info = published_model(con, as_of)
+    finally:
+        con.close()
+    if info is None:
+        return None
+    refused = info["ranking_method"] == "baseline"
+    note = {**info, "notice_fr": summary_fr({"passed": False}) if refused else None}
+    (run_dir / RANKING_FILE).write_text(json.dumps(note, ensure_ascii=False), encoding="utf-8")
+    return note
+
+
 @flow(name="publish", log_prints=True)
 def publish_flow(
     config: str | None = None,
@@ -148,6 +167,7 @@ def publish_flow(
             if flt.level is not None and previous is not None and previous != run_dir.resolve():
                 df, carried = carry_over(df, previous, run_dir, scope)
             n_rows = validate_targets(write_targets(df, run_dir))
+            ranking = write_ranking_note(settings, used_as_of, run_dir)
             done = {a["code"] for a in carried}
             codes = sorted(
                 set(df.filter(pl.col("territory_level") == AGENCY_LEVEL)["territory_code"]) - done
@@ -157,7 +177,7 @@ def publish_flow(
             write_index(
                 run_dir / SITE_DIR,
                 agencies,
-                common_context(used_as_of, run_dir.name),
+                common_context(used_as_of, run_dir.name, run_dir),
                 impact,
             )
             lists = df.select("territory_level", "territory_code", "code_rome").n_unique()
@@ -184,6 +204,14 @@ def publish_flow(
         if out_dir is None:
             report = publish_run(settings, run_dir, previous, territory=str(flt))
             published = report.published
+            if ranking and ranking["ranking_method"] == "baseline":
+                add_warnings(
+                    run_dir,
+                    [
+                        f"model gate refused model {ranking['model_id']} ({ranking['reason']}): "
+                        "the lists are ranked by the baseline (shrunk past hiring rate)"
+                    ],
+                )
     log.info("publish: %d rows, %d lists, %d agencies in %s", n_rows, lists, len(agencies), run_dir)
     return {
         "run_id": run_dir.name,

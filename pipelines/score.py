@@ -325,7 +325,15 @@ def score_flow(
                 model_info = train_model(settings, opts, label_mode)
                 step.rows_out = 1
                 step.message = f"model {model_info['model_id']}"
-                step.params = {"backtest": _summary(model_info["backtest"])}
+                gate = model_info.get("gate") or {}
+                step.params = {
+                    "backtest": _summary(model_info["backtest"]),
+                    "gate": {k: gate.get(k) for k in ("passed", "ranking_method", "reason")},
+                }
+                if gate.get("ranking_method") == "baseline":
+                    step.message += (
+                        f" REFUSED by the model gate ({gate.get('reason')}): baseline ranks"
+                    )
         with ledger_step(
             settings.warehouse,
             run_id=run_id,

@@ -89,3 +89,46 @@ def summary_fr(gate: dict[str, Any] | None) -> str | None:
         "jour : les entreprises sont classées par leurs embauches passées (méthode de "
         "référence)."
     )
+
+
+def published_model(con: Any, as_of: Any) -> dict[str, Any] | None:
+    """Which ranking the scores of `as_of` come from: the model, or the baseline after a
+    refusal (at training, from the registry's gate; at scoring, from the `#baseline` id).
+    None when nothing is scored for that date."""
+    rows = con.execute(
+        "SELECT model_id FROM score_etablissement WHERE as_of = ? GROUP BY model_id "
+        "ORDER BY count(*) DESC LIMIT 1",
+        [as_of],
+    ).fetchall()
+    if not rows:
+        return None
+    model_id = rows[0][0]
+    gate: dict[str, Any] = {}
+    reg = (
+        con.execute(
+            "SELECT metrics FROM model_registry WHERE model_id = ?",
+            [model_id.removesuffix("#baseline")],
+        ).fetchall()
+        if _has_registry(con)
+        else []
+    )
+    if reg and reg[0][0]:
+        import json
+
+        gate = (json.loads(reg[0][0]) or {}).get("gate") or {}
+    refused = model_id.endswith("#baseline") or gate.get("passed") is False
+    reason = gate.get("reason")
+    if model_id.endswith("#baseline"):
+        reason = "a prediction above the plausibility bound at scoring time"
+    return {
+        "model_id": model_id,
+        "ranking_method": "baseline" if refused else "model",
+        "reason": reason if refused else None,
+    }
+
+
+def _has_registry(con: Any) -> bool:
+    rows = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'model_registry'"
+    ).fetchall()
+    return bool(rows and rows[0][0])

@@ -32,8 +32,19 @@ def agency_rows(run_dir: Path, code: str) -> pl.DataFrame:
     )
 
 
-def common_context(as_of: date, run_id: str) -> dict[str, Any]:
-    return {"as_of_fr": fmt.fr_date(as_of), "run_id": run_id}
+RANKING_FILE = "ranking.json"
+
+
+def common_context(as_of: date, run_id: str, run_dir: Path | None = None) -> dict[str, Any]:
+    """Header values of every page; `model_notice` says when the baseline ranked the lists
+    (the model gate refused the model: counselors must know what the order means)."""
+    ctx: dict[str, Any] = {"as_of_fr": fmt.fr_date(as_of), "run_id": run_id, "model_notice": None}
+    path = run_dir / RANKING_FILE if run_dir is not None else None
+    if path is not None and path.is_file():
+        import json
+
+        ctx["model_notice"] = json.loads(path.read_text("utf-8")).get("notice_fr")
+    return ctx
 
 
 def write_agency(config: str, run_dir: str, code: str) -> dict[str, Any]:
@@ -66,6 +77,6 @@ def write_agency(config: str, run_dir: str, code: str) -> dict[str, Any]:
         "xlsx": xlsx_path.name,
     }
     pages = write_agency_pages(
-        out / SITE_DIR, agency, rows, fiches, common_context(as_of, out.name)
+        out / SITE_DIR, agency, rows, fiches, common_context(as_of, out.name, out)
     )
     return {**agency, "pages": pages}

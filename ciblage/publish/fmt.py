@@ -29,6 +29,29 @@ def fr_number(value: float | None, digits: int = 1) -> str:
     return f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
 
 
+# Expected hires are shown as bands, never as a decimal figure: a model's 13.4 or (once)
+# 6 774 315 301.9 reads as a promise. Upper bounds are exclusive; the last band is open.
+HIRES_BANDS: tuple[tuple[float, str], ...] = (
+    (0.5, "moins d'une embauche probable"),
+    (1.5, "environ 1 embauche probable"),
+    (3.5, "2 à 3 embauches probables"),
+    (7.5, "4 à 7 embauches probables"),
+    (15.5, "8 à 15 embauches probables"),
+    (30.5, "16 à 30 embauches probables"),
+    (60.5, "31 à 60 embauches probables"),
+    (120.5, "61 à 120 embauches probables"),
+)
+TOP_BAND = "plus de 120 embauches probables"
+
+
+def hires_band(value: float | None, months: int = 6) -> str:
+    """« 2 à 3 embauches probables en 6 mois »: a rounded, bounded reading of expected hires."""
+    if value is None or value != value or value < 0:
+        return ""
+    label = next((lab for hi, lab in HIRES_BANDS if value < hi), TOP_BAND)
+    return f"{label} en {months} mois"
+
+
 def stars(n: int | None) -> str:
     if not n:
         return ""

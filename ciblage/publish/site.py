@@ -105,7 +105,7 @@ def _display_row(r: dict[str, Any]) -> dict[str, Any]:
     return {
         **r,
         "stars_text": fmt.stars(r["stars"]),
-        "expected_fr": fmt.fr_number(r["expected_hires_6m"], 1),
+        "expected_fr": fmt.hires_band(r["expected_hires_6m"]),
         "flags": fmt.flags(r),
         "last_offer": fmt.offer_text(offers[0]) if offers else "",
         "last_offer_sort": offers[0]["date_offre"].isoformat() if offers else "",
@@ -114,7 +114,7 @@ def _display_row(r: dict[str, Any]) -> dict[str, Any]:
 
 def fiche_context(f: dict[str, Any]) -> dict[str, Any]:
     lists = [
-        {**x, "stars_text": fmt.stars(x["stars"]), "expected_fr": fmt.fr_number(x["expected"], 1)}
+        {**x, "stars_text": fmt.stars(x["stars"]), "expected_fr": fmt.hires_band(x["expected"])}
         for x in f["lists"]
     ]
     return {**f, "lists": lists, "date_creation_fr": fmt.fr_date(f.get("date_creation"))}

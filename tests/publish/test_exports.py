@@ -41,8 +41,9 @@ def test_csv_opens_in_french_excel(run_dir):
     assert all(len(r) == len(HEADERS) for r in rows)
     table = {h: [r[i] for r in rows[1:]] for i, h in enumerate(HEADERS)}
     assert "Orléans" in table["Commune"]  # accents intact
-    expected = table["Embauches attendues (6 mois)"]
-    assert any("," in v for v in expected) and not any("." in v for v in expected)
+    bands = table["Embauches probables"]
+    assert bands and all(v.endswith("en 6 mois") and "probable" in v for v in bands)
+    assert all(set(v) <= {"★", "☆"} and len(v) == 5 for v in table["Étoiles"])
     targets = pl.read_parquet(run_dir / "targets.parquet").filter(
         pl.col("territory_level") == "agence", pl.col("territory_code") == "2420"
     )
@@ -108,3 +109,19 @@ def test_out_dir_run_is_not_published(synth_published, tmp_path):
     assert result["published"] is None and result["run_dir"] == str(tmp_path / "x")
     assert validate_targets(tmp_path / "x" / "targets.parquet") == result["rows"]
     assert latest.resolve() == before
+
+
+def test_expected_hires_are_shown_as_bounded_bands() -> None:
+    from ciblage.publish.fmt import HIRES_BANDS, TOP_BAND, hires_band
+
+    assert hires_band(0.0) == "moins d'une embauche probable en 6 mois"
+    assert hires_band(0.49) == "moins d'une embauche probable en 6 mois"
+    assert hires_band(0.5) == "environ 1 embauche probable en 6 mois"
+    assert hires_band(2.2) == "2 à 3 embauches probables en 6 mois"
+    assert hires_band(13.4) == "8 à 15 embauches probables en 6 mois"
+    # an absurd figure is never printed as such
+    assert hires_band(6_774_315_301.9) == f"{TOP_BAND} en 6 mois"
+    assert hires_band(None) == "" and hires_band(float("nan")) == ""
+    # bands are ordered and contiguous
+    bounds = [hi for hi, _ in HIRES_BANDS]
+    assert bounds == sorted(bounds)

@@ -197,7 +197,7 @@ def model_figures(con: duckdb.DuckDBPyConnection, warehouse: Path, as_of: dt.dat
     """Back-test calibration, label mode, gate verdict and largest prediction of the run."""
     row = con.execute(
         "SELECT model_id, label_mode, metrics FROM model_registry "
-        "WHERE as_of = CAST(? AS DATE) ORDER BY trained_at DESC LIMIT 1",
+        "ORDER BY as_of = CAST(? AS DATE) DESC, trained_at DESC LIMIT 1",
         [as_of],
     ).fetchone()
     out: dict[str, Any] = {"model_id": None, "label_mode": None, "calibration_ratio": None}

@@ -132,11 +132,16 @@ def ingest_flow(
 def _quality_report(con: Any, settings: Settings, run_id: str) -> Path | None:
     """Analysts read each run's expectations and quarantine in one HTML page.
 
-    A run where every source was unchanged validated nothing, so it gets no page.
+    A run where every source was unchanged validated nothing, so it gets no page (its
+    coverage verdicts, measured anyway, are in dq_result and `ciblage status`).
     """
+    from ciblage.quality.coverage import EXPECTATION
     from ciblage.quality.report import render_quality_report
 
-    rows = con.execute("SELECT count(*) FROM dq_result WHERE run_id = ?", [run_id]).fetchall()
+    rows = con.execute(
+        "SELECT count(*) FROM dq_result WHERE run_id = ? AND expectation <> ?",
+        [run_id, EXPECTATION],
+    ).fetchall()
     if not rows or not rows[0][0]:
         return None
     path = render_quality_report(con, run_id, settings.output / "quality" / f"{run_id}.html")

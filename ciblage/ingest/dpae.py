@@ -156,8 +156,8 @@ def validate_sectors(
             )
         for value, row, fname, _n, code, libelle, _label in relabelled[:3]:
             warnings.append(
-                f"{fname or file}, row {row}, field {field}: {value!r} is code {code}, "
-                f"published label {libelle!r}"
+                f"{fname or file}, row {row}, field {field}: {value!r} has code {code}, "
+                f"labelled {libelle!r} in dpae_secteurs.csv"
             )
     if errors:
         raise QualityFailure(

@@ -94,8 +94,9 @@ def _coverage(con: duckdb.DuckDBPyConnection, linked: dict[str, set[str]]) -> di
         for c in coverage_rows(con, sorted(ids)):  # ordered ingest, then features
             last[c["source"]] = c
         lines = [
-            f"{src} {100 * (c['share'] or 0):.0f}%"
-            + ("" if c["success"] or not c["rows"] else " BELOW BOUND")
+            f"{src} no rows"
+            if not c["rows"]
+            else f"{src} {100 * (c['share'] or 0):.0f}%" + ("" if c["success"] else " BELOW BOUND")
             for src, c in sorted(last.items())
         ]
         if lines:

@@ -201,3 +201,24 @@ def test_exports_without_code_prefix_match_on_the_label(
     assert wh.execute("SELECT DISTINCT secteur_code FROM dpae_aggregate").fetchall() == [("GS1",)]
     r = load("dpae_departement", _dep(tmp_path, {"Hébergement-restauration": 10}, name="x.csv"))
     assert r.status == "failed" and "'Hébergement-restauration'" in r.message
+
+
+def test_sample_writes_the_real_shapes(sample_dir: Path) -> None:
+    """The generator writes what URSSAF publishes (it used to write our own labels, which
+    hid the label-join bug): « GSn label » and « NA38 label » values of the table, the
+    real contract natures, no code_secteur_na38 column."""
+    with SECTOR_TABLE.open(encoding="utf-8") as f:
+        known = {f"{r['code']} {r['libelle']}" for r in csv.DictReader(f, delimiter=";")}
+    urssaf = sample_dir / "urssaf"
+    with (urssaf / "dpae-par-departement-x-grand-secteur.csv").open(encoding="utf-8") as f:
+        dep = list(csv.DictReader(f, delimiter=";"))
+    with (urssaf / "dpae-par-region-x-na38.csv").open(encoding="utf-8") as f:
+        reg = list(csv.DictReader(f, delimiter=";"))
+    assert list(reg[0]) == list(formats.DPAE_REGION_NA38_FIELDS.values())
+    assert "Code secteur NA38" not in reg[0]
+    gs = {r["grand_secteur_d_activite"] for r in dep}
+    assert "GS1 Industrie" in gs and gs <= known
+    na38 = {r["Secteur NA38"] for r in reg}
+    assert CA in na38 and na38 <= known
+    assert {r["Grand secteur d'activité"] for r in reg} <= known
+    assert {r["nature_de_contrat"] for r in dep} == {"CDI", "CDD de plus d'un mois"}

@@ -179,8 +179,9 @@ DPAE_REGION_NA38_FIELDS: dict[str, str] = {
     "dpae_cvs": "DPAE (cvs)",
 }
 
-# URSSAF "grand secteur d'activité" by NAF section (A21); DPAE series cover the general
-# regime outside temporary work, so agriculture (MSA) has no grand secteur.
+# Broad sector label by NAF section (A21), shown in reasons (ref_naf.grand_secteur).
+# Not the DPAE join: DPAE series are matched on URSSAF's codes (GS1..GS7, NA38) through
+# data/reference/dpae_secteurs.csv (ref_naf_dpae). Agriculture (MSA) has none.
 DPAE_GRAND_SECTEUR_BY_A21: dict[str, str] = {
     "B": "Industrie",
     "C": "Industrie",

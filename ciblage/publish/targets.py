@@ -131,6 +131,48 @@ def validate_targets(path: Path) -> int:
     return df.height
 
 
+def row_invariants(
+    df: pl.DataFrame, dispersion: float | None = None, bound: float | None = None
+) -> list[str]:
+    """What must hold on every published row between the numbers a counselor reads.
+
+    Potential and expected hires come from one monotone link (scoring/calibration.py), so
+    over all rows of one model a larger expected count never shows a lower potential;
+    stars follow the potential's fixed cut-offs; a trade's potential never exceeds its
+    establishment's. With the model's `dispersion`, potential is that link exactly; with
+    the gate's `bound`, no expected count is above it. Returns the violations found.
+    """
+    import numpy as np
+
+    from scoring.calibration import p_hire, potential, stars
+
+    out: list[str] = []
+    if df.is_empty():
+        return out
+    exp = df["expected_hires_6m"].to_numpy()
+    pot = df["hiring_potential"].to_numpy()
+    if not np.isfinite(exp).all() or (exp < 0).any():
+        out.append("expected_hires_6m negative or not finite")
+    if (df["stars"].to_numpy() != stars(pot)).any():
+        out.append("stars inconsistent with hiring_potential")
+    order = np.lexsort((pot, exp))
+    if (np.diff(pot[order]) < 0).any():
+        out.append("a larger expected_hires_6m shows a lower hiring_potential")
+    etab = df["hiring_potential_etablissement"].cast(pl.Float64).to_numpy()
+    known = ~np.isnan(etab)
+    if (pot[known] > etab[known]).any():
+        out.append("a trade's potential above its establishment's")
+    p_etab = df["p_hire_etablissement"].cast(pl.Float64).to_numpy()
+    ok = ~np.isnan(p_etab) & known
+    if (potential(p_etab[ok]) != etab[ok]).any():
+        out.append("hiring_potential_etablissement is not round(100 x p_hire_etablissement)")
+    if dispersion is not None and (np.abs(potential(p_hire(exp, dispersion)) - pot) > 1).any():
+        out.append("hiring_potential does not follow the model's link from expected hires")
+    if bound is not None and (exp > bound).any():
+        out.append(f"expected_hires_6m above the model's bound {bound:.1f}")
+    return out
+
+
 ROW_ORDER = ("territory_level", "territory_code", "code_rome", "rank")
 
 

@@ -106,3 +106,33 @@ def test_match_five_companies_on_sample(published_dir, warehouse):
         con.close()
     assert len(res.fiches) == 5
     assert all(f["aids"] and f["address_full"] for f in res.fiches)
+
+
+def test_every_published_row_keeps_its_invariants(published_dir, warehouse):
+    """Potential, stars and expected hires agree on every row the sample run published, and
+    no figure exceeds what the model gate found plausible."""
+    from ciblage.publish.targets import row_invariants
+
+    targets = pl.read_parquet(published_dir / "targets.parquet")
+    ranking = json.loads((published_dir / "ranking.json").read_text("utf-8"))
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        (path,) = con.execute(
+            "SELECT path FROM model_registry WHERE model_id = ?",
+            [ranking["model_id"].removesuffix("#baseline")],
+        ).fetchall()[0]
+    finally:
+        con.close()
+    meta = json.loads((Path(path).parent / "metadata.json").read_text("utf-8"))
+    dispersion = meta["dispersion"] if ranking["ranking_method"] == "model" else None
+    assert targets.height > 0
+    assert row_invariants(targets, dispersion, meta["gate"]["bound"]) == []
+    # the check does fire: one swapped potential breaks it
+    broken = targets.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.col("hiring_potential").max() + 1)
+        .otherwise(pl.col("hiring_potential"))
+        .clip(0, 100)
+        .alias("hiring_potential")
+    )
+    assert row_invariants(broken, dispersion, meta["gate"]["bound"]) != []

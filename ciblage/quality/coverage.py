@@ -197,7 +197,7 @@ def coverage_rows(con: duckdb.DuckDBPyConnection, run_ids: list[str]) -> list[di
     rows = con.execute(
         "SELECT run_id, stage, source, measure, population, informed, share, rows, min_share, "
         "success FROM source_coverage WHERE list_contains(?, run_id) "
-        "ORDER BY stage, source",
+        "ORDER BY stage <> 'ingest', source",  # after the load, then after the features
         [run_ids],
     ).fetchall()
     keys = (

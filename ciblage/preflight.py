@@ -42,11 +42,7 @@ def check_config(settings: Settings) -> None:
     from ciblage.ingest.specs import SPECS
 
     cfg = settings.config_path
-    known = [s.name for s in SPECS]
-    unknown = sorted(set(settings.sources) - set(known))
-    if unknown:
-        named = ", ".join(f"[sources.{n}]{_hint(n, known)}" for n in unknown)
-        raise ConfigError(f"{cfg}: unknown source {named}; known sources: {', '.join(known)}")
+    check_source_names(settings)
     missing = [s.name for s in SPECS if s.required and s.name not in settings.sources]
     if missing:
         raise ConfigError(
@@ -65,6 +61,20 @@ def check_config(settings: Settings) -> None:
                 f"{cfg}: unknown key {named} in [{section}]; known keys: {', '.join(keys)}"
             )
     GateConfig.from_settings(settings)  # unknown [gates] options
+
+
+def check_source_names(settings: Settings) -> None:
+    """Every `[sources.X]` is a source the registry knows (also checked by the nightly
+    flow itself, for deployments that do not go through the CLI)."""
+    from ciblage.ingest.specs import SPECS
+
+    known = [s.name for s in SPECS]
+    unknown = sorted(set(settings.sources) - set(known))
+    if unknown:
+        named = ", ".join(f"[sources.{n}]{_hint(n, known)}" for n in unknown)
+        raise ConfigError(
+            f"{settings.config_path}: unknown source {named}; known sources: {', '.join(known)}"
+        )
 
 
 def check_sources_option(sources: list[str] | None) -> None:

@@ -32,6 +32,7 @@ from ciblage.ledger import (
     utcnow,
 )
 from ciblage.outcome import RunNotPublished, SourceVerdict, judge_sources
+from ciblage.preflight import check_source_names
 from ciblage.resume import inputs_fingerprint, reusable_record, stage_key
 from ciblage.runs import bind_run_id, create_run_dir, latest_run_dir, locked, new_run_id
 
@@ -196,6 +197,7 @@ def _run_chain(
     resume: bool,
 ) -> dict[str, Any]:
     settings = _settings(config, as_of, horizon_months, top_n)
+    check_source_names(settings)  # a misspelt source would silently keep its old data
     # one as-of for every stage, even if the run crosses midnight with as_of = today
     run_id = new_run_id(settings.as_of)
     run_params = {

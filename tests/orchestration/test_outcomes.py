@@ -159,3 +159,14 @@ def test_cli_exit_codes_and_last_line(stand_ins: Path, prefect_harness) -> None:
     assert code == EXIT_NOT_PUBLISHED
     assert lines[-1].startswith("NOT PUBLISHED: required source(s) failed: ref_naf failed")
     assert "kept" in lines[-1]
+
+
+def test_deployed_flow_refuses_a_misspelt_source(stand_ins: Path, prefect_harness) -> None:
+    """A deployment does not go through the CLI: the flow checks source names itself."""
+    from ciblage.config import ConfigError
+    from pipelines.nightly import nightly_flow
+
+    stand_ins.write_text(stand_ins.read_text() + '[sources.sirene_etablissements]\npath = "x"\n')
+    with pytest.raises(ConfigError, match="did you mean 'sirene_etablissement'"):
+        nightly_flow(config=str(stand_ins))
+    assert CALLS == []

@@ -53,7 +53,7 @@ def fake_stages(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     cfg = tmp_path / "ciblage.toml"
     cfg.write_text(
         '[paths]\nwarehouse = "wh/c.duckdb"\noutput = "out"\n[run]\nas_of = "2026-11-01"\n'
-        '[sources.src]\npath = "source.csv"\n'
+        '[sources.hires_siret]\npath = "source.csv"\n'
     )
     return cfg
 

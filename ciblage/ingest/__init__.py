@@ -1,6 +1,7 @@
 """One ingestion mechanism for every source: a declarative spec per source, one loader.
 
-How a source is described (`ciblage/ingest/spec.py`, instances in `specs.py`):
+How a source is described (`ciblage/ingest/spec.py`, instances in `specs.py`; the DPAE
+exports and their sector table in `dpae.py`):
 
     SourceSpec(name="hires_siret",               # key of [sources.<name>] in ciblage.toml
                tables=("hires_siret",),           # built by sql/hires_siret.sql, in order
@@ -21,7 +22,9 @@ transaction.
 What `load_source` does for one source:
     fingerprint (size+mtime, sha256, dependencies, SQL) unchanged -> no-op
     stream into `stg_<source>` -> Great Expectations on the staged table (critical failure:
-    the source fails, previous tables kept) -> stale check (optional sources) -> row rules:
+    the source fails, previous tables kept) -> the spec's own `validate` (DPAE: every sector
+    value maps to a code of ref_dpae_secteur, else the source fails naming file, row, field
+    and value) -> stale check (optional sources) -> row rules:
     offending rows to `quarantine` (run_id, source, file, row_number, field, value, reason,
     raw) -> SQL build of `<table>__new` from the rest -> atomic swap -> `source_load` and
     `run_ledger` rows (rows read / loaded / quarantined, status, message).

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 import pipelines  # noqa: F401  (offline Prefect defaults, set before any flow runs)
-from ciblage.cli_errors import DEBUG, french, friendly, preflight
+from ciblage.cli_errors import DEBUG, french, friendly, last_words, preflight
 
 app = typer.Typer(
     help="ciblage: which establishments are most likely to hire, per territory and ROME trade.",
@@ -208,21 +208,19 @@ def _finish_run(call: Any) -> None:
     try:
         result = call()
     except RunNotPublished as exc:
-        if exc.result:
-            typer.echo(summary_line(exc.result))
-        typer.echo(exc.line)
+        last_words([summary_line(exc.result)] if exc.result else [], exc.line)
         raise typer.Exit(EXIT_NOT_PUBLISHED) from None
     except Exception as exc:
         if DEBUG["on"]:
             raise
-        typer.echo(
+        last_words(
+            [],
             f"NOT PUBLISHED: the run stopped on {type(exc).__name__}: "
-            f"{' '.join(str(exc).split())[:400]} (logs above; --debug for the traceback)"
+            f"{' '.join(str(exc).split())[:400]} (logs above; --debug for the traceback)",
         )
         raise typer.Exit(EXIT_NOT_PUBLISHED) from None
-    typer.echo(summary_line(result))
     outcome = result.get("outcome") or {"status": "published", "line": "done"}
-    typer.echo(outcome["line"])
+    last_words([summary_line(result)], outcome["line"])
     raise typer.Exit(exit_code(outcome["status"]))
 
 

@@ -10,6 +10,8 @@ the expected errors into one line on stderr and exit code 2 (`EXIT_USAGE`).
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -86,3 +88,28 @@ def preflight(
     if territory is not None:
         check_territory(settings, territory)
     return settings
+
+
+def last_words(lines: list[str], outcome: str) -> None:
+    """Print a run's summary and make its outcome the terminal's last line.
+
+    Prefect's temporary server logs « Stopping temporary server » when the process exits
+    and DuckDB's bindings report leaked objects during interpreter teardown, both on
+    stderr, after anything the command printed. The server is stopped here, before the
+    outcome; then, in the real `ciblage` process only (not under a test runner), stderr is
+    closed for the teardown, so that the outcome line stays the last one.
+    """
+    try:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        for server in list(SubprocessASGIServer._instances.values()):
+            server.stop()
+    except Exception:  # best effort: at worst its log line comes after ours
+        pass
+    for line in lines:
+        typer.echo(line)
+    typer.echo(outcome)
+    if os.path.basename(sys.argv[0]) == "ciblage" and not DEBUG["on"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)

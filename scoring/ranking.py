@@ -38,6 +38,10 @@ EMPTY_COOLDOWN = (
     "(SELECT NULL::VARCHAR AS siret, NULL::VARCHAR AS agency_code, NULL::VARCHAR AS code_rome,"
     " NULL::DATE AS until, NULL::VARCHAR AS reason WHERE false)"
 )
+_NO_SIGNAL = (
+    "(SELECT NULL::VARCHAR AS siret, NULL::INTEGER AS is_employer, NULL::DOUBLE AS hires_24m,"
+    " NULL::BIGINT AS offers_24m WHERE false)"
+)
 _EMPTY_OFFERS = (
     "(SELECT NULL::VARCHAR AS offre_id, NULL::TIMESTAMP AS date_creation, NULL::VARCHAR AS "
     "intitule, NULL::VARCHAR AS code_rome, NULL::VARCHAR AS type_contrat, "
@@ -61,6 +65,9 @@ class RankingOptions:
     max_lists_per_company: int = 5  # per territory; 0 = no cap
     cooldown: str = "demote"  # exclude | demote | ignore
     last_offers: int = 3
+    # per-trade potential a company needs to be listed (0 = every scored company); the
+    # shipped config sets 10, see README "Lists, site and profile matching"
+    min_potential: int = 0
 
     @classmethod
     def from_settings(cls, settings: Settings, top_n: int | None = None) -> RankingOptions:
@@ -70,16 +77,22 @@ class RankingOptions:
             max_lists_per_company=int(section.get("max_lists_per_company", 5)),
             cooldown=str(section.get("cooldown", "demote")),
             last_offers=int(section.get("last_offers", 3)),
+            min_potential=int(section.get("min_potential", 0)),
         )
         if opts.cooldown not in COOLDOWN_MODES:
             raise ConfigError(
                 f"{settings.config_path}: [publish] cooldown must be one of {COOLDOWN_MODES}, "
                 f"got {opts.cooldown!r}"
             )
-        if opts.top_n < 1 or opts.max_lists_per_company < 0 or opts.last_offers < 0:
+        if (
+            opts.top_n < 1
+            or opts.max_lists_per_company < 0
+            or opts.last_offers < 0
+            or not 0 <= opts.min_potential <= 100
+        ):
             raise ConfigError(
-                f"{settings.config_path}: [publish] top_n >= 1, max_lists_per_company >= 0 "
-                "and last_offers >= 0 are required"
+                f"{settings.config_path}: [publish] top_n >= 1, max_lists_per_company >= 0, "
+                "last_offers >= 0 and min_potential in 0..100 are required"
             )
         return opts
 
@@ -156,6 +169,7 @@ def rank_targets(
         "top_n": options.top_n,
         "max_lists": options.max_lists_per_company,
         "cooldown_exclude": options.cooldown == "exclude",
+        "min_potential": options.min_potential,
     }
     run_sql_file(con, "eligible_etablissement")
     run_sql_file(
@@ -163,6 +177,9 @@ def rank_targets(
         "target_rank",
         params,
         cooldown="promotion_cooldown" if use_cooldown else EMPTY_COOLDOWN,
+        signal="feature_etablissement"
+        if table_exists(con, "feature_etablissement")
+        else _NO_SIGNAL,
     )
     df = enrich(con, "target_rank", as_of, options.last_offers)
     log.info(

@@ -7,7 +7,10 @@
 --
 -- Eligible: in eligible_etablissement (sql/eligible_etablissement.sql: active, never
 -- statutDiffusion P on the establishment or its legal unit), in the territory, NAF linked
--- to the ROME in ref_naf_rome, scored for the ROME as of $as_of.
+-- to the ROME in ref_naf_rome, scored for the ROME as of $as_of, with a per-trade potential
+-- of at least $min_potential ([publish] min_potential: a real chance of hiring in that trade),
+-- and never a non-employer (caractereEmployeur N) without any hire or offer in 24 months
+-- ({{ signal }}: feature_etablissement, or an empty relation before any scoring).
 -- Order: per-ROME hiring potential, then per-ROME expected hires, then siret (so that two
 -- runs on the same data give the same lists). A company in cool-down for the agency
 -- (promotion follow-up) is excluded ($cooldown_exclude) or put after the others.
@@ -21,7 +24,11 @@ WITH cand AS (
     JOIN eligible_etablissement el USING (siret)
     JOIN ref_naf_rome nr ON nr.naf_code = el.naf_code AND nr.code_rome = r.code_rome
     JOIN territory_scope ts ON ts.code_commune = el.code_commune
+    LEFT JOIN {{ signal }} sig ON sig.siret = el.siret
     WHERE r.as_of = CAST($as_of AS DATE)
+      AND r.hiring_potential >= CAST($min_potential AS INTEGER)
+      AND NOT (coalesce(sig.is_employer, 1) = 0
+               AND coalesce(sig.hires_24m, 0) + coalesce(sig.offers_24m, 0) = 0)
 ),
 cool AS (
     SELECT c.siret, c.agency_code, c.code_rome, max(c.until) AS until,

@@ -18,6 +18,9 @@ app = typer.Typer(
     help="ciblage: which establishments are most likely to hire, per territory and ROME trade.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    epilog="Exit codes: 0 published (or done), 1 failed / not published, 2 mistake in the "
+    "command line or the configuration (nothing ran), 3 published with warnings (degraded "
+    "data). `ciblage --debug COMMAND` shows the traceback of an error.",
 )
 promotions_app = typer.Typer(help="Promotion follow-up ledger.", no_args_is_help=True)
 app.add_typer(promotions_app, name="promotions")
@@ -29,11 +32,7 @@ def _main(
         bool, typer.Option("--debug", help="Show the traceback of an error instead of one line.")
     ] = False,
 ) -> None:
-    """ciblage: which establishments are most likely to hire, per territory and ROME trade.
-
-    Exit codes: 0 published (or done), 1 failed / not published, 2 mistake in the command
-    line or the configuration (nothing ran), 3 published with warnings (degraded data).
-    """
+    """Global options (the exit codes are in the epilog of `ciblage --help`)."""
     DEBUG["on"] = debug
 
 

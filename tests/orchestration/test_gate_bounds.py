@@ -1,0 +1,412 @@
+"""Every publication gate at its bounds: refused just past, accepted just inside, both ways.
+
+Fast (no warehouse, no flow): each test writes the two run folders' snapshots the way
+`ciblage.gates.write_snapshot` does and calls `ciblage.gates.evaluate`, the function
+`publish_run` judges a run with.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from ciblage.config import ConfigError, load_settings
+from ciblage.gates import (
+    POTENTIALS_FILE,
+    SNAPSHOT_DIR,
+    STATS_FILE,
+    TARGETS_FILE,
+    GateCheck,
+    GateConfig,
+    GateReport,
+    add_warnings,
+    evaluate,
+)
+
+CFG = GateConfig()
+
+
+def _targets(lists: dict[tuple[str, str, str], list[str]]) -> pl.DataFrame:
+    rows = [
+        {
+            "territory_level": level,
+            "territory_code": code,
+            "code_rome": rome,
+            "rank": rank,
+            "siret": siret,
+        }
+        for (level, code, rome), sirets in lists.items()
+        for rank, siret in enumerate(sirets, start=1)
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={
+            "territory_level": pl.String,
+            "territory_code": pl.String,
+            "code_rome": pl.String,
+            "rank": pl.Int64,
+            "siret": pl.String,
+        },
+    )
+
+
+def _run(
+    root: Path,
+    name: str,
+    stats: dict[str, tuple[int, int]] | None = None,
+    pots: dict[str, tuple[str, int]] | None = None,
+    lists: dict[tuple[str, str, str], list[str]] | None = None,
+    in_scope: list[str] | None = None,
+) -> Path:
+    """A run folder: counts per département (n_scored, n_high), potentials siret ->
+    (département, potential), lists (level, code, rome) -> ranked sirets."""
+    run = root / name
+    (run / SNAPSHOT_DIR).mkdir(parents=True)
+    stats = stats if stats is not None else {"45": (100, 30)}
+    pl.DataFrame(
+        {
+            "code_departement": list(stats),
+            "n_scored": [v[0] for v in stats.values()],
+            "n_high": [v[1] for v in stats.values()],
+            "in_scope": [in_scope is None or d in in_scope for d in stats],
+        },
+        schema={
+            "code_departement": pl.String,
+            "n_scored": pl.Int64,
+            "n_high": pl.Int64,
+            "in_scope": pl.Boolean,
+        },
+    ).write_parquet(run / SNAPSHOT_DIR / STATS_FILE)
+    pots = pots or {}
+    pl.DataFrame(
+        {
+            "siret": list(pots),
+            "code_departement": [d for d, _ in pots.values()],
+            "hiring_potential": [p for _, p in pots.values()],
+        },
+        schema={"siret": pl.String, "code_departement": pl.String, "hiring_potential": pl.Int32},
+    ).write_parquet(run / SNAPSHOT_DIR / POTENTIALS_FILE)
+    _targets(lists or {("departement", "45", "M1607"): ["45000000000001"]}).write_parquet(
+        run / TARGETS_FILE
+    )
+    return run
+
+
+def _checks(checks: list[GateCheck], name: str) -> dict[str, GateCheck]:
+    return {c.territory: c for c in checks if c.name == name}
+
+
+# ---- scored and high-potential establishments: ratio current / previous -----------------
+
+
+@pytest.mark.parametrize(
+    ("now", "passed"),
+    [(80, True), (79, False), (125, True), (126, False), (100, True), (0, False)],
+)
+def test_scored_count_ratio_bounds(tmp_path: Path, now: int, passed: bool) -> None:
+    prev = _run(tmp_path, "prev", {"45": (100, 30), "18": (50, 10)})
+    cur = _run(tmp_path, "cur", {"45": (now, 30), "18": (50, 10)})
+    checks = _checks(evaluate(cur, prev, CFG), "scored_establishments")
+    assert checks["dep:45"].passed is passed
+    assert checks["dep:45"].value == pytest.approx(now / 100)
+    assert checks["dep:18"].passed  # the other département is judged on its own counts
+    assert f"{now} now vs 100" in checks["dep:45"].detail
+
+
+@pytest.mark.parametrize(
+    ("now", "passed"),
+    [(50, True), (49, False), (200, True), (201, False), (100, True)],
+)
+def test_high_potential_ratio_bounds(tmp_path: Path, now: int, passed: bool) -> None:
+    prev = _run(tmp_path, "prev", {"45": (1000, 100)})
+    cur = _run(tmp_path, "cur", {"45": (1000, now)})
+    checks = evaluate(cur, prev, CFG)
+    high = _checks(checks, "high_potential_establishments")
+    assert high["dep:45"].passed is passed
+    assert high["dep:45"].value == pytest.approx(now / 100)
+    assert _checks(checks, "scored_establishments")["dep:45"].passed
+
+
+def test_ratio_bounds_come_from_the_config(tmp_path: Path) -> None:
+    cfg = GateConfig(
+        count_min_ratio=0.5, count_max_ratio=3.0, high_min_ratio=0.9, high_max_ratio=1.1
+    )
+    prev = _run(tmp_path, "prev", {"45": (100, 100)})
+    cur = _run(tmp_path, "cur", {"45": (290, 89)})
+    checks = evaluate(cur, prev, cfg)
+    assert _checks(checks, "scored_establishments")["dep:45"].passed
+    assert not _checks(checks, "high_potential_establishments")["dep:45"].passed
+    cur2 = _run(tmp_path, "cur2", {"45": (49, 110)})
+    checks = evaluate(cur2, prev, cfg)
+    assert not _checks(checks, "scored_establishments")["dep:45"].passed
+    assert _checks(checks, "high_potential_establishments")["dep:45"].passed
+
+
+@pytest.mark.parametrize(("prev_n", "judged"), [(19, False), (20, True)])
+def test_ratio_needs_a_baseline(tmp_path: Path, prev_n: int, judged: bool) -> None:
+    prev = _run(tmp_path, "prev", {"45": (prev_n, prev_n)})
+    cur = _run(tmp_path, "cur", {"45": (prev_n * 3, prev_n * 3)})
+    checks = evaluate(cur, prev, CFG)
+    assert ("dep:45" in _checks(checks, "scored_establishments")) is judged
+    assert ("dep:45" in _checks(checks, "high_potential_establishments")) is judged
+    assert all(c.passed for c in checks) is not judged
+
+
+def test_new_departement_is_not_judged(tmp_path: Path) -> None:
+    prev = _run(tmp_path, "prev", {"45": (100, 30)})
+    cur = _run(tmp_path, "cur", {"45": (100, 30), "18": (500, 200)})
+    checks = evaluate(cur, prev, CFG)
+    assert "dep:18" not in _checks(checks, "scored_establishments")
+    assert all(c.passed for c in checks)
+
+
+# ---- a département published before and now gone --------------------------------------
+
+
+def test_departement_disappeared_is_refused(tmp_path: Path) -> None:
+    prev = _run(tmp_path, "prev", {"45": (100, 30), "18": (40, 10), "28": (19, 5)})
+    cur = _run(tmp_path, "cur", {"45": (100, 30)})
+    checks = evaluate(cur, prev, CFG)
+    scored = _checks(checks, "scored_establishments")
+    assert not scored["dep:18"].passed
+    assert scored["dep:18"].value == 0
+    assert "0 now vs 40" in scored["dep:18"].detail
+    assert "dep:28" not in scored  # below the baseline: too small to judge
+    assert scored["dep:45"].passed
+
+
+def test_departement_outside_a_territory_run_is_not_gone(tmp_path: Path) -> None:
+    """A dep:45 rerun lists only 45: the other départements' absence is not a loss."""
+    prev = _run(tmp_path, "prev", {"45": (100, 30), "18": (40, 10)})
+    cur = _run(tmp_path, "cur", {"45": (100, 30), "28": (7, 1)}, in_scope=["45"])
+    checks = evaluate(cur, prev, CFG)
+    assert set(_checks(checks, "scored_establishments")) == {"dep:45"}
+    assert all(c.passed for c in checks)
+
+
+# ---- mean absolute change of hiring potential ------------------------------------------
+
+
+def _pots(dep: str, values: list[int], start: int = 0) -> dict[str, tuple[str, int]]:
+    return {f"{dep}{start + i:012d}": (dep, v) for i, v in enumerate(values)}
+
+
+@pytest.mark.parametrize(
+    ("deltas", "passed"),
+    [
+        ([15] * 20, True),
+        ([-15] * 20, True),
+        ([15] * 19 + [16], False),  # mean 15.05
+        ([-15] * 19 + [-16], False),
+        ([16, -16] * 10, False),  # changes in both directions do not cancel out
+        ([15, -15] * 10, True),
+    ],
+)
+def test_mean_abs_change_bounds(tmp_path: Path, deltas: list[int], passed: bool) -> None:
+    base = [50] * len(deltas)
+    prev = _run(tmp_path, "prev", pots=_pots("45", base) | _pots("18", base))
+    cur = _run(
+        tmp_path,
+        "cur",
+        pots=_pots("45", [b + d for b, d in zip(base, deltas, strict=True)]) | _pots("18", base),
+    )
+    checks = _checks(evaluate(cur, prev, CFG), "mean_abs_potential_change")
+    assert checks["dep:45"].passed is passed
+    assert checks["dep:45"].value == pytest.approx(sum(abs(d) for d in deltas) / len(deltas))
+    assert checks["dep:18"].passed and checks["dep:18"].value == 0
+    assert "over 20 establishments" in checks["dep:45"].detail
+
+
+def test_mean_abs_change_only_on_establishments_in_both_runs(tmp_path: Path) -> None:
+    prev = _run(tmp_path, "prev", pots=_pots("45", [50] * 25))
+    # 20 in common unchanged; 5 left and 5 new ones with very different potentials
+    cur = _run(tmp_path, "cur", pots=_pots("45", [50] * 20) | _pots("45", [100] * 5, start=100))
+    checks = _checks(evaluate(cur, prev, CFG), "mean_abs_potential_change")
+    assert checks["dep:45"].passed and checks["dep:45"].value == 0
+
+
+@pytest.mark.parametrize(("n", "judged"), [(19, False), (20, True)])
+def test_mean_abs_change_needs_a_baseline(tmp_path: Path, n: int, judged: bool) -> None:
+    prev = _run(tmp_path, "prev", pots=_pots("45", [0] * n))
+    cur = _run(tmp_path, "cur", pots=_pots("45", [90] * n))
+    checks = _checks(evaluate(cur, prev, CFG), "mean_abs_potential_change")
+    assert ("dep:45" in checks) is judged
+    if judged:
+        assert not checks["dep:45"].passed
+
+
+def test_mean_abs_change_bound_comes_from_the_config(tmp_path: Path) -> None:
+    prev = _run(tmp_path, "prev", pots=_pots("45", [50] * 20))
+    cur = _run(tmp_path, "cur", pots=_pots("45", [55] * 20))
+    cfg = GateConfig(max_mean_abs_change=4.9)
+    check = _checks(evaluate(cur, prev, cfg), "mean_abs_potential_change")["dep:45"]
+    assert not check.passed and check.bound == "<= 4.9 points"
+
+
+# ---- share of lists whose top 10 was entirely replaced ----------------------------------
+
+
+def _lists(n_lists: int, n_replaced: int, *, shared_rank: int = 1, length: int = 12):
+    """Previous and current lists of one territory: the first `n_replaced` lists share no
+    company in their top 10; the others share the company at `shared_rank`."""
+    prev, cur = {}, {}
+    for k in range(n_lists):
+        key = ("departement", "45", f"R{k:04d}")
+        old = [f"45{k:04d}{i:08d}" for i in range(length)]
+        new = [f"46{k:04d}{i:08d}" for i in range(length)]
+        if k >= n_replaced:
+            new[shared_rank - 1] = old[shared_rank - 1]
+        prev[key], cur[key] = old, new
+    return prev, cur
+
+
+@pytest.mark.parametrize(
+    ("n_lists", "n_replaced", "passed"),
+    [(4, 2, True), (5, 3, False), (4, 0, True), (3, 3, False), (10, 5, True), (10, 6, False)],
+)
+def test_top10_replaced_share_bounds(
+    tmp_path: Path, n_lists: int, n_replaced: int, passed: bool
+) -> None:
+    before, after = _lists(n_lists, n_replaced)
+    prev = _run(tmp_path, "prev", lists=before)
+    cur = _run(tmp_path, "cur", lists=after)
+    check = _checks(evaluate(cur, prev, CFG), "top10_replaced_share")["departement:45"]
+    assert check.passed is passed
+    assert check.value == pytest.approx(n_replaced / n_lists)
+    assert check.detail.startswith(f"{n_replaced} of {n_lists} lists")
+
+
+@pytest.mark.parametrize(("shared_rank", "replaced"), [(10, False), (11, True)])
+def test_top10_is_the_first_ten_ranks(tmp_path: Path, shared_rank: int, replaced: bool) -> None:
+    """A company kept at rank 10 keeps the list; one kept only at rank 11 does not."""
+    before, after = _lists(3, 0, shared_rank=shared_rank)
+    prev = _run(tmp_path, "prev", lists=before)
+    cur = _run(tmp_path, "cur", lists=after)
+    check = _checks(evaluate(cur, prev, CFG), "top10_replaced_share")["departement:45"]
+    assert check.passed is not replaced
+
+
+@pytest.mark.parametrize(("n_lists", "judged"), [(2, False), (3, True)])
+def test_top10_needs_enough_common_lists(tmp_path: Path, n_lists: int, judged: bool) -> None:
+    before, after = _lists(n_lists, n_lists)
+    # a list only in the previous run is not a common list
+    before[("departement", "45", "ZZZZZ")] = ["45999999999999"]
+    prev = _run(tmp_path, "prev", lists=before)
+    cur = _run(tmp_path, "cur", lists=after)
+    checks = _checks(evaluate(cur, prev, CFG), "top10_replaced_share")
+    assert ("departement:45" in checks) is judged
+
+
+def test_top10_share_is_per_territory(tmp_path: Path) -> None:
+    b45, a45 = _lists(4, 4)
+    b18, a18 = _lists(4, 0)
+    b18 = {("agence", "18", k[2]): v for k, v in b18.items()}
+    a18 = {("agence", "18", k[2]): v for k, v in a18.items()}
+    prev = _run(tmp_path, "prev", lists=b45 | b18)
+    cur = _run(tmp_path, "cur", lists=a45 | a18)
+    checks = _checks(evaluate(cur, prev, CFG), "top10_replaced_share")
+    assert not checks["departement:45"].passed and checks["agence:18"].passed
+
+
+# ---- what is judged at all ---------------------------------------------------------------
+
+
+def test_first_publication_and_disabled_gates_only_check_outputs(tmp_path: Path) -> None:
+    prev = _run(tmp_path, "prev", {"45": (100, 30)})
+    cur = _run(tmp_path, "cur", {"45": (10, 3)})
+    assert [c.name for c in evaluate(cur, None, CFG)] == ["outputs_complete"]
+    assert [c.name for c in evaluate(cur, prev, GateConfig(enabled=False))] == ["outputs_complete"]
+    assert not all(c.passed for c in evaluate(cur, prev, CFG))
+
+
+def test_incomplete_outputs_stop_the_evaluation(tmp_path: Path) -> None:
+    prev = _run(tmp_path, "prev", {"45": (100, 30)})
+    cur = _run(tmp_path, "cur", {"45": (10, 3)})
+    (cur / "agences").mkdir()
+    (cur / "agences" / "a.xlsx.tmp").write_text("x")
+    checks = evaluate(cur, prev, CFG)
+    assert [(c.name, c.passed) for c in checks] == [("outputs_complete", False)]
+    assert "a.xlsx.tmp" in checks[0].detail
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("empty", "has no rows"),
+        ("columns", "lacks columns ['rank']"),
+        ("unreadable", "unreadable"),
+        ("snapshot", "gate snapshot missing"),
+        ("partial", "x.partial"),
+    ],
+)
+def test_outputs_complete(tmp_path: Path, damage: str, message: str) -> None:
+    run = _run(tmp_path, "cur")
+    ok = evaluate(run, None, CFG)[0]
+    assert ok.passed and ok.value == 1 and ok.detail == "1 list rows"
+    targets = run / TARGETS_FILE
+    if damage == "empty":
+        _targets({}).write_parquet(targets)
+    elif damage == "columns":
+        pl.read_parquet(targets).drop("rank").write_parquet(targets)
+    elif damage == "unreadable":
+        targets.write_bytes(b"not parquet")
+    elif damage == "snapshot":
+        (run / SNAPSHOT_DIR / STATS_FILE).unlink()
+    else:
+        (run / "x.partial").write_text("")
+    check = evaluate(run, None, CFG)[0]
+    assert not check.passed and message in check.detail
+
+
+def test_gate_config_reads_its_section(tmp_path: Path) -> None:
+    cfg = tmp_path / "ciblage.toml"
+    cfg.write_text("[gates]\nhigh_potential_min = 80\ncount_max_ratio = 2\nenabled = false\n")
+    g = GateConfig.from_settings(load_settings(cfg))
+    assert (g.high_potential_min, g.count_max_ratio, g.enabled) == (80, 2.0, False)
+    assert isinstance(g.count_max_ratio, float) and g.count_min_ratio == 0.8
+    cfg.write_text("[gates]\ncount_max = 2\n")
+    with pytest.raises(ConfigError, match="count_max.*known: enabled"):
+        GateConfig.from_settings(load_settings(cfg))
+
+
+# ---- the run report ----------------------------------------------------------------------
+
+
+def test_report_says_what_failed_and_round_trips(tmp_path: Path) -> None:
+    checks = [
+        GateCheck("scored_establishments", f"dep:{d}", 0.5, "0.8 <= r <= 1.25", False, "few")
+        for d in range(10, 17)
+    ] + [GateCheck("outputs_complete", "run", 3.0, "ok", True, "3 list rows")]
+    rep = GateReport("r2", str(tmp_path), "r1", checks, published=False)
+    assert not rep.passed and len(rep.failures) == 7
+    assert rep.summary() == (
+        "; ".join(f"scored_establishments failed for dep:{d}: few" for d in range(10, 15))
+        + " (+2 more)"
+    )
+    rep.write(tmp_path)
+    md = (tmp_path / "run_report.md").read_text()
+    assert "NOT PUBLISHED: the previous lists (r1) stay published" in md
+    assert "- checks: 8, failed: 7" in md
+    assert "| scored_establishments | dep:10 | 0.5 | 0.8 <= r <= 1.25 | few |" in md
+    back = GateReport.read(tmp_path)
+    assert back == rep
+    ok = GateReport("r3", str(tmp_path), None, checks[-1:], published=True)
+    assert ok.passed and ok.summary() == "1 gate checks passed"
+    assert "PUBLISHED (`latest` now points to this run)" in ok.to_markdown()
+    assert "compared with: nothing (first publication)" in ok.to_markdown()
+
+
+def test_warnings_are_added_to_the_report(tmp_path: Path) -> None:
+    assert add_warnings(tmp_path, ["x"]) is None  # no report yet
+    GateReport("r1", str(tmp_path), None, [], published=True).write(tmp_path)
+    assert add_warnings(tmp_path, []) is None
+    add_warnings(tmp_path, ["dpae stale", "geoloc missing"])
+    rep = add_warnings(tmp_path, ["dpae stale", "offres failed"])
+    assert rep is not None
+    assert rep.warnings == ["dpae stale", "geoloc missing", "offres failed"]
+    md = (tmp_path / "run_report.md").read_text()
+    assert "PUBLISHED WITH WARNINGS" in md and "- data warnings: 3" in md
+    assert "## Data warnings\n\n- dpae stale\n" in md
+    assert GateReport.read(tmp_path).warnings == rep.warnings

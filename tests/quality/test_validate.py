@@ -34,9 +34,9 @@ def test_luhn_vectorised_matches_known_identifiers() -> None:
 
 
 def test_la_poste_rule_only_applies_to_la_poste() -> None:
-    # digit sum multiple of 5 but Luhn-invalid: accepted only under SIREN 356000000
+    # digit sum multiple of 5 (20 and 40) but Luhn-invalid: accepted only under SIREN 356000000
     assert luhn_valid(pd.Series(["35600000000051"])).iloc[0]
-    assert not luhn_valid(pd.Series(["73282932000010"])).iloc[0]
+    assert not luhn_valid(pd.Series(["73282932000013"])).iloc[0]
 
 
 # --- each kind passes and fails ----------------------------------------------------------

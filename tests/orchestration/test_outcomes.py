@@ -170,3 +170,52 @@ def test_deployed_flow_refuses_a_misspelt_source(stand_ins: Path, prefect_harnes
     with pytest.raises(ConfigError, match="did you mean 'sirene_etablissement'"):
         nightly_flow(config=str(stand_ins))
     assert CALLS == []
+
+
+def _plain_stage(monkeypatch: pytest.MonkeyPatch, module: str, attr: str, fn) -> None:
+    """A stage flow replaced by a plain function: the CLI path without Prefect."""
+    import sys
+    import types
+
+    mod = types.ModuleType(f"pipelines.{module}")
+    setattr(mod, attr, fn)
+    monkeypatch.setitem(sys.modules, f"pipelines.{module}", mod)
+
+
+def test_ingest_and_publish_commands_exit_codes(monkeypatch, tmp_path: Path) -> None:
+    from ciblage.cli import app
+
+    cfg = full_config(tmp_path / "ciblage.toml", '[sources.sirene_geoloc]\npath = "g.zip"\n')
+    counts = {"rows_read": 1, "rows_loaded": 1, "rows_quarantined": 0, "seconds": 0.1}
+    statuses: dict[str, str] = {"ref_naf": "loaded"}
+
+    def ingest(**_: object) -> dict:
+        sources = {n: {**counts, "status": s, "message": "x"} for n, s in statuses.items()}
+        return {"run_id": "r", "sources": sources, "failed": []}
+
+    _plain_stage(monkeypatch, "ingest", "ingest_flow", ingest)
+    assert CliRunner().invoke(app, ["ingest", "-c", str(cfg)]).exit_code == 0
+    statuses["sirene_geoloc"] = "failed"
+    res = CliRunner().invoke(app, ["ingest", "-c", str(cfg)])
+    assert res.exit_code == EXIT_DEGRADED and "ingest r DEGRADED" in res.stdout
+    statuses["sirene_unite_legale"] = "failed"
+    res = CliRunner().invoke(app, ["ingest", "-c", str(cfg)])
+    assert res.exit_code == EXIT_NOT_PUBLISHED and "ingest r FAILED" in res.stdout
+
+    published = {"value": False}
+
+    def publish(**_: object) -> dict:
+        return {
+            "lists": 1,
+            "rows": 1,
+            "agencies": 1,
+            "as_of": "2026-11-01",
+            "run_dir": "d",
+            "published": published["value"],
+        }
+
+    _plain_stage(monkeypatch, "publish", "publish_flow", publish)
+    res = CliRunner().invoke(app, ["publish", "-c", str(cfg)])
+    assert res.exit_code == EXIT_NOT_PUBLISHED and "NOT published" in res.stdout
+    published["value"] = True
+    assert CliRunner().invoke(app, ["publish", "-c", str(cfg)]).exit_code == 0

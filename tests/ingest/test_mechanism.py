@@ -141,6 +141,43 @@ def test_large_files_are_gated_on_a_sample(
     assert _count(wh, "etablissement") == 400
 
 
+def test_sampled_reload_counts_the_whole_table(
+    tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection
+) -> None:
+    """Every national reload takes the sampled path: its row count is the staged table's,
+    never the sample's, and is judged at 98 % of the previous load, both sides of it."""
+    path = etab_zip(tmp_path / formats.SIRENE_ETABLISSEMENT_ZIP, _rows(400))
+    assert load("sirene_etablissement", path, "r1", dq_max_rows=100).status == "loaded"
+
+    def observed(run_id: str) -> tuple[bool, str]:
+        return wh.execute(
+            "SELECT success, observed FROM dq_result WHERE run_id = ? "
+            "AND expectation = 'expect_table_row_count_to_be_at_least_ratio_of_previous'",
+            [run_id],
+        ).fetchone()
+
+    etab_zip(path, _rows(392))  # ceil(0.98 * 400) = 392: just inside
+    r = load("sirene_etablissement", path, "r2", dq_max_rows=100)
+    assert r.status == "loaded", r.message
+    assert "sample of 392 rows" in r.message
+    ok, text = observed("r2")
+    assert ok and text.startswith("392 rows against 400 in the previous load")
+    assert _count(wh, "etablissement") == 392
+
+    etab_zip(path, _rows(384))  # ceil(0.98 * 392) = 385: just past
+    r = load("sirene_etablissement", path, "r3", dq_max_rows=100)
+    assert r.status == "failed" and "previous good data is kept" in r.message
+    ok, text = observed("r3")
+    assert not ok and text.startswith("384 rows against 392 in the previous load")
+    assert _count(wh, "etablissement") == 392
+
+    etab_zip(path, _rows(385))
+    r = load("sirene_etablissement", path, "r4", dq_max_rows=100)
+    assert r.status == "loaded", r.message
+    assert observed("r4")[0] and _count(wh, "etablissement") == 385
+    assert "row-level expectations on a 26.0 % sample of 385 rows" in r.message
+
+
 def _dpae(tmp: Path, name: str, last_day: str, labels: bool = False) -> Path:
     rows = dpae_rows(last_day)
     cols = list(formats.DPAE_DEPARTEMENT_FIELDS)

@@ -98,11 +98,13 @@ def _gate(row: dict) -> str:
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = (
-        "| world | labels | active est. | groups | lists | headcount | most hires 12m "
+        "| world | labels | active est. | groups | lists | ranking | headcount | most hires 12m "
         "| most offers 12m | true rate | calib. ratio | max pred. | max obs. 6m | gate | run s |"
     )
     lines = [
-        "precision@10 / NDCG@10 of the published département lists and of the baselines "
+        "precision@10 / NDCG@10 of the published département lists (threshold "
+        "[publish] min_potential applied: a list shorter than 10 counts misses), of the "
+        "model's full ranking (no threshold) and of the baselines "
         "(same candidates; groups with a hire; in parentheses: hires the offers-only run "
         "was not given)",
         "",
@@ -118,7 +120,8 @@ def table(rows: list[dict[str, Any]]) -> str:
             hires = f"({hires})"
         lines.append(
             f"| {r['world']} | {r['mode']} | {r['establishments_active']:,} | {r['groups']} "
-            f"| **{_pair(r, 'lists')}** | {_pair(r, 'headcount')} | {hires} "
+            f"| **{_pair(r, 'lists')}** | **{_pair(r, 'ranking')}** | {_pair(r, 'headcount')} "
+            f"| {hires} "
             f"| {_pair(r, 'past_offers')} | {_pair(r, 'true_rate')} "
             f"| {_num(r.get('calibration_ratio'), '.3f')} "
             f"| {_num(r.get('max_expected_hires'), ',.1f')} "
@@ -135,10 +138,19 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         if not ok:
             continue
         p = [r["lists"]["precision_at_10"] for r in ok]
+        q = [r["ranking"]["precision_at_10"] for r in ok]
         b = [r[base]["precision_at_10"] for r in ok]
         t = [r["true_rate"]["precision_at_10"] for r in ok]
         out[mode] = {
             "worlds": len(ok),
+            "mean_ranking_p10": sum(q) / len(q),
+            "ranking_over_baseline": sum(q) / sum(b) if sum(b) else None,
+            "ranking_over_true_rate": sum(q) / sum(t) if sum(t) else None,
+            "ranking_worlds_below_baseline": [
+                r["world"]
+                for r in ok
+                if r["ranking"]["precision_at_10"] < r[base]["precision_at_10"]
+            ],
             "mean_lists_p10": sum(p) / len(p),
             "mean_baseline_p10": sum(b) / len(b),
             "mean_true_rate_p10": sum(t) / len(t),

@@ -90,6 +90,26 @@ def _candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return df.drop(columns="tranche_effectifs")
 
 
+def full_ranking(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Top 10 of every (département, ROME) ranked as the publish stage orders them, without
+    its potential threshold (`[publish] min_potential`): the model's ranking quality, apart
+    from the decision of how many companies a list shows. Needs `_candidates` first
+    (it builds eligible_etablissement)."""
+    return con.execute(
+        """
+        SELECT e.code_departement, s.code_rome, s.siret,
+            row_number() OVER (PARTITION BY e.code_departement, s.code_rome
+                ORDER BY s.hiring_potential DESC, s.expected_hires DESC, s.siret) AS rank
+        FROM score_etablissement_rome s
+        JOIN eligible_etablissement el USING (siret)
+        JOIN etablissement e USING (siret)
+        JOIN ref_naf_rome nr ON nr.naf_code = el.naf_code AND nr.code_rome = s.code_rome
+        WHERE s.as_of = (SELECT max(as_of) FROM score_etablissement_rome)
+        QUALIFY rank <= 10
+        """
+    ).df()
+
+
 def _past_hires(world: Path, as_of: dt.date) -> pd.DataFrame | None:
     path = world / "hires" / "embauches_siret.csv"
     if not path.exists():
@@ -232,6 +252,7 @@ def evaluate(world: Path, work: Path, as_of: dt.date, mode: str) -> dict[str, An
     try:
         cands = _candidates(con)
         model = model_figures(con, warehouse, as_of)
+        full = full_ranking(con)
     finally:
         con.close()
     truth = pd.read_csv(
@@ -249,8 +270,12 @@ def evaluate(world: Path, work: Path, as_of: dt.date, mode: str) -> dict[str, An
         ["territory_code", "code_rome", "rank", "siret"]
     ].rename(columns={"territory_code": "code_departement"})
     info = json.loads((world / "truth" / "world.json").read_text(encoding="utf-8"))
+    best = "past_hires" if mode == "hires_siret" else "past_offers"
+    ranking = list_metrics(cands, full, best)
     return {
-        **list_metrics(cands, lists, "past_hires" if mode == "hires_siret" else "past_offers"),
+        "ranking": ranking["lists"],
+        "ranking_diff_vs_mode_baseline": ranking.get("diff_vs_mode_baseline"),
+        **list_metrics(cands, lists, best),
         **model,
         "max_observed_6m": info["max_hires_after_as_of_one_establishment"],
         "hires_after_as_of_active": info["hires_after_as_of_active"],

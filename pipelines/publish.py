@@ -28,7 +28,13 @@ from ciblage.gates import add_warnings
 from ciblage.ledger import ledger_step
 from ciblage.publish.agency import AGENCY_LEVEL, RANKING_FILE, common_context, write_agency
 from ciblage.publish.site import SITE_DIR, write_index
-from ciblage.publish.targets import TARGETS_FILE, validate_targets, write_targets
+from ciblage.publish.targets import (
+    TARGETS_FILE,
+    TARGETS_SCHEMA,
+    conform,
+    validate_targets,
+    write_targets,
+)
 from ciblage.runs import (
     create_run_dir,
     latest_run_dir,
@@ -110,7 +116,13 @@ def carry_over(
             shutil.copytree(src_site, run_dir / SITE_DIR / "agences" / code, dirs_exist_ok=True)
             carried.append({**old_agencies[code], "carried_from": previous.name})
     log.info("territory rerun: %d rows and %d agencies carried over", old.height, len(carried))
-    return pl.concat([df, old.select(df.columns)], how="vertical"), carried
+    # a run published before a column existed carries it as nulls
+    old = old.with_columns(
+        pl.lit(None, dtype=dtype).alias(c)
+        for c, dtype in TARGETS_SCHEMA.items()
+        if c not in old.columns
+    )
+    return pl.concat([conform(df), conform(old)], how="vertical"), carried
 
 
 def write_ranking_note(settings: Any, as_of: Any, run_dir: Path) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from ciblage.config import PROJECT_ROOT, ConfigError, Settings
+from ciblage.contacts import offers_relation
 from ciblage.territories import (
     TerritoryFilter,
     agency_mapping_path,
@@ -45,7 +46,9 @@ _NO_SIGNAL = (
 _EMPTY_OFFERS = (
     "(SELECT NULL::VARCHAR AS offre_id, NULL::TIMESTAMP AS date_creation, NULL::VARCHAR AS "
     "intitule, NULL::VARCHAR AS code_rome, NULL::VARCHAR AS type_contrat, "
-    "NULL::BOOLEAN AS entreprise_adaptee WHERE false)"
+    "NULL::BOOLEAN AS entreprise_adaptee, NULL::VARCHAR AS contact_url, NULL::VARCHAR AS "
+    "contact_courriel, NULL::VARCHAR AS contact_telephone, NULL::VARCHAR AS contact_adresse, "
+    "NULL::VARCHAR AS site_web WHERE false)"
 )
 _EMPTY_LINKS = "(SELECT NULL::VARCHAR AS offre_id, NULL::VARCHAR AS siret WHERE false)"
 
@@ -130,7 +133,7 @@ def build_target_list(
         "target_list",
         {"as_of": as_of, "last_offers": last_offers},
         ranked=ranked,
-        offers="offre" if has_offers else _EMPTY_OFFERS,
+        offers=offers_relation(con) if has_offers else _EMPTY_OFFERS,
         links="offre_siret_link" if has_offers else _EMPTY_LINKS,
     )
 

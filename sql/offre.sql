@@ -34,6 +34,9 @@ WITH typed AS (
         type_contrat,
         nature_contrat,
         TRY_CAST(nombre_postes AS INTEGER) AS nombre_postes,
+        -- the company's public channels only (ciblage/contacts.py: never contact.nom,
+        -- no personal e-mail or mobile phone)
+        contact_url, contact_courriel, contact_telephone, contact_adresse, site_web,
         _file AS source_file,
         _row
     FROM {{ staging }}

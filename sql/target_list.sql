@@ -8,7 +8,9 @@ CREATE OR REPLACE TEMP TABLE target_list AS
 WITH listed AS (SELECT DISTINCT siret FROM {{ ranked }}),
 offers AS (
     SELECT l.siret, o.offre_id, CAST(o.date_creation AS DATE) AS date_offre, o.intitule,
-           o.code_rome, o.type_contrat, coalesce(o.entreprise_adaptee, false) AS adaptee
+           o.code_rome, o.type_contrat, coalesce(o.entreprise_adaptee, false) AS adaptee,
+           o.contact_url, o.contact_courriel, o.contact_telephone, o.contact_adresse,
+           o.site_web
     FROM {{ links }} l
     JOIN {{ offers }} o USING (offre_id)
     WHERE l.siret IN (SELECT siret FROM listed)
@@ -22,6 +24,20 @@ offer_stats AS (
         list(struct_pack(date_offre := date_offre, intitule := intitule,
                          code_rome := code_rome, type_contrat := type_contrat)
              ORDER BY date_offre DESC, offre_id)[1:$last_offers] AS last_offers
+    FROM offers GROUP BY siret
+),
+-- How to reach the company: the channels of its latest offer that published one (public
+-- offers only, filtered at ingest by ciblage/contacts.py), with that offer's date; the
+-- website from the latest offer giving one.
+contact AS (
+    SELECT siret,
+        arg_max(struct_pack(d := date_offre, u := contact_url, c := contact_courriel,
+                            t := contact_telephone, a := contact_adresse),
+                (date_offre, offre_id))
+            FILTER (WHERE coalesce(contact_url, contact_courriel, contact_telephone,
+                                   contact_adresse) IS NOT NULL) AS k,
+        arg_max(struct_pack(w := site_web, d := date_offre), (date_offre, offre_id))
+            FILTER (WHERE site_web IS NOT NULL) AS sw
     FROM offers GROUP BY siret
 ),
 offer_rome AS (
@@ -55,6 +71,9 @@ SELECT
     coalesce(orr.offers_12m_rome, 0) AS offers_12m_rome,
     CASE WHEN os.last_offers IS NULL THEN []::STRUCT(date_offre DATE, intitule VARCHAR,
         code_rome VARCHAR, type_contrat VARCHAR)[] ELSE os.last_offers END AS last_offers,
+    ct.k.u AS contact_url, ct.k.c AS contact_courriel, ct.k.t AS contact_telephone,
+    ct.k.a AS contact_adresse, ct.sw.w AS site_web,
+    coalesce(ct.k.d, ct.sw.d) AS contact_date,
     t.in_cooldown, t.cooldown_until, t.cooldown_reason,
     CAST($as_of AS DATE) AS as_of
 FROM {{ ranked }} t
@@ -63,5 +82,6 @@ LEFT JOIN unite_legale ul ON ul.siren = e.siren
 LEFT JOIN score_etablissement s ON s.siret = t.siret AND s.as_of = CAST($as_of AS DATE)
 LEFT JOIN ref_naf n ON n.naf_code = e.naf_code
 LEFT JOIN offer_stats os ON os.siret = t.siret
+LEFT JOIN contact ct ON ct.siret = t.siret
 LEFT JOIN offer_rome orr ON orr.siret = t.siret AND orr.code_rome = t.code_rome
 ORDER BY t.territory_level, t.territory_code, t.code_rome, t.rank;

@@ -35,6 +35,11 @@ def agency_rows(run_dir: Path, code: str) -> pl.DataFrame:
 RANKING_FILE = "ranking.json"
 
 
+def export_stem(code: str, as_of: date) -> str:
+    """`liste_2420_2026-11-01`: a file saved on a desktop still says which data it holds."""
+    return f"liste_{code}_{as_of.isoformat()}"
+
+
 def common_context(as_of: date, run_id: str, run_dir: Path | None = None) -> dict[str, Any]:
     """Header values of every page; `model_notice` says when the baseline ranked the lists
     (the model gate refused the model: counselors must know what the order means)."""
@@ -64,9 +69,10 @@ def write_agency(config: str, run_dir: str, code: str) -> dict[str, Any]:
     name = rows["territory_name"][0]
     folder = out / "agences" / code
     folder.mkdir(parents=True, exist_ok=True)
-    csv_path = write_csv(rows, folder / f"liste_{code}.csv")
+    stem = export_stem(code, as_of)
+    csv_path = write_csv(rows, folder / f"{stem}.csv")
     title = f"{name} ({code}) — entreprises à fort potentiel d'embauche au {fmt.fr_date(as_of)}"
-    xlsx_path = write_xlsx(rows, fiches, folder / f"liste_{code}.xlsx", title)
+    xlsx_path = write_xlsx(rows, fiches, folder / f"{stem}.xlsx", title)
     agency = {
         "code": code,
         "name": name,

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ciblage.contacts import annuaire_url, contact_text
 from ciblage.publish import fmt
 from ciblage.publish.fiche import fiche_lines
 
@@ -37,6 +38,8 @@ COLUMNS: list[tuple[str, Any, int]] = [
     ("Raisons", lambda r: fmt.reasons_text(r["reasons"]), 60),
     ("Offres (12 mois)", lambda r: r["offers_12m"], 9),
     ("Dernières offres", lambda r: fmt.offers_text(r["last_offers"]), 50),
+    ("Comment la joindre", lambda r: contact_text(r, fmt.fr_date(r.get("contact_date"))), 50),
+    ("Annuaire des entreprises", lambda r: annuaire_url(r["siren"]) or "", 30),
     ("ESS", lambda r: fmt.yes(r["is_ess"]), 6),
     ("Entreprise adaptée", lambda r: fmt.yes(r["is_entreprise_adaptee"]), 10),
     ("Société à mission", lambda r: fmt.yes(r["is_societe_mission"]), 10),
@@ -44,7 +47,14 @@ COLUMNS: list[tuple[str, Any, int]] = [
     ("Employeur public", lambda r: fmt.yes(r["is_public"]), 9),
     ("En pause (suivi)", lambda r: fmt.yes(r["in_cooldown"]), 9),
     ("Motif de la pause", lambda r: r["cooldown_reason"] or "", 40),
+    ("Données au", lambda r: fmt.fr_date(r["as_of"]), 11),
 ]
+# Digit codes French Excel would turn into numbers (SIRET shown as 3,61189E+13, postcode
+# 01000 as 1000) when it opens the CSV with a double-click: written with a leading tab,
+# which Excel's and LibreOffice's CSV import keep as text (no number starts with a tab),
+# and which, unlike a ="…" formula, shows no formula and is no formula-injection vector.
+CSV_TEXT_COLUMNS = ("SIRET", "Code postal")
+CSV_TEXT_PREFIX = "\t"
 HEADERS = [c[0] for c in COLUMNS]
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
@@ -60,19 +70,39 @@ def write_csv(rows: pl.DataFrame, path: Path) -> Path:
 
     table = list_table(rows)
     df = pl.DataFrame(table, schema=HEADERS, orient="row", infer_schema_length=None)
+    df = df.with_columns(
+        (CSV_TEXT_PREFIX + pl.col(c).cast(pl.String)).fill_null("").alias(c)
+        for c in CSV_TEXT_COLUMNS
+    )
     tmp = path.with_suffix(".csv.tmp")
     df.write_csv(tmp, include_bom=True, separator=";", decimal_comma=True, float_precision=2)
     tmp.replace(path)
     return path
 
 
+SHEET_MAX = 31  # Excel's limit on a sheet name
+
+
+def cut_words(text: str, limit: int) -> str:
+    """`text` within `limit` characters, cut between words with « … » (never mid-word)."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    if " " in head and text[limit - 1] != " ":
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;-'") + "…"
+
+
 def sheet_name(code_rome: str, label: str | None, used: set[str]) -> str:
-    # Excel refuses a sheet name starting or ending with an apostrophe ("… traitement d'")
-    base = _SHEET_BAD.sub(" ", f"{code_rome} {label or ''}").strip()[:31].strip(" '")
+    """« K1302 Assistance auprès d'… »: ROME code and label cut between words; the full
+    label is on the « Sommaire » sheet. Excel refuses a name starting or ending with an
+    apostrophe and the characters of `_SHEET_BAD`."""
+    text = " ".join(_SHEET_BAD.sub(" ", f"{code_rome} {label or ''}").split())
+    base = cut_words(text, SHEET_MAX).strip(" '")
     name, i = base, 2
     while name.lower() in used:
         suffix = f" ({i})"
-        name, i = base[: 31 - len(suffix)] + suffix, i + 1
+        name, i = cut_words(base, SHEET_MAX - len(suffix)) + suffix, i + 1
     used.add(name.lower())
     return name
 

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from ciblage.aids import NO, Aid, Company, Profile, applicable_aids, load_aids
+from ciblage.contacts import annuaire_url, contact_channels, contact_text, osm_url
 from ciblage.publish import fmt
 
 TOP_ROMES = 5
@@ -105,6 +106,11 @@ def build_fiches(
                 ],
                 lists=[],
                 aids=company_aids(row, profile, aids),
+                contacts=contact_channels(row),
+                contact_date_fr=fmt.fr_date(row.get("contact_date")),
+                contact_text=contact_text(row, fmt.fr_date(row.get("contact_date"))),
+                annuaire_url=annuaire_url(row.get("siren")),
+                osm_url=osm_url(row.get("latitude"), row.get("longitude")),
                 **extras.get(row["siret"], {"top_romes": [], "etablissements_actifs": None}),
             )
             fiches[row["siret"]] = f
@@ -158,6 +164,8 @@ def fiche_lines(f: dict[str, Any]) -> list[tuple[str, str]]:
                 for x in f["lists"]
             ),
         ),
+        ("Comment la joindre", f.get("contact_text") or ""),
+        ("Annuaire des entreprises", f.get("annuaire_url") or ""),
         ("Dernières offres", fmt.offers_text(f.get("last_offers"))),
         ("Signes distinctifs", ", ".join(f["flags"])),
         (

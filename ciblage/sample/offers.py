@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from ciblage.sample import names
+from ciblage.sample.contacts import draw_contact
 from ciblage.sample.establishments import ALL_BANDS, Establishment
 from ciblage.sample.hiring import HiringResult, month_start, sector_group
 from ciblage.sample.luhn import break_key
@@ -177,6 +178,13 @@ def _payload(
     }
     if rng.random() >= NO_ESTAB_TRANCHE:
         offer["trancheEffectifEtab"] = _tranche_label(ref, e.band)
+    contact, url = draw_contact(
+        oid, e.legal_name, e.commune.dep, e.commune.postal_code, e.commune.ncc, " ".join(e.address)
+    )
+    if url:
+        entreprise["url"] = url
+    if contact:
+        offer["contact"] = contact
     return offer
 
 

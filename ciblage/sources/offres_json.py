@@ -16,6 +16,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from ciblage.contacts import CONTACT_COLUMNS, public_contact
+
 # Flat columns of one offer, named after the `offre` table (see docs/architecture.md).
 OFFRE_COLUMNS: tuple[str, ...] = (
     "offre_id",
@@ -36,6 +38,7 @@ OFFRE_COLUMNS: tuple[str, ...] = (
     "type_contrat",
     "nature_contrat",
     "nombre_postes",
+    *CONTACT_COLUMNS,
 )
 SCHEMA = pa.schema(
     [pa.field(c, pa.string()) for c in OFFRE_COLUMNS]
@@ -103,6 +106,8 @@ def flatten_offer(offer: dict[str, Any]) -> dict[str, str | None]:
         "type_contrat": _text(offer.get("typeContrat")),
         "nature_contrat": _text(offer.get("natureContrat")),
         "nombre_postes": _text(offer.get("nombrePostes")),
+        # only the company's own channels, never contact.nom (see ciblage/contacts.py)
+        **public_contact(offer.get("contact"), ent),
     }
 
 

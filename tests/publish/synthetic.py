@@ -1,8 +1,9 @@
 """A small warehouse of the contract tables, built by hand so each ranking rule has a case.
 
 Three bassins in two départements, a few dozen establishments, among them: a top-scored
-non-diffusible one (P), one whose legal unit is P, a closed one, one scored for a ROME its
-NAF is not linked to, an exact tie, a natural person, a public employer, an ESS company,
+non-diffusible one (P) of a diffusible legal unit, one whose legal unit is P, a closed
+one, one scored for a ROME its NAF is not linked to, an exact tie, a natural person, a
+public employer, an ESS company,
 an entreprise adaptée (from its offers), one without coordinates, one with many ROMEs.
 """
 
@@ -208,7 +209,9 @@ def build_warehouse(path: Path, *, cooldown: list[tuple] | None = None) -> Path:
         [
             dict(
                 siren=e["siren"],
-                is_diffusible=e.get("ul_statut") != "P" and e.get("statut") != "P",
+                # the legal unit's own status: P_ETAB's legal unit is diffusible, so
+                # that only the establishment-level rule keeps P_ETAB out
+                is_diffusible=e.get("ul_statut") != "P",
                 statut_diffusion=e.get("ul_statut", "O"),
                 denomination=None if e.get("person") else f"SOCIETE {e['siren'][-4:]}",
                 nom="MARTIN" if e.get("person") else None,
@@ -284,9 +287,29 @@ def build_warehouse(path: Path, *, cooldown: list[tuple] | None = None) -> Path:
         ("o5", datetime(2026, 11, 20), "Offre après T", "D1507", MANY, False),
         ("o6", datetime(2026, 8, 20), "Commis de cuisine", "G1602", P_ETAB, False),
     ]
+    # public channels as ingest keeps them (ciblage/contacts.py); o5 is after T, o6 is the
+    # non-diffusible establishment's: neither may ever be shown
+    contacts = {
+        "o1": dict(
+            contact_url="https://www.many.fr/carrieres/o1", contact_telephone="02 38 00 00 01"
+        ),
+        "o2": dict(contact_courriel="recrutement@many.fr", site_web="https://www.many.fr"),
+        "o5": dict(contact_courriel="apres-t@many.fr"),
+        "o6": dict(contact_courriel="recrutement@secret.fr", contact_telephone="02 38 99 99 99"),
+    }
     offre_df = pl.DataFrame(
         [
             dict(
+                **{
+                    c: contacts.get(o, {}).get(c)
+                    for c in (
+                        "contact_url",
+                        "contact_courriel",
+                        "contact_telephone",
+                        "contact_adresse",
+                        "site_web",
+                    )
+                },
                 offre_id=o,
                 date_creation=d,
                 intitule=t,

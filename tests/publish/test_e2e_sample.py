@@ -11,6 +11,7 @@ import pytest
 
 from ciblage.aids import Profile
 from ciblage.matching import match_profile
+from ciblage.publish.agency import export_stem
 from ciblage.publish.targets import validate_targets
 from tests.publish.browser import chromium_page, find_in_outputs
 
@@ -53,9 +54,8 @@ def test_lists_for_every_agency_area(published_dir, warehouse):
     assert {a["code"] for a in summary["agencies"]} == agencies
     for code in agencies:
         folder = published_dir / "agences" / code
-        assert (folder / f"liste_{code}.csv").is_file() and (
-            folder / f"liste_{code}.xlsx"
-        ).is_file()
+        stem = export_stem(code, targets["as_of"][0])
+        assert (folder / f"{stem}.csv").is_file() and (folder / f"{stem}.xlsx").is_file()
         assert (published_dir / "site" / "agences" / code / "index.html").is_file()
 
 

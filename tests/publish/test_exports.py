@@ -11,9 +11,12 @@ import openpyxl
 import polars as pl
 import pytest
 
+from ciblage.publish.agency import export_stem
 from ciblage.publish.exports import HEADERS, sheet_name
 from ciblage.publish.targets import validate_targets
 from tests.publish import synthetic as syn
+
+STEM = export_stem("2420", syn.AS_OF)  # liste_2420_2026-11-01: the as-of in the file name
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +36,7 @@ def test_flow_result_and_latest(synth_published, run_dir):
 
 
 def test_csv_opens_in_french_excel(run_dir):
-    raw = (run_dir / "agences" / "2420" / "liste_2420.csv").read_bytes()
+    raw = (run_dir / "agences" / "2420" / f"{STEM}.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "UTF-8 BOM missing"
     text = raw.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text), delimiter=";"))
@@ -48,10 +51,34 @@ def test_csv_opens_in_french_excel(run_dir):
         pl.col("territory_level") == "agence", pl.col("territory_code") == "2420"
     )
     assert len(rows) - 1 == targets.height
+    assert set(table["Données au"]) == {"01/11/2026"}
+    # read back as French Excel's CSV import types a cell: neither SIRET nor postcode may
+    # become a number (3,61189E+13, leading 0 dropped), and the digits are intact
+    for col in ("SIRET", "Code postal"):
+        assert table[col] and not any(excel_fr_number(v) for v in table[col])
+    assert sorted(v.strip() for v in table["SIRET"]) == sorted(targets["siret"])
+    assert {v.strip() for v in table["Code postal"]} == set(targets["code_postal"])
+
+
+def excel_fr_number(cell: str) -> bool:
+    """Would French Excel's CSV import (General format) store this cell as a number?
+    It ignores surrounding spaces, reads « 1 234,5 », « 12,5 % », « -3 », « 1,2E+3 »,
+    and a non-breaking space as the thousands separator; a tab or any letter keeps text."""
+    import re
+
+    text = cell.strip(" ").replace("\u00a0", "").replace("\u202f", "")
+    return bool(re.fullmatch(r"[+-]?(\d{1,3}( \d{3})+|\d+)(,\d+)?(E[+-]?\d+)?\s?%?", text))
+
+
+def test_excel_number_reader_sees_bare_digits_as_numbers() -> None:
+    # the check above is only worth something if it flags what Excel would convert
+    assert excel_fr_number("36118900012345") and excel_fr_number("01000")
+    assert excel_fr_number(" 45 000 ") and excel_fr_number("12,5")
+    assert not excel_fr_number("\t01000") and not excel_fr_number("2A004")
 
 
 def test_xlsx_sheets_frozen_filtered(run_dir):
-    wb = openpyxl.load_workbook(run_dir / "agences" / "2420" / "liste_2420.xlsx")
+    wb = openpyxl.load_workbook(run_dir / "agences" / "2420" / f"{STEM}.xlsx")
     targets = pl.read_parquet(run_dir / "targets.parquet").filter(
         pl.col("territory_level") == "agence", pl.col("territory_code") == "2420"
     )
@@ -82,7 +109,10 @@ def test_sheet_names_valid_and_unique():
     assert len(a) <= 31 and len(b) <= 31 and a != b
     assert not set("[]:*?/\\") & set(a + b)
     c = sheet_name("H3401", "Conduite de traitement d'abrasifs", used)
-    assert c == "H3401 Conduite de traitement d"
+    # never cut mid-word: « … » after the last whole word
+    assert c == "H3401 Conduite de traitement…"
+    long = sheet_name("K2110", "Formation en conduite de véhicules lourds", used)
+    assert long == "K2110 Formation en conduite de…" and len(long) <= 31
 
 
 def test_territory_rerun_carries_other_territories(synth_published, run_dir):
@@ -95,7 +125,7 @@ def test_territory_rerun_carries_other_territories(synth_published, run_dir):
     key = ["territory_level", "territory_code", "code_rome", "rank", "siret"]
     assert after.select(key).sort(key).equals(before.select(key).sort(key))
     for code in ("2420", "2410", "2401"):
-        assert (new_dir / "agences" / code / f"liste_{code}.xlsx").is_file()
+        assert (new_dir / "agences" / code / f"{export_stem(code, syn.AS_OF)}.xlsx").is_file()
         assert (new_dir / "site" / "agences" / code / "index.html").is_file()
     assert result["published"] is True
 

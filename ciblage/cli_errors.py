@@ -95,21 +95,23 @@ def last_words(lines: list[str], outcome: str) -> None:
 
     Prefect's temporary server logs « Stopping temporary server » when the process exits
     and DuckDB's bindings report leaked objects during interpreter teardown, both on
-    stderr, after anything the command printed. The server is stopped here, before the
-    outcome; then, in the real `ciblage` process only (not under a test runner), stderr is
-    closed for the teardown, so that the outcome line stays the last one.
+    stderr, after anything the command printed. In the real `ciblage` process (not under
+    a test runner, whose harness owns the server), the server is stopped before the
+    outcome is printed, then stderr is closed for the teardown.
     """
-    try:
-        from prefect.server.api.server import SubprocessASGIServer
+    console_script = os.path.basename(sys.argv[0]) == "ciblage" and not DEBUG["on"]
+    if console_script:
+        try:
+            from prefect.server.api.server import SubprocessASGIServer
 
-        for server in list(SubprocessASGIServer._instances.values()):
-            server.stop()
-    except Exception:  # best effort: at worst its log line comes after ours
-        pass
+            for server in list(SubprocessASGIServer._instances.values()):
+                server.stop()
+        except Exception:  # best effort: at worst its log line comes after ours
+            pass
     for line in lines:
         typer.echo(line)
     typer.echo(outcome)
-    if os.path.basename(sys.argv[0]) == "ciblage" and not DEBUG["on"]:
+    if console_script:
         sys.stdout.flush()
         sys.stderr.flush()
         os.dup2(os.open(os.devnull, os.O_WRONLY), 2)

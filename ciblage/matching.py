@@ -18,11 +18,13 @@ import duckdb
 
 from ciblage.aids import Aid, Profile, load_aids
 from ciblage.config import load_settings
+from ciblage.match_search import Search, few_results_text
+from ciblage.places import PlaceError, resolve_commune, resolve_trade
 from ciblage.publish import fmt
 from ciblage.publish.fiche import build_fiches, warehouse_extras
-from ciblage.territories import TerritoryError, commune_centre, haversine_sql
-from ciblage.warehouse import connect, run_sql_file, table_exists
-from scoring.ranking import EMPTY_COOLDOWN, build_target_list, resolve_as_of, tranche_labels
+from ciblage.territories import TerritoryError, commune_centre
+from ciblage.warehouse import connect, run_sql_file
+from scoring.ranking import RankingOptions, build_target_list, resolve_as_of, tranche_labels
 
 
 class MatchError(ValueError):
@@ -40,6 +42,19 @@ class MatchResult:
     as_of: date
     profile: Profile
     fiches: list[dict[str, Any]] = field(default_factory=list)
+    understood: list[str] = field(default_factory=list)  # how the inputs were read (French)
+    n_wanted: int = 5
+    min_potential: int = 0
+    widening: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def few(self) -> bool:
+        return len(self.fiches) < self.n_wanted
+
+    @property
+    def notice(self) -> str | None:
+        """« Peu de résultats » and what to try, when fewer companies than asked qualify."""
+        return few_results_text(self) if self.few else None
 
     @property
     def profile_text(self) -> str:
@@ -55,18 +70,12 @@ class MatchResult:
 
 
 def resolve_rome(con: duckdb.DuckDBPyConnection, code: str) -> tuple[str, str | None]:
-    """A ROME 4 code maps to its v3 parent (rankings are per parent); v3 codes pass."""
-    code = code.strip().upper()
-    row = con.execute(
-        "SELECT code_rome_parent, libelle FROM ref_rome WHERE code_rome = ?", [code]
-    ).fetchone()
-    parent = row[0] if row and row[0] else code
-    label = con.execute(
-        "SELECT any_value(rome_label) FROM ref_naf_rome WHERE code_rome = ?", [parent]
-    ).fetchone()[0]
-    if label is None and row is None:
-        raise MatchError(f"code ROME inconnu : {code} (ni dans ref_rome ni dans ref_naf_rome)")
-    return parent, label or (row[1] if row else None)
+    """A ROME code or job title -> (v3 parent code, label); see `ciblage.places`."""
+    try:
+        trade = resolve_trade(con, code)
+    except PlaceError as exc:
+        raise MatchError(str(exc)) from exc
+    return trade.code_rome, trade.label
 
 
 def match_profile(
@@ -78,42 +87,35 @@ def match_profile(
     n: int = 5,
     as_of: date | None = None,
     aids: list[Aid] | None = None,
+    min_potential: int = 0,
 ) -> MatchResult:
+    """The `n` best companies for the trade within `rayon_km` of the commune, under the
+    lists' rules (`min_potential`, no non-employer without a hiring signal); when fewer
+    qualify, `widening` counts what a larger radius or a close trade would give."""
     if rayon_km <= 0 or n < 1:
         raise MatchError("le rayon doit être positif et n au moins 1")
-    code_rome, rome_label = resolve_rome(con, rome)
-    commune = commune.strip().upper()
+    try:
+        trade = resolve_trade(con, rome)
+        place = resolve_commune(con, commune)
+    except PlaceError as exc:
+        raise MatchError(str(exc)) from exc
+    code_rome, rome_label, commune, commune_label = (
+        trade.code_rome,
+        trade.label,
+        place.code_commune,
+        place.label,
+    )
     try:
         lat, lon = commune_centre(con, commune)
     except TerritoryError as exc:
-        raise MatchError(f"commune {commune} inconnue ou sans coordonnées") from exc
-    row = con.execute(
-        "SELECT libelle FROM ref_commune WHERE code_commune = ?", [commune]
-    ).fetchone()
-    commune_label = row[0] if row and row[0] else commune
+        raise MatchError(f"commune {commune_label} ({commune}) sans coordonnées") from exc
     try:
         as_of = resolve_as_of(con, as_of or date.today(), explicit=False)
     except RuntimeError as exc:
         raise MatchError(str(exc)) from exc
     run_sql_file(con, "eligible_etablissement")
-    run_sql_file(
-        con,
-        "match_rank",
-        {
-            "lat": lat,
-            "lon": lon,
-            "rayon": float(rayon_km),
-            "as_of": as_of,
-            "code_rome": code_rome,
-            "commune": commune,
-            "territory_name": f"{rayon_km:g} km autour de {commune_label}",
-            "n": n,
-        },
-        distance=haversine_sql("p.lat", "p.lon", "l.lat", "l.lon"),
-        cooldown="promotion_cooldown"
-        if table_exists(con, "promotion_cooldown")
-        else EMPTY_COOLDOWN,
-    )
+    search = Search(con, lat, lon, as_of, commune, commune_label, min_potential)
+    search.rank(code_rome, float(rayon_km), n)
     build_target_list(con, "match_rank", as_of, last_offers=3)
     cur = con.execute(
         "SELECT t.*, m.distance_km FROM target_list t JOIN match_rank m USING (siret) "
@@ -128,8 +130,13 @@ def match_profile(
     fiches = build_fiches(rows, extras, profile=profile, aids=aids or load_aids())
     for f in fiches:
         f["distance_fr"] = fmt.fr_number(f["distance_km"], 1)
+    widening = search.widening(code_rome, float(rayon_km), n) if len(fiches) < n else {}
     return MatchResult(
-        rome_input=rome.strip().upper(),
+        understood=[trade.understood, place.understood],
+        n_wanted=n,
+        min_potential=min_potential,
+        widening=widening,
+        rome_input=rome.strip(),
         code_rome=code_rome,
         rome_label=rome_label,
         commune=commune,
@@ -166,6 +173,10 @@ def print_match(result: MatchResult) -> None:
         f"{result.commune_label} — profil : {result.profile_text} (scores au "
         f"{fmt.fr_date(result.as_of)})"
     )
+    for line in result.understood:
+        console.print(f"[dim]Compris :[/] {line}")
+    if result.notice:
+        console.print(f"[yellow]{result.notice}[/]")
     if not result.fiches:
         console.print(f"[yellow]Aucune entreprise éligible[/] : {title}")
         return
@@ -207,7 +218,10 @@ def run_match_cli(
         raise SystemExit(f"warehouse not found: {settings.warehouse} (run `ciblage run` first)")
     con = connect(settings.warehouse, read_only=True)
     try:
-        result = match_profile(con, rome, commune, rayon_km, profile, n, settings.as_of)
+        min_pot = RankingOptions.from_settings(settings).min_potential
+        result = match_profile(
+            con, rome, commune, rayon_km, profile, n, settings.as_of, min_potential=min_pot
+        )
     except MatchError as exc:
         raise SystemExit(f"ciblage match: {exc}") from exc
     finally:

@@ -3,6 +3,8 @@
 -- ($lat, $lon), NAF linked to the ROME $code_rome, scored for it as of $as_of. Distance
 -- from the establishment's own coordinates, else its commune's centre. A box on latitude
 -- and longitude first keeps the great-circle computation to the neighbourhood.
+-- Same rules as the lists (sql/target_rank.sql): per-trade potential at least
+-- $min_potential, never a non-employer without any hire or offer in 24 months ({{ signal }}).
 -- Order: companies paused by the promotion follow-up ({{ cooldown }}, any agency) last,
 -- then per-ROME hiring potential, expected hires, distance, siret. Top $n.
 CREATE OR REPLACE TEMP TABLE match_rank AS
@@ -31,8 +33,12 @@ cand AS (
     FROM near n
     JOIN score_etablissement_rome r ON r.siret = n.siret
     JOIN ref_naf_rome nr ON nr.naf_code = n.naf_code AND nr.code_rome = r.code_rome
+    LEFT JOIN {{ signal }} sig ON sig.siret = n.siret
     WHERE r.as_of = CAST($as_of AS DATE) AND r.code_rome = $code_rome
       AND n.distance_km <= (SELECT km FROM p)
+      AND r.hiring_potential >= CAST($min_potential AS INTEGER)
+      AND NOT (coalesce(sig.is_employer, 1) = 0
+               AND coalesce(sig.hires_24m, 0) + coalesce(sig.offers_24m, 0) = 0)
 ),
 cool AS (
     SELECT siret, max(until) AS until, string_agg(DISTINCT reason, ' ; ') AS reason

@@ -19,7 +19,9 @@ from ciblage.publish.exports import write_csv, write_xlsx
 from ciblage.publish.fiche import build_fiches, warehouse_extras
 from ciblage.publish.site import SITE_DIR, write_agency_pages
 from ciblage.publish.targets import TARGETS_FILE
+from ciblage.publish.widening import short_list_notes
 from ciblage.warehouse import connect
+from scoring.ranking import RankingOptions
 
 AGENCY_LEVEL = "agence"
 
@@ -60,9 +62,12 @@ def write_agency(config: str, run_dir: str, code: str) -> dict[str, Any]:
     if rows.is_empty():
         raise ValueError(f"{out / TARGETS_FILE}: no list for agency {code}")
     as_of = rows["as_of"][0]
+    opts = RankingOptions.from_settings(settings)
+    counts = dict(rows.group_by("code_rome").len().iter_rows())
     con = connect(settings.warehouse, read_only=True)
     try:
         extras = warehouse_extras(con, rows["siret"].unique().to_list(), as_of)
+        notes = short_list_notes(con, out, code, counts, opts.top_n, opts.min_potential)
     finally:
         con.close()
     fiches = build_fiches(rows.iter_rows(named=True), extras)
@@ -72,7 +77,7 @@ def write_agency(config: str, run_dir: str, code: str) -> dict[str, Any]:
     stem = export_stem(code, as_of)
     csv_path = write_csv(rows, folder / f"{stem}.csv")
     title = f"{name} ({code}) — entreprises à fort potentiel d'embauche au {fmt.fr_date(as_of)}"
-    xlsx_path = write_xlsx(rows, fiches, folder / f"{stem}.xlsx", title)
+    xlsx_path = write_xlsx(rows, fiches, folder / f"{stem}.xlsx", title, notes)
     agency = {
         "code": code,
         "name": name,
@@ -83,6 +88,6 @@ def write_agency(config: str, run_dir: str, code: str) -> dict[str, Any]:
         "xlsx": xlsx_path.name,
     }
     pages = write_agency_pages(
-        out / SITE_DIR, agency, rows, fiches, common_context(as_of, out.name, out)
+        out / SITE_DIR, agency, rows, fiches, common_context(as_of, out.name, out), notes
     )
     return {**agency, "pages": pages}

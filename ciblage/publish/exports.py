@@ -107,8 +107,16 @@ def sheet_name(code_rome: str, label: str | None, used: set[str]) -> str:
     return name
 
 
-def write_xlsx(rows: pl.DataFrame, fiches: list[dict[str, Any]], path: Path, title: str) -> Path:
-    """Sommaire + one sheet per ROME + « Fiches»."""
+def write_xlsx(
+    rows: pl.DataFrame,
+    fiches: list[dict[str, Any]],
+    path: Path,
+    title: str,
+    notes: dict[str, dict[str, Any]] | None = None,
+) -> Path:
+    """Sommaire (full trade names, short lists and how to widen them) + one sheet per
+    ROME that has targets + « Fiches »."""
+    notes = notes or {}
     import xlsxwriter
 
     tmp = path.with_suffix(".xlsx.tmp")
@@ -124,12 +132,13 @@ def write_xlsx(rows: pl.DataFrame, fiches: list[dict[str, Any]], path: Path, tit
         link = wb.add_format({"font_color": "blue", "underline": 1})
         summary = wb.add_worksheet("Sommaire")
         summary.write(0, 0, title, big)
-        summary.write_row(2, 0, ["Code ROME", "Métier", "Entreprises", "Feuille"], head)
+        summary.write_row(2, 0, ["Code ROME", "Métier", "Entreprises", "Feuille", "Remarque"], head)
         summary.freeze_panes(3, 0)
         summary.set_column(0, 0, 10)
         summary.set_column(1, 1, 50)
         summary.set_column(2, 2, 12)
         summary.set_column(3, 3, 34)
+        summary.set_column(4, 4, 90, wrap)
         used = {"sommaire", "fiches"}
         groups = rows.sort("code_rome", "rank").partition_by("code_rome", maintain_order=True)
         for i, grp in enumerate(groups):
@@ -148,6 +157,8 @@ def write_xlsx(rows: pl.DataFrame, fiches: list[dict[str, Any]], path: Path, tit
             ws.autofilter(0, 0, grp.height, len(COLUMNS) - 1)
             summary.write_row(3 + i, 0, [code, label or "", grp.height])
             summary.write_url(3 + i, 3, f"internal:'{name}'!A1", link, string=name)
+            if code in notes:
+                summary.write(3 + i, 4, notes[code]["text"], wrap)
         write_fiches_sheet(wb.add_worksheet("Fiches"), fiches, head, bold, wrap)
     finally:
         wb.close()

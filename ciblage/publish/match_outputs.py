@@ -22,6 +22,7 @@ TABLE = [
     ("Potentiel (0-100)", 10),
     ("Étoiles", 7),
     ("Raisons", 60),
+    ("Comment la joindre", 50),
     ("Aides applicables", 50),
     ("Aides à vérifier", 40),
 ]
@@ -44,7 +45,10 @@ def write_match_xlsx(result: MatchResult, path: Path) -> Path:
             ("Situation", result.profile_text),
             ("Scores au", fmt.fr_date(result.as_of)),
             ("Entreprises", str(len(result.fiches))),
+            ("Compris", " ; ".join(result.understood)),
+            ("Peu de résultats", result.notice or ""),
         ]
+        lines = [(k, v) for k, v in lines if v]
         for r, (k, v) in enumerate(lines):
             prof.write(r, 0, k, bold)
             prof.write(r, 1, v, wrap)
@@ -62,8 +66,9 @@ def write_match_xlsx(result: MatchResult, path: Path) -> Path:
                 f["address_full"],
                 round(f["distance_km"], 1),
                 f["hiring_potential"],
-                f["stars"],
+                fmt.stars(f["stars"]),
                 fmt.reasons_text(f["reasons"]),
+                f.get("contact_text") or "",
                 ", ".join(ok),
                 ", ".join(check),
             ]
@@ -87,6 +92,9 @@ def write_match_html(result: MatchResult, path: Path) -> Path:
         "commune_label": result.commune_label,
         "rayon_km": result.rayon_km,
         "profile_text": result.profile_text,
+        "understood": result.understood,
+        "notice": result.notice,
+        "widening": result.widening,
         "fiches": [fiche_context(f) for f in result.fiches],
     }
     return render(

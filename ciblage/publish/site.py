@@ -134,8 +134,11 @@ def write_agency_pages(
     rows: pl.DataFrame,
     fiches: list[dict[str, Any]],
     common: dict[str, Any],
+    notes: dict[str, dict[str, Any]] | None = None,
 ) -> int:
-    """Agency page, one page per ROME, one fiche per company; returns pages written."""
+    """Agency page, one page per ROME (a short one says so and how to widen it), one
+    fiche per company; returns pages written."""
+    notes = notes or {}
     base = site_dir / "agences" / agency["code"]
     ctx = {**common, "root": "../../"}
     romes = []
@@ -150,6 +153,7 @@ def write_agency_pages(
                 "n": len(disp),
                 "best_name": disp[0]["name"],
                 "best_potential": disp[0]["hiring_potential"],
+                "short": rome["code_rome"] in notes,
             }
         )
         render(
@@ -157,6 +161,7 @@ def write_agency_pages(
             base / f"{rome['code_rome']}.html",
             agency=agency,
             rome=rome,
+            note=notes.get(rome["code_rome"]),
             rows=disp,
             map_svg=map_svg(_points(disp, "fiches/{siret}.html")),
             **ctx,

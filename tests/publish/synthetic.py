@@ -24,6 +24,15 @@ COMMUNES = [
     ("45208", "Montargis", "45", "24", "2410", 47.9973, 2.7326),
     ("28085", "Chartres", "28", "24", "2401", 48.4469, 1.4892),
 ]
+# a commune without establishments sharing a name with one of COMMUNES (name look-ups)
+NAMESAKES = [("28999", "Montargis", "28", "24", "2401", 48.30, 1.60)]
+POSTCODES = [
+    ("45000", "45234", "ORLEANS"),
+    ("45800", "45302", "ST JEAN DE BRAYE"),
+    ("45800", "45208", "MONTARGIS"),  # fictitious: one postcode, two communes, no main one
+    ("45200", "45208", "MONTARGIS"),
+    ("28000", "28085", "CHARTRES"),
+]
 BASSINS = [("2420", "Orléans", "45"), ("2410", "Montargis", "45"), ("2401", "Chartres", "28")]
 NAF = [
     # naf_code, libelle, division, grand_secteur
@@ -137,7 +146,12 @@ def build_warehouse(path: Path, *, cooldown: list[tuple] | None = None) -> Path:
         "CREATE TABLE ref_commune (code_commune VARCHAR, libelle VARCHAR, code_departement "
         "VARCHAR, code_region VARCHAR, code_bassin VARCHAR, latitude DOUBLE, longitude DOUBLE)"
     )
-    con.executemany("INSERT INTO ref_commune VALUES (?, ?, ?, ?, ?, ?, ?)", COMMUNES)
+    con.executemany("INSERT INTO ref_commune VALUES (?, ?, ?, ?, ?, ?, ?)", COMMUNES + NAMESAKES)
+    con.execute(
+        "CREATE TABLE ref_code_postal (code_postal VARCHAR, code_commune VARCHAR, "
+        "libelle_acheminement VARCHAR, latitude DOUBLE, longitude DOUBLE)"
+    )
+    con.executemany("INSERT INTO ref_code_postal VALUES (?, ?, ?, NULL, NULL)", POSTCODES)
     con.execute(
         "CREATE TABLE ref_departement AS SELECT * FROM (VALUES ('45', '24', 'Loiret'), "
         "('28', '24', 'Eure-et-Loir')) t(code_departement, code_region, libelle)"

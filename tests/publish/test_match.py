@@ -90,3 +90,54 @@ def test_cli_prints_and_writes(tmp_path, synth_warehouse):
         app, ["match", "--rome", "Z9999", "--commune", "45234", "--config", str(cfg)]
     )
     assert bad.exit_code != 0 and "code ROME inconnu" in bad.output
+
+
+def test_commune_by_postcode_or_name(con):
+    from ciblage.places import PlaceError, resolve_commune
+
+    assert resolve_commune(con, "45000").code_commune == "45234"
+    assert "code postal 45000" in resolve_commune(con, "45000").understood
+    assert resolve_commune(con, "45234").code_commune == "45234"
+    for text in ("orleans", "ORLÉANS", " Orléans "):
+        assert resolve_commune(con, text).code_commune == "45234"
+    for text in ("st-jean-de-braye", "Saint Jean de Braye"):
+        assert resolve_commune(con, text).code_commune == "45302"
+    with pytest.raises(PlaceError, match="plusieurs communes"):
+        resolve_commune(con, "Montargis")  # also in 28 (NAMESAKES)
+    assert resolve_commune(con, "Montargis (45)").code_commune == "45208"
+    with pytest.raises(PlaceError, match="dessert plusieurs communes"):
+        resolve_commune(con, "45800")
+    with pytest.raises(PlaceError, match="vouliez-vous dire : Orléans"):
+        resolve_commune(con, "Orl")
+
+
+def test_trade_by_job_title(con):
+    from ciblage.places import PlaceError, resolve_trade
+
+    t = resolve_trade(con, "serveuse")
+    assert t.code_rome == "G1803" and "Serveur / Serveuse" in t.understood
+    assert resolve_trade(con, "secretaire").code_rome == "M1607"
+    assert resolve_trade(con, "m1612").code_rome == "M1607"
+    with pytest.raises(PlaceError, match="plusieurs métiers"):
+        resolve_trade(con, "assistant")
+    with pytest.raises(PlaceError, match="aucun métier"):
+        resolve_trade(con, "astronaute")
+
+
+def test_match_by_names_says_what_it_understood(con):
+    res = match_profile(con, "cuisinier", "45000", 20, Profile(), n=3)
+    assert res.code_rome == "G1602" and res.commune == "45234"
+    assert any("code postal 45000" in u for u in res.understood)
+    assert any("G1602" in u for u in res.understood)
+
+
+def test_few_results_says_so_and_suggests_widening(con):
+    """A 2-km search with a threshold shows no weak company and says how to widen."""
+    res = match_profile(con, "G1602", "45234", 2, Profile(), n=50, min_potential=40)
+    assert res.fiches and all(f["hiring_potential"] >= 40 for f in res.fiches)
+    assert res.few and res.notice.startswith("Peu de résultats")
+    assert "élargir le rayon à" in res.notice
+    wider = res.widening["radii"][-1]
+    assert wider["n"] > len(res.fiches)
+    strong = match_profile(con, "G1602", "45234", 200, Profile(), n=3, min_potential=40)
+    assert not strong.few and strong.notice is None

@@ -28,14 +28,7 @@ import duckdb
 import numpy as np
 
 from ciblage.config import PROJECT_ROOT
-from scoring.model import (
-    Params,
-    ScoringModel,
-    fit_calibrator,
-    fit_regressor,
-    predict_mu,
-    set_threads,
-)
+from scoring.model import Params, ScoringModel, fit_model, set_threads
 from scoring.reasons import reference_values
 from scoring.scorer import FEATURES_NEW, predict_to_raw, write_tables
 
@@ -162,11 +155,9 @@ def train_small(con: duckdb.DuckDBPyConnection, params: Params) -> ScoringModel:
     rng = np.random.default_rng(7)
     mu = 0.05 + df["lam"].to_numpy() * 0.4 + 0.3 * df["hires_3m"].fillna(0).to_numpy()
     df["y"] = rng.poisson(mu)
-    reg = fit_regressor(df, params, seed=42, max_rows=200_000)
-    from scoring.features import matrix
-
-    cal = fit_calibrator(predict_mu(reg, matrix(df)), df["y"].to_numpy())
-    return ScoringModel(reg, cal, {"reference": reference_values(df)})
+    model = fit_model(df, params, 42, 200_000, "hires_siret", 6)
+    model.metadata = {"reference": reference_values(df)}
+    return model
 
 
 def main() -> None:
@@ -205,7 +196,14 @@ def main() -> None:
     t_predict = time.perf_counter() - t0
     t0 = time.perf_counter()
     counts = write_tables(
-        con, AS_OF, True, 3, opts.prior_weight, opts.min_share, opts.rome_min_p_hire
+        con,
+        AS_OF,
+        True,
+        3,
+        opts.prior_weight or 5.0,
+        opts.min_share,
+        opts.rome_min_p_hire,
+        model.dispersion,
     )
     t_write = time.perf_counter() - t0
     cpu = cpu_s() - c0

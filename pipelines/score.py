@@ -55,7 +55,7 @@ class ScoringOptions:
     step_months: int = 6
     n_snapshots: int = 4
     dpae_lag_days: int = 45
-    prior_weight: float = 5.0
+    prior_weight: float | None = None  # None: estimated from the data (scoring/rome_mix.py)
     min_share: float = 0.02
     min_potential_for_reasons: int = 10
     rome_min_p_hire: float = 0.005
@@ -70,7 +70,11 @@ class ScoringOptions:
             step_months=int(s.get("snapshot_step_months", 6)),
             n_snapshots=int(s.get("n_snapshots", 4)),
             dpae_lag_days=int(s.get("dpae_lag_days", 45)),
-            prior_weight=float(s.get("rome_prior_weight", 5.0)),
+            prior_weight=(
+                None
+                if str(s.get("rome_prior_weight", "auto")) == "auto"
+                else float(s["rome_prior_weight"])
+            ),
             min_share=float(s.get("rome_min_share", 0.02)),
             min_potential_for_reasons=int(s.get("min_potential_for_reasons", 10)),
             rome_min_p_hire=float(s.get("rome_min_p_hire", 0.005)),
@@ -215,7 +219,7 @@ def score_establishments(
             settings.as_of,
             whole,
             opts.keep_as_of,
-            opts.prior_weight,
+            model.metadata["rome_allocation"]["prior_weight"],
             opts.min_share,
             opts.rome_min_p_hire,
             model.dispersion,

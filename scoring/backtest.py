@@ -198,7 +198,32 @@ def evaluate(
     if "prior" in cands.columns:
         cands["prior"] = cands["prior"].fillna(0.0)
     metrics["ranking"] = ranking_metrics(cands.drop(columns=["past"]))
+    metrics["rome_calibration"] = rome_calibration(cands, dispersion)
     return metrics
+
+
+POTENTIAL_BINS = (0, 5, 10, 25, 50, 75, 101)
+
+
+def rome_calibration(cands: pd.DataFrame, dispersion: float) -> list[dict[str, Any]]:
+    """Per-trade potential bands vs the share of candidates that did hire in the trade:
+    what a list threshold on potential keeps and what it drops (README, [publish])."""
+    from scoring.calibration import p_hire, potential
+
+    pot = potential(p_hire(cands["model"].to_numpy(dtype=float), dispersion))
+    hired = cands["y"].to_numpy(dtype=float) > 0
+    out = []
+    for lo, hi in zip(POTENTIAL_BINS[:-1], POTENTIAL_BINS[1:], strict=True):
+        m = (pot >= lo) & (pot < hi)
+        out.append(
+            {
+                "potential": [lo, min(hi, 100)],
+                "rows": int(m.sum()),
+                "hired_share": float(hired[m].mean()) if m.any() else None,
+                "hires_share": float(cands["y"].to_numpy()[m].sum() / max(cands["y"].sum(), 1e-9)),
+            }
+        )
+    return out
 
 
 def beats_baselines(metrics: dict[str, Any]) -> dict[str, float | None]:

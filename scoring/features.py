@@ -65,6 +65,8 @@ FEATURES: tuple[str, ...] = (
     "naf_tension_pct",
     "asof_month_sin",
     "asof_month_cos",
+    "hires_history_months",
+    "offers_history_months",
 )
 # Integer codes without an order: handled as categories by the gradient boosting.
 CATEGORICAL: tuple[str, ...] = ("naf_division", "naf_section", "categorie_juridique_2")

@@ -6,12 +6,14 @@ therefore not re-learn it as one feature among forty (on small or shifted data i
 it badly: flat plateaus at the top, leaves worth billions). Instead, every establishment
 gets a prior expected count
 
-    mu0 = scale x h x (N12 + k x m_g) / (E12 + k)
+    mu0 = scale x h x (N12 + v x N_old + k x m_g) / (E12 + v x E_old + k)
 
 where N12 is its hiring signal over the last 12 months (per-SIRET hires, or offered
-positions in offers mode), E12 the months of those 12 it existed, m_g the monthly rate of
+positions in offers mode), E12 the months of those 12 it existed (and the sources cover),
+N_old and E_old the same for the 12 months before, weighted by v (older hiring says less
+about the next months; v = 0 in a world that changes fast), m_g the monthly rate of
 its size band x NAF section (shrunk toward the size band's rate), k a number of
-pseudo-months fitted on the training rows (Poisson-Gamma empirical Bayes: a young or
+pseudo-months and v fitted on the training rows (Poisson-Gamma empirical Bayes: a young or
 quiet establishment leans on its peers, an establishment with a long record on its own
 past), h the horizon in months and scale the global level. The boosting learns a bounded
 multiplicative correction of mu0 (scoring/model.py), so the model starts from the
@@ -30,8 +32,10 @@ import numpy as np
 
 from scoring.features import FEATURES
 
-# pseudo-months tried for k (fitted on the training rows by Poisson deviance)
+# pseudo-months tried for k, and weights of months 13-24 tried for v (fitted on the
+# training rows by Poisson deviance)
 K_GRID: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+V_GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
 # a group's rate leans on its size band's rate with this many establishment-months
 GROUP_PRIOR_MONTHS = 120.0
 MIN_MU = 1e-4  # no prior is exactly zero: a Poisson weight of 0 teaches nothing
@@ -55,10 +59,29 @@ def _keys(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return size, section
 
 
-def _exposure(X: np.ndarray) -> np.ndarray:
-    """Months of the last 12 the establishment existed (12 when its age is unknown)."""
-    age_m = np.nan_to_num(_col(X, "age_years") * 12.0, nan=12.0)
-    return np.clip(age_m, 0.0, 12.0)
+def _history(X: np.ndarray, label_mode: str) -> np.ndarray:
+    """Months before T both the establishment and the sources cover (at most 24)."""
+    hist_col = "hires_history_months" if label_mode == "hires_siret" else "offers_history_months"
+    age_m = np.nan_to_num(_col(X, "age_years") * 12.0, nan=24.0)
+    return np.clip(np.minimum(age_m, np.nan_to_num(_col(X, hist_col), nan=12.0)), 0.0, 24.0)
+
+
+def _exposure(X: np.ndarray, label_mode: str) -> np.ndarray:
+    """Months of the last 12 the establishment existed and the sources cover."""
+    return np.clip(_history(X, label_mode), 0.0, 12.0)
+
+
+def _older(X: np.ndarray, label_mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """Signal and exposure of months 13-24 before T (offers scaled to positions)."""
+    expo = np.clip(_history(X, label_mode) - 12.0, 0.0, 12.0)
+    if label_mode == "hires_siret":
+        n = np.nan_to_num(_col(X, "hires_24m") - _col(X, "hires_12m"), nan=0.0)
+    else:
+        offers12 = np.nan_to_num(_col(X, "offers_12m"), nan=0.0)
+        postes12 = np.nan_to_num(_col(X, "postes_12m"), nan=0.0)
+        per_offer = np.where(offers12 > 0, postes12 / np.maximum(offers12, 1.0), 1.0)
+        n = np.nan_to_num(_col(X, "offers_24m") - _col(X, "offers_12m"), nan=0.0) * per_offer
+    return np.clip(n, 0.0, None), expo
 
 
 @dataclass
@@ -68,6 +91,7 @@ class Prior:
     label_mode: str
     horizon_months: int
     k: float = 4.0
+    v: float = 0.0
     scale: float = 1.0
     global_rate: float = 0.0
     size_rate: dict[str, float] = field(default_factory=dict)
@@ -88,11 +112,14 @@ class Prior:
         ci = np.clip(section + 1, 0, _SECTION_SLOTS - 1)
         return table[si, ci]
 
-    def rate(self, X: np.ndarray, k: float | None = None) -> np.ndarray:
+    def rate(self, X: np.ndarray, k: float | None = None, v: float | None = None) -> np.ndarray:
         """Shrunk monthly rate of every row (before the global scale)."""
         k = self.k if k is None else k
+        v = self.v if v is None else v
         n12 = np.clip(np.nan_to_num(_col(X, signal_column(self.label_mode)), nan=0.0), 0, None)
-        return (n12 + k * self.group_rates(X)) / (_exposure(X) + k)
+        n_old, e_old = _older(X, self.label_mode)
+        num = n12 + v * n_old + k * self.group_rates(X)
+        return num / (_exposure(X, self.label_mode) + v * e_old + k)
 
     def mu(self, X: np.ndarray) -> np.ndarray:
         """Prior expected count over the horizon."""
@@ -103,6 +130,7 @@ class Prior:
             "label_mode": self.label_mode,
             "horizon_months": self.horizon_months,
             "k": self.k,
+            "v": self.v,
             "scale": self.scale,
             "global_rate": self.global_rate,
             "size_rate": self.size_rate,
@@ -131,7 +159,7 @@ def fit_prior(
     """
     prior = Prior(label_mode=label_mode, horizon_months=horizon_months)
     n12 = np.clip(np.nan_to_num(_col(X, signal_column(label_mode)), nan=0.0), 0, None)
-    expo = _exposure(X)
+    expo = _exposure(X, label_mode)
     size, section = _keys(X)
     tot_n, tot_e = float(np.sum(w * n12)), float(np.sum(w * expo))
     prior.global_rate = tot_n / tot_e if tot_e > 0 else 0.0
@@ -148,13 +176,14 @@ def fit_prior(
         n, e = float(np.sum(w[m] * n12[m])), float(np.sum(w[m] * expo[m]))
         base = prior.size_rate[str(s)]
         prior.group_rate[f"{s}:{c}"] = (n + GROUP_PRIOR_MONTHS * base) / (e + GROUP_PRIOR_MONTHS)
-    best: tuple[float, float, float] | None = None
+    best: tuple[float, float, float, float] | None = None
     for k in K_GRID:
-        raw = horizon_months * prior.rate(X, k)
-        scale = float(np.sum(w * y) / max(np.sum(w * raw), 1e-12))
-        dev = _deviance(y, scale * raw, w)
-        if best is None or dev < best[0]:
-            best = (dev, k, scale)
+        for v in V_GRID:
+            raw = horizon_months * prior.rate(X, k, v)
+            scale = float(np.sum(w * y) / max(np.sum(w * raw), 1e-12))
+            dev = _deviance(y, scale * raw, w)
+            if best is None or dev < best[0]:
+                best = (dev, k, v, scale)
     assert best is not None
-    prior.k, prior.scale = best[1], best[2]
+    prior.k, prior.v, prior.scale = best[1], best[2], best[3]
     return prior

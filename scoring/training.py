@@ -48,6 +48,10 @@ from scoring.model import (
 from scoring.model_gate import evaluate_gate, prediction_bound
 from scoring.prior import signal_column
 from scoring.reasons import reference_values
+from scoring.rome_mix import fit_concentration
+
+# NAF x ROME prior weight when too few establishments have a trade mix to estimate it from
+DEFAULT_ROME_WEIGHT = 5.0
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +91,12 @@ def train(
     step_months: int = 6,
     n_snapshots: int = 4,
     dpae_lag_days: int = 45,
-    prior_weight: float = 5.0,
+    prior_weight: float | None = None,
     min_share: float = 0.02,
 ) -> TrainResult:
     """Tune, back-test and fit the final model for scoring at `as_of`."""
     ensure_optional_tables(con)
+    fixed_weight = prior_weight
     bounds = signal_bounds(con, label_mode)
     if bounds is None:
         raise ValueError(
@@ -159,6 +164,7 @@ def train(
         Xb = matrix(bt_frame)
         mu, p = bt_model.predict(Xb)
         mu_prior = bt_model.prior.mu(Xb)
+        bt_weight = fixed_weight or fit_concentration(con, bt_asof, DEFAULT_ROME_WEIGHT)
         backtest = evaluate(
             con,
             bt_frame,
@@ -167,7 +173,7 @@ def train(
             bt_asof,
             horizon,
             label_mode,
-            prior_weight,
+            bt_weight,
             min_share,
             mu_prior=mu_prior,
             dispersion=bt_dispersion,
@@ -211,7 +217,11 @@ def train(
         "backtest": backtest,
         "gate": gate,
         "baseline_dispersion": prior_dispersion,
-        "rome_allocation": {"prior_weight": prior_weight, "min_share": min_share},
+        "rome_allocation": {
+            "prior_weight": fixed_weight or fit_concentration(con, as_of, DEFAULT_ROME_WEIGHT),
+            "estimated": fixed_weight is None,
+            "min_share": min_share,
+        },
     }
     model.metadata = meta
     return TrainResult(model, backtest, bt_frame, bt_model, info)

@@ -215,7 +215,11 @@ SELECT
     nt.naf_tension_pct,
     -- seasonality of T
     sin(2 * pi() * month(p.t) / 12) AS asof_month_sin,
-    cos(2 * pi() * month(p.t) / 12) AS asof_month_cos
+    cos(2 * pi() * month(p.t) / 12) AS asof_month_cos,
+    -- months of hiring signal the sources hold before T (at most 24): the exposure of the
+    -- 24-month counts above when the data starts less than 24 months before T
+    hh.months AS hires_history_months,
+    oh.months AS offers_history_months
 FROM pop e
 CROSS JOIN params p
 JOIN sig s USING (siret)
@@ -232,4 +236,15 @@ LEFT JOIN dpae_reg dr ON dr.code_region = pc.code_region AND dr.secteur_code = p
 LEFT JOIN n_reg_a38 nra ON nra.code_region = pc.code_region
     AND nra.na38_code = pc.na38_code
 LEFT JOIN naf_tension nt ON nt.naf_code = e.naf_code
+CROSS JOIN (
+    SELECT least(24, greatest(0, datediff('month', min(CAST(hs.mois AS DATE)), any_value(p.t))))
+        AS months
+    FROM hires_siret hs, params p WHERE CAST(hs.mois AS DATE) < p.t
+) hh
+CROSS JOIN (
+    SELECT least(24, greatest(0, datediff('month', min(CAST(o.date_creation AS DATE)),
+                                          any_value(p.t)))) AS months
+    FROM offre o JOIN offre_siret_link l USING (offre_id), params p
+    WHERE l.siret IS NOT NULL AND o.date_creation < p.t
+) oh
 WHERE {{ scope }};

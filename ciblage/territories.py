@@ -173,6 +173,7 @@ def build_territory_commune(
         WHERE c.code_bassin IS NOT NULL
         """
     )
+    name_bassins_by_communes(con)
     if mapping is None:
         con.execute(
             """
@@ -186,6 +187,65 @@ def build_territory_commune(
             "INSERT INTO territory_commune VALUES ('agence', ?, ?, ?)",
             [(r.agency_code, r.agency_name, r.code_commune) for r in mapping],
         )
+
+
+MAIN_COMMUNES = 3
+
+
+def name_bassins_by_communes(con: duckdb.DuckDBPyConnection) -> None:
+    """« Orléans, Saran, Ingré (Loiret) » instead of « Bassin d'emploi 2420 ».
+
+    The public bassin file has codes only. A counselor recognises an area by its main
+    communes (most active establishments, else most communes' weight: code order) and
+    its département(s); bassins with a real name in ref_bassin keep it.
+    """
+    weight = (
+        "SELECT code_commune, count(*) AS n FROM etablissement "
+        "WHERE etat_administratif = 'A' GROUP BY code_commune"
+        if table_exists(con, "etablissement")
+        else "SELECT NULL::VARCHAR AS code_commune, 0 AS n WHERE false"
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE bassin_name AS
+        WITH w AS ({weight}),
+        c AS (
+            SELECT tc.territory_code, rc.libelle, rc.code_departement,
+                   coalesce(w.n, 0) AS n, tc.code_commune
+            FROM territory_commune tc
+            JOIN ref_commune rc USING (code_commune)
+            LEFT JOIN w USING (code_commune)
+            WHERE tc.territory_level = 'bassin'
+              AND (tc.territory_name LIKE 'Bassin %' OR tc.territory_name IS NULL)
+        ),
+        top AS (
+            SELECT territory_code,
+                   list(libelle ORDER BY n DESC, code_commune)[1:{MAIN_COMMUNES}] AS main,
+                   count(*) AS communes
+            FROM c GROUP BY territory_code
+        ),
+        deps AS (
+            SELECT territory_code,
+                   string_agg(coalesce(d.libelle, c.code_departement), ', '
+                              ORDER BY c.code_departement) AS deps
+            FROM (SELECT DISTINCT territory_code, code_departement FROM c) c
+            LEFT JOIN ref_departement d USING (code_departement)
+            GROUP BY territory_code
+        )
+        SELECT territory_code,
+               array_to_string(main, ', ')
+                 || CASE WHEN communes > len(main) THEN '…' ELSE '' END
+                 || ' (' || deps || ')' AS name
+        FROM top JOIN deps USING (territory_code)
+        """
+    )
+    con.execute(
+        """
+        UPDATE territory_commune t SET territory_name = b.name
+        FROM bassin_name b
+        WHERE t.territory_level = 'bassin' AND t.territory_code = b.territory_code
+        """
+    )
 
 
 def build_territory_scope(
@@ -258,3 +318,31 @@ def commune_centre(con: duckdb.DuckDBPyConnection, code_commune: str) -> tuple[f
         if row and row[0] is not None:
             return float(row[0]), float(row[1])
     raise TerritoryError(f"commune {code_commune}: unknown or without coordinates")
+
+
+def search_terms(con: duckdb.DuckDBPyConnection, level: str, code: str) -> str:
+    """Commune names, postcodes and département names of a territory (temp table
+    territory_commune), so the site's agency search finds « orleans », « 45000 » or
+    « loiret »."""
+    postcodes = (
+        "SELECT code_commune, string_agg(DISTINCT code_postal, ' ') AS cp FROM ref_code_postal "
+        "GROUP BY code_commune"
+        if table_exists(con, "ref_code_postal")
+        else "SELECT NULL::VARCHAR AS code_commune, NULL::VARCHAR AS cp WHERE false"
+    )
+    (text,) = con.execute(
+        f"""
+        WITH p AS ({postcodes})
+        SELECT concat_ws(' ',
+            string_agg(DISTINCT rc.libelle, ' ' ORDER BY rc.libelle),
+            string_agg(DISTINCT p.cp, ' ' ORDER BY p.cp),
+            string_agg(DISTINCT d.libelle, ' ' ORDER BY d.libelle))
+        FROM territory_commune tc
+        LEFT JOIN ref_commune rc USING (code_commune)
+        LEFT JOIN p USING (code_commune)
+        LEFT JOIN ref_departement d ON d.code_departement = rc.code_departement
+        WHERE tc.territory_level = ? AND tc.territory_code = ?
+        """,
+        [level, code],
+    ).fetchone()
+    return text or ""

@@ -66,7 +66,10 @@ SELECT
     coalesce(ul.societe_mission, false) AS is_societe_mission,
     coalesce(e.is_siege, false) AS is_siege,
     e.date_creation,
-    e.latitude, e.longitude, coalesce(e.geo_precise, false) AS geo_precise,
+    -- no precise point: the commune's centre, flagged geo_precise = false (maps say so)
+    coalesce(e.latitude, rc.latitude) AS latitude,
+    coalesce(e.longitude, rc.longitude) AS longitude,
+    coalesce(e.geo_precise, false) AND e.latitude IS NOT NULL AS geo_precise,
     coalesce(os.offers_12m, 0) AS offers_12m,
     coalesce(orr.offers_12m_rome, 0) AS offers_12m_rome,
     CASE WHEN os.last_offers IS NULL THEN []::STRUCT(date_offre DATE, intitule VARCHAR,
@@ -81,6 +84,7 @@ JOIN etablissement e USING (siret)
 LEFT JOIN unite_legale ul ON ul.siren = e.siren
 LEFT JOIN score_etablissement s ON s.siret = t.siret AND s.as_of = CAST($as_of AS DATE)
 LEFT JOIN ref_naf n ON n.naf_code = e.naf_code
+LEFT JOIN ref_commune rc ON rc.code_commune = e.code_commune
 LEFT JOIN offer_stats os ON os.siret = t.siret
 LEFT JOIN contact ct ON ct.siret = t.siret
 LEFT JOIN offer_rome orr ON orr.siret = t.siret AND orr.code_rome = t.code_rome

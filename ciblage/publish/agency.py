@@ -20,6 +20,12 @@ from ciblage.publish.fiche import build_fiches, warehouse_extras
 from ciblage.publish.site import SITE_DIR, write_agency_pages
 from ciblage.publish.targets import TARGETS_FILE
 from ciblage.publish.widening import short_list_notes
+from ciblage.territories import (
+    agency_mapping_path,
+    build_territory_commune,
+    read_agency_mapping,
+    search_terms,
+)
 from ciblage.warehouse import connect
 from scoring.ranking import RankingOptions
 
@@ -68,6 +74,9 @@ def write_agency(config: str, run_dir: str, code: str) -> dict[str, Any]:
     try:
         extras = warehouse_extras(con, rows["siret"].unique().to_list(), as_of)
         notes = short_list_notes(con, out, code, counts, opts.top_n, opts.min_potential)
+        mapping_file = agency_mapping_path(settings)
+        build_territory_commune(con, read_agency_mapping(mapping_file) if mapping_file else None)
+        search = search_terms(con, AGENCY_LEVEL, code)
     finally:
         con.close()
     fiches = build_fiches(rows.iter_rows(named=True), extras)
@@ -86,6 +95,7 @@ def write_agency(config: str, run_dir: str, code: str) -> dict[str, Any]:
         "rows": rows.height,
         "csv": csv_path.name,
         "xlsx": xlsx_path.name,
+        "search": search,
     }
     pages = write_agency_pages(
         out / SITE_DIR, agency, rows, fiches, common_context(as_of, out.name, out), notes

@@ -49,10 +49,16 @@ def copy_assets(site_dir: Path) -> None:
     shutil.copytree(TEMPLATES / "assets", site_dir / "assets", dirs_exist_ok=True)
 
 
-def map_svg(points: list[dict[str, Any]], width: int = 640) -> str:
-    """Inline SVG scatter of (latitude, longitude), equirectangular at the mean latitude.
+MAP_MAX_HEIGHT = 640
+MAP_MIN_HEIGHT = 160
 
-    `points`: dicts with lat, lon, label, href (optional), size (0..1).
+
+def map_svg(points: list[dict[str, Any]], width: int = 640) -> str:
+    """Inline SVG scatter of (latitude, longitude), equirectangular at the mean latitude:
+    the offline fallback of the map, every point inside the box (one scale for both
+    axes, fitted to the width and the maximum height).
+
+    `points`: dicts with lat, lon, label, href (optional), size (0..1), precise, siret.
     """
     pts = [p for p in points if p.get("lat") is not None and p.get("lon") is not None]
     if not pts:
@@ -61,26 +67,34 @@ def map_svg(points: list[dict[str, Any]], width: int = 640) -> str:
     k = cos(radians(lat0))
     xs = [p["lon"] * k for p in pts]
     ys = [p["lat"] for p in pts]
-    span = max(max(xs) - min(xs), max(ys) - min(ys), 0.02)
-    pad = 0.08 * span
-    x0, y1 = min(xs) - pad, max(ys) + pad
-    scale = width / (max(xs) - min(xs) + 2 * pad if max(xs) > min(xs) else span + 2 * pad)
-    height = int(max(160, min(640, (max(ys) - min(ys) + 2 * pad) * scale)))
+    margin = 12.0  # px: the largest dot's radius plus its stroke
+    span_x = max(max(xs) - min(xs), 1e-6)
+    span_y = max(max(ys) - min(ys), 1e-6)
+    scale = min(
+        (width - 2 * margin) / span_x, (MAP_MAX_HEIGHT - 2 * margin) / span_y, width / 0.02
+    )
+    height = int(max(MAP_MIN_HEIGHT, span_y * scale + 2 * margin))
+    x_off = (width - span_x * scale) / 2 - min(xs) * scale
+    y_off = (height - span_y * scale) / 2 + max(ys) * scale
     out = [
         f'<svg class="carte" role="img" aria-label="Carte des établissements" '
         f'viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px">'
     ]
     for p, x, y in zip(pts, xs, ys, strict=True):
-        cx, cy = (x - x0) * scale, (y1 - y) * scale
+        cx, cy = x * scale + x_off, y_off - y * scale
         r = 4 + 6 * float(p.get("size") or 0)
+        cls = "" if p.get("precise", True) else ' class="approx"'
         dot = (
-            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}">'
+            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}"{cls} '
+            f'data-siret="{escape(str(p.get("siret") or ""))}">'
             f"<title>{escape(p['label'])}</title></circle>"
         )
         out.append(f'<a href="{escape(p["href"])}">{dot}</a>' if p.get("href") else dot)
     out.append("</svg>")
     if any(not p.get("precise", True) for p in pts):
-        out.append('<p class="note">Certains points sont placés au centre de la commune.</p>')
+        out.append(
+            '<p class="note">Points clairs : position approximative (centre de la commune).</p>'
+        )
     return "".join(out)
 
 
@@ -93,7 +107,9 @@ def _points(rows: list[dict[str, Any]], href: str) -> list[dict[str, Any]]:
             "lat": r.get("latitude"),
             "lon": r.get("longitude"),
             "precise": r.get("geo_precise"),
-            "label": f"{r['name']} — {r.get('commune') or ''} ({r['hiring_potential']}/100)",
+            "siret": r["siret"],
+            "label": f"{r['name']} — {r.get('commune') or ''} ({r['hiring_potential']}/100)"
+            + ("" if r.get("geo_precise") else " — position approximative"),
             "href": href.format(siret=r["siret"]),
             "size": (r["hiring_potential"] or 0) / 100,
         }

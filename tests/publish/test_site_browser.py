@@ -3,6 +3,7 @@ output files for non-diffusible establishments are in test_privacy.py, not brows
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import polars as pl
@@ -43,8 +44,9 @@ def test_index_agency_list_and_fiche(run_dir):
         romes = page.locator("#metiers tbody td:first-child").all_inner_texts()
         assert sorted(romes) == sorted(agency["code_rome"].unique())
         assert page.inner_text("#compteur") == f"{len(romes)} métiers affichés"
-        located = agency.filter(pl.col("latitude").is_not_null())["siret"].n_unique()
-        assert page.locator("svg.carte circle").count() == located < agency["siret"].n_unique()
+        # every company is on the map (commune centre when no precise point)
+        assert page.locator("svg.carte circle").count() == agency["siret"].n_unique()
+        assert page.locator("svg.carte circle.approx").count() >= 1  # PUBLIC: no coordinates
 
         page.click("#metiers >> text=Personnel de cuisine")
         assert "(G1602)" in page.inner_text("h1")
@@ -71,6 +73,8 @@ def test_index_agency_list_and_fiche(run_dir):
         shown = [int(x) for x in _col(page, 5)]
         assert shown and min(shown) >= 50
         assert len(shown) == lst.filter(pl.col("hiring_potential") >= 50).height
+        # the map follows the filter
+        assert page.locator("svg.carte circle:visible").count() == len(shown)
 
         # the fiche shows the reasons and the hiring aids
         first = lst.row(0, named=True)
@@ -100,3 +104,69 @@ def test_impact_report_linked_and_renders(run_dir):
         page.click("text=Rapport d'impact des promotions")
         assert page.url.endswith("/impact/index.html")
         assert "Impact des promotions" in page.inner_text("h1")
+
+
+SHOTS = os.environ.get("CIBLAGE_SCREENSHOTS")  # a folder: save the pages for a human to look at
+
+
+def _shot(page, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def test_agency_search_by_commune_postcode_departement(run_dir):
+    with chromium_page() as page:
+        page.goto((run_dir / "site" / "index.html").as_uri())
+        _shot(page, "index")
+        for text, expected in (
+            ("saint jean de braye", "2420"),
+            ("45200", "2410"),
+            ("eure", "2401"),
+        ):
+            page.fill("#filtre", text)
+            codes = [r.query_selector("td").inner_text() for r in _visible_rows(page, "#agences")]
+            assert codes == [expected], text
+        page.fill("#filtre", "loiret")
+        assert len(_visible_rows(page, "#agences")) == 2
+
+
+def test_short_list_contact_and_fiche(run_dir):
+    with chromium_page() as page:
+        page.goto((run_dir / "site" / "agences" / "2420" / "index.html").as_uri())
+        assert page.locator(".badge.court").count() >= 1
+        _shot(page, "agence")
+        page.goto((run_dir / "site" / "agences" / "2420" / "D1507.html").as_uri())
+        note = page.inner_text(".liste-courte")
+        assert note.startswith("Liste courte") and "Pour élargir" in note
+        _shot(page, "liste")
+        page.goto((run_dir / "site" / "agences" / "2420" / "fiches" / f"{syn.MANY}.html").as_uri())
+        contact = page.inner_text(".contact")
+        assert "02 38 00 00 01" in contact and "contact vu dans l'offre du 02/10/2026" in contact
+        assert (
+            page.locator(".contact a[href^='https://annuaire-entreprises.data.gouv.fr/']").count()
+            == 1
+        )
+        assert page.locator(".contact a[href^='https://www.openstreetmap.org/']").count() == 1
+        _shot(page, "fiche")
+
+
+def test_match_page(tmp_path, synth_warehouse):
+    import duckdb
+
+    from ciblage.aids import Profile
+    from ciblage.matching import match_profile, write_match_outputs
+
+    con = duckdb.connect(str(synth_warehouse), read_only=True)
+    try:
+        res = match_profile(
+            con, "cuisinier", "orleans", 2, Profile(rsa=True), n=5, min_potential=40
+        )
+    finally:
+        con.close()
+    html = next(p for p in write_match_outputs(res, tmp_path) if p.suffix == ".html")
+    with chromium_page() as page:
+        page.goto(html.as_uri())
+        assert "Peu de résultats" in page.inner_text(".liste-courte")
+        assert "Personnel de cuisine" in page.inner_text("dl.profil")
+        _shot(page, "match")

@@ -53,3 +53,42 @@ def test_haversine_python_and_sql_agree():
     ).fetchall()
     assert sql_km == pytest.approx(km, rel=1e-9)
     assert haversine_km(*paris, *paris) == 0
+
+
+def test_bassins_named_by_main_communes_and_departement():
+    from ciblage.territories import build_territory_commune
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE ref_commune AS SELECT * FROM (VALUES "
+        "('45234', 'Orléans', '45', '24', '2420', 47.9, 1.9), "
+        "('45302', 'Saint-Jean-de-Braye', '45', '24', '2420', 47.9, 1.97), "
+        "('45285', 'Saran', '45', '24', '2420', 47.95, 1.87), "
+        "('45169', 'Ingré', '45', '24', '2420', 47.92, 1.82), "
+        "('28085', 'Chartres', '28', '24', '2401', 48.4, 1.5)) "
+        "t(code_commune, libelle, code_departement, code_region, code_bassin, latitude, longitude)"
+    )
+    con.execute(
+        "CREATE TABLE ref_bassin AS SELECT * FROM (VALUES ('2420', 'Bassin d''emploi 2420', "
+        "'45'), ('2401', 'Chartres et environs', '28')) t(code_bassin, libelle, code_departement)"
+    )
+    con.execute(
+        "CREATE TABLE ref_departement AS SELECT * FROM (VALUES ('45', '24', 'Loiret'), "
+        "('28', '24', 'Eure-et-Loir')) t(code_departement, code_region, libelle)"
+    )
+    con.execute(
+        "CREATE TABLE etablissement AS SELECT * FROM (VALUES ('45234', '45', 'A'), "
+        "('45234', '45', 'A'), ('45285', '45', 'A'), ('45285', '45', 'A'), "
+        "('45169', '45', 'A'), ('45302', '45', 'F'), ('45302', '45', 'F')) "
+        "t(code_commune, code_departement, etat_administratif)"
+    )
+    build_territory_commune(con, None)
+    names = dict(
+        con.execute(
+            "SELECT DISTINCT territory_code, territory_name FROM territory_commune "
+            "WHERE territory_level = 'agence'"
+        ).fetchall()
+    )
+    # most active establishments first (closed ones do not count), then the département
+    assert names["2420"] == "Orléans, Saran, Ingré… (Loiret)"
+    assert names["2401"] == "Chartres et environs"  # a real name is kept

@@ -38,6 +38,18 @@
       row.hidden = !ok;
       if (ok) { shown += 1; }
     });
+    // the map shows what the table shows
+    var shownSirets = {};
+    Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+      var s = row.getAttribute("data-siret");
+      if (s && !row.hidden) { shownSirets[s] = true; }
+    });
+    if (table.tBodies[0].rows.length && table.tBodies[0].rows[0].getAttribute("data-siret")) {
+      Array.prototype.forEach.call(document.querySelectorAll(".carte [data-siret]"), function (dot) {
+        dot.style.display = shownSirets[dot.getAttribute("data-siret")] ? "" : "none";
+      });
+      document.dispatchEvent(new CustomEvent("ciblage:filtre", { detail: shownSirets }));
+    }
     var counter = document.getElementById("compteur");
     if (counter) {
       var forms = (table.getAttribute("data-compteur") || "entreprise affichée|entreprises affichées").split("|");

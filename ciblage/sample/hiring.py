@@ -153,6 +153,9 @@ class Dynamics:
     ar_sigma: float = AR_SIGMA
     size_base: dict[str, float] | None = None
     opening_all: bool = False  # every new establishment staffs up at opening (no slow ramp)
+    # month index where trends equal 1: a strongly trending world pivots at its as-of date,
+    # so that its level there stays comparable instead of compounding since 2021
+    trend_origin: int = 0
 
 
 def month_index(d: dt.date) -> int:
@@ -173,7 +176,7 @@ def simulate(
     dyn = dyn or Dynamics()
     rho, sigma = dyn.ar_rho, dyn.ar_sigma
     n, t_idx = len(estabs), np.arange(N_MONTHS)
-    years = t_idx / 12.0
+    years = (t_idx - dyn.trend_origin) / 12.0
     deps = sorted({e.commune.dep for e in estabs})
     dep_trend = {
         (g, d): (SECTOR_TREND[g] + float(rng.normal(0, DEP_TREND_SD))) * dyn.trend_scale

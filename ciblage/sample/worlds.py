@@ -28,7 +28,7 @@ from typing import Literal
 import numpy as np
 
 from ciblage.sample.establishments import ALL_BANDS, BAND_FREQ, generate_population
-from ciblage.sample.hiring import BASE_BY_BAND, Dynamics, HiringResult, simulate
+from ciblage.sample.hiring import BASE_BY_BAND, Dynamics, HiringResult, month_index, simulate
 from ciblage.sample.offers import PARIS, Posting, draw_offers
 from ciblage.sample.referentials import load_referentials
 from ciblage.sample.regime import RegimeShape, simulate_regime
@@ -140,7 +140,7 @@ def _dynamics(spec: WorldSpec) -> Dynamics:
     common = dict(size_base=base, opening_all=spec.opening)
     return {
         "stable": Dynamics(trend_scale=0.0, season_power=0.5, **common),
-        "trending": Dynamics(trend_scale=2.5, **common),
+        "trending": Dynamics(trend_scale=2.5, trend_origin=month_index(spec.as_of), **common),
         "seasonal": Dynamics(season_power=2.5, **common),
         "bursty": Dynamics(ar_rho=0.5, ar_sigma=0.9, **common),
     }[spec.shape]

@@ -1,8 +1,10 @@
 """Static HTML site: index of agencies → agency → one page per ROME list → company fiche.
 
 Plain files opened from a shared drive or `file://`: relative links only, one small
-vanilla script for sorting and filtering, no CDN and no tile server (the map is an inline
-SVG of the companies' coordinates), so it works on an agency workstation with no network.
+vanilla script for sorting and filtering, no CDN: the map library (Leaflet, from the npm
+registry) is vendored in the assets, background tiles are loaded only when the page is
+online, and the points (with an inline SVG drawing as fallback) never need the network,
+so it works on an agency workstation with no network.
 """
 
 from __future__ import annotations
@@ -98,6 +100,37 @@ def map_svg(points: list[dict[str, Any]], width: int = 640) -> str:
     return "".join(out)
 
 
+# Background tiles when the page is online (OpenStreetMap's, with its attribution); the
+# points never depend on them: offline, the map shows the points alone and says so.
+TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+
+
+def map_html(points: list[dict[str, Any]], width: int = 640) -> str:
+    """The map block: the points as JSON for Leaflet (vendored in assets/vendor/leaflet,
+    see scripts/vendor_leaflet.py) around the SVG drawing, which is what shows without
+    JavaScript and what prints."""
+    import json
+
+    pts = [p for p in points if p.get("lat") is not None and p.get("lon") is not None]
+    data = [
+        {
+            "s": p.get("siret") or "",
+            "la": round(p["lat"], 6),
+            "lo": round(p["lon"], 6),
+            "l": p["label"],
+            "h": p.get("href") or "",
+            "p": bool(p.get("precise", True)),
+            "z": round(float(p.get("size") or 0), 2),
+        }
+        for p in pts
+    ]
+    attr = escape(json.dumps(data, ensure_ascii=False), quote=True)
+    return (
+        f'<div class="carte-bloc" data-carte="{attr}" data-tuiles="{escape(TILE_URL)}">'
+        f"{map_svg(points, width)}</div>"
+    )
+
+
 def _points(rows: list[dict[str, Any]], href: str) -> list[dict[str, Any]]:
     seen: dict[str, dict[str, Any]] = {}
     for r in rows:
@@ -140,7 +173,7 @@ def write_fiche_page(
     path: Path, f: dict[str, Any], common: dict[str, Any], agency: dict[str, Any] | None
 ) -> Path:
     one = _points([f], "")
-    svg = map_svg(one, width=360) if one and one[0]["lat"] is not None else ""
+    svg = map_html(one, width=360) if one and one[0]["lat"] is not None else ""
     return render("fiche.html.j2", path, f=fiche_context(f), agency=agency, map_svg=svg, **common)
 
 
@@ -179,7 +212,7 @@ def write_agency_pages(
             rome=rome,
             note=notes.get(rome["code_rome"]),
             rows=disp,
-            map_svg=map_svg(_points(disp, "fiches/{siret}.html")),
+            map_svg=map_html(_points(disp, "fiches/{siret}.html")),
             **ctx,
         )
     render(
@@ -187,7 +220,7 @@ def write_agency_pages(
         base / "index.html",
         agency=agency,
         romes=romes,
-        map_svg=map_svg(_points(all_rows, "fiches/{siret}.html")),
+        map_svg=map_html(_points(all_rows, "fiches/{siret}.html")),
         **ctx,
     )
     fctx = {**common, "root": "../../../"}

@@ -14,6 +14,7 @@ must work on an agency workstation with no network).
 from __future__ import annotations
 
 import asyncio
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from typing import Any
 import polars as pl
 
 CHROMIUM = "/usr/bin/chromium"
+TILES = re.compile(r"^https://tile\.openstreetmap\.org/")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -71,9 +73,14 @@ def _playwright_page(
             page = browser.new_page(viewport=viewport or {"width": 1300, "height": 900})
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             local = ("file:", "data:", "about:")
+            # background map tiles are the one thing a page may ask the network for (when
+            # online); here they are refused, so the maps are tested as offline
+            page.route(TILES, lambda route: route.abort())
             page.on(
                 "request",
-                lambda req: None if req.url.startswith(local) else remote.append(req.url),
+                lambda req: None
+                if req.url.startswith(local) or TILES.match(req.url)
+                else remote.append(req.url),
             )
             yield page
         finally:

@@ -56,7 +56,58 @@
       counter.textContent = shown + " " + (shown > 1 ? forms[1] : forms[0]);
     }
   }
+  // Interactive map (Leaflet, vendored): every company placed, approximate points
+  // (commune centre) drawn lighter and dashed, background tiles only when online, and the
+  // points alone, with a note, when the tiles cannot be loaded.
+  function note(block, text) {
+    var p = document.createElement("p");
+    p.className = "note carte-note";
+    p.textContent = text;
+    block.appendChild(p);
+  }
+  function buildMap(block) {
+    var points = JSON.parse(block.getAttribute("data-carte") || "[]");
+    if (!window.L || !points.length) { return; }
+    var div = document.createElement("div");
+    div.className = "carte-leaflet";
+    block.insertBefore(div, block.firstChild);
+    block.classList.add("avec-leaflet");
+    var map = L.map(div, { scrollWheelZoom: false });
+    var tiles = block.getAttribute("data-tuiles");
+    if (tiles && navigator.onLine) {
+      var failed = false;
+      L.tileLayer(tiles, { maxZoom: 19, attribution: "© contributeurs OpenStreetMap" })
+        .on("tileerror", function () {
+          if (!failed) { failed = true; note(block, "Fond de carte indisponible (pas de réseau ?) : seuls les points sont affichés."); }
+        })
+        .addTo(map);
+    } else {
+      note(block, "Hors ligne : fond de carte non chargé, les entreprises restent placées.");
+    }
+    var markers = {};
+    var bounds = [];
+    points.forEach(function (p) {
+      var m = L.circleMarker([p.la, p.lo], {
+        radius: 5 + 6 * p.z, color: "#000091", weight: 1.5,
+        fillOpacity: p.p ? 0.7 : 0.25, dashArray: p.p ? null : "3 3"
+      }).bindTooltip(p.l);
+      if (p.h) { m.on("click", function () { window.location.href = p.h; }); }
+      m.addTo(map);
+      markers[p.s] = m;
+      bounds.push([p.la, p.lo]);
+    });
+    if (bounds.length === 1) { map.setView(bounds[0], 15); } else { map.fitBounds(bounds, { padding: [20, 20] }); }
+    block.setAttribute("data-markers", String(points.length));
+    document.addEventListener("ciblage:filtre", function (ev) {
+      var shown = 0;
+      Object.keys(markers).forEach(function (s) {
+        if (ev.detail[s]) { markers[s].addTo(map); shown += 1; } else { markers[s].remove(); }
+      });
+      block.setAttribute("data-markers", String(shown));
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll(".carte-bloc"), buildMap);
     Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
       Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, i) {
         th.addEventListener("click", function () { sortTable(table, i, th); });

@@ -187,3 +187,29 @@ def test_resolve_as_of(synth_warehouse):
             resolve_as_of(con, date(2026, 11, 20), explicit=True)
     finally:
         con.close()
+
+
+def test_no_row_below_the_threshold_and_no_silent_non_employer(synth_settings):
+    """Only real targets: every row at least `min_potential`; a non-employer without any
+    hire or offer in 24 months is never listed, one with a signal is."""
+    everything = _rank(synth_settings)
+    assert everything["hiring_potential"].min() < 40  # the threshold has work to do
+    df = _rank(synth_settings, min_potential=40)
+    assert df.height and df["hiring_potential"].min() >= 40
+    kept = everything.filter(pl.col("hiring_potential") >= 40)
+    assert set(df["siret"]) <= set(kept["siret"])
+
+    con = duckdb.connect(str(synth_settings.warehouse), read_only=True)
+    try:
+        con.execute(
+            "CREATE TEMP TABLE feature_etablissement AS SELECT siret, "
+            "CASE WHEN siret IN (?, ?) THEN 0 ELSE 1 END AS is_employer, "
+            "CASE WHEN siret = ? THEN 2.0 ELSE 0.0 END AS hires_24m, 0 AS offers_24m "
+            "FROM etablissement",
+            [syn.TIE_A, syn.TIE_B, syn.TIE_B],
+        )
+        out = rank_targets(con, synth_settings, syn.AS_OF, parse_territory("all"), RankingOptions())
+    finally:
+        con.close()
+    assert syn.TIE_A not in set(out["siret"])  # non-employer, no signal
+    assert syn.TIE_B in set(out["siret"])  # non-employer that hired: kept

@@ -260,8 +260,11 @@ def status(
 @app.command()
 @french
 def match(
-    rome: Annotated[str, typer.Option(help="ROME code of the profile, e.g. M1607.")],
-    commune: Annotated[str, typer.Option(help="INSEE commune code of the job seeker.")],
+    rome: Annotated[str, typer.Option(help="ROME code (M1607) or job title (« secrétaire »).")],
+    commune: Annotated[
+        str,
+        typer.Option(help="Commune of the job seeker: INSEE code, postcode or name (« Orléans »)."),
+    ],
     rayon: Annotated[float, typer.Option(help="Search radius in km.")] = 20.0,
     rqth: Annotated[bool, typer.Option(help="Recognised disabled worker (RQTH).")] = False,
     rsa: Annotated[bool, typer.Option(help="RSA recipient.")] = False,

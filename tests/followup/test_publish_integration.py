@@ -14,8 +14,6 @@ from tests.publish import synthetic as syn
 
 from .ledgers import promo_rows, write_csv
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> dict:

@@ -78,6 +78,7 @@ def test_no_p_anywhere(published_dir, warehouse):
     assert hits == []
 
 
+@pytest.mark.browser
 def test_site_opens_in_browser(published_dir):
     with chromium_page() as page:
         page.goto((published_dir / "site" / "index.html").as_uri())

@@ -25,7 +25,7 @@ CALIBRATION = (0.8, 1.25)
 MAX_PREDICTION_FACTOR = 2.0  # x the largest real 6-month hires of one establishment
 
 
-@pytest.mark.scenario
+@pytest.mark.e2e
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "mode"), CI_WORLDS, ids=[m for _, m in CI_WORLDS])
 def test_lists_hold_on_a_small_world(tmp_path, name: str, mode: str) -> None:

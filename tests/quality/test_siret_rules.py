@@ -105,6 +105,7 @@ def test_nulls_and_non_ascii_digits() -> None:
     assert not siret_ok(None) and not siret_ok(fullwidth)
     assert not luhn_ok("7328293200007A")
     got = luhn_valid(pd.Series([None, fullwidth, "73282932000074"], dtype="object"))
+    assert got.dtype == "boolean"  # nullable booleans, what the expectations read
     assert got.iloc[0] is pd.NA and not got.iloc[1] and got.iloc[2]
     assert _sql([None, fullwidth], "siret_ok") == [False, False]
     assert _sql([None], "siren_ok") == [False]

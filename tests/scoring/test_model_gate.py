@@ -6,13 +6,20 @@ through the real training and scoring tasks and must end as the baseline ranking
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pytest
 
-from scoring.model_gate import CALIBRATION_BOUNDS, evaluate_gate, prediction_bound
+from scoring.model_gate import (
+    CALIBRATION_BOUNDS,
+    evaluate_gate,
+    prediction_bound,
+    published_model,
+    summary_fr,
+)
 
 from .conftest import FAST, score_directly, write_synthetic_config
 
@@ -140,3 +147,126 @@ def test_a_model_extrapolating_at_scoring_time_falls_back_to_the_baseline(
     ).fetchall()[0]
     assert top <= info["gate"]["bound"]
     assert ids == [f"{info['model_id']}#baseline"]
+
+
+# ---- bounds, missing figures and the verdict's wording (fast, no training) ---------------
+
+
+@pytest.mark.parametrize(("pred", "ok"), [(80.0, True), (125.0, True), (79.99, False)])
+def test_calibration_bounds_are_inclusive(pred: float, ok: bool) -> None:
+    gate = evaluate_gate(_backtest(pred), bound=50.0, max_predicted=10.0)
+    check = gate["checks"][0]
+    assert check == {
+        "check": "calibration_ratio",
+        "value": pytest.approx(pred / 100.0),
+        "bound": [0.8, 1.25],
+        "ok": ok,
+    }
+
+
+@pytest.mark.parametrize("backtest", [{"hires_predicted": 5.0}, {"hires_observed": 0.0}])
+def test_no_observed_hires_fails_calibration(backtest: dict) -> None:
+    gate = evaluate_gate(backtest, bound=50.0, max_predicted=10.0)
+    assert not gate["passed"] and gate["checks"][0]["value"] is None
+    assert gate["reason"] == "failed: calibration_ratio"
+    assert [c["check"] for c in gate["checks"]] == ["calibration_ratio", "max_prediction"]
+
+
+def test_prediction_bound_edges() -> None:
+    assert prediction_bound(0.0, 0.0, 6) == 2.0  # never below 2 x 1 hire
+    assert prediction_bound(0.4, 0.2, 6) == 2.0
+    assert prediction_bound(10.0, 30.0, 12) == 60.0  # past 12 months scaled to the horizon
+    assert prediction_bound(10.0, 30.0, 3) == 20.0
+    gate = evaluate_gate(_backtest(100.0), 80.0, 80.0)  # at the bound: accepted
+    assert gate["passed"] and gate["bound"] == 80.0 and gate["reason"] is None
+    assert gate["checks"][1] == {
+        "check": "max_prediction",
+        "value": 80.0,
+        "bound": 80.0,
+        "ok": True,
+    }
+    missing = evaluate_gate(_backtest(100.0), 80.0, None)
+    assert _failed(missing) == {"max_prediction"}
+
+
+def test_ranking_check_needs_both_figures() -> None:
+    bt = _backtest(100.0)
+    bt["ranking"]["model"] = None
+    assert [c["check"] for c in evaluate_gate(bt, 50.0, 10.0)["checks"]] == [
+        "calibration_ratio",
+        "max_prediction",
+    ]
+    bt = _backtest(100.0, model=0.21)
+    bt["ranking"]["past_12m"] = {}
+    gate = evaluate_gate(bt, 50.0, 10.0)
+    assert gate["passed"] and gate["checks"][2]["baseline"] == "headcount"
+    bt["ranking"]["headcount"] = {"precision_at_10": None}
+    assert len(evaluate_gate(bt, 50.0, 10.0)["checks"]) == 2
+    del bt["ranking"]
+    assert evaluate_gate(bt, 50.0, 10.0)["passed"]
+
+
+def test_reason_lists_every_failed_check() -> None:
+    gate = evaluate_gate(_backtest(200.0, model=0.1), bound=5.0, max_predicted=10.0)
+    assert gate["reason"] == "failed: calibration_ratio, max_prediction, ranking_vs_baseline"
+    assert gate["checks"][2] == {
+        "check": "ranking_vs_baseline",
+        "value": 0.1,
+        "bound": 0.28,
+        "ok": False,
+        "baseline": "past_12m",
+    }
+    empty = evaluate_gate({}, bound=7.0, max_predicted=1.0)
+    assert empty == {
+        "passed": False,
+        "checks": [],
+        "bound": 7.0,
+        "reason": "no back-test (not enough history): the model cannot be verified",
+    }
+
+
+def test_counselor_sentence_only_when_refused() -> None:
+    assert summary_fr(None) is None and summary_fr({}) is None
+    assert summary_fr({"passed": True}) is None and summary_fr({"checks": []}) is None
+    text = summary_fr({"passed": False})
+    assert text is not None and text.startswith("Le modèle de prédiction n'a pas passé")
+    assert "embauches passées" in text
+
+
+def test_published_model_says_which_ranking_the_scores_come_from() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE score_etablissement (as_of DATE, siret VARCHAR, model_id VARCHAR)")
+    assert published_model(con, "2026-11-01") is None
+    con.execute(
+        "INSERT INTO score_etablissement VALUES ('2026-11-01', 'a', 'm1'), "
+        "('2026-11-01', 'b', 'm1'), ('2026-11-01', 'c', 'm0'), ('2026-10-01', 'd', 'm2#baseline')"
+    )
+    # no registry: the model ranks
+    assert published_model(con, "2026-11-01") == {
+        "model_id": "m1",
+        "ranking_method": "model",
+        "reason": None,
+    }
+    con.execute("CREATE TABLE model_registry (model_id VARCHAR, metrics VARCHAR)")
+    con.execute(
+        "INSERT INTO model_registry VALUES ('m1', ?), ('m2', ?)",
+        [
+            json.dumps({"gate": {"passed": False, "reason": "failed: calibration_ratio"}}),
+            json.dumps({"gate": {"passed": True}}),
+        ],
+    )
+    assert published_model(con, "2026-11-01") == {
+        "model_id": "m1",
+        "ranking_method": "baseline",
+        "reason": "failed: calibration_ratio",
+    }
+    # refused at scoring time: the registry's gate had passed
+    assert published_model(con, "2026-10-01") == {
+        "model_id": "m2#baseline",
+        "ranking_method": "baseline",
+        "reason": "a prediction above the plausibility bound at scoring time",
+    }
+    con.execute("UPDATE model_registry SET metrics = NULL WHERE model_id = 'm1'")
+    assert published_model(con, "2026-11-01")["ranking_method"] == "model"
+    con.execute('UPDATE model_registry SET metrics = \'{"gate": {"passed": true}}\'')
+    assert published_model(con, "2026-11-01")["ranking_method"] == "model"

@@ -105,11 +105,11 @@ def few_results_text(result: MatchResult) -> str:
     radii = [r for r in result.widening.get("radii", []) if r["n"] > k]
     if radii:
         best = radii[-1]
-        parts.append(f"élargir le rayon à {best['km']:g} km ({best['n']} entreprises)")
+        parts.append(f"un rayon de {best['km']:g} km ({best['n']} entreprises)")
     trades = result.widening.get("trades", [])
     if trades:
         parts.append(
-            "essayer un métier proche : "
+            "un métier proche : "
             + ", ".join(f"{t['code_rome']} {t['rome_label'] or ''} ({t['n']})" for t in trades)
         )
     return text + (". Pour élargir : " + " ; ".join(parts) + "." if parts else ".")

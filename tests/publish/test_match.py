@@ -136,7 +136,7 @@ def test_few_results_says_so_and_suggests_widening(con):
     res = match_profile(con, "G1602", "45234", 2, Profile(), n=50, min_potential=40)
     assert res.fiches and all(f["hiring_potential"] >= 40 for f in res.fiches)
     assert res.few and res.notice.startswith("Peu de résultats")
-    assert "élargir le rayon à" in res.notice
+    assert "Pour élargir : un rayon de" in res.notice
     wider = res.widening["radii"][-1]
     assert wider["n"] > len(res.fiches)
     strong = match_profile(con, "G1602", "45234", 200, Profile(), n=3, min_potential=40)

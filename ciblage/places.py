@@ -178,11 +178,17 @@ def resolve_trade(con: duckdb.DuckDBPyConnection, text: str) -> Trade:
         )
     q = norm(raw)
     exact = [r for r in rows if q == r[3] or q in (norm(p) for p in r[0].split("/"))]
+    # « Cuisinier / Cuisinière » is the title itself (every gendered form is just the
+    # query); « Cuisinier / Cuisinière en industrie chimique » a specialisation
+    plain = [r for r in exact if all(len(norm(p).split()) == len(words) for p in r[0].split("/"))]
     pick = exact or rows
     parents = sorted({r[1] for r in pick}, key=lambda p: -sum(r[1] == p for r in pick))
+    if plain and len({r[1] for r in plain}) == 1:
+        parents.remove(plain[0][1])
+        parents.insert(0, plain[0][1])
     best = parents[0]
     share = sum(r[1] == best for r in pick) / len(pick)
-    if (exact and len({r[1] for r in exact}) == 1) or share >= 0.6:
+    if (plain and len({r[1] for r in plain}) == 1) or share >= 0.6:
         hit = next(r for r in pick if r[1] == best)
         also = parents[1:4]
         understood = f"métier « {raw} » : {hit[0]} → ROME {best} {hit[2] or ''}".strip()

@@ -141,3 +141,26 @@ def test_few_results_says_so_and_suggests_widening(con):
     assert wider["n"] > len(res.fiches)
     strong = match_profile(con, "G1602", "45234", 200, Profile(), n=3, min_potential=40)
     assert not strong.few and strong.notice is None
+
+
+def test_plain_title_beats_its_specialisations():
+    from ciblage.places import resolve_trade
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE ref_rome_appellation AS SELECT * FROM (VALUES "
+        "('1', 'Cuisinier / Cuisinière', 'G1602', 'G1602'), "
+        "('2', 'Cuisinier / Cuisinière en industrie chimique', 'H3303', 'H3303'), "
+        "('3', 'Vendeur / Vendeuse en tissus', 'D1212', 'D1212'), "
+        "('4', 'Vendeur / Vendeuse en ski', 'D1211', 'D1211')) "
+        "t(code_ogr, libelle, code_rome, code_rome_parent)"
+    )
+    con.execute(
+        "CREATE TABLE ref_naf_rome AS SELECT * FROM (VALUES ('5610A', 'G1602', 'Cuisine'), "
+        "('2059Z', 'H3303', 'Préparation'), ('4751Z', 'D1212', 'Tissus'), "
+        "('4764Z', 'D1211', 'Sport')) t(naf_code, code_rome, rome_label)"
+    )
+    t = resolve_trade(con, "cuisinier")
+    assert t.code_rome == "G1602" and "H3303" in t.understood  # the other one is named
+    with pytest.raises(ValueError, match="plusieurs métiers"):
+        resolve_trade(con, "vendeur")

@@ -286,7 +286,7 @@ def _outputs_complete(run_dir: Path) -> list[GateCheck]:
 def _ratio_check(
     name: str, territory: str, cur: int, prev: int, lo: float, hi: float, cfg: GateConfig
 ) -> GateCheck | None:
-    if prev < cfg.min_baseline:
+    if prev < max(cfg.min_baseline, 1):  # no ratio to a count of zero (min_baseline = 0)
         return None
     ratio = cur / prev
     return GateCheck(

@@ -111,6 +111,7 @@ def test_scored_count_ratio_bounds(tmp_path: Path, now: int, passed: bool) -> No
     checks = _checks(evaluate(cur, prev, CFG), "scored_establishments")
     assert checks["dep:45"].passed is passed
     assert checks["dep:45"].value == pytest.approx(now / 100)
+    assert checks["dep:45"].bound == "0.8 <= current/previous <= 1.25"
     assert checks["dep:18"].passed  # the other département is judged on its own counts
     assert f"{now} now vs 100" in checks["dep:45"].detail
 
@@ -154,11 +155,15 @@ def test_ratio_needs_a_baseline(tmp_path: Path, prev_n: int, judged: bool) -> No
     assert all(c.passed for c in checks) is not judged
 
 
-def test_new_departement_is_not_judged(tmp_path: Path) -> None:
-    prev = _run(tmp_path, "prev", {"45": (100, 30)})
-    cur = _run(tmp_path, "cur", {"45": (100, 30), "18": (500, 200)})
-    checks = evaluate(cur, prev, CFG)
-    assert "dep:18" not in _checks(checks, "scored_establishments")
+@pytest.mark.parametrize("min_baseline", [20, 1, 0])
+def test_new_departement_is_not_judged(tmp_path: Path, min_baseline: int) -> None:
+    """No ratio to a count of zero, even when every count is judged (min_baseline 0 used
+    to divide by zero)."""
+    prev = _run(tmp_path, "prev", {"45": (100, 0)})
+    cur = _run(tmp_path, "cur", {"45": (100, 5), "18": (500, 200)})
+    checks = evaluate(cur, prev, GateConfig(min_baseline=min_baseline))
+    assert set(_checks(checks, "scored_establishments")) == {"dep:45"}
+    assert "dep:18" not in _checks(checks, "high_potential_establishments")
     assert all(c.passed for c in checks)
 
 

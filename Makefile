@@ -6,7 +6,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench
+.PHONY: install demo test lint bench mutation
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -26,3 +26,8 @@ test: install
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# Mutation testing of the critical modules, one at a time on their fast tests (minutes;
+# README "Tests"). MODULES="siret ranking" to run some of them.
+mutation: install
+	$(BIN)/python bench/mutation.py $(MODULES)

@@ -1,14 +1,16 @@
 """Every publication gate at its bounds: refused just past, accepted just inside, both ways.
 
-Fast (no warehouse, no flow): each test writes the two run folders' snapshots the way
-`ciblage.gates.write_snapshot` does and calls `ciblage.gates.evaluate`, the function
-`publish_run` judges a run with.
+Fast (no flow; an in-memory warehouse for the snapshot): each test writes the two run
+folders' snapshots the way `ciblage.gates.write_snapshot` does and calls
+`ciblage.gates.evaluate`, the function `publish_run` judges a run with.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -23,6 +25,8 @@ from ciblage.gates import (
     GateReport,
     add_warnings,
     evaluate,
+    scope_departements,
+    write_snapshot,
 )
 
 CFG = GateConfig()
@@ -415,3 +419,84 @@ def test_warnings_are_added_to_the_report(tmp_path: Path) -> None:
     assert "PUBLISHED WITH WARNINGS" in md and "- data warnings: 3" in md
     assert "## Data warnings\n\n- dpae stale\n" in md
     assert GateReport.read(tmp_path).warnings == rep.warnings
+
+
+# ---- the snapshot each run keeps -----------------------------------------------------------
+
+
+def _warehouse() -> duckdb.DuckDBPyConnection:
+    """45: 3 scored (potentials 69, 70, 90) + a P establishment and one of a P legal unit;
+    18: 1 scored; one establishment without département."""
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE etablissement AS SELECT siret, left(siret, 9) AS siren, dep AS "
+        "code_departement, d AS is_diffusible FROM (VALUES ('45000000100001', '45', true), "
+        "('45000000200001', '45', true), ('45000000300001', '45', true), "
+        "('45000000400001', '45', false), ('45000000500001', '45', true), "
+        "('18000000100001', '18', true), ('99000000100001', NULL, true)) t(siret, dep, d)"
+    )
+    con.execute(
+        "CREATE TABLE unite_legale AS SELECT * FROM (VALUES ('450000004', true), "
+        "('450000005', false)) t(siren, is_diffusible)"
+    )
+    con.execute(
+        "CREATE TABLE score_etablissement AS SELECT CAST(d AS DATE) AS as_of, siret, "
+        "hiring_potential FROM (VALUES ('2026-11-01', '45000000100001', 69), "
+        "('2026-11-01', '45000000200001', 70), ('2026-11-01', '45000000300001', 90), "
+        "('2026-11-01', '45000000400001', 95), ('2026-11-01', '45000000500001', 95), "
+        "('2026-11-01', '18000000100001', 10), ('2026-11-01', '99000000100001', 80), "
+        "('2026-10-01', '18000000100001', 99)) t(d, siret, hiring_potential)"
+    )
+    return con
+
+
+AS_OF = date(2026, 11, 1)
+P_SIRETS = {"45000000400001", "45000000500001"}
+
+
+def test_snapshot_counts_every_departement(tmp_path: Path) -> None:
+    con = _warehouse()
+    write_snapshot(con, tmp_path, AS_OF, "all", GateConfig(high_potential_min=70))
+    stats = pl.read_parquet(tmp_path / SNAPSHOT_DIR / STATS_FILE).sort("code_departement")
+    # counts include P establishments (they are scored, only never published)
+    assert stats.rows() == [("18", 1, 0, True), ("45", 5, 4, True)]
+    pots = pl.read_parquet(tmp_path / SNAPSHOT_DIR / POTENTIALS_FILE).sort("siret")
+    assert pots["siret"].to_list() == [
+        "18000000100001",
+        "45000000100001",
+        "45000000200001",
+        "45000000300001",
+    ]  # no P establishment, none of a P legal unit, none without département
+    assert not P_SIRETS & set(pots["siret"])
+    assert pots.filter(pl.col("siret") == "45000000200001")["hiring_potential"].item() == 70
+
+
+def test_snapshot_of_a_territory_run(tmp_path: Path) -> None:
+    con = _warehouse()
+    write_snapshot(con, tmp_path, AS_OF, "dep:45", GateConfig(high_potential_min=71))
+    stats = pl.read_parquet(tmp_path / SNAPSHOT_DIR / STATS_FILE).sort("code_departement")
+    assert stats.rows() == [("18", 1, 0, False), ("45", 5, 3, True)]
+    pots = pl.read_parquet(tmp_path / SNAPSHOT_DIR / POTENTIALS_FILE)
+    assert set(pots["code_departement"]) == {"45"} and pots.height == 3
+
+
+def test_scope_of_agency_and_bassin_runs(tmp_path: Path) -> None:
+    con = _warehouse()
+    assert scope_departements(con, tmp_path, "all") is None
+    assert scope_departements(con, tmp_path, "dep:2A") == ["2A"]
+    assert scope_departements(con, tmp_path, "agence:2420") == []  # nothing listed yet
+    _targets(
+        {
+            ("agence", "2420", "M1607"): ["45000000300001", "18000000100001"],
+            ("agence", "2420", "K1302"): ["45000000100001", "99000000100001"],
+        }
+    ).write_parquet(tmp_path / TARGETS_FILE)
+    assert scope_departements(con, tmp_path, "agence:2420") == ["18", "45"]
+    write_snapshot(con, tmp_path, AS_OF, "bassin:2420", CFG)
+    stats = pl.read_parquet(tmp_path / SNAPSHOT_DIR / STATS_FILE)
+    assert stats["in_scope"].all()
+
+
+def test_snapshot_needs_scores(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no scored establishment for as_of 2026-12-01"):
+        write_snapshot(_warehouse(), tmp_path, date(2026, 12, 1), "all", CFG)

@@ -62,7 +62,10 @@ def test_dpae_exports_headers_and_quarters(sample_dir: Path) -> None:
 
 def test_offer_files_are_api_search_responses(sample_dir: Path) -> None:
     real = json.loads(REAL_RESPONSE.read_text(encoding="utf-8"))
-    real_keys = set().union(*(o.keys() for o in real["resultats"]))
+    # `contact` is in the Offres v2 documentation, absent from the saved 2019 response
+    real_keys = set().union(*(o.keys() for o in real["resultats"])) | {"contact"}
+    contact_keys = {"nom", "coordonnees1", "coordonnees2", "coordonnees3", "telephone"}
+    contact_keys |= {"courriel", "commentaire", "urlRecruteur", "urlPostulation"}
     real_lieu = set(real["resultats"][0]["lieuTravail"])
     real_facet = set(real["filtresPossibles"][0])
     files = sorted((sample_dir / "offres").glob("*.json"))
@@ -76,7 +79,8 @@ def test_offer_files_are_api_search_responses(sample_dir: Path) -> None:
             assert set(o) <= real_keys, set(o) - real_keys
             assert set(o["lieuTravail"]) in (real_lieu, {"libelle"})
             assert re.fullmatch(r"\d\d - .+", o["lieuTravail"]["libelle"])
-            assert set(o["entreprise"]) <= {"nom", "siret", "entrepriseAdaptee"}
+            assert set(o["entreprise"]) <= {"nom", "siret", "entrepriseAdaptee", "url"}
+            assert set(o.get("contact") or {}) <= contact_keys
             assert re.fullmatch(r"\d{3}[A-Z]{4}", o["id"])
             assert re.fullmatch(r"\d{2}", o["secteurActivite"])
             assert o["typeContrat"] in ("CDI", "CDD", "MIS")
@@ -120,3 +124,17 @@ def test_dpae_is_the_sample_hires_scaled_to_the_territory(sample_dir: Path, etab
     assert set(dpae) == set(hires) == {"27", "45", "57"}
     for dep, n in hires.items():
         assert 0.8 < dpae[dep] / (TERRITORY_SCALE * n) < 1.25, (dep, dpae[dep], n)
+
+
+def test_a_share_of_offers_tells_how_to_apply(sample_dir: Path) -> None:
+    """Like real offers, some carry a contact block (sometimes naming a person, which the
+    lists must never show) or the company website."""
+    offers = [
+        o
+        for p in sorted((sample_dir / "offres").glob("*.json"))
+        for o in json.loads(p.read_text(encoding="utf-8"))["resultats"]
+    ]
+    with_contact = [o for o in offers if o.get("contact")]
+    assert 0.3 < len(with_contact) / len(offers) < 0.6
+    assert any(re.match(r"(M\.|Mme) ", o["contact"]["nom"]) for o in with_contact)
+    assert any("url" in o["entreprise"] for o in offers)

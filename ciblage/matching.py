@@ -218,7 +218,10 @@ def run_match_cli(
         raise SystemExit(f"warehouse not found: {settings.warehouse} (run `ciblage run` first)")
     con = connect(settings.warehouse, read_only=True)
     try:
-        min_pot = RankingOptions.from_settings(settings).min_potential
+        from scoring.ranking import published_label_mode
+
+        opts = RankingOptions.from_settings(settings)
+        min_pot = opts.threshold(published_label_mode(con, settings.as_of))
         result = match_profile(
             con, rome, commune, rayon_km, profile, n, settings.as_of, min_potential=min_pot
         )

@@ -71,6 +71,15 @@ class RankingOptions:
     # per-trade potential a company needs to be listed (0 = every scored company); the
     # shipped config sets 10, see README "Lists, site and profile matching"
     min_potential: int = 0
+    # the same threshold when the scores were learnt from job offers (no per-SIRET hires):
+    # their potential is a chance of an offer, well below the chance of a hire, so the
+    # shipped config sets a lower value; None = min_potential
+    min_potential_offres: int | None = None
+
+    def threshold(self, label_mode: str | None) -> int:
+        if label_mode == "offres" and self.min_potential_offres is not None:
+            return self.min_potential_offres
+        return self.min_potential
 
     @classmethod
     def from_settings(cls, settings: Settings, top_n: int | None = None) -> RankingOptions:
@@ -81,6 +90,11 @@ class RankingOptions:
             cooldown=str(section.get("cooldown", "demote")),
             last_offers=int(section.get("last_offers", 3)),
             min_potential=int(section.get("min_potential", 0)),
+            min_potential_offres=(
+                int(section["min_potential_offres"])
+                if section.get("min_potential_offres") is not None
+                else None
+            ),
         )
         if opts.cooldown not in COOLDOWN_MODES:
             raise ConfigError(
@@ -92,6 +106,7 @@ class RankingOptions:
             or opts.max_lists_per_company < 0
             or opts.last_offers < 0
             or not 0 <= opts.min_potential <= 100
+            or not 0 <= (opts.min_potential_offres or 0) <= 100
         ):
             raise ConfigError(
                 f"{settings.config_path}: [publish] top_n >= 1, max_lists_per_company >= 0, "
@@ -121,6 +136,18 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, wanted: date, explicit: bool) 
         )
     log.warning("no scores as of %s; publishing the latest scores, as of %s", wanted, found)
     return found
+
+
+def published_label_mode(con: duckdb.DuckDBPyConnection, as_of: date) -> str | None:
+    """Label mode of the scores published (hires_siret or offres)."""
+    if not table_exists(con, "score_etablissement"):
+        return None
+    rows = con.execute(
+        "SELECT label_mode FROM score_etablissement WHERE as_of = ? GROUP BY 1 "
+        "ORDER BY count(*) DESC LIMIT 1",
+        [as_of],
+    ).fetchall()
+    return rows[0][0] if rows else None
 
 
 def build_target_list(
@@ -172,7 +199,7 @@ def rank_targets(
         "top_n": options.top_n,
         "max_lists": options.max_lists_per_company,
         "cooldown_exclude": options.cooldown == "exclude",
-        "min_potential": options.min_potential,
+        "min_potential": options.threshold(published_label_mode(con, as_of)),
     }
     run_sql_file(con, "eligible_etablissement")
     run_sql_file(

@@ -186,8 +186,10 @@ def _model_line(row: dict[str, Any]) -> str:
         )
     if bt.get("calibration_ratio") is not None:
         parts.append(f"calibration {bt['calibration_ratio']:.2f}")
-    if gate.get("ranking_method") == "baseline":
+    if gate.get("passed") is False:
         parts.append(f"GATE REFUSED ({gate.get('reason')}): lists ranked by the baseline")
+    elif gate.get("ranking_method") == "baseline":
+        parts.append("gate passed; tuning kept the baseline alone (no correction helped)")
     elif gate:
         parts.append("gate passed")
     return ", ".join(parts)

@@ -334,7 +334,7 @@ def score_flow(
                     "backtest": _summary(model_info["backtest"]),
                     "gate": {k: gate.get(k) for k in ("passed", "ranking_method", "reason")},
                 }
-                if gate.get("ranking_method") == "baseline":
+                if gate.get("passed") is False:
                     step.message += (
                         f" REFUSED by the model gate ({gate.get('reason')}): baseline ranks"
                     )

@@ -123,9 +123,19 @@ def registered_model(
         [as_of, horizon, label_mode],
     ).fetchall()
     for model_id, path, sha in rows:
-        if Path(path).is_file():
+        if Path(path).is_file() and _current_format(Path(path)):
             return model_id, Path(path), sha
     return None
+
+
+def _current_format(path: Path) -> bool:
+    """A model saved before the prior x correction design (no `prior` in its metadata)
+    cannot be reused: the run retrains instead of failing on an upgraded install."""
+    meta = path.parent / "metadata.json"
+    try:
+        return "prior" in json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
 
 
 def territory_scope(con: duckdb.DuckDBPyConnection, settings: Settings, territory: str) -> str:

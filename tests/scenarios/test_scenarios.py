@@ -50,3 +50,10 @@ def test_lists_hold_on_a_small_world(tmp_path, name: str, mode: str) -> None:
     assert ratio is not None and CALIBRATION[0] <= ratio <= CALIBRATION[1], ratio
     bound = MAX_PREDICTION_FACTOR * max(r["max_observed_6m"], 1)
     assert r["max_expected_hires"] <= bound, (r["max_expected_hires"], bound)
+    # every published row keeps its invariants (stars, potential vs expected hires)
+    import polars as pl
+
+    from ciblage.publish.targets import row_invariants
+
+    targets = pl.read_parquet(work / "output" / "latest" / "targets.parquet")
+    assert row_invariants(targets) == []

@@ -72,9 +72,7 @@ def map_svg(points: list[dict[str, Any]], width: int = 640) -> str:
     margin = 12.0  # px: the largest dot's radius plus its stroke
     span_x = max(max(xs) - min(xs), 1e-6)
     span_y = max(max(ys) - min(ys), 1e-6)
-    scale = min(
-        (width - 2 * margin) / span_x, (MAP_MAX_HEIGHT - 2 * margin) / span_y, width / 0.02
-    )
+    scale = min((width - 2 * margin) / span_x, (MAP_MAX_HEIGHT - 2 * margin) / span_y, width / 0.02)
     height = int(max(MAP_MIN_HEIGHT, span_y * scale + 2 * margin))
     x_off = (width - span_x * scale) / 2 - min(xs) * scale
     y_off = (height - span_y * scale) / 2 + max(ys) * scale

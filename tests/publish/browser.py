@@ -78,9 +78,11 @@ def _playwright_page(
             page.route(TILES, lambda route: route.abort())
             page.on(
                 "request",
-                lambda req: None
-                if req.url.startswith(local) or TILES.match(req.url)
-                else remote.append(req.url),
+                lambda req: (
+                    None
+                    if req.url.startswith(local) or TILES.match(req.url)
+                    else remote.append(req.url)
+                ),
             )
             yield page
         finally:

@@ -25,6 +25,7 @@ at them (`cd <workdir>/<module> && python -m mutmut show <name>`).
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import os
 import re
 import shutil
@@ -239,6 +240,35 @@ EQUIVALENT += [
         "a département absent before has no baseline: left or inner join, no check either way",
     ),
 ]
+_DUMPS = 'json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8"'
+_MD = '(run_dir / REPORT_MD).write_text(self.to_markdown(), encoding="utf-8")'
+_UTF8 = "the locale's encoding is UTF-8 (Python's UTF-8 mode / C locale coercion)"
+EQUIVALENT += [
+    ("ciblage/gates.py", _DUMPS, _DUMPS.replace('encoding="utf-8"', "encoding=None"), _UTF8),
+    ("ciblage/gates.py", _DUMPS + " )", _DUMPS.replace(', encoding="utf-8"', ", )"), _UTF8),
+    ("ciblage/gates.py", _DUMPS, _DUMPS.replace("utf-8", "UTF-8"), "codec names: any case"),
+    (
+        "ciblage/gates.py",
+        _DUMPS,
+        _DUMPS.replace("ensure_ascii=False", "ensure_ascii=None"),
+        "json.dumps only tests ensure_ascii for truth: None is False",
+    ),
+    ("ciblage/gates.py", _MD, _MD.replace('encoding="utf-8"', "encoding=None"), _UTF8),
+    ("ciblage/gates.py", _MD, _MD.replace(', encoding="utf-8"', ", "), _UTF8),
+    ("ciblage/gates.py", _MD, _MD.replace("utf-8", "UTF-8"), "codec names: any case"),
+    (
+        "ciblage/gates.py",
+        'return [territory.split(":", 1)[1]]',
+        'return [territory.split(":", )[1]]',
+        "a département code holds no ':'",
+    ),
+    (
+        "ciblage/gates.py",
+        'return [territory.split(":", 1)[1]]',
+        'return [territory.rsplit(":", 1)[1]]',
+        "a département code holds no ':'",
+    ),
+]
 # Files whose strings are SQL: a mutant that only changes letter case (keywords, function
 # names, the macro parameter) is equivalent, SQL and DuckDB identifiers being
 # case-insensitive.
@@ -345,8 +375,6 @@ def run_mutmut(work: Path, module: Module) -> Outcome:
         text=True,
         check=True,
     )
-    import fnmatch
-
     out = Outcome()
     for line in res.stdout.splitlines():
         name, _, status = line.strip().rpartition(": ")

@@ -7,6 +7,7 @@ folders' snapshots the way `ciblage.gates.write_snapshot` does and calls
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -500,3 +501,60 @@ def test_scope_of_agency_and_bassin_runs(tmp_path: Path) -> None:
 def test_snapshot_needs_scores(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no scored establishment for as_of 2026-12-01"):
         write_snapshot(_warehouse(), tmp_path, date(2026, 12, 1), "all", CFG)
+
+
+def test_report_markdown_and_json_in_full(tmp_path: Path) -> None:
+    checks = [
+        GateCheck("scored_establishments", "dep:45", 0.5, "0.8 <= r <= 1.25", False, "few"),
+        GateCheck("outputs_complete", "run", None, "readable", False, "targets.parquet missing"),
+        GateCheck("top10_replaced_share", "agence:2420", 0.25, "<= 0.5", True, "ok"),
+    ]
+    rep = GateReport("r2", str(tmp_path), "r1", checks, published=True, created_at="t")
+    rep.warnings = ["données DPAE périmées"]
+    assert rep.to_markdown() == "\n".join(
+        [
+            "# Run report r2",
+            "",
+            "- PUBLISHED WITH WARNINGS (degraded data; `latest` now points to this run)",
+            "- compared with: r1",
+            "- checks: 3, failed: 2",
+            "- data warnings: 1",
+            "",
+            "## Data warnings",
+            "",
+            "- données DPAE périmées",
+            "",
+            "## Failed gates",
+            "",
+            "| gate | territory | figure | bound | detail |",
+            "|---|---|---|---|---|",
+            "| scored_establishments | dep:45 | 0.5 | 0.8 <= r <= 1.25 | few |",
+            "| outputs_complete | run | n/a | readable | targets.parquet missing |",
+            "",
+        ]
+    )
+    assert rep.to_dict()["passed"] is False
+    assert GateReport("r", "d", None, checks[2:]).to_dict()["passed"] is True
+    rep.write(tmp_path)
+    text = (tmp_path / "run_report.json").read_text(encoding="utf-8")
+    assert '\n  "run_id": "r2",\n' in text  # indented for people reading it
+    assert "données DPAE périmées" in text  # not \u00e9 escapes
+    assert (tmp_path / "run_report.md").read_text(encoding="utf-8") == rep.to_markdown()
+    clean = GateReport("r3", "d", "r2", checks[2:], published=True).to_markdown()
+    assert clean.endswith("- data warnings: 0\n")
+
+
+@pytest.mark.parametrize(("n", "more"), [(5, ""), (6, " (+1 more)")])
+def test_summary_names_five_failures(n: int, more: str) -> None:
+    checks = [GateCheck("g", f"dep:{i}", 0.1, "b", False, "d") for i in range(n)]
+    summary = GateReport("r", "d", None, checks).summary()
+    assert summary == "; ".join(f"g failed for dep:{i}: d" for i in range(5)) + more
+
+
+def test_unknown_gate_options_are_named(tmp_path: Path) -> None:
+    cfg = tmp_path / "ciblage.toml"
+    cfg.write_text("[gates]\nzeta = 1\nalpha = 2\n")
+    with pytest.raises(ConfigError) as err:
+        GateConfig.from_settings(load_settings(cfg))
+    known = ", ".join(f.name for f in dataclasses.fields(GateConfig))
+    assert f"unknown option(s) in [gates]: alpha, zeta (known: {known})" in str(err.value)

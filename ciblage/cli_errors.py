@@ -9,6 +9,7 @@ the expected errors into one line on stderr and exit code 2 (`EXIT_USAGE`).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import sys
@@ -102,9 +103,23 @@ def last_words(lines: list[str], outcome: str) -> None:
     console_script = os.path.basename(sys.argv[0]) == "ciblage" and not DEBUG["on"]
     if console_script:
         try:
+            from prefect.events.worker import EventsWorker
+            from prefect.logging.handlers import APILogWorker
             from prefect.server.api.server import SubprocessASGIServer
 
-            for server in list(SubprocessASGIServer._instances.values()):
+            # logs and events still queued go to the server first: sent to a stopped
+            # server, they would be retried for minutes at exit. Prefect's sync bridge
+            # can leave the thread marked as running a loop, which would turn the drain
+            # into an unawaited coroutine: clear that stale mark for the call.
+            stale = asyncio._get_running_loop()
+            asyncio._set_running_loop(None)
+            try:
+                for worker in (APILogWorker, EventsWorker):
+                    worker.drain_all(timeout=15)
+            finally:
+                asyncio._set_running_loop(stale)
+            # one server may be registered under two keys (None and its port)
+            for server in {id(x): x for x in SubprocessASGIServer._instances.values()}.values():
                 server.stop()
         except Exception:  # best effort: at worst its log line comes after ours
             pass

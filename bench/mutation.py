@@ -242,6 +242,7 @@ EQUIVALENT += [
 ]
 _DUMPS = 'json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8"'
 _MD = '(run_dir / REPORT_MD).write_text(self.to_markdown(), encoding="utf-8")'
+_DEP_SPLIT = 'return [territory.split(":", 1)[1]]'
 _UTF8 = "the locale's encoding is UTF-8 (Python's UTF-8 mode / C locale coercion)"
 EQUIVALENT += [
     ("ciblage/gates.py", _DUMPS, _DUMPS.replace('encoding="utf-8"', "encoding=None"), _UTF8),
@@ -269,10 +270,36 @@ EQUIVALENT += [
         "a département code holds no ':'",
     ),
 ]
-# Files whose strings are SQL: a mutant that only changes letter case (keywords, function
-# names, the macro parameter) is equivalent, SQL and DuckDB identifiers being
-# case-insensitive.
-SQL_STRING_FILES = ("ciblage/ingest/rules.py",)
+EQUIVALENT += [
+    (
+        "ciblage/gates.py",
+        _DEP_SPLIT,
+        _DEP_SPLIT.replace(", 1)", ", 2)"),
+        "a département code holds no ':'",
+    ),
+]
+EQUIVALENT += [
+    (
+        "ciblage/ingest/rules.py",
+        f'def {f}(n: int, var: str = "s") -> str:',
+        f'def {f}(n: int, var: str = "S") -> str:',
+        "the SQL macro's parameter name: DuckDB identifiers are case-insensitive",
+    )
+    for f in ("_luhn_sum", "_digit_sum")
+]
+# A mutant that only changes the letter case of SQL text (keywords, functions, identifiers)
+# is equivalent, SQL and DuckDB identifiers being case-insensitive; not when a quoted
+# literal changes ('P' is not 'p').
+_SQL_WORDS = re.compile(r"\b(select|from|join|where|create|macro|when|then|else|coalesce)\b", re.I)
+
+
+def _sql_case_only(before: str, after: str) -> bool:
+    return (
+        before != after
+        and before.lower() == after.lower()
+        and bool(_SQL_WORDS.search(before))
+        and re.findall(r"'[^']*'", before) == re.findall(r"'[^']*'", after)
+    )
 
 
 def is_equivalent(file: str, before: str, after: str) -> str | None:
@@ -281,7 +308,7 @@ def is_equivalent(file: str, before: str, after: str) -> str | None:
     for f, b, a, why in EQUIVALENT:
         if (f, b, a) == (file, before, after):
             return why
-    if file in SQL_STRING_FILES and before.lower() == after.lower():
+    if _sql_case_only(before, after):
         return "letter case of SQL text (case-insensitive)"
     return None
 

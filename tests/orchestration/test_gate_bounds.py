@@ -558,3 +558,12 @@ def test_unknown_gate_options_are_named(tmp_path: Path) -> None:
         GateConfig.from_settings(load_settings(cfg))
     known = ", ".join(f.name for f in dataclasses.fields(GateConfig))
     assert f"unknown option(s) in [gates]: alpha, zeta (known: {known})" in str(err.value)
+
+
+def test_snapshot_is_rewritten_in_a_new_or_existing_folder(tmp_path: Path) -> None:
+    """A rerun writes the snapshot again in the same folder; the run folder may not exist."""
+    con = _warehouse()
+    run = tmp_path / "runs" / "r1"
+    write_snapshot(con, run, AS_OF, "all", CFG)
+    write_snapshot(con, run, AS_OF, "dep:18", CFG)
+    assert pl.read_parquet(run / SNAPSHOT_DIR / POTENTIALS_FILE).height == 1

@@ -27,7 +27,7 @@ from ciblage.territories import (
     search_terms,
 )
 from ciblage.warehouse import connect
-from scoring.ranking import RankingOptions
+from scoring.ranking import RankingOptions, published_label_mode
 
 AGENCY_LEVEL = "agence"
 
@@ -73,7 +73,8 @@ def write_agency(config: str, run_dir: str, code: str) -> dict[str, Any]:
     con = connect(settings.warehouse, read_only=True)
     try:
         extras = warehouse_extras(con, rows["siret"].unique().to_list(), as_of)
-        notes = short_list_notes(con, out, code, counts, opts.top_n, opts.min_potential)
+        threshold = opts.threshold(published_label_mode(con, as_of))
+        notes = short_list_notes(con, out, code, counts, opts.top_n, threshold)
         mapping_file = agency_mapping_path(settings)
         build_territory_commune(con, read_agency_mapping(mapping_file) if mapping_file else None)
         search = search_terms(con, AGENCY_LEVEL, code)

@@ -217,7 +217,9 @@ def write_agency_pages(
         "agence.html.j2",
         base / "index.html",
         agency=agency,
-        romes=romes,
+        # the trades with the most real targets first (then the best one's potential): an
+        # agency has dozens of trades, most with one or two companies
+        romes=sorted(romes, key=lambda r: (-r["n"], -r["best_potential"], r["code_rome"])),
         map_svg=map_html(_points(all_rows, "fiches/{siret}.html")),
         **ctx,
     )

@@ -82,14 +82,16 @@ def test_source_option() -> None:
 def _small_warehouse(path: Path) -> None:
     with session(path) as con:
         con.execute(
-            "CREATE TABLE ref_commune AS SELECT * FROM (VALUES ('45234', '45', '2404'), "
-            "('27229', '27', '2305')) t(code_commune, code_departement, code_bassin)"
+            "CREATE TABLE ref_commune AS SELECT * FROM (VALUES "
+            "('45234', 'Orléans', '45', '2404'), ('27229', 'Évreux', '27', '2305')) "
+            "t(code_commune, libelle, code_departement, code_bassin)"
         )
         con.execute("CREATE TABLE ref_departement (code_departement VARCHAR, libelle VARCHAR)")
         con.execute("CREATE TABLE ref_bassin (code_bassin VARCHAR, libelle VARCHAR)")
         con.execute(
-            "CREATE TABLE etablissement (siret VARCHAR, code_commune VARCHAR, "
-            "code_departement VARCHAR)"
+            "CREATE TABLE etablissement AS SELECT * FROM (VALUES "
+            "('45000000000001', '45234', '45', 'A')) "
+            "t(siret, code_commune, code_departement, etat_administratif)"
         )
 
 

@@ -163,7 +163,8 @@ def list_metrics(cands: pd.DataFrame, lists: pd.DataFrame, best: str) -> dict[st
     `lists`: code_departement, code_rome, rank, siret (the published département lists);
     `best`: the baseline of the run's label mode (past_hires or past_offers).
     """
-    y = cands.set_index(["siret", "code_rome"])["y"]
+    keys = zip(cands["siret"], cands["code_rome"], strict=True)
+    y = dict(zip(keys, cands["y"], strict=True))  # real hires per (siret, ROME)
     by_group = {
         k: g for k, g in lists.sort_values("rank").groupby(["code_departement", "code_rome"])
     }

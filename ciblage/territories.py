@@ -325,7 +325,8 @@ def search_terms(con: duckdb.DuckDBPyConnection, level: str, code: str) -> str:
     territory_commune), so the site's agency search finds « orleans », « 45000 » or
     « loiret »."""
     postcodes = (
-        "SELECT code_commune, string_agg(DISTINCT code_postal, ' ') AS cp FROM ref_code_postal "
+        "SELECT code_commune, string_agg(DISTINCT code_postal, ' ' ORDER BY code_postal) AS cp "
+        "FROM ref_code_postal "
         "GROUP BY code_commune"
         if table_exists(con, "ref_code_postal")
         else "SELECT NULL::VARCHAR AS code_commune, NULL::VARCHAR AS cp WHERE false"

@@ -85,3 +85,29 @@ def test_fiche_orders_tied_trades_by_a_total_order() -> None:
     # the company's trades: potential desc, expected hires desc, then code_rome; the
     # fields the fiche copies come from its best row (D1507, 3.0 expected hires)
     assert order[1] == ("11111111111111", "D1507", ("D1507", "G1602", "M1607"))
+
+
+def test_agency_search_terms_do_not_depend_on_insertion_order() -> None:
+    """The site index's search text (postcodes of a commune) is the same on every run."""
+    import duckdb
+
+    from ciblage.territories import search_terms
+
+    texts = set()
+    for rows in (["27600", "27940"], ["27940", "27600"]):
+        con = duckdb.connect()
+        con.execute(
+            "CREATE TABLE ref_commune AS SELECT '27681' AS code_commune, "
+            "'Vernon' AS libelle, '27' AS code_departement"
+        )
+        con.execute(
+            "CREATE TABLE ref_departement AS SELECT '27' AS code_departement, 'Eure' AS libelle"
+        )
+        con.execute("CREATE TABLE ref_code_postal (code_commune VARCHAR, code_postal VARCHAR)")
+        con.executemany("INSERT INTO ref_code_postal VALUES ('27681', ?)", [[r] for r in rows])
+        con.execute(
+            "CREATE TEMP TABLE territory_commune AS SELECT 'agence' AS territory_level, "
+            "'2812' AS territory_code, '27681' AS code_commune"
+        )
+        texts.add(search_terms(con, "agence", "2812"))
+    assert texts == {"Vernon 27600 27940 Eure"}

@@ -203,6 +203,7 @@ def publish_flow(
                     df.unique(["territory_level", "territory_code", "code_rome"])
                     .group_by("territory_level")
                     .len()
+                    .sort("territory_level")  # same file for the same data
                     .iter_rows()
                 ),
                 "agencies": agencies,

@@ -307,7 +307,10 @@ EQUIVALENT += [
 # A mutant that only changes the letter case of SQL text (keywords, functions, identifiers)
 # is equivalent, SQL and DuckDB identifiers being case-insensitive; not when a quoted
 # literal changes ('P' is not 'p').
-_SQL_WORDS = re.compile(r"\b(select|from|join|where|create|macro|when|then|else|coalesce)\b", re.I)
+_SQL_WORDS = re.compile(
+    r"\b(select|from|join|where|create|macro|when|then|else|coalesce|order by|group by|limit)\b",
+    re.I,
+)
 
 
 def _sql_case_only(before: str, after: str) -> bool:

@@ -270,3 +270,19 @@ def test_published_model_says_which_ranking_the_scores_come_from() -> None:
     assert published_model(con, "2026-11-01")["ranking_method"] == "model"
     con.execute('UPDATE model_registry SET metrics = \'{"gate": {"passed": true}}\'')
     assert published_model(con, "2026-11-01")["ranking_method"] == "model"
+
+
+def test_calibration_with_few_or_missing_figures() -> None:
+    """Less than one observed hire still gives a ratio; a missing prediction counts 0."""
+    small = evaluate_gate(_backtest(0.5, obs=0.5), bound=50.0, max_predicted=10.0)
+    assert small["checks"][0]["value"] == 1.0 and small["passed"]
+    missing = evaluate_gate({"hires_observed": 100.0}, bound=50.0, max_predicted=10.0)
+    assert missing["checks"][0]["value"] == 0.0 and not missing["passed"]
+
+
+def test_counselor_sentence_in_full() -> None:
+    assert summary_fr({"passed": False}) == (
+        "Le modèle de prédiction n'a pas passé ses contrôles de qualité pour cette mise à "
+        "jour : les entreprises sont classées par leurs embauches passées (méthode de "
+        "référence)."
+    )

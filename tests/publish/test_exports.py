@@ -155,3 +155,29 @@ def test_expected_hires_are_shown_as_bounded_bands() -> None:
     # bands are ordered and contiguous
     bounds = [hi for hi, _ in HIRES_BANDS]
     assert bounds == sorted(bounds)
+
+
+def test_site_says_when_the_baseline_ranked_the_lists(tmp_path) -> None:
+    """A refused model is announced on every page; a passing one adds nothing."""
+    from datetime import date
+
+    from ciblage.publish.agency import RANKING_FILE, common_context
+    from ciblage.publish.site import write_index
+    from scoring.model_gate import summary_fr
+
+    notice = summary_fr({"passed": False})
+    (tmp_path / RANKING_FILE).write_text(
+        json.dumps({"ranking_method": "baseline", "notice_fr": notice}), encoding="utf-8"
+    )
+    page = write_index(
+        tmp_path / "site", [], common_context(date(2026, 11, 1), "r1", tmp_path), None
+    )
+    assert notice and "pas passé ses contrôles de qualité" in page.read_text("utf-8")
+    (tmp_path / RANKING_FILE).write_text(
+        json.dumps({"ranking_method": "model", "notice_fr": None}), encoding="utf-8"
+    )
+    page = write_index(
+        tmp_path / "site", [], common_context(date(2026, 11, 1), "r1", tmp_path), None
+    )
+    assert "avertissement" not in page.read_text("utf-8")
+    assert summary_fr({"passed": True}) is None

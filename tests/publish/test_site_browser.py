@@ -47,6 +47,7 @@ def test_index_agency_list_and_fiche(run_dir):
         # every company is on the map (commune centre when no precise point), drawn by
         # the vendored Leaflet; tiles refused here: the map says the background is missing
         n = agency["siret"].n_unique()
+        page.wait_for_selector(".carte-leaflet path.leaflet-interactive")
         assert page.locator("svg.carte circle").count() == n
         assert page.locator("svg.carte circle.approx").count() >= 1  # PUBLIC: no coordinates
         assert page.locator(".carte-leaflet path.leaflet-interactive").count() == n
@@ -55,6 +56,8 @@ def test_index_agency_list_and_fiche(run_dir):
         _shot(page, "carte")
 
         page.click("#metiers >> text=Personnel de cuisine")
+        page.wait_for_load_state("load")
+        page.wait_for_selector(".carte-leaflet path.leaflet-interactive")
         assert "(G1602)" in page.inner_text("h1")
         lst = agency.filter(pl.col("code_rome") == "G1602").sort("rank")
         assert _col(page, 0) == [str(r) for r in lst["rank"]]

@@ -268,8 +268,12 @@ def test_published_model_says_which_ranking_the_scores_come_from() -> None:
     }
     con.execute("UPDATE model_registry SET metrics = NULL WHERE model_id = 'm1'")
     assert published_model(con, "2026-11-01")["ranking_method"] == "model"
-    con.execute('UPDATE model_registry SET metrics = \'{"gate": {"passed": true}}\'')
+    con.execute(
+        "UPDATE model_registry SET metrics = ?",
+        [json.dumps({"gate": {"passed": True, "reason": "x"}})],
+    )
     assert published_model(con, "2026-11-01")["ranking_method"] == "model"
+    assert published_model(con, "2026-11-01")["reason"] is None  # only a refusal has one
 
 
 def test_calibration_with_few_or_missing_figures() -> None:

@@ -318,6 +318,14 @@ EQUIVALENT += [
         '[model_id.removesuffix("#BASELINE")],',
     )
 ]
+EQUIVALENT += [
+    (
+        "ciblage/ingest/gate.py",
+        "newest = row[0] if row else None",
+        "newest = row[0] if (row) or True else None",
+        "max() over the table always returns one row",
+    )
+]
 # A mutant that only changes the letter case of SQL text (keywords, functions, identifiers)
 # is equivalent, SQL and DuckDB identifiers being case-insensitive; not when a quoted
 # literal changes ('P' is not 'p').

@@ -6,6 +6,7 @@ row count is always the staged table's: the path every national reload takes.
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 import duckdb
@@ -164,3 +165,12 @@ def test_freshness(con: duckdb.DuckDBPyConnection) -> None:
     assert is_stale(con, spec, "d", date(2026, 7, 11)) == "newest data 2026-06-30 is 11 days old"
     assert is_stale(con, spec, "ts", date(2026, 7, 11)) == "newest data 2026-06-30 is 11 days old"
     assert is_stale(con, spec, "e", date(2026, 7, 11)) == "no dated row"
+
+
+def test_sampling_is_logged(
+    con: duckdb.DuckDBPyConnection, caplog: pytest.LogCaptureFixture
+) -> None:
+    staging = _stage(con, 400)
+    with caplog.at_level(logging.INFO, logger="ciblage.ingest.gate"):
+        quality_gate(con, SPEC, staging, "r", 400, "f.csv", max_rows=100)
+    assert "src: row-level expectations on a 25.0 % sample of 400 rows" in caplog.messages

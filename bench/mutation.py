@@ -84,10 +84,33 @@ MODULES: dict[str, Module] = {
     ),
     "publication_gates": Module(
         python=("ciblage/gates.py",),
-        names=("ciblage.gates.x_*", "ciblage.gates.xǁGateConfigǁ*"),
-        note="the gates, their config and the snapshot; the run report's wording: gate_report",
+        names=(
+            *(
+                f"ciblage.gates.x_{f}__mutmut_*"
+                for f in (
+                    "evaluate",
+                    "_outputs_complete",
+                    "_ratio_check",
+                    "_count_checks",
+                    "_change_checks",
+                    "_top10_checks",
+                )
+            ),
+        ),
+        note="the gates themselves (config and snapshot: gate_snapshot; report: gate_report)",
         # test_gates.py proves the same through publish_run, 100 times slower
         tests=("tests/orchestration/test_gate_bounds.py",),
+    ),
+    "gate_snapshot": Module(
+        python=("ciblage/gates.py",),
+        names=(
+            "ciblage.gates.xǁGateConfigǁ*",
+            "ciblage.gates.x_scope_departements__mutmut_*",
+            "ciblage.gates.x_write_snapshot__mutmut_*",
+            "ciblage.gates.x_add_warnings__mutmut_*",
+        ),
+        tests=("tests/orchestration/test_gate_bounds.py",),
+        note="[gates] config, the snapshot every run keeps (privacy filter), warnings",
     ),
     "gate_report": Module(
         python=("ciblage/gates.py",),

@@ -347,7 +347,13 @@ EQUIVALENT += [
         "newest = row[0] if row else None",
         "newest = row[0] if (row) or True else None",
         "max() over the table always returns one row",
-    )
+    ),
+    (
+        "ciblage/ingest/gate.py",
+        "if target != staging",
+        "if (target != staging) or True",
+        "unsampled, the same checks run on the same table in two calls instead of one",
+    ),
 ]
 # A mutant that only changes the letter case of SQL text (keywords, functions, identifiers)
 # is equivalent, SQL and DuckDB identifiers being case-insensitive; not when a quoted

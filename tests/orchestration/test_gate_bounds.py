@@ -567,3 +567,32 @@ def test_snapshot_is_rewritten_in_a_new_or_existing_folder(tmp_path: Path) -> No
     write_snapshot(con, run, AS_OF, "all", CFG)
     write_snapshot(con, run, AS_OF, "dep:18", CFG)
     assert pl.read_parquet(run / SNAPSHOT_DIR / POTENTIALS_FILE).height == 1
+
+
+@pytest.mark.parametrize(("min_baseline", "judged"), [(1, True), (2, False)])
+def test_ratio_baseline_of_one(tmp_path: Path, min_baseline: int, judged: bool) -> None:
+    prev = _run(tmp_path, "prev", {"45": (1, 1)})
+    cur = _run(tmp_path, "cur", {"45": (5, 1)})
+    checks = evaluate(cur, prev, GateConfig(min_baseline=min_baseline))
+    assert ("dep:45" in _checks(checks, "scored_establishments")) is judged
+
+
+def test_vanished_departement_with_a_zero_lower_bound(tmp_path: Path) -> None:
+    """Ratio 0 of a vanished département against [0, 1.25]: accepted, not a crash."""
+    prev = _run(tmp_path, "prev", {"45": (100, 30), "18": (40, 10)})
+    cur = _run(tmp_path, "cur", {"45": (100, 30)})
+    checks = evaluate(cur, prev, GateConfig(count_min_ratio=0.0))
+    gone = _checks(checks, "scored_establishments")["dep:18"]
+    assert gone.passed and gone.value == 0
+
+
+def test_top10_checks_in_territory_order(tmp_path: Path) -> None:
+    before, after = {}, {}
+    for level, code in (("departement", "18"), ("agence", "2420"), ("agence", "2401")):
+        b, a = _lists(3, 0)
+        before |= {(level, code, k[2]): v for k, v in b.items()}
+        after |= {(level, code, k[2]): v for k, v in a.items()}
+    prev = _run(tmp_path, "prev", lists=before)
+    cur = _run(tmp_path, "cur", lists=after)
+    order = [c.territory for c in evaluate(cur, prev, CFG) if c.name == "top10_replaced_share"]
+    assert order == ["agence:2401", "agence:2420", "departement:18"]

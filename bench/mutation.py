@@ -355,6 +355,17 @@ EQUIVALENT += [
         "unsampled, the same checks run on the same table in two calls instead of one",
     ),
 ]
+_COLUMNS = 'columns=[*LIST_KEY, "rank", "siret"]),'
+EQUIVALENT += [
+    (
+        "ciblage/gates.py",
+        f"pl.read_parquet({d} / TARGETS_FILE, {_COLUMNS}",
+        f"pl.read_parquet({d} / TARGETS_FILE, {after}",
+        "reading every column of targets.parquet: the checks use the same five",
+    )
+    for d in ("run_dir", "previous_dir")
+    for after in ("columns=None),", "),")
+]
 # A mutant that only changes the letter case of SQL text (keywords, functions, identifiers)
 # is equivalent, SQL and DuckDB identifiers being case-insensitive; not when a quoted
 # literal changes ('P' is not 'p').

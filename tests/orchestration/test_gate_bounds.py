@@ -596,3 +596,39 @@ def test_top10_checks_in_territory_order(tmp_path: Path) -> None:
     cur = _run(tmp_path, "cur", lists=after)
     order = [c.territory for c in evaluate(cur, prev, CFG) if c.name == "top10_replaced_share"]
     assert order == ["agence:2401", "agence:2420", "departement:18"]
+
+
+def test_outputs_complete_in_detail(tmp_path: Path) -> None:
+    run = _run(tmp_path, "cur")
+    (run / TARGETS_FILE).unlink()
+    (run / SNAPSHOT_DIR / STATS_FILE).unlink()
+    for i in range(6):
+        (run / f"f{i}.tmp").write_text("")
+    check = evaluate(run, None, CFG)[0]
+    assert (check.name, check.territory, check.value, check.passed) == (
+        "outputs_complete",
+        "run",
+        0.0,
+        False,
+    )
+    assert check.detail == (
+        "targets.parquet missing; unfinished files: f0.tmp, f1.tmp, f2.tmp, f3.tmp, f4.tmp; "
+        "gate snapshot missing"
+    )
+
+
+def test_a_small_territory_does_not_stop_the_others(tmp_path: Path) -> None:
+    """agence:2401 has too few common lists to be judged; departement:18 after it is."""
+    b1, a1 = _lists(2, 2)
+    b2, a2 = _lists(3, 3)
+    before = {("agence", "2401", k[2]): v for k, v in b1.items()} | {
+        ("departement", "18", k[2]): v for k, v in b2.items()
+    }
+    after = {("agence", "2401", k[2]): v for k, v in a1.items()} | {
+        ("departement", "18", k[2]): v for k, v in a2.items()
+    }
+    prev = _run(tmp_path, "prev", lists=before)
+    cur = _run(tmp_path, "cur", lists=after)
+    checks = _checks(evaluate(cur, prev, CFG), "top10_replaced_share")
+    assert set(checks) == {"departement:18"}
+    assert not checks["departement:18"].passed and checks["departement:18"].bound == "<= 0.5"

@@ -615,6 +615,14 @@ def test_outputs_complete_in_detail(tmp_path: Path) -> None:
         "targets.parquet missing; unfinished files: f0.tmp, f1.tmp, f2.tmp, f3.tmp, f4.tmp; "
         "gate snapshot missing"
     )
+    assert check.bound == "targets.parquet readable, non-empty; no unfinished file"
+
+
+def test_outputs_check_stays_first_when_compared(tmp_path: Path) -> None:
+    prev = _run(tmp_path, "prev", {"45": (100, 30)}, pots=_pots("45", [50] * 20))
+    cur = _run(tmp_path, "cur", {"45": (100, 30)}, pots=_pots("45", [50] * 20))
+    names = [c.name for c in evaluate(cur, prev, CFG)]
+    assert names[0] == "outputs_complete" and "scored_establishments" in names
 
 
 def test_a_small_territory_does_not_stop_the_others(tmp_path: Path) -> None:

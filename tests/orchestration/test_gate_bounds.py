@@ -404,7 +404,7 @@ def test_report_says_what_failed_and_round_trips(tmp_path: Path) -> None:
     assert back == rep
     ok = GateReport("r3", str(tmp_path), None, checks[-1:], published=True)
     assert ok.passed and ok.summary() == "1 gate checks passed"
-    assert "PUBLISHED (`latest` now points to this run)" in ok.to_markdown()
+    assert "\n- PUBLISHED (`latest` now points to this run)\n" in ok.to_markdown()
     assert "compared with: nothing (first publication)" in ok.to_markdown()
 
 

@@ -354,6 +354,12 @@ EQUIVALENT += [
         "if (target != staging) or True",
         "unsampled, the same checks run on the same table in two calls instead of one",
     ),
+    (
+        "ciblage/ingest/gate.py",
+        'partition_by="_partition" if spec.partition and table == target else None,',
+        'partition_by="_PARTITION" if spec.partition and table == target else None,',
+        "used as a DuckDB expression: column names are case-insensitive",
+    ),
 ]
 _COLUMNS = 'columns=[*LIST_KEY, "rank", "siret"]),'
 EQUIVALENT += [

@@ -6,6 +6,7 @@ row count is always the staged table's: the path every national reload takes.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date
 
@@ -174,3 +175,14 @@ def test_sampling_is_logged(
     with caplog.at_level(logging.INFO, logger="ciblage.ingest.gate"):
         quality_gate(con, SPEC, staging, "r", 400, "f.csv", max_rows=100)
     assert "src: row-level expectations on a 25.0 % sample of 400 rows" in caplog.messages
+
+
+def test_failure_names_the_file_and_rows(con: duckdb.DuckDBPyConnection) -> None:
+    staging = _stage(con, 1000, bad=300)
+    with pytest.raises(QualityFailure, match=r"\(file f\.csv\)"):
+        quality_gate(con, SPEC, staging, "r", None, "f.csv", max_rows=100)
+    rows = con.execute(
+        "SELECT details FROM dq_result WHERE run_id = 'r' AND NOT success "
+        f"AND expectation = '{LUHN}'"
+    ).fetchall()
+    assert rows and all(json.loads(d)["example_rows"] for (d,) in rows)

@@ -156,6 +156,8 @@ def measure_coverage(
 
 
 def _record_dq(con: duckdb.DuckDBPyConnection, run_id: str, cov: list[Coverage]) -> None:
+    # a warehouse scored without any quality-checked load (tests, restored copies) has none
+    run_sql_file(con, "dq_result")
     con.execute(
         "DELETE FROM dq_result WHERE run_id = ? AND expectation = ? AND list_contains(?, "
         "column_name)",

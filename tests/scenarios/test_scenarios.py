@@ -46,8 +46,16 @@ def test_lists_hold_on_a_small_world(tmp_path, name: str, mode: str) -> None:
     assert ranking >= best - tolerance, (
         f"ranking precision@10 {ranking:.3f} < {base} {best:.3f} - {tolerance:.3f}"
     )
-    ratio = r["calibration_ratio"]
-    assert ratio is not None and CALIBRATION[0] <= ratio <= CALIBRATION[1], ratio
+    # the back-test is calibrated, or the model gate refused the model (on a world this
+    # small one snapshot's hires are noisy) and the baseline ranked the lists instead
+    ratio, gate = r["calibration_ratio"], r.get("gate") or {}
+    calibrated = ratio is not None and CALIBRATION[0] <= ratio <= CALIBRATION[1]
+    assert calibrated or (
+        gate.get("passed") is False and gate.get("ranking_method") == "baseline"
+    ), (
+        ratio,
+        gate,
+    )
     bound = MAX_PREDICTION_FACTOR * max(r["max_observed_6m"], 1)
     assert r["max_expected_hires"] <= bound, (r["max_expected_hires"], bound)
     # every published row keeps its invariants (stars, potential vs expected hires)

@@ -40,4 +40,10 @@ def test_score_flow_then_territory_rerun(
     assert rerun["rows"]["score_etablissement"] < len(before)
     # a territory rerun rescoring with the same model gives the national figures
     pd.testing.assert_frame_equal(before, after)
-    assert steps == [("train", "completed"), ("score", "completed"), ("score", "completed")]
+    # each score run also records its after-features coverage check
+    assert [s for s in steps if s[0] != "coverage_features"] == [
+        ("train", "completed"),
+        ("score", "completed"),
+        ("score", "completed"),
+    ]
+    assert ("coverage_features", "completed") in steps

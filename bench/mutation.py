@@ -360,6 +360,12 @@ EQUIVALENT += [
         'partition_by="_PARTITION" if spec.partition and table == target else None,',
         "used as a DuckDB expression: column names are case-insensitive",
     ),
+    (
+        "ciblage/ingest/gate.py",
+        "if len(outcomes) > 1:  # each call replaces the run's dq_result rows: store both",
+        "if len(outcomes) >= 1:  # each call replaces the run's dq_result rows: store both",
+        "one outcome recorded a second time replaces its own rows with the same rows",
+    ),
 ]
 _COLUMNS = 'columns=[*LIST_KEY, "rank", "siret"]),'
 EQUIVALENT += [

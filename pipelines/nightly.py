@@ -225,6 +225,11 @@ def _run_chain(
             result: dict[str, Any] = {}
             for stage, params, call in _stage_calls(settings, stages, territory, sources):
                 result = chain.run(stage, params, call) or {}
+                if stage == "score" and isinstance(result, dict):
+                    # a source that loads rows but fills (almost) no feature: not a success
+                    chain.sources.degraded.extend(
+                        f"feature coverage: {c}" for c in result.get("coverage_failed") or []
+                    )
                 if chain.sources.failed_required:  # never rank on stale SIRENE/referentials
                     result = {}
                     break

@@ -25,6 +25,7 @@ from ciblage.status import collect_status
 
 CALLS: list[str] = []
 INGEST: dict = {}  # source -> (status, message) the stand-in ingest reports
+COVERAGE: list[str] = []  # after-features coverage failures the stand-in score reports
 
 
 def damage(cfg: Path, source: str, status: str, message: str) -> None:
@@ -49,7 +50,7 @@ def fake_ingest(config=None, sources=None, as_of=None) -> dict:
 @flow(name="score")
 def fake_score(config=None, as_of=None, horizon_months=None, territory="all") -> dict:
     CALLS.append("score")
-    return {"scored": 10}
+    return {"scored": 10, "coverage_failed": list(COVERAGE)}
 
 
 @flow(name="publish")
@@ -78,6 +79,7 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     install_stage_flows(monkeypatch, fake_ingest, fake_score, fake_publish)
     CALLS.clear()
     INGEST.clear()
+    COVERAGE.clear()
     dpae = '[sources.dpae_departement]\npath = "dpae_departement.csv"\n'
     return full_config(tmp_path / "ciblage.toml", dpae)
 
@@ -120,6 +122,17 @@ def test_required_source_failure_stops_before_scoring(stand_ins: Path, prefect_h
     INGEST.clear()
     nightly_flow(config=str(stand_ins))
     assert CALLS[4:] == ["ingest", "score", "publish"]
+
+
+def test_a_source_filling_no_feature_publishes_degraded(stand_ins: Path, prefect_harness) -> None:
+    """Rows loaded but (almost) no establishment informed: the run says so (exit 3)."""
+    from pipelines.nightly import nightly_flow
+
+    COVERAGE.append("dpae: 0.0 % of establishments informed (bound 50 %)")
+    outcome = nightly_flow(config=str(stand_ins))["outcome"]
+    assert outcome["status"] == "degraded" and "dpae: 0.0 %" in outcome["line"]
+    report = json.loads((Path(outcome["run_dir"]) / "run_report.json").read_text())
+    assert report["published"] and "feature coverage" in report["warnings"][0]
 
 
 def test_optional_source_failure_publishes_degraded(stand_ins: Path, prefect_harness) -> None:

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from ciblage.warehouse import table_exists
+
 CALIBRATION_BOUNDS = (0.8, 1.25)
 BOUND_FACTOR = 2.0
 BASELINES = ("headcount", "past_12m")
@@ -109,7 +111,7 @@ def published_model(con: Any, as_of: Any) -> dict[str, Any] | None:
             "SELECT metrics FROM model_registry WHERE model_id = ?",
             [model_id.removesuffix("#baseline")],
         ).fetchall()
-        if _has_registry(con)
+        if table_exists(con, "model_registry")
         else []
     )
     if reg and reg[0][0]:
@@ -125,10 +127,3 @@ def published_model(con: Any, as_of: Any) -> dict[str, Any] | None:
         "ranking_method": "baseline" if refused else "model",
         "reason": reason if refused else None,
     }
-
-
-def _has_registry(con: Any) -> bool:
-    rows = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'model_registry'"
-    ).fetchall()
-    return bool(rows and rows[0][0])

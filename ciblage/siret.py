@@ -5,6 +5,10 @@ establishments (SIREN 356000000) are numbered outside that scheme: INSEE accepts
 the sum of the SIRET's digits is a multiple of 5 (the head office, 35600000000048, also
 passes the plain Luhn test). The vectorised form for millions of rows is
 `ciblage.quality.luhn.luhn_valid`, the SQL one `ciblage.ingest.rules.install_macros`.
+
+`siret_problem` says *why* a number is refused, in French, so that a 13-digit SIRET reads
+« 13 chiffres au lieu de 14 » rather than a check-digit error a user cannot act on; its SQL
+twin is `ciblage.ingest.rules.siret_problem_sql` (same texts, tested together).
 """
 
 from __future__ import annotations
@@ -37,3 +41,21 @@ def siret_ok(value: str | None) -> bool:
         and value.isdigit()
         and sum(int(c) for c in value) % 5 == 0
     )
+
+
+def siret_problem(value: str | None, length: int = 14) -> str | None:
+    """Why `value` is not a valid SIRET (`length` 14) or SIREN (9), in French; None if valid.
+
+    The checks go from what a user sees first to the checksum: empty, non-digit characters,
+    wrong number of digits, and only then the check digit.
+    """
+    if value is None or not value.strip():
+        return "vide"
+    others = sorted({c for c in value if not ("0" <= c <= "9")})
+    if others:
+        shown = " ".join(f"« {c} »" for c in others[:5])
+        return f"caractère(s) autre(s) que des chiffres : {shown}"
+    if len(value) != length:
+        return f"{len(value)} chiffres au lieu de {length}"
+    valid = siret_ok(value) if length == 14 else luhn_ok(value)
+    return None if valid else "clé de contrôle fausse (dernier chiffre)"

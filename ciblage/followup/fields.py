@@ -13,7 +13,7 @@ import re
 import unicodedata
 from datetime import date, datetime, timedelta
 
-from ciblage.siret import siret_ok
+from ciblage.siret import siret_ok, siret_problem
 
 CANAL_LABELS = {"mail": "mail", "telephone": "téléphone", "visite": "visite"}
 RESULTAT_LABELS = {
@@ -93,12 +93,11 @@ def parse_siret(raw: object) -> str:
         )
     if not text:
         raise FieldError("SIRET manquant")
-    if len(text) == 13 and text.isdigit():
+    if len(text) == 13 and text.isdigit() and siret_luhn_ok("0" + text):
         text = "0" + text  # Excel drops the leading zero of a number
-    if len(text) != 14 or not text.isdigit():
-        raise FieldError("le SIRET doit compter 14 chiffres")
-    if not siret_luhn_ok(text):
-        raise FieldError("SIRET invalide (clé de contrôle fausse)")
+    problem = siret_problem(text)
+    if problem:  # « 13 chiffres au lieu de 14 », not a check-digit error
+        raise FieldError(f"SIRET invalide : {problem}")
     return text
 
 

@@ -55,7 +55,7 @@ class RowError:
     field: str
     value: str
     message: str
-    data_row: int = 0  # header excluded (quarantine.row_number)
+    data_row: int = 0  # header excluded (quarantine.row_number is `row`, the line shown)
 
     def __str__(self) -> str:
         return f"{self.file}, ligne {self.row}, {self.field} = {self.value!r} : {self.message}"
@@ -211,7 +211,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, report: ImportReport, run_id: st
     con.executemany(
         "INSERT INTO quarantine (run_id, source, file, row_number, field, value, reason, raw) "
         "VALUES (?, 'promotions', ?, ?, ?, ?, ?, NULL)",
-        [[run_id, e.file, e.data_row, e.field, e.value, e.message] for e in report.errors],
+        [[run_id, e.file, e.row, e.field, e.value, e.message] for e in report.errors],
     )
 
 

@@ -66,7 +66,7 @@ class RawRow:
     location: str  # file name, plus sheet for XLSX
     row: int  # as shown by the spreadsheet: header is row 1 (or its own row in XLSX)
     values: dict[str, Any]
-    data_row: int = 0  # 1-based data row, header excluded (the quarantine convention)
+    data_row: int = 0  # 1-based data row, header excluded (`row` is what quarantine stores)
 
 
 @dataclass

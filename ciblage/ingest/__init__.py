@@ -8,7 +8,7 @@ exports and their sector table in `dpae.py`):
                columns=("siret", "mois", ...),    # raw columns read, staged as VARCHAR
                reader=read_tabular,               # (path, spec) -> Iterator[RecordBatch]
                keys=("siret", "mois", "code_rome"),  # duplicates after the first: quarantine
-               rules=(Rule("siret", "siret", "invalid SIRET"), ...),  # row rules
+               rules=(Rule("siret", "siret", "SIRET invalide"), ...),  # row rules
                checks=(Check("luhn", "siret", mostly=0.99), ...),  # GE expectations
                required=False)                    # optional: missing -> warn, keep last load
 

@@ -151,12 +151,12 @@ def validate_sectors(
             value, row, fname, n = unknown[0][:4]
             more = f" (and {len(unknown) - 1} other unknown value(s))" if len(unknown) > 1 else ""
             errors.append(
-                f"{fname or file}, row {row}, field {field}: sector value {value!r} maps to no "
+                f"{fname or file}, line {row}, field {field}: sector value {value!r} maps to no "
                 f"{nomenclature} code of data/reference/dpae_secteurs.csv ({n} row(s)){more}"
             )
         for value, row, fname, _n, code, libelle, _label in relabelled[:3]:
             warnings.append(
-                f"{fname or file}, row {row}, field {field}: {value!r} has code {code}, "
+                f"{fname or file}, line {row}, field {field}: {value!r} has code {code}, "
                 f"labelled {libelle!r} in dpae_secteurs.csv"
             )
     if errors:

@@ -271,8 +271,8 @@ def _load(
             return LoadResult(spec.name, "stale", rows_read=rows_read, message=msg), fp
         if rejects:
             con.executemany(
-                "INSERT INTO quarantine VALUES (?, ?, ?, ?, NULL, NULL, ?, ?)",
-                [[run_id, spec.name, f, r, reason, raw] for f, r, reason, raw in rejects],
+                "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+                [[run_id, spec.name, f, r, fld, why, raw] for f, r, fld, why, raw in rejects],
             )
         quarantined = quarantine_rows(con, spec, staging, run_id)
         tick("rules")

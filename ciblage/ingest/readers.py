@@ -2,13 +2,15 @@
 
 Every reader has the signature `(path, spec) -> Iterator[pyarrow.RecordBatch]` and yields
 the spec's `columns` (VARCHAR, empty field -> NULL) plus `_file` (file name) and `_row`
-(1-based data row number in that file, the header excluded), so that any later error or
-quarantined row names its file, row and field. Nothing is ever loaded whole: CSVs are
+(the line a user sees in a text editor, header = line 1: the first data row of a CSV is
+line 2; Parquet has no lines: its 1-based row), so that any later error or quarantined row
+names its file, line and field. Nothing is ever loaded whole: CSVs are
 parsed block by block (zip members are streamed, never extracted), Parquet is scanned
 with column projection.
 
 Rows the CSV parser cannot split (wrong number of fields) are not fatal: they are sent
-to `report_reject`, which the loader turns into quarantine rows.
+to `report_reject` with their line and, for a short line, the first field it lacks;
+the loader turns them into quarantine rows.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ class IngestError(Exception):
             p
             for p in (
                 f"file {file}" if file else "",
-                f"row {row}" if row is not None else "",
+                f"line {row}" if row is not None else "",
                 f"field {field!r}" if field else "",
             )
             if p
@@ -54,9 +56,9 @@ class IngestError(Exception):
         self.file, self.row, self.field = file, row, field
 
 
-# (file, row, reason, raw line) of malformed lines, collected by the loader during a read.
-# A plain module global, not a ContextVar: DuckDB pulls the batches from its own threads.
-Reject = tuple[str, int | None, str, str]
+# (file, line, field, reason, raw line) of malformed lines, collected by the loader during a
+# read. A plain module global, not a ContextVar: DuckDB pulls the batches from its own threads.
+Reject = tuple[str, int | None, str | None, str, str]
 _reject_sink: list[Reject] | None = None
 
 
@@ -66,12 +68,14 @@ def collect_rejects(sink: list[Reject] | None) -> None:
     _reject_sink = sink
 
 
-def report_reject(file: str, row: int | None, reason: str, raw: str) -> bool:
+def report_reject(
+    file: str, row: int | None, reason: str, raw: str, field: str | None = None
+) -> bool:
     """Hand a malformed line to the loader's quarantine; False when it must be fatal."""
     sink = _reject_sink
     if sink is None or len(sink) >= MAX_REJECTS:
         return False
-    sink.append((file, row, reason, raw))
+    sink.append((file, row, field, reason, raw))
     return True
 
 
@@ -111,6 +115,8 @@ def _header_names(stream: io.BufferedReader, file: str, spec: SourceSpec) -> lis
     if head.startswith(b"\xef\xbb\xbf"):
         stream.read(3)
         head = head[3:]
+    if not head.strip():  # else « missing columns; header has 0 columns »: not the problem
+        raise IngestError("fichier vide (ni en-tête ni données)", file=file, row=1)
     line = head.split(b"\n", 1)[0].rstrip(b"\r")
     try:
         text = line.decode("utf-8")
@@ -118,7 +124,7 @@ def _header_names(stream: io.BufferedReader, file: str, spec: SourceSpec) -> lis
         raise IngestError(
             f"header is not UTF-8 ({exc.reason} at byte {exc.start}); expected a UTF-8 file",
             file=file,
-            row=0,
+            row=1,
         ) from exc
     names = next(csv.reader([text], delimiter=spec.delimiter), [])
     if len(names) <= 1:
@@ -128,7 +134,7 @@ def _header_names(stream: io.BufferedReader, file: str, spec: SourceSpec) -> lis
                     f"wrong separator: expected {spec.delimiter!r} but the header is split by "
                     f"{other!r}",
                     file=file,
-                    row=0,
+                    row=1,
                 )
     if spec.labels:
         by_norm = {normalise_label(lbl): f for f, lbl in spec.labels.items()}
@@ -151,7 +157,7 @@ def _header_names(stream: io.BufferedReader, file: str, spec: SourceSpec) -> lis
             f"missing column(s) {', '.join(missing)}; header has {len(names)} columns: "
             f"{', '.join(names[:8])}{', ...' if len(names) > 8 else ''}",
             file=file,
-            row=0,
+            row=1,
             field=missing[0],
         )
     return names
@@ -172,8 +178,26 @@ def _first_bad_utf8(open_raw: Callable[[], IO[bytes]], file: str, delimiter: str
                 cells = line.split(delimiter.encode())
                 col = next((j for j, c in enumerate(cells) if _not_utf8(c)), 0)
                 name = header[col] if col < len(header) else f"#{col + 1}"
-                return i, name, line[:200]
+                return i + 1, name, line[:200]  # i counts from 0 = the header, line 1
     return None
+
+
+def _locate_lines(open_raw: Callable[[], IO[bytes]], texts: list[str]) -> list[int | None]:
+    """Editor line numbers (header = 1) of malformed lines, given in file order.
+
+    Only run when a file has malformed lines: one more pass over it, matching each
+    line's text (its first physical line when a quoted value spans lines).
+    """
+    wanted = [t.split("\n", 1)[0].rstrip("\r") for t in texts]
+    found: list[int | None] = []
+    with open_raw() as raw:
+        for number, line in enumerate(raw, start=1):
+            if len(found) == len(wanted):
+                break
+            text = line.decode("utf-8", "replace").rstrip("\r\n")
+            if number > 1 and text == wanted[len(found)]:
+                found.append(number)
+    return found + [None] * (len(wanted) - len(found))
 
 
 def _not_utf8(b: bytes) -> bool:
@@ -196,16 +220,23 @@ def csv_batches(
         seen = 0
 
         fatal: list[IngestError] = []
+        # (line or None, field, reason, text): pyarrow's streaming reader does not know the
+        # line of a malformed row, so it is located once the file has been read.
+        pending: list[tuple[int | None, str | None, str, str]] = []
 
         def on_invalid(row: Any) -> str:
             # Exceptions raised here are swallowed by pyarrow: record and answer "error".
-            number = None if row.number is None else row.number - 1
             reason = f"expected {row.expected_columns} fields, got {row.actual_columns}"
-            if report_reject(file, number, reason, row.text[:2000]):
+            # A short line lacks its first absent field; a long one has no single culprit.
+            field = names[row.actual_columns] if row.actual_columns < len(names) else None
+            sink = _reject_sink
+            if sink is not None and len(sink) + len(pending) < MAX_REJECTS:
+                pending.append((row.number, field, reason, row.text))
                 return "skip"
-            if _reject_sink is not None:
+            if sink is not None:
                 reason = f"more than {MAX_REJECTS} malformed lines ({reason}): not this format"
-            fatal.append(IngestError(f"{reason}: {row.text[:200]!r}", file=file, row=number))
+            line = row.number or _locate_lines(open_raw, [row.text])[0]
+            fatal.append(IngestError(f"{reason}: {row.text[:200]!r}", file=file, row=line))
             return "error"
 
         try:
@@ -228,8 +259,15 @@ def csv_batches(
                 ),
             )
             for batch in reader:
-                yield _with_position(batch, file, seen + 1)
+                # header = line 1; one line per record (a value spanning lines shifts this)
+                yield _with_position(batch, file, seen + 2)
                 seen += batch.num_rows
+            if pending:
+                unknown = [p[3] for p in pending if p[0] is None]
+                located = iter(_locate_lines(open_raw, unknown) if unknown else [])
+                for line, field, reason, text in pending:
+                    line = line if line is not None else next(located)
+                    report_reject(file, line, reason, text[:2000], field)
         except pa.ArrowInvalid as exc:
             if fatal:
                 raise fatal[0] from exc
@@ -244,10 +282,10 @@ def csv_batches(
                         row=row,
                         field=name,
                     ) from exc
-            raise IngestError(f"unreadable CSV after data row {seen}: {msg}", file=file) from exc
+            raise IngestError(f"unreadable CSV after line {seen + 1}: {msg}", file=file) from exc
         except (zipfile.BadZipFile, EOFError, OSError) as exc:
             raise IngestError(
-                f"truncated or corrupt archive after data row {seen}: {exc}", file=file
+                f"truncated or corrupt archive after line {seen + 1}: {exc}", file=file
             ) from exc
 
 
@@ -336,6 +374,8 @@ def read_naf_sql(path: Path, spec: SourceSpec) -> Iterator[pa.RecordBatch]:
     The values' order is taken from the INSERT's column list, not assumed.
     """
     text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        raise IngestError("fichier vide (aucune instruction INSERT)", file=path.name, row=1)
     m = re.search(r'INSERT INTO\s+"?naf"?\s*\(([^)]*)\)\s*VALUES', text, re.IGNORECASE)
     if not m:
         raise IngestError("no INSERT INTO naf (...) VALUES statement found", file=path.name)
@@ -343,18 +383,25 @@ def read_naf_sql(path: Path, spec: SourceSpec) -> Iterator[pa.RecordBatch]:
     missing = [c for c in spec.columns if c not in cols]
     if missing:
         raise IngestError(f"missing column(s) {', '.join(missing)}", file=path.name)
-    rows = []
+    rows, lines = [], []
+    line, pos = 1, 0
     for t in _TUPLE.finditer(text, m.end()):
+        line, pos = line + text.count("\n", pos, t.start()), t.start()  # editor line
         values = [v.replace("''", "'") for v in _STRING.findall(t.group(2))]
         if len(values) != len(cols):
-            row = text.count("\n", 0, t.start()) + 1
             reason = f"expected {len(cols)} values, got {len(values)}"
-            if not report_reject(path.name, row, reason, t.group(0)[:500]):
-                raise IngestError(reason, file=path.name, row=row)
+            if not report_reject(path.name, line, reason, t.group(0)[:500]):
+                raise IngestError(reason, file=path.name, row=line)
             continue
         rows.append(dict(zip(cols, values, strict=True)))
+        lines.append(line)
     table = pa.table({c: pa.array([r[c] or None for r in rows], pa.string()) for c in spec.columns})
-    seen = 0
-    for batch in table.to_batches():
-        yield _with_position(batch, path.name, seen + 1)
-        seen += batch.num_rows
+    n = table.num_rows
+    yield pa.RecordBatch.from_arrays(
+        [
+            *(table.column(c).combine_chunks() for c in spec.columns),
+            _repeat(path.name, n),
+            pa.array(lines, pa.int64()),
+        ],
+        names=[*spec.columns, "_file", "_row"],
+    )

@@ -47,6 +47,32 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def siret_problem_sql(v: str, length: int = 14) -> str:
+    """SQL twin of `ciblage.siret.siret_problem`: why `v` is refused, in French.
+
+    Evaluated only on offending rows (inside the quarantine CASE), so its cost is nil.
+    """
+    chars = (
+        f"list_transform(list_sort(list_distinct(regexp_extract_all({v}, '[^0-9]'))), "
+        "lambda c: '« ' || c || ' »')[1:5]"
+    )
+    return (
+        f"CASE WHEN nullif(trim({v}), '') IS NULL THEN 'vide' "
+        f"WHEN regexp_matches({v}, '[^0-9]') THEN "
+        f"'caractère(s) autre(s) que des chiffres : ' || array_to_string({chars}, ' ') "
+        f"WHEN length({v}) <> {length} THEN length({v}) || ' chiffres au lieu de {length}' "
+        "ELSE 'clé de contrôle fausse (dernier chiffre)' END"
+    )
+
+
+def reason_sql(rule: Rule) -> str:
+    """SQL text of the quarantine reason: fixed, or saying why for SIRET/SIREN."""
+    if rule.kind in ("siret", "siren"):
+        detail = siret_problem_sql(rule.expr or _q(rule.field), 14 if rule.kind == "siret" else 9)
+        return f"{_lit(rule.reason + ' : ')} || {detail}"
+    return _lit(rule.reason)
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -114,7 +140,7 @@ def quarantine_rows(
         cases.append(
             f"CASE WHEN {cond} THEN {{'field': {_lit(rule.field)}, "
             f"'value': CAST({rule.expr or _q(rule.field)} AS VARCHAR), "
-            f"'reason': {_lit(rule.reason)}}} END"
+            f"'reason': {reason_sql(rule)}}} END"
         )
     raw = "to_json(struct_pack(" + ", ".join(f"{_q(c)} := s.{_q(c)}" for c in spec.columns) + "))"
     params = {"run_id": run_id, "source": spec.name}

@@ -28,7 +28,7 @@ def _case(mapping: dict[str, str], column: str) -> str:
 
 
 ROW_COUNT = Check("row_count_ratio", arg=0.98)  # not below 98 % of the previous load
-SIRET_RULE = Rule("siret", "siret", "invalid SIRET (14 digits with a valid Luhn key)")
+SIRET_RULE = Rule("siret", "siret", "SIRET invalide")  # + why: « 13 chiffres au lieu de 14 »
 COMMUNE_RE = "[0-9][0-9AB][0-9]{3}"
 # Collectivités d'outre-mer (975, 977, 978, 98x) are outside the COG commune list.
 IN_COG = ("ref_commune", "code_commune")
@@ -211,7 +211,7 @@ SIRENE_UNITE_LEGALE = SourceSpec(
     member=formats.SIRENE_UNITE_LEGALE_CSV,
     keys=("siren",),
     rules=(
-        Rule("siren", "siren", "invalid SIREN (9 digits with a valid Luhn key)"),
+        Rule("siren", "siren", "SIREN invalide"),
         Rule("dateCreationUniteLegale", "date", "unparseable date"),
         Rule("etatAdministratifUniteLegale", "in_set", "unknown state", arg=("A", "C")),
     ),

@@ -119,6 +119,6 @@ class QualityOutcome:
             if examples:
                 line += "; examples: " + ", ".join(repr(e) for e in examples)
             if rows:
-                line += " (rows " + ", ".join(str(n) for n in rows) + ")"
+                line += " (lines " + ", ".join(str(n) for n in rows) + ")"
             lines.append(line)
         return "\n".join(lines)

@@ -7,7 +7,7 @@ import duckdb
 import pytest
 from openpyxl import Workbook
 
-from ciblage.followup.fields import siret_luhn_ok
+from ciblage.followup.fields import parse_siret, siret_luhn_ok
 from ciblage.followup.ledger import import_promotions
 from ciblage.followup.reader import PromotionFileError
 
@@ -125,7 +125,7 @@ def test_row_errors_name_file_row_field_and_valid_rows_still_import(
     assert report.inserted == 3 and report.rejected_rows == 4
     found = {(e.row, e.field): (e.value, e.message) for e in report.errors}
     assert found[(5, "date_promotion")] == ("31/02/2026", "date impossible")
-    assert found[(6, "siret")][1] == "SIRET invalide (clé de contrôle fausse)"
+    assert found[(6, "siret")][1] == "SIRET invalide : clé de contrôle fausse (dernier chiffre)"
     assert (6, "code_rome") in found and (6, "canal") in found and (6, "resultat") in found
     assert "antérieure" in found[(7, "date_resultat")][1]
     assert found[(8, "date_promotion")][1] == "date dans le futur"
@@ -245,6 +245,17 @@ def test_luhn_including_la_poste() -> None:
     assert not siret_luhn_ok("35600000012342")
 
 
+def test_a_13_digit_siret_says_so(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    """13 digits whose padded form is not a SIRET: the user lost a digit, the message says
+    so rather than blaming the check digit; a leading zero Excel dropped is restored."""
+    lost = list(ROWS[0])
+    lost[2] = SIRET_A[:6] + SIRET_A[7:]
+    report = import_promotions(con, write_csv(tmp_path / "s.csv", [lost]))
+    assert [e.message for e in report.errors] == ["SIRET invalide : 13 chiffres au lieu de 14"]
+    zero = next(f"0123456789012{d}" for d in range(10) if siret_luhn_ok(f"0123456789012{d}"))
+    assert parse_siret(zero[1:]) == zero
+
+
 def test_rejected_rows_go_to_quarantine_without_identities(
     tmp_path: Path, con: duckdb.DuckDBPyConnection
 ) -> None:
@@ -265,7 +276,7 @@ def test_rejected_rows_go_to_quarantine_without_identities(
         "SELECT source, file, row_number, field, value, raw FROM quarantine ORDER BY row_number"
     ).fetchall()
     assert stored == [
-        ("promotions", "s.csv", 2, "id_demandeur", "(masqué)", None),
-        ("promotions", "s.csv", 3, "code_rome", "M16", None),
+        ("promotions", "s.csv", 3, "id_demandeur", "(masqué)", None),  # the line printed
+        ("promotions", "s.csv", 4, "code_rome", "M16", None),
     ]
     assert "Dupont" not in str(report.errors)

@@ -153,8 +153,8 @@ def test_unknown_sector_fails_loudly_and_the_run_says_so(
     assert r.status == "failed"
     verdict = judge_sources({"sources": {"dpae_departement": r.as_dict()}})
     assert verdict.status == "degraded" and "'GS9 Nouveau secteur'" in (verdict.message() or "")
-    # 1-based data rows: per quarter, GS1 CDI, GS1 CDD, GS9 CDI (row 3)
-    for part in ("new.csv", "row 3", "grand_secteur_d_activite", "'GS9 Nouveau secteur'"):
+    # editor lines (header = 1): per quarter, GS1 CDI, GS1 CDD, GS9 CDI (line 4)
+    for part in ("new.csv", "line 4", "grand_secteur_d_activite", "'GS9 Nouveau secteur'"):
         assert part in r.message, r.message
     assert (
         wh.execute("SELECT count(*) FROM dpae_aggregate WHERE secteur_code = 'GS3'").fetchone()[0]
@@ -222,3 +222,29 @@ def test_sample_writes_the_real_shapes(sample_dir: Path) -> None:
     assert CA in na38 and na38 <= known
     assert {r["Grand secteur d'activité"] for r in reg} <= known
     assert {r["nature_de_contrat"] for r in dep} == {"CDI", "CDD de plus d'un mois"}
+
+
+def test_malformed_line_is_quarantined_with_its_line_and_field(
+    tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection
+) -> None:
+    """A line cut short (its last fields lost) is quarantined with the line a text editor
+    shows (header = line 1) and the first field it lacks; a line with one field too many
+    names its line, with no single field to blame."""
+    path = _dep(tmp_path, DEP_SECTORS)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    short, long_ = lines[3], lines[7]
+    lines[3] = ";".join(short.split(";")[:-2])  # line 4: dpae_brut and dpae_cvs lost
+    lines[7] = long_ + ";extra"  # line 8
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = load("dpae_departement", path)
+    assert r.status == "loaded", r.message
+    got = wh.execute(
+        "SELECT file, row_number, field, reason FROM quarantine "
+        "WHERE source = 'dpae_departement' ORDER BY row_number"
+    ).fetchall()
+    cols = list(formats.DPAE_DEPARTEMENT_FIELDS)
+    n = len(cols)
+    assert got == [
+        ("dep.csv", 4, cols[-2], f"expected {n} fields, got {n - 2}"),
+        ("dep.csv", 8, None, f"expected {n} fields, got {n + 1}"),
+    ]

@@ -37,7 +37,7 @@ def test_zip_csv_is_projected_and_positioned(tmp_path: Path) -> None:
     table = _read(etab_zip(tmp_path / formats.SIRENE_ETABLISSEMENT_ZIP, rows))
     assert table.column_names == [*SIRENE_ETABLISSEMENT.columns, "_file", "_row"]
     assert all(pa.types.is_string(t) for t in table.schema.types[:-1])
-    assert table.column("_row").to_pylist() == [1, 2]
+    assert table.column("_row").to_pylist() == [2, 3]  # editor lines: the header is line 1
     assert table.column("_file")[0].as_py().endswith(formats.SIRENE_ETABLISSEMENT_CSV)
     # empty official fields arrive as NULL, not ''
     assert table.column("enseigne1Etablissement").null_count == 2
@@ -82,14 +82,14 @@ def test_truncated_zip(tmp_path: Path) -> None:
 def test_bad_encoding_names_file_row_and_field(tmp_path: Path) -> None:
     rows = [etab_row(siret("44318460", f"{i:04d}")) for i in range(3)]
     data = csv_bytes(rows, formats.SIRENE_ETABLISSEMENT_COLUMNS)
-    # Latin-1 commune name on the 2nd data row, as in a file saved by the wrong tool.
+    # Latin-1 commune name on the 2nd data row (line 3), as in a file saved by the wrong tool.
     lines = data.split(b"\n")
     lines[2] = lines[2].replace(b"ORLEANS", "ORLÉANS".encode("latin-1"))
     path = write_zip(tmp_path / "e.zip", formats.SIRENE_ETABLISSEMENT_CSV, b"\n".join(lines))
     with pytest.raises(IngestError, match="invalid UTF-8") as err:
         _read(path)
-    assert (err.value.row, err.value.field) == (2, "libelleCommuneEtablissement")
-    assert "e.zip" in str(err.value) and "row 2" in str(err.value)
+    assert (err.value.row, err.value.field) == (3, "libelleCommuneEtablissement")
+    assert "e.zip" in str(err.value) and "line 3" in str(err.value)
 
 
 def test_malformed_line_without_sink_is_an_error(tmp_path: Path) -> None:
@@ -141,3 +141,31 @@ def test_naf_sql_has_the_732_subclasses() -> None:
     assert "4711F" in codes
     row = codes.index("9700Z")
     assert table.column("intitule_de_la_naf_rev_2")[row].as_py().startswith("Activités des")
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"\xef\xbb\xbf", b"\n\r\n"], ids=["0-byte", "bom", "blank"]
+)
+def test_empty_file_says_fichier_vide(tmp_path: Path, content: bytes) -> None:
+    """Not « missing columns; header has 0 columns », which sends the user to the header."""
+    path = tmp_path / "dep.csv"
+    path.write_bytes(content)
+    with pytest.raises(IngestError, match="fichier vide") as err:
+        _read(path, DPAE_DEPARTEMENT)
+    assert "0 columns" not in str(err.value) and "dep.csv" in str(err.value)
+    zipped = write_zip(tmp_path / "e.zip", formats.SIRENE_ETABLISSEMENT_CSV, content)
+    with pytest.raises(IngestError, match="fichier vide"):
+        _read(zipped)
+    naf = tmp_path / "naf.sql"
+    naf.write_bytes(content.replace(b"\xef\xbb\xbf", b""))
+    with pytest.raises(IngestError, match="fichier vide"):
+        list(read_naf_sql(naf, REF_NAF))
+
+
+def test_naf_sql_rows_are_editor_lines(tmp_path: Path) -> None:
+    text = (REFERENCE / "naf_data.sql").read_text(encoding="utf-8")
+    table = pa.Table.from_batches(list(read_naf_sql(REFERENCE / "naf_data.sql", REF_NAF)))
+    lines = text.splitlines()
+    first = table.column("_row")[0].as_py()
+    code = table.column("sous_classe_a_732")[0].as_py()
+    assert f"'{code}'" in lines[first - 1]

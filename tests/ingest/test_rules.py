@@ -5,8 +5,10 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from ciblage.ingest.rules import install_macros, violation_sql
-from ciblage.ingest.spec import Rule
+from ciblage.ingest.rules import install_macros, quarantine_rows, siret_problem_sql, violation_sql
+from ciblage.ingest.spec import Rule, SourceSpec
+from ciblage.ingest.specs import SIRET_RULE
+from ciblage.siret import siret_problem
 
 
 @pytest.fixture()
@@ -76,3 +78,47 @@ def test_reference_rule_is_skipped_until_the_referential_is_loaded(
     cond = violation_sql(rule, con)
     bad = con.execute(f"SELECT {cond} FROM (SELECT '45999' AS c)").fetchone()[0]
     assert bad is True
+
+
+@pytest.mark.parametrize(
+    ("value", "length", "why"),
+    [
+        ("73282932000074", 14, None),
+        ("7328293200007", 14, "13 chiffres au lieu de 14"),
+        ("732829320000745", 14, "15 chiffres au lieu de 14"),
+        ("73282932000075", 14, "clé de contrôle fausse (dernier chiffre)"),
+        ("7328293200007A", 14, "caractère(s) autre(s) que des chiffres : « A »"),
+        ("732 829-32000074", 14, "caractère(s) autre(s) que des chiffres : «   » « - »"),
+        ("", 14, "vide"),
+        (None, 14, "vide"),
+        ("73282932", 9, "8 chiffres au lieu de 9"),
+        ("732829321", 9, "clé de contrôle fausse (dernier chiffre)"),
+    ],
+)
+def test_siret_problem_python_and_sql_agree(
+    con: duckdb.DuckDBPyConnection, value: str | None, length: int, why: str | None
+) -> None:
+    """A 13-digit SIRET is « 13 chiffres au lieu de 14 », not a check-digit error, in the
+    per-row Python check and in the SQL quarantine reason alike."""
+    assert siret_problem(value, length) == why
+    if why is not None:
+        got = con.execute(
+            f"SELECT {siret_problem_sql('v', length)} FROM (SELECT ?::VARCHAR AS v)", [value]
+        ).fetchone()[0]
+        assert got == why
+
+
+def test_quarantine_reason_says_why_the_siret_is_refused(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE TABLE quarantine (run_id VARCHAR, source VARCHAR, file VARCHAR, "
+        "row_number BIGINT, field VARCHAR, value VARCHAR, reason VARCHAR, raw VARCHAR)"
+    )
+    con.execute(
+        "CREATE TABLE stg AS SELECT * FROM (VALUES ('7328293200007', 'f.csv', 2), "
+        "('73282932000074', 'f.csv', 3)) t(siret, _file, _row)"
+    )
+    spec = SourceSpec(name="s", tables=(), columns=("siret",), reader=None, rules=(SIRET_RULE,))
+    assert quarantine_rows(con, spec, "stg", "r") == 1
+    assert con.execute("SELECT row_number, field, reason FROM quarantine").fetchall() == [
+        (2, "siret", "SIRET invalide : 13 chiffres au lieu de 14")
+    ]

@@ -123,7 +123,7 @@ def test_bad_rows_are_quarantined_with_reason(
             "SELECT field, value, reason FROM quarantine WHERE source = 'sirene_etablissement'"
         ).fetchall()
     }
-    assert q[("siret", bad_luhn)].startswith("invalid SIRET")
+    assert q[("siret", bad_luhn)] == "SIRET invalide : clé de contrôle fausse (dernier chiffre)"
     assert q[("dateCreationEtablissement", "2021-02-30")] == "unparseable date"
     assert q[("activitePrincipaleEtablissement", "47.99Q")] == "unknown NAF rev2 code"
     assert q[("codeCommuneEtablissement", "45999")] == "commune not in the COG"
@@ -131,7 +131,7 @@ def test_bad_rows_are_quarantined_with_reason(
     row = wh.execute(
         "SELECT file, row_number, raw FROM quarantine WHERE value = ?", [bad_luhn]
     ).fetchone()
-    assert row[0].endswith(formats.SIRENE_ETABLISSEMENT_CSV) and row[1] == 7
+    assert row[0].endswith(formats.SIRENE_ETABLISSEMENT_CSV) and row[1] == 8  # 7th data line
     assert bad_luhn in row[2]
     assert _etab(wh, siret("77123450", "0004"))["etat_administratif"] == "F"
     assert _etab(wh, S1)["enseigne"] is None  # the first occurrence is kept

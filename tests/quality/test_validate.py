@@ -178,7 +178,7 @@ def test_row_numbers_in_examples(con: duckdb.DuckDBPyConnection, make_table: Mak
     make_table({"naf": ["4711F", "47.11F", "4711F"], "line": ["2", "3", "4"]})
     out = run(con, [Check.regex("naf", "[0-9]{4}[A-Z]")], row_column="line", file="f.csv")
     assert out.failures[0].example_rows == (3,)
-    assert "(rows 3)" in out.message()
+    assert "(lines 3)" in out.message()
 
 
 # --- problems with the input itself ------------------------------------------------------

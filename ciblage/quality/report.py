@@ -18,7 +18,7 @@ import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ciblage.config import PROJECT_ROOT
-from ciblage.quality.checks import EXPECTATION_NAMES
+from ciblage.quality import wording
 from ciblage.quality.coverage import EXPECTATION as COVERAGE_EXPECTATION
 from ciblage.quality.coverage import coverage_rows
 from ciblage.quality.outcome import WHOLE_TABLE
@@ -40,10 +40,29 @@ class ExpectationSummary:
     checked: int = 0
     observed: str = ""
     examples: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)  # of one partition: mostly, arg
 
     @property
     def success(self) -> bool:
         return not self.failed
+
+    @property
+    def label(self) -> str:
+        return wording.describe(self.expectation, self.details.get("arg"))
+
+    @property
+    def threshold(self) -> str:
+        return wording.threshold(self.expectation, self.details)
+
+    @property
+    def observed_fr(self) -> str:
+        if "unexpected_count" not in self.details and "rows" not in self.details:
+            return self.observed  # no counts stored (e.g. coverage): the recorded text
+        return wording.observed(self.expectation, self.unexpected, self.checked, self.details)
+
+    @property
+    def verdict(self) -> str:
+        return wording.verdict(self.success, self.critical, self.unexpected)
 
 
 @dataclass
@@ -94,38 +113,56 @@ def _summaries(con: duckdb.DuckDBPyConnection, run_id: str) -> list[SourceSummar
         summary.unexpected += int(info.get("unexpected_count") or 0)
         summary.checked += int(info.get("element_count") or 0) - int(info.get("missing_count") or 0)
         summary.observed = observed or ""
+        summary.details = {**summary.details, **info}
+        examples = _examples(info)
         if not success:
-            examples = [str(e) for e in info.get("examples") or []]
-            summary.failed.append({"partition": part, "observed": observed, "examples": examples})
-            for ex in examples:
-                if ex not in summary.examples and len(summary.examples) < 5:
-                    summary.examples.append(ex)
+            summary.failed.append(
+                {
+                    "partition": part,
+                    "observed": _observed(expectation, info, observed),
+                    "examples": examples,
+                }
+            )
+        # failing values are shown even when they stayed under the threshold
+        for ex in examples:
+            if ex not in summary.examples and len(summary.examples) < 5:
+                summary.examples.append(ex)
     for src in sources.values():
         if len(src.partitions) > 1:  # table-level checks of a partitioned source
             src.partitions.discard(WHOLE_TABLE)
-    for summary in keyed.values():
-        if summary.partitions > 1:  # one line for the whole table, not the last partition's
-            pct = 100.0 * summary.unexpected / summary.checked if summary.checked else 0.0
-            verb = (
-                "values are empty"
-                if summary.expectation == EXPECTATION_NAMES["not_null"]
-                else "non-empty values fail"
-            )
-            summary.observed = f"{summary.unexpected:,} of {summary.checked:,} {verb} ({pct:.2f} %)"
     return list(sources.values())
+
+
+def _observed(expectation: str, info: dict[str, Any], recorded: str | None) -> str:
+    """One partition's result in French, from its counts (the recorded text without)."""
+    if "unexpected_count" not in info:
+        return recorded or ""
+    checked = int(info.get("element_count") or 0) - int(info.get("missing_count") or 0)
+    return wording.observed(expectation, int(info["unexpected_count"]), checked, info)
+
+
+def _examples(info: dict[str, Any]) -> list[str]:
+    """Failing values with their line when known: « 7328293200007 (ligne 12) »."""
+    values = [str(e) for e in info.get("examples") or []]
+    lines = list(info.get("example_rows") or [])
+    return [
+        f"{v} (ligne {lines[i]})" if i < len(lines) and int(lines[i]) > 0 else v
+        for i, v in enumerate(values)
+    ]
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:
     if not table_exists(con, "quarantine"):
         return []
     rows = con.execute(
-        "SELECT source, reason, field, count(*) AS n, any_value(value) AS example "
-        "FROM quarantine WHERE run_id = ? GROUP BY ALL ORDER BY source, n DESC",
+        "SELECT source, reason, field, count(*) AS n, "
+        "arg_min(value, (file, row_number)) AS example, min(file) AS file, "
+        "arg_min(row_number, (file, row_number)) AS line "
+        "FROM quarantine WHERE run_id = ? GROUP BY ALL ORDER BY source, n DESC, reason",
         [run_id],
     ).fetchall()
-    return [
-        {"source": s, "reason": r, "field": f, "rows": n, "example": ex} for s, r, f, n, ex in rows
-    ]
+    keys = ("source", "reason", "field", "rows", "example", "file", "line")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
 def latest_quality_run(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -177,7 +214,10 @@ def render_quality_report(con: duckdb.DuckDBPyConnection, run_id: str, out_path:
     html = env.get_template(TEMPLATE).render(
         run_id=run_id,
         coverage=coverage_rows(con, [run_id]),
-        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        generated_at=datetime.now(UTC).strftime("%d/%m/%Y à %H:%M UTC"),
+        status_labels=wording.STATUS_LABELS,
+        fr_number=wording.fr_number,
+        fr_pct=wording.fr_pct,
         sources=sources,
         quarantine=quarantine,
         quarantine_totals=dict(totals),

@@ -90,7 +90,7 @@ def test_rows_that_inform_nobody_are_a_critical_failure(
     ).fetchall()
     assert dq == [(False, True, dpae.describe())]
     html = render_quality_report(wh, "cov", tmp_path / "q.html").read_text(encoding="utf-8")
-    assert 'id="coverage-table"' in html and "below bound" in html
+    assert 'id="coverage-table"' in html and "sous le seuil" in html
     assert "uninformative" in html
     path = wh.execute(
         "SELECT file FROM pragma_database_list WHERE name = current_database()"

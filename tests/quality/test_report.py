@@ -1,4 +1,5 @@
-"""The per-run HTML quality report: sources, partitions, failures, examples, quarantine."""
+"""The per-run HTML quality report, in French: sources, partitions, thresholds, failures,
+examples with their lines, quarantine."""
 
 from __future__ import annotations
 
@@ -53,16 +54,18 @@ def test_report_renders_results_and_quarantine(
     )
     out = render_quality_report(con, "r1", tmp_path / "dq" / "quality.html")
     html = out.read_text(encoding="utf-8")
-    assert "run <code>r1</code>" in html
+    assert "exécution <code>r1</code>" in html and '<html lang="fr">' in html
     assert "sirene_etablissement" in html and "ref_communes" in html
     assert "old_source" not in html and "old run" not in html
     assert "StockEtablissement_utf8.zip" in html
-    assert "expect_column_values_to_pass_luhn_checksum" in html
+    assert "expect_column_values_to_pass_luhn_checksum" in html  # GE name, under the French
+    assert "SIREN/SIRET valide" in html
     assert INVALID_SIRET in html
     assert "1 / 2" in html  # Luhn passed in one partition of two
     assert "&lt;b&gt;47.11F&lt;/b&gt;" in html and "<b>47.11F" not in html  # escaped
     assert 'class="stopped"' in html and 'class="passed"' in html
     assert "invalid SIRET" in html and "unparseable date" in html
+    assert "f.zip</span>, ligne 12" in html  # first quarantined line of the reason
     summary = html.split('id="summary"')[1].split("</table>")[0]
     sirene_row = summary.split("sirene_etablissement</a>")[1].split("</tr>")[0]
     assert "<td>2</td>" in sirene_row  # quarantined rows of that source
@@ -70,7 +73,9 @@ def test_report_renders_results_and_quarantine(
 
 def test_report_of_an_empty_run(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     html = render_quality_report(con, "nothing", tmp_path / "q.html").read_text()
-    assert "No data-quality results" in html and "No row was quarantined" in html
+    assert (
+        "Aucun résultat de qualité" in html and "Aucune ligne n'a été mise en quarantaine" in html
+    )
 
 
 def test_quality_report_command_renders_the_latest_run(tmp_path: Path) -> None:
@@ -99,4 +104,63 @@ def test_quality_report_command_renders_the_latest_run(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = tmp_path / "out" / "quality" / "run-a.html"
     assert str(report) in result.output.replace("\n", "")
-    assert "run <code>run-a</code>" in report.read_text(encoding="utf-8")
+    assert "exécution <code>run-a</code>" in report.read_text(encoding="utf-8")
+
+
+def test_each_expectation_shows_its_threshold_and_failing_values(
+    con: duckdb.DuckDBPyConnection, make_table: MakeTable, tmp_path: Path
+) -> None:
+    """5.6 % of values failing under a 90 % `mostly` passes, but the report says so: the
+    threshold, the failing share and the failing values with their lines, not « passed »."""
+    n, bad = 1000, 56
+    make_table(
+        {
+            "naf": ["4711F"] * (n - bad) + ["47.11F"] * bad,
+            "line": [str(i + 2) for i in range(n)],
+        }
+    )
+    validate_table(
+        con,
+        run_id="r1",
+        source="sirene_etablissement",
+        table="stg",
+        row_column="line",
+        checks=[Check.regex("naf", "[0-9]{4}[A-Z]", mostly=0.9), Check.not_null("naf")],
+    )
+    html = render_quality_report(con, "r1", tmp_path / "q.html").read_text(encoding="utf-8")
+    row = html.split("expect_column_values_to_match_regex")[1].split("</tr>")[0]
+    assert "≥ 90,0\u00a0% des valeurs non vides" in row
+    assert "5,60\u00a0% en échec (56 sur 1\u202f000)" in row
+    assert "réussi malgré des échecs, sous le seuil" in row
+    assert f"47.11F (ligne {n - bad + 2})" in row
+    clean = html.split("expect_column_values_to_not_be_null")[1].split("</tr>")[0]
+    assert "100 % des valeurs" in clean and ">réussi<" in clean
+
+
+def test_table_cells_never_cut_words() -> None:
+    """« Partition s »: cells wrapped anywhere cut words; only long values may break."""
+    import re
+
+    from ciblage.quality.report import TEMPLATE, TEMPLATES
+
+    css = (TEMPLATES / TEMPLATE).read_text(encoding="utf-8").split("</style>")[0]
+    for selector, body in re.findall(r"([^{}]+)\{([^}]*)\}", css):
+        cells = {s.strip() for s in selector.split(",")} & {"th", "td", "table", "body"}
+        if cells:
+            assert "anywhere" not in body and "break-all" not in body, selector
+
+
+def test_row_count_and_sector_expectations_are_worded_in_french() -> None:
+    from ciblage.quality import wording
+
+    rc = "expect_table_row_count_to_be_at_least_ratio_of_previous"
+    details = {"rows": 384, "previous_rows": 392, "minimum": 385}
+    assert wording.threshold(rc, details) == "≥ 385 lignes"
+    assert wording.observed(rc, 0, 0, details) == (
+        "384 lignes contre 392 au chargement précédent (98,0\u00a0%)"
+    )
+    sector = "expect_dpae_sector_in_mapping_table"
+    assert wording.describe(sector) == "secteur DPAE connu de dpae_secteurs.csv"
+    assert wording.threshold(sector, {"unexpected_count": 3}) == "toutes les lignes"
+    assert wording.verdict(False, True, 3) == "échec : chargement arrêté"
+    assert wording.fr_number(1234567.8, 1) == "1\u202f234\u202f567,8"

@@ -31,9 +31,20 @@ def _main(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the traceback of an error instead of one line.")
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Afficher les journaux de Prefect (sinon : lignes de ciblage et progression).",
+        ),
+    ] = False,
 ) -> None:
     """Global options (the exit codes are in the epilog of `ciblage --help`)."""
+    from ciblage.terminal import setup
+
     DEBUG["on"] = debug
+    setup(verbose or debug)  # before any command imports Prefect
 
 
 ConfigOpt = Annotated[
@@ -215,7 +226,8 @@ def _finish_run(call: Any) -> None:
         last_words(
             [],
             f"NOT PUBLISHED: the run stopped on {type(exc).__name__}: "
-            f"{' '.join(str(exc).split())[:400]} (logs above; --debug for the traceback)",
+            f"{' '.join(str(exc).split())[:400]} (`ciblage -v` shows the logs, --debug the "
+            "traceback)",
         )
         raise typer.Exit(EXIT_NOT_PUBLISHED) from None
     outcome = result.get("outcome") or {"status": "published", "line": "done"}
@@ -250,11 +262,17 @@ def rerun(
 def status(
     config: ConfigOpt = None,
     last: Annotated[int, typer.Option(help="How many runs to show.")] = 10,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Identifiants de run complets (sinon : courts).")
+    ] = False,
 ) -> None:
-    """Last runs: parameters, row counts per stage, durations, data quality, publication."""
+    """Last runs: parameters, row counts per stage, durations, data quality, publication.
+
+    Runs are headed by a short id (the shortest prefix no other run shares), which every
+    command taking a run id accepts; --wide prints whole ids."""
     from ciblage.status import show_status
 
-    show_status(config=_cfg(config), last=last)
+    show_status(config=_cfg(config), last=last, wide=wide)
 
 
 @app.command()
@@ -344,7 +362,12 @@ def fetch_offres_cmd(
 def quality_report_cmd(
     config: ConfigOpt = None,
     run: Annotated[
-        str | None, typer.Option("--run", help="Run id (default: the latest validated run).")
+        str | None,
+        typer.Option(
+            "--run",
+            help="Run id, or the short id `ciblage status` shows (any unambiguous prefix); "
+            "default: the latest validated run.",
+        ),
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="HTML file (default: <output>/quality/<run>.html).")
@@ -358,17 +381,21 @@ def quality_report_cmd(
         recent_quality_runs,
         render_quality_report,
     )
+    from ciblage.run_ids import known_run_ids, resolve_run_id, short_ids
     from ciblage.warehouse import session
 
     settings = load_settings(_cfg(config))
     if not settings.warehouse.is_file():
         raise UsageError(f"no warehouse at {settings.warehouse}: run `ciblage ingest` first")
     with session(settings.warehouse, read_only=True) as con:
-        run_id = run or latest_quality_run(con)
+        known = known_run_ids(con)
+        run_id = resolve_run_id(run, known) if run else latest_quality_run(con)
         if not run_id:
             raise UsageError("no data-quality results in the warehouse yet")
         if not recent_quality_runs(con, run_id):
-            recent = ", ".join(recent_quality_runs(con, last=5)) or "none"
+            shorts = short_ids(known)
+            recent = ", ".join(shorts.get(r, r) for r in recent_quality_runs(con, last=5))
+            recent = recent or "none"
             raise UsageError(f"--run {run_id}: no data-quality results; recent runs: {recent}")
         path = render_quality_report(
             con, run_id, out or settings.output / "quality" / f"{run_id}.html"

@@ -79,12 +79,12 @@ def describe(info: dict[str, Any] | None) -> str:
 
 
 def _default_log(msg: str) -> None:
-    try:  # inside a flow run, the message belongs in its Prefect logs
-        from prefect.logging import get_run_logger
+    """On the terminal (ciblage's own lines stay when Prefect's leave it) and, inside a
+    flow run, in its Prefect logs (ciblage.terminal.attach_run_logs)."""
+    from ciblage.terminal import attach_run_logs
 
-        get_run_logger().warning(msg)
-    except Exception:
-        _log.warning(msg)
+    attach_run_logs()
+    _log.warning(msg)
 
 
 @contextmanager

@@ -236,33 +236,66 @@ def mark_dead_runs(runs: list[dict[str, Any]], holder: dict[str, Any] | None) ->
             r["error"] = r["error"] or "process gone (killed or crashed) while running"
 
 
-def _block(r: dict[str, Any]) -> list[str]:
-    """One run as a few labelled lines; the run id alone on the first, never cut."""
+def _block(r: dict[str, Any], shown_id: str) -> list[tuple[str, str]]:
+    """One run as a few short lines (text, hanging indent when it wraps).
+
+    Its id heads the first line, with the flows, outcome and duration; stages one per
+    line; the long facts (model, coverage, publication, error) wrap, never cut.
+    """
     started = r["started"].strftime("%Y-%m-%d %H:%M:%S UTC") if r["started"] else "-"
-    head = [r["flows"], r["status"].upper(), f"started {started}"]
+    head = [shown_id, r["flows"], r["status"].upper()]
     if r["seconds"] is not None:
         head.append(f"{r['seconds']:.1f}s")
-    head += [f"as of {r['as_of'] or '-'}", f"territory {r['territory'] or '-'}"]
-    lines = ["  " + " | ".join(head)]
-    lines.append("  " + " | ".join(f"{s}: {_fmt_stage(r['stages'].get(s))}" for s in STAGES))
-    lines.append(f"  data quality: {r['dq'] or '-'}")
+    lines = [("  ".join(head), " " * 4)]
+    lines.append(
+        (
+            f"  started {started} | as of {r['as_of'] or '-'} | territory {r['territory'] or '-'}",
+            " " * 4,
+        )
+    )
+    width = max(len(s) for s in STAGES)
+    for stage in STAGES:
+        if stage in r["stages"]:
+            lines.append((f"  {stage:<{width}}  {_fmt_stage(r['stages'][stage])}", " " * 4))
+    facts = [("data quality", r["dq"] or "-")]
     if r.get("model"):
-        lines.append(f"  model: {r['model']}")
+        facts.append(("model", r["model"]))
     if r.get("coverage"):
-        lines.append("  coverage: " + "; ".join(str(r["coverage"]).splitlines()))
-    lines.append(f"  publication: {r['published'] or '-'}")
+        facts.append(("coverage", "; ".join(str(r["coverage"]).splitlines())))
+    facts.append(("publication", r["published"] or "-"))
     if r["error"]:
-        lines.append(f"  error: {' '.join(str(r['error']).split())[:400]}")
+        facts.append(("error", " ".join(str(r["error"]).split())[:400]))
+    lines += [(f"  {label}: {text}", " " * 4) for label, text in facts]
     return lines
 
 
-def show_status(config: str | None = None, last: int = 10) -> None:
-    """Print the last runs, one block each (the `ciblage status` command)."""
+def _wrap(text: str, indent: str, width: int) -> list[str]:
+    """Lines of at most `width` characters: words kept whole when they fit, long paths
+    broken (a cut path is still all there, a truncated one is not)."""
+    import textwrap
+
+    if len(text) <= width:
+        return [text]
+    return textwrap.wrap(text, width=width, subsequent_indent=indent, break_on_hyphens=False) or [
+        text
+    ]
+
+
+def show_status(config: str | None = None, last: int = 10, wide: bool = False) -> None:
+    """Print the last runs, one block each (the `ciblage status` command).
+
+    Runs are headed by their short id (`ciblage.run_ids`: the shortest prefix no other run
+    shares, accepted by every command that takes a run id); `wide` prints whole ids.
+    Lines fit the terminal's width ($COLUMNS when set; 220 when piped, one line per fact).
+    """
     from rich.console import Console
 
+    from ciblage.run_ids import known_run_ids, short_ids
+
     console = Console()
-    if not console.is_terminal:  # piped or captured: one line per fact, no 80-column wrap
-        console = Console(width=220)
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console = Console(width=220)  # piped or captured: one line per fact
+    width = console.width
     settings = load_settings(config)
     holder = lock_holder(settings.warehouse)
     if holder:
@@ -272,6 +305,11 @@ def show_status(config: str | None = None, last: int = 10) -> None:
         return
     try:
         runs = collect_status(settings.warehouse, last)
+        con = connect(settings.warehouse, read_only=True)
+        try:
+            shorts = {} if wide else short_ids(known_run_ids(con))
+        finally:
+            con.close()
     except duckdb.IOException as exc:
         console.print(f"[red]cannot read the run ledger while the warehouse is in use:[/] {exc}")
         return
@@ -280,8 +318,18 @@ def show_status(config: str | None = None, last: int = 10) -> None:
         return
     mark_dead_runs(runs, holder)
     console.print(f"Last {len(runs)} runs ({settings.warehouse.name}), newest first", style="bold")
+    if not wide:
+        console.print("short run ids (any unambiguous prefix works; --wide: whole ids)")
     for r in runs:
         console.print()
-        console.print(r["run_id"], style="bold", highlight=False, markup=False, overflow="fold")
-        for line in _block(r):
-            console.print(line, highlight=False, markup=False, overflow="fold")
+        shown = shorts.get(r["run_id"], r["run_id"])
+        for i, (text, indent) in enumerate(_block(r, shown)):
+            for line in _wrap(text, indent, width):
+                console.print(
+                    line,
+                    style="bold" if i == 0 else None,
+                    highlight=False,
+                    markup=False,
+                    overflow="fold",
+                    soft_wrap=False,
+                )

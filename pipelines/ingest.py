@@ -9,8 +9,7 @@ says why it failed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,8 @@ from ciblage.ingest.load import DQ_MAX_ROWS, LoadResult, Progress
 from ciblage.ingest.runner import open_warehouse, resolve_path, selected_specs
 from ciblage.ingest.specs import registry
 from ciblage.linking import relink_if_needed
+from ciblage.progress import Stage
+from ciblage.progress import stage as stage_progress
 from ciblage.runs import locked, run_id_for
 
 
@@ -77,17 +78,6 @@ def load_source_task(
     return result.as_dict()
 
 
-def _log_progress() -> Progress:
-    marks: dict[str, int] = {}
-
-    def report(source: str, rows: int) -> None:
-        if rows >= marks.get(source, 0) + 5_000_000:
-            marks[source] = rows
-            _logger().info("%s: %s rows read", source, f"{rows:,}")
-
-    return report
-
-
 @flow(name="ingest")
 def ingest_flow(
     config: str | None = None,
@@ -98,7 +88,9 @@ def ingest_flow(
 ) -> dict[str, Any]:
     """Load the sources (all by default) and return per-source rows read/loaded/quarantined.
 
-    `progress=True` (the CLI) shows a live rich progress line; otherwise progress is logged.
+    Progress (sources done, rows read per source) is drawn live in a terminal and logged
+    everywhere by `ciblage.progress`, which decides by itself: `progress` is kept for the
+    callers and deployments that pass it, and no longer changes anything.
     Returns {"run_id", "as_of", "sources": {name: {...}}, "failed": [names]}.
     """
     settings = load_settings(config, as_of=as_of)
@@ -109,9 +101,11 @@ def ingest_flow(
         # one writer at a time: a concurrent run waits here, saying for whom
         stack.enter_context(locked(settings, run_id, "ingest"))
         con = open_warehouse(settings)
-        report = stack.enter_context(_rich_progress()) if progress else _log_progress()
+        bar = stack.enter_context(
+            stage_progress("ingest", total=len(specs), unit="sources", log_pct=25)
+        )
         try:
-            _run(con, settings, specs, run_id, report, summary)
+            _run(con, settings, specs, run_id, bar, summary)
             quality_report = _quality_report(con, settings, run_id)
         finally:
             con.close()
@@ -149,31 +143,18 @@ def _quality_report(con: Any, settings: Settings, run_id: str) -> Path | None:
     return path
 
 
-@contextmanager
-def _rich_progress() -> Iterator[Progress]:
-    from rich.progress import Progress as Bar
-    from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Bar(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as bar:
-        tasks: dict[str, Any] = {}
-
-        def report(source: str, rows: int) -> None:
-            if source not in tasks:
-                tasks[source] = bar.add_task(source)
-            bar.update(tasks[source], description=f"{source}: {rows:,} rows read")
-
-        yield report
-
-
 def _run(
     con: Any,
     settings: Settings,
     specs: list[Any],
     run_id: str,
-    report: Progress,
+    bar: Stage,
     summary: dict[str, Any],
 ) -> None:
-    """Fetch then load each source in order; a failed fetch of an optional source = missing."""
+    """Fetch then load each source in order; a failed fetch of an optional source = missing.
+
+    Each source has its own progress row (rows read, logged every 30 s and at the end)
+    under the stage's (sources done, ETA)."""
     prepare(con)
     # [ingest] quality_max_rows: 0 validates every row (slower at national scale)
     dq_max_rows = int(settings.section("ingest").get("quality_max_rows", DQ_MAX_ROWS)) or None
@@ -186,13 +167,26 @@ def _run(
                 summary[spec.name] = LoadResult(
                     spec.name, "failed", message=f"fetch failed: {exc}"
                 ).as_dict()
+                bar.advance(1, item=spec.name)
                 continue
-        summary[spec.name] = load_source_task(
-            con, spec.name, path, run_id, settings.as_of, report, dq_max_rows
-        )
+        with stage_progress(f"ingest {spec.name}", unit="lignes lues") as rows:
+            summary[spec.name] = load_source_task(
+                con, spec.name, path, run_id, settings.as_of, _rows_read(rows), dq_max_rows
+            )
+            rows.outcome = summary[spec.name]["status"]
+        bar.advance(1, item=spec.name)
     link_offers_task(con, settings, run_id, summary)
     coverage_task(con, settings, run_id, summary)
     con.execute("CHECKPOINT")
+
+
+def _rows_read(rows: Stage) -> Progress:
+    """The loader's callback (source, rows read so far) feeding a source's progress row."""
+
+    def report(source: str, n: int) -> None:
+        rows.update(done=n)
+
+    return report
 
 
 @task(cache_policy=NO_CACHE)

@@ -84,6 +84,8 @@ class GateReport:
     # data problems that did not stop the publication (optional sources on their last
     # good load): the report must not read as a clean run when they exist
     warnings: list[str] = field(default_factory=list)
+    # French lines of ciblage.freshness: which source's data is old, since when
+    stale_sources: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -122,7 +124,7 @@ class GateReport:
     def to_markdown(self) -> str:
         if not self.published:
             state = f"NOT PUBLISHED: the previous lists ({self.previous_run_id}) stay published"
-        elif self.warnings:
+        elif self.warnings or self.stale_sources:
             state = "PUBLISHED WITH WARNINGS (degraded data; `latest` now points to this run)"
         else:
             state = "PUBLISHED (`latest` now points to this run)"
@@ -135,6 +137,8 @@ class GateReport:
             f"- data warnings: {len(self.warnings)}",
             "",
         ]
+        if self.stale_sources:
+            lines += ["## Données anciennes", ""] + [f"- {n}" for n in self.stale_sources] + [""]
         if self.warnings:
             lines += ["## Data warnings", ""] + [f"- {w}" for w in self.warnings] + [""]
         if self.failures:

@@ -171,6 +171,7 @@ def publish_run(
     figure; agencies keep reading the previous lists. Older runs are pruned after a
     successful switch.
     """
+    from ciblage.freshness import run_source_notices
     from ciblage.gates import GateCheck, GateConfig, GateReport, evaluate, write_snapshot
     from ciblage.ledger import BLOCKED, COMPLETED, ledger_step
     from ciblage.warehouse import connect
@@ -195,9 +196,11 @@ def publish_run(
         snapshot_error = None
         con = connect(settings.warehouse)
         try:
-            write_snapshot(con, run_dir, settings.as_of, territory, cfg)
-        except Exception as exc:  # missing scores: the run is not publishable, say why
-            snapshot_error = f"{type(exc).__name__}: {exc}"
+            try:
+                write_snapshot(con, run_dir, settings.as_of, territory, cfg)
+            except Exception as exc:  # missing scores: the run is not publishable, say why
+                snapshot_error = f"{type(exc).__name__}: {exc}"
+            report.stale_sources = run_source_notices(settings, run_dir, con)
         finally:
             con.close()
         report.checks = evaluate(run_dir, previous_dir, cfg)

@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from ciblage.config import load_settings
+from ciblage.freshness import stale_sources
 from ciblage.ledger import INTERRUPTED, RUNNING
 from ciblage.lock import describe, lock_holder
 from ciblage.warehouse import connect, table_exists
@@ -55,6 +56,7 @@ def collect_status(warehouse: str | Path, last: int = 10) -> list[dict[str, Any]
                 ids.add(result["run_id"])
         dq = _dq_outcomes(con, linked)
         coverage = _coverage(con, linked)
+        stale = {run_id: stale_sources(con, sorted(ids)) for run_id, ids in linked.items()}
     finally:
         con.close()
     runs: dict[str, dict[str, Any]] = {}
@@ -80,6 +82,8 @@ def collect_status(warehouse: str | Path, last: int = 10) -> list[dict[str, Any]
     out = [_summarise(run, dq.get(run["run_id"])) for run in runs.values()]
     for r in out:
         r["coverage"] = coverage.get(r["run_id"])
+        # « Données SIRENE du 01/10/2026 : le chargement du 27/11/2026 a échoué »
+        r["stale_sources"] = [i["notice_fr"] for i in stale.get(r["run_id"], [])]
     return out
 
 
@@ -258,6 +262,7 @@ def _block(r: dict[str, Any], shown_id: str) -> list[tuple[str, str]]:
         if stage in r["stages"]:
             lines.append((f"  {stage:<{width}}  {_fmt_stage(r['stages'][stage])}", " " * 4))
     facts = [("data quality", r["dq"] or "-")]
+    facts += [("old data", notice) for notice in r.get("stale_sources") or []]
     if r.get("model"):
         facts.append(("model", r["model"]))
     if r.get("coverage"):

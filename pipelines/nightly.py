@@ -19,6 +19,7 @@ from prefect import flow, get_run_logger
 from prefect.states import Failed, State
 
 from ciblage.config import Settings, load_settings
+from ciblage.freshness import run_source_notices
 from ciblage.gates import REPORT_JSON, GateCheck, GateReport, add_warnings
 from ciblage.ledger import (
     BLOCKED,
@@ -260,9 +261,9 @@ def _conclude(
         check = GateCheck(
             "required_sources", "run", None, "every required source loaded", False, detail
         )
-        GateReport(run_id, str(run_dir), previous.name if previous else None, [check]).write(
-            run_dir
-        )
+        report = GateReport(run_id, str(run_dir), previous.name if previous else None, [check])
+        report.stale_sources = run_source_notices(settings, run_dir)  # which data, since when
+        report.write(run_dir)
         kept = f"previous lists ({previous.name}) kept" if previous else "nothing published yet"
         line = f"NOT PUBLISHED: required source(s) failed: {detail}; {kept}"
         return {"status": "failed", "line": line, "run_dir": str(run_dir)}

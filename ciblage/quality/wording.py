@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ciblage.publish import fmt
 from ciblage.quality.checks import EXPECTATION_NAMES
 
 KIND_OF = {name: kind for kind, name in EXPECTATION_NAMES.items()}
@@ -28,9 +29,8 @@ STATUS_LABELS = {
 
 
 def fr_number(value: float, decimals: int = 0) -> str:
-    """1234567.8 -> « 1 234 567,8 » (French grouping and decimal comma)."""
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\u202f").replace(".", ",")
+    """1234567.8 -> « 1 234 567,8 »: the lists' French number format, integers by default."""
+    return fmt.fr_number(value, decimals)
 
 
 def fr_pct(share: float, decimals: int = 1) -> str:

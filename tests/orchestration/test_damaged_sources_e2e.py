@@ -1,11 +1,13 @@
 """Damaged source files through the CLI, on the sample: exit code, last line, status,
-run report and `latest` say what happened (a failed required source is never published
-as a success; a failed optional one publishes, marked degraded)."""
+run report (which data is old, since when) and `latest` say what happened (a failed
+required source is never published as a success; a failed optional one publishes, marked
+degraded)."""
 
 from __future__ import annotations
 
 import re
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from orch_fixtures import clone_config
 from typer.testing import CliRunner
 
 from ciblage.config import load_settings
+from ciblage.freshness import source_notices
 from ciblage.outcome import EXIT_DEGRADED, EXIT_NOT_PUBLISHED
 from ciblage.runs import latest_run_dir
 from ciblage.status import collect_status
@@ -61,6 +64,11 @@ def test_damaged_sources_through_the_cli(nightly_work: dict, tmp_path: Path) -> 
     assert "score" not in run["stages"]
     report = (settings.output / "runs" / run["run_id"] / "run_report.md").read_text()
     assert "NOT PUBLISHED" in report and "sirene_etablissement" in report
+    # which data is old and since when, in French (ciblage/freshness.py)
+    today = date.today().strftime("%d/%m/%Y")
+    stale = f"Données SIRENE (établissements) du {today} : le chargement du {today} a échoué"
+    assert f"## Données anciennes\n\n- {stale}" in report
+    assert run["stale_sources"] == [stale]
 
     # optional: DPAE export with the wrong separator; SIRENE repaired
     _point(cfg, "sirene_etablissement", good)
@@ -77,3 +85,7 @@ def test_damaged_sources_through_the_cli(nightly_work: dict, tmp_path: Path) -> 
     assert run["status"] == "degraded"
     report = (new / "run_report.md").read_text()
     assert "PUBLISHED WITH WARNINGS" in report and "dpae_departement" in report
+    stale = f"Données DPAE par département du {today} : le chargement du {today} a échoué"
+    assert f"## Données anciennes\n\n- {stale}" in report
+    assert run["stale_sources"] == [stale]
+    assert source_notices(new) == [stale]  # sources.json, for the site header

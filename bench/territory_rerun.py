@@ -1,30 +1,180 @@
-"""Time a one-département rerun (flow `territory-rerun`: score → publish) on the sample.
+"""Time the real `ciblage rerun -t dep:45` on the sample, and say where the seconds go.
 
     python bench/territory_rerun.py [--territory dep:45] [--repeat 3] [--config FILE]
 
-Without --config, generates the sample into a temporary folder and runs the nightly
-flow once to build the warehouse (not timed). Then times `repeat` reruns and prints the
-wall time of each, with each stage's share, and the median. The Prefect API is the
-ephemeral one already started by the set-up run, as for an analyst's `ciblage rerun`.
+Without --config, generates the sample into a temporary folder and runs `ciblage run`
+once to build the warehouse and publish a first run (not timed). Then runs the command
+`repeat` times, each in a fresh process exactly as an analyst types it (interpreter
+start-up, imports, the temporary Prefect server, the flows, the last line), and prints
+the wall time of each, the median, and for the median run where its seconds went:
+imports, Prefect's temporary server (start, stop, logs and events drained at exit), the
+score stage (features, prediction, tables), the publish stage (follow-up refresh,
+ranking, carried-over territories, targets file, agency files, site index, gates and
+switch), and what is left: Prefect's flow and task engine (API calls) and the rest.
+
+The breakdown comes from timers wrapped around named functions inside the command's
+process (`PROBE` below); a function that a refactoring renamed is listed as not found
+rather than failing the bench.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from ciblage.config import write_relocated_config
+ROOT = Path(__file__).resolve().parents[1]
+
+# (label, module, attribute, parent label): the timed phases, indented under their parent
+PHASES = [
+    ("imports: ciblage.cli", "", "", None),
+    ("preflight (config, territory)", "ciblage.cli", "preflight", None),
+    ("imports: flows (prefect, polars, scikit-learn...)", "", "", None),
+    ("territory-rerun flow", "pipelines.nightly", "territory_rerun_flow", None),
+    (
+        "prefect server start",
+        "prefect.server.api.server",
+        "SubprocessASGIServer.start",
+        "territory-rerun flow",
+    ),
+    ("score flow", "pipelines.score", "score_flow", "territory-rerun flow"),
+    ("model lookup (registry)", "pipelines.score", "registered_model", "score flow"),
+    ("load model", "pipelines.score", "load_model", "score flow"),
+    ("territory scope", "pipelines.score", "territory_scope", "score flow"),
+    ("features", "pipelines.score", "build_features", "score flow"),
+    ("stage features", "pipelines.score", "stage_features", "score flow"),
+    ("prediction", "pipelines.score", "predict_to_raw", "score flow"),
+    ("score tables", "pipelines.score", "write_tables", "score flow"),
+    ("feature coverage", "pipelines.score", "record_feature_coverage", "score flow"),
+    ("publish flow", "pipelines.publish", "publish_flow", "territory-rerun flow"),
+    ("follow-up + impact report", "pipelines.publish", "refresh_followup_outputs", "publish flow"),
+    ("ranking", "pipelines.publish", "rank", "publish flow"),
+    ("carry over other territories", "pipelines.publish", "carry_over", "publish flow"),
+    ("write targets.parquet", "pipelines.publish", "write_targets", "publish flow"),
+    ("validate targets", "pipelines.publish", "validate_targets", "publish flow"),
+    ("ranking note", "pipelines.publish", "write_ranking_note", "publish flow"),
+    ("agency files (CSV, XLSX, pages)", "pipelines.publish", "write_agency", "publish flow"),
+    ("site index", "pipelines.publish", "write_index", "publish flow"),
+    ("gates, run report, latest switch", "pipelines.publish", "publish_run", "publish flow"),
+    ("logs drained at exit", "prefect.logging.handlers", "APILogWorker.drain_all", None),
+    ("events drained at exit", "prefect.events.worker", "EventsWorker.drain_all", None),
+    ("prefect server stop", "prefect.server.api.server", "SubprocessASGIServer.stop", None),
+]
+
+PROBE = r"""
+import importlib, json, os, sys, time
+t_start = time.time()
+out, argv, phases = sys.argv[1], sys.argv[2:], json.loads(os.environ["CIBLAGE_BENCH_PHASES"])
+spent, counts, missing = {}, {}, []
+
+def timed(label, fn):
+    def wrapper(*a, **k):
+        t0 = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            spent[label] = spent.get(label, 0.0) + time.perf_counter() - t0
+            counts[label] = counts.get(label, 0) + 1
+    return wrapper
+
+t0 = time.perf_counter()
+import ciblage.cli
+spent["imports: ciblage.cli"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+import pipelines.nightly, pipelines.score, pipelines.publish  # what the command imports
+spent["imports: flows (prefect, polars, scikit-learn...)"] = time.perf_counter() - t0
+for label, module, attr, _ in phases:
+    if not module:
+        continue
+    try:
+        owner = importlib.import_module(module)
+        *path, name = attr.split(".")
+        for p in path:
+            owner = getattr(owner, p)
+        setattr(owner, name, timed(label, getattr(owner, name)))
+    except (ImportError, AttributeError):
+        missing.append(label)
+
+def dump():
+    with open(out, "w") as f:
+        json.dump({"t_start": t_start, "t_end": time.time(), "spent": spent,
+                   "counts": counts, "missing": missing}, f)
+
+import atexit
+atexit.register(dump)
+sys.argv = ["ciblage", *argv]
+ciblage.cli.app()
+"""
 
 
 def _sample_config(work: Path) -> Path:
+    sys.path.insert(0, str(ROOT))
+    from ciblage.config import write_relocated_config
     from ciblage.sample import generate
 
     sample = work / "sample"
     generate(sample, seed=42)
     return write_relocated_config(work / "ciblage.toml", sample, work)
+
+
+def _timed_rerun(cfg: Path, territory: str, work: Path) -> dict:
+    out = work / "probe.json"
+    args = ["rerun", "-t", territory, "-c", str(cfg)]
+    env = {**os.environ, "CIBLAGE_BENCH_PHASES": json.dumps(PHASES)}
+    t0 = time.time()
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(out), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.time() - t0
+    if done.returncode not in (0, 3):
+        raise SystemExit(f"rerun failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    probe = json.loads(out.read_text())
+    probe["wall"] = wall
+    probe["interpreter start-up"] = probe["t_start"] - t0
+    probe["after exit"] = t0 + wall - probe["t_end"]  # atexit hooks, teardown
+    probe["last_line"] = done.stdout.strip().splitlines()[-1]
+    return probe
+
+
+def _depth(label: str | None) -> int:
+    parents = {p[0]: p[3] for p in PHASES}
+    depth = 0
+    while label is not None:
+        label, depth = parents.get(label), depth + 1
+    return depth
+
+
+def _report(run: dict) -> None:
+    spent, counts = run["spent"], run["counts"]
+    print(f"  {'interpreter start-up':<56} {run['interpreter start-up']:6.2f} s")
+    accounted = run["interpreter start-up"] + run["after exit"]
+    for label, _, _, parent in PHASES:
+        if label not in spent:
+            continue
+        n = counts.get(label, 1)
+        name = "  " * _depth(parent) + label + (f" ({n} calls)" if n > 1 else "")
+        print(f"  {name:<56} {spent[label]:6.2f} s")
+        if parent is None:
+            accounted += spent[label]
+        children = [p[0] for p in PHASES if p[3] == label and p[0] in spent]
+        if children:
+            rest = spent[label] - sum(spent[c] for c in children)
+            name = "  " * (_depth(parent) + 1) + "(Prefect engine, API calls, untimed)"
+            print(f"  {name:<56} {rest:6.2f} s  <- {label}")
+    print(f"  {'after exit (atexit, teardown)':<56} {run['after exit']:6.2f} s")
+    print(f"  {'other (outside the timed phases)':<56} {run['wall'] - accounted:6.2f} s")
+    if run["missing"]:
+        print(f"  not found (renamed?): {', '.join(run['missing'])}")
 
 
 def main() -> None:
@@ -34,26 +184,31 @@ def main() -> None:
     parser.add_argument("--config", type=Path, help="existing config with a built warehouse")
     args = parser.parse_args()
 
-    from pipelines.nightly import nightly_flow, territory_rerun_flow
-
     with tempfile.TemporaryDirectory(prefix="ciblage-bench-") as tmp:
+        work = Path(tmp)
         cfg = args.config
         if cfg is None:
             t0 = time.perf_counter()
-            cfg = _sample_config(Path(tmp))
-            nightly_flow(config=str(cfg))
-            print(f"set-up (sample + nightly run): {time.perf_counter() - t0:.1f} s")
-        times = []
-        for i in range(args.repeat):
-            t0 = time.perf_counter()
-            result = territory_rerun_flow(territory=args.territory, config=str(cfg))
-            wall = time.perf_counter() - t0
-            times.append(wall)
-            stages = ", ".join(
-                f"{name} {info.get('seconds', '?')} s" for name, info in result["stages"].items()
+            cfg = _sample_config(work)
+            subprocess.run(
+                [sys.executable, "-m", "ciblage.cli", "run", "-c", str(cfg)],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
             )
-            print(f"rerun {args.territory} #{i + 1}: {wall:.2f} s ({stages})")
-        print(f"territory rerun {args.territory}: median {statistics.median(times):.2f} s")
+            print(f"set-up (sample + `ciblage run`): {time.perf_counter() - t0:.1f} s")
+        runs = []
+        for i in range(args.repeat):
+            run = _timed_rerun(cfg, args.territory, work)
+            runs.append(run)
+            print(f"`ciblage rerun -t {args.territory}` #{i + 1}: {run['wall']:.2f} s wall")
+        median = sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]
+        print(
+            f"median {statistics.median(r['wall'] for r in runs):.2f} s wall "
+            f"(load average {os.getloadavg()[0]:.1f}); breakdown of the median run:"
+        )
+        _report(median)
+        print(f"last line: {median['last_line']}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from prefect import flow, task
 
 from ciblage.config import Settings, load_settings
 from ciblage.ledger import ledger_step
+from ciblage.progress import stage as stage_progress
 from ciblage.quality.coverage import record_feature_coverage
 from ciblage.runs import locked, run_id_for
 from ciblage.territories import (
@@ -195,7 +196,10 @@ def score_establishments(
 ) -> dict[str, int]:
     model: ScoringModel = load_model(Path(model_info["path"]), model_info["sha256"])
     whole = territory == "all"
-    with session(settings.warehouse) as con:
+    with (
+        session(settings.warehouse) as con,
+        stage_progress("score : établissements", total=3, unit="étapes") as bar,
+    ):
         ensure_optional_tables(con)
         build_features(
             con,
@@ -205,6 +209,7 @@ def score_establishments(
             territory_scope(con, settings, territory),
         )
         n = stage_features(con, "_features_asof")
+        bar.advance(1, item="caractéristiques")
         predict_to_raw(
             con,
             model,
@@ -224,6 +229,7 @@ def score_establishments(
                 label_mode,
                 opts.min_potential_for_reasons,
             )
+        bar.advance(1, item="prédiction")
         counts = write_tables(
             con,
             settings.as_of,
@@ -234,6 +240,7 @@ def score_establishments(
             opts.rome_min_p_hire,
             model.dispersion,
         )
+        bar.advance(1, item="tables")
     return {"feature_etablissement": n, "refused_at_scoring": int(fallback is not None), **counts}
 
 
@@ -310,7 +317,10 @@ def score_flow(
         "horizon_months": settings.horizon_months,
         "territory": territory,
     }
-    with locked(settings, run_id, "score"):
+    with (
+        locked(settings, run_id, "score"),
+        stage_progress(f"score {territory}", total=3, unit="étapes") as bar,
+    ):
         with session(settings.warehouse) as con:
             label_mode = detect_label_mode(con, opts.label_mode)
             reuse = (
@@ -348,6 +358,7 @@ def score_flow(
                     step.message += (
                         f" REFUSED by the model gate ({gate.get('reason')}): baseline ranks"
                     )
+        bar.advance(1, item=f"modèle {'réutilisé' if reuse else 'entraîné'}")
         with ledger_step(
             settings.warehouse,
             run_id=run_id,
@@ -359,8 +370,10 @@ def score_flow(
             counts = score_establishments(settings, opts, territory, label_mode, model_info)
             step.rows_in = counts["feature_etablissement"]
             step.rows_out = counts["score_etablissement"]
+        bar.advance(1, item=f"{counts['score_etablissement']} établissements notés")
         # does each source fill the features? (critical DQ failure when (almost) none)
         coverage_failed = record_feature_coverage(settings, run_id)
+        bar.advance(1, item="couverture des sources")
     return {
         "run_id": run_id,
         "as_of": settings.as_of.isoformat(),

@@ -25,6 +25,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ciblage.progress import Stage
+from ciblage.progress import stage as progress_stage
 from scoring.backtest import evaluate
 from scoring.calibration import DEFAULT_DISPERSION, fit_dispersion
 from scoring.features import (
@@ -67,15 +69,25 @@ class TrainResult:
 
 
 class _Snapshots:
-    """Labelled snapshots computed once each (the three fits share most of them)."""
+    """Labelled snapshots computed once each (the three fits share most of them); each
+    new one advances the training's progress (`ciblage.progress`)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, spec: SnapshotSpec, label_mode: str) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        spec: SnapshotSpec,
+        label_mode: str,
+        bar: Stage | None = None,
+    ) -> None:
         self.con, self.spec, self.label_mode = con, spec, label_mode
         self._cache: dict[date, pd.DataFrame] = {}
+        self.bar = bar
 
     def get(self, d: date) -> pd.DataFrame:
         if d not in self._cache:
             self._cache[d] = labelled_snapshot(self.con, d, self.spec, self.label_mode)
+            if self.bar is not None:
+                self.bar.advance(1, item=d.isoformat())
         return self._cache[d]
 
     def stack(self, dates: list[date]) -> pd.DataFrame:
@@ -94,7 +106,39 @@ def train(
     prior_weight: float | None = None,
     min_share: float = 0.02,
 ) -> TrainResult:
-    """Tune, back-test and fit the final model for scoring at `as_of`."""
+    """Tune, back-test and fit the final model for scoring at `as_of`.
+
+    The labelled snapshots are the long part (minutes nationally): their progress is
+    shown and logged (`ciblage.progress`), one unit per snapshot built."""
+    with progress_stage("score : instantanés d'entraînement", unit="instantanés") as bar:
+        return _train(
+            con,
+            as_of,
+            horizon,
+            label_mode,
+            cfg,
+            step_months,
+            n_snapshots,
+            dpae_lag_days,
+            prior_weight,
+            min_share,
+            bar,
+        )
+
+
+def _train(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    horizon: int,
+    label_mode: str,
+    cfg: TrainConfig,
+    step_months: int,
+    n_snapshots: int,
+    dpae_lag_days: int,
+    prior_weight: float | None,
+    min_share: float,
+    bar: Stage,
+) -> TrainResult:
     ensure_optional_tables(con)
     fixed_weight = prior_weight
     bounds = signal_bounds(con, label_mode)
@@ -104,7 +148,7 @@ def train(
             "hires_siret is empty and no job offer is linked to an establishment"
         )
     earliest = bounds[0]
-    snaps = _Snapshots(con, SnapshotSpec(horizon, dpae_lag_days), label_mode)
+    snaps = _Snapshots(con, SnapshotSpec(horizon, dpae_lag_days), label_mode, bar)
     final_dates = training_snapshots(as_of, horizon, step_months, n_snapshots, earliest)
     if not final_dates:
         raise ValueError(
@@ -119,6 +163,8 @@ def train(
         if tune_valid
         else []
     )
+    every = {*final_dates, *bt_dates, *tune_dates} | ({bt_asof} if bt_dates else set())
+    bar.update(total=len(every | ({tune_valid} if tune_dates and tune_valid else set())))
     info: dict[str, Any] = {
         "signal_window": [earliest.isoformat(), bounds[1].isoformat()],
         "final_snapshots": [d.isoformat() for d in final_dates],

@@ -58,4 +58,10 @@ def siret_problem(value: str | None, length: int = 14) -> str | None:
     if len(value) != length:
         return f"{len(value)} chiffres au lieu de {length}"
     valid = siret_ok(value) if length == 14 else luhn_ok(value)
-    return None if valid else "clé de contrôle fausse (dernier chiffre)"
+    return None if valid else "clé de contrôle (dernier chiffre) fausse"
+
+
+def identifier_length(column: str | None) -> int:
+    """Digits a SIREN/SIRET column holds, from its name: 9 for a SIREN column, else 14."""
+    name = (column or "").lower()
+    return 9 if "siren" in name and "siret" not in name else 14

@@ -61,7 +61,7 @@ def siret_problem_sql(v: str, length: int = 14) -> str:
         f"WHEN regexp_matches({v}, '[^0-9]') THEN "
         f"'caractère(s) autre(s) que des chiffres : ' || array_to_string({chars}, ' ') "
         f"WHEN length({v}) <> {length} THEN length({v}) || ' chiffres au lieu de {length}' "
-        "ELSE 'clé de contrôle fausse (dernier chiffre)' END"
+        "ELSE 'clé de contrôle (dernier chiffre) fausse' END"
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ciblage.quality.checks import Check
+from ciblage.siret import identifier_length, siret_problem
 
 MAX_EXAMPLES = 5
 WHOLE_TABLE = "all"
@@ -117,8 +118,18 @@ class QualityOutcome:
                         if i < len(r.example_rows):
                             rows.append(r.example_rows[i])
             if examples:
-                line += "; examples: " + ", ".join(repr(e) for e in examples)
+                line += "; examples: " + ", ".join(example_text(check, e) for e in examples)
             if rows:
                 line += " (lines " + ", ".join(str(n) for n in rows) + ")"
             lines.append(line)
         return "\n".join(lines)
+
+
+def example_text(check: Check, value: str) -> str:
+    """A failing value as messages show it; a refused SIREN/SIRET says why (« 13 chiffres
+    au lieu de 14 »), since a lost digit and a wrong check digit call for different fixes."""
+    if check.kind == "luhn":
+        why = siret_problem(value, identifier_length(check.column))
+        if why:
+            return f"{value!r} ({why})"
+    return repr(value)

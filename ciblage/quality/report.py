@@ -22,6 +22,7 @@ from ciblage.quality import wording
 from ciblage.quality.coverage import EXPECTATION as COVERAGE_EXPECTATION
 from ciblage.quality.coverage import coverage_rows
 from ciblage.quality.outcome import WHOLE_TABLE
+from ciblage.siret import identifier_length, siret_problem
 from ciblage.warehouse import table_exists
 
 TEMPLATES = PROJECT_ROOT / "reports" / "templates"
@@ -114,7 +115,7 @@ def _summaries(con: duckdb.DuckDBPyConnection, run_id: str) -> list[SourceSummar
         summary.checked += int(info.get("element_count") or 0) - int(info.get("missing_count") or 0)
         summary.observed = observed or ""
         summary.details = {**summary.details, **info}
-        examples = _examples(info)
+        examples = _examples(info, expectation, column)
         if not success:
             summary.failed.append(
                 {
@@ -141,14 +142,19 @@ def _observed(expectation: str, info: dict[str, Any], recorded: str | None) -> s
     return wording.observed(expectation, int(info["unexpected_count"]), checked, info)
 
 
-def _examples(info: dict[str, Any]) -> list[str]:
-    """Failing values with their line when known: « 7328293200007 (ligne 12) »."""
+def _examples(info: dict[str, Any], expectation: str, column: str | None) -> list[str]:
+    """Failing values with their line when known, and for a SIREN/SIRET why it is refused:
+    « 7328293200007 (ligne 12 ; 13 chiffres au lieu de 14) »."""
     values = [str(e) for e in info.get("examples") or []]
     lines = list(info.get("example_rows") or [])
-    return [
-        f"{v} (ligne {lines[i]})" if i < len(lines) and int(lines[i]) > 0 else v
-        for i, v in enumerate(values)
-    ]
+    luhn = wording.KIND_OF.get(expectation) == "luhn"
+    out = []
+    for i, v in enumerate(values):
+        notes = [f"ligne {lines[i]}"] if i < len(lines) and int(lines[i]) > 0 else []
+        why = siret_problem(v, identifier_length(column)) if luhn else None
+        notes += [why] if why else []
+        out.append(f"{v} ({' ; '.join(notes)})" if notes else v)
+    return out
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, Any]]:

@@ -125,7 +125,7 @@ def test_row_errors_name_file_row_field_and_valid_rows_still_import(
     assert report.inserted == 3 and report.rejected_rows == 4
     found = {(e.row, e.field): (e.value, e.message) for e in report.errors}
     assert found[(5, "date_promotion")] == ("31/02/2026", "date impossible")
-    assert found[(6, "siret")][1] == "SIRET invalide : clé de contrôle fausse (dernier chiffre)"
+    assert found[(6, "siret")][1] == "SIRET invalide : clé de contrôle (dernier chiffre) fausse"
     assert (6, "code_rome") in found and (6, "canal") in found and (6, "resultat") in found
     assert "antérieure" in found[(7, "date_resultat")][1]
     assert found[(8, "date_promotion")][1] == "date dans le futur"

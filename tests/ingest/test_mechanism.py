@@ -103,6 +103,7 @@ def test_quality_gate_stops_the_source(
     assert (
         "siret" in r.message and "Luhn" in r.message and "previous good data is kept" in r.message
     )
+    assert "(13 chiffres au lieu de 14)" in r.message  # a lost digit, not a wrong check digit
     assert _count(wh, "etablissement") == 100
     failed = wh.execute(
         "SELECT count(*) FROM dq_result WHERE run_id = 'r2' AND NOT success AND critical"

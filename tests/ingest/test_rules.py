@@ -86,13 +86,13 @@ def test_reference_rule_is_skipped_until_the_referential_is_loaded(
         ("73282932000074", 14, None),
         ("7328293200007", 14, "13 chiffres au lieu de 14"),
         ("732829320000745", 14, "15 chiffres au lieu de 14"),
-        ("73282932000075", 14, "clé de contrôle fausse (dernier chiffre)"),
+        ("73282932000075", 14, "clé de contrôle (dernier chiffre) fausse"),
         ("7328293200007A", 14, "caractère(s) autre(s) que des chiffres : « A »"),
         ("732 829-32000074", 14, "caractère(s) autre(s) que des chiffres : «   » « - »"),
         ("", 14, "vide"),
         (None, 14, "vide"),
         ("73282932", 9, "8 chiffres au lieu de 9"),
-        ("732829321", 9, "clé de contrôle fausse (dernier chiffre)"),
+        ("732829321", 9, "clé de contrôle (dernier chiffre) fausse"),
     ],
 )
 def test_siret_problem_python_and_sql_agree(

@@ -123,7 +123,7 @@ def test_bad_rows_are_quarantined_with_reason(
             "SELECT field, value, reason FROM quarantine WHERE source = 'sirene_etablissement'"
         ).fetchall()
     }
-    assert q[("siret", bad_luhn)] == "SIRET invalide : clé de contrôle fausse (dernier chiffre)"
+    assert q[("siret", bad_luhn)] == "SIRET invalide : clé de contrôle (dernier chiffre) fausse"
     assert q[("dateCreationEtablissement", "2021-02-30")] == "unparseable date"
     assert q[("activitePrincipaleEtablissement", "47.99Q")] == "unknown NAF rev2 code"
     assert q[("codeCommuneEtablissement", "45999")] == "commune not in the COG"

@@ -60,7 +60,7 @@ def test_report_renders_results_and_quarantine(
     assert "StockEtablissement_utf8.zip" in html
     assert "expect_column_values_to_pass_luhn_checksum" in html  # GE name, under the French
     assert "SIREN/SIRET valide" in html
-    assert INVALID_SIRET in html
+    assert f"{INVALID_SIRET} (clé de contrôle (dernier chiffre) fausse)" in html
     assert "1 / 2" in html  # Luhn passed in one partition of two
     assert "&lt;b&gt;47.11F&lt;/b&gt;" in html and "<b>47.11F" not in html  # escaped
     assert 'class="stopped"' in html and 'class="passed"' in html

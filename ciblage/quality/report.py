@@ -41,6 +41,7 @@ class ExpectationSummary:
     checked: int = 0
     observed: str = ""
     examples: list[str] = field(default_factory=list)
+    example_values: set[str] = field(default_factory=set)
     details: dict[str, Any] = field(default_factory=dict)  # of one partition: mostly, arg
 
     @property
@@ -125,8 +126,9 @@ def _summaries(con: duckdb.DuckDBPyConnection, run_id: str) -> list[SourceSummar
                 }
             )
         # failing values are shown even when they stayed under the threshold
-        for ex in examples:
-            if ex not in summary.examples and len(summary.examples) < 5:
+        for value, ex in zip(info.get("examples") or [], examples, strict=False):
+            if str(value) not in summary.example_values and len(summary.examples) < 5:
+                summary.example_values.add(str(value))  # one line per value, not per partition
                 summary.examples.append(ex)
     for src in sources.values():
         if len(src.partitions) > 1:  # table-level checks of a partitioned source

@@ -35,8 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PHASES = [
     ("imports: ciblage.cli", "", "", None),
     ("preflight (config, territory)", "ciblage.cli", "preflight", None),
+    ("spawn prefect server (early)", "", "", None),
     ("imports: flows (prefect, polars, scikit-learn...)", "", "", None),
-    ("territory-rerun flow", "pipelines.nightly", "territory_rerun_flow", None),
+    ("wait for the prefect server", "", "", None),
+    ("territory-rerun flow", "", "", None),
     (
         "prefect server start",
         "prefect.server.api.server",
@@ -62,13 +64,30 @@ PHASES = [
     ("agency files (CSV, XLSX, pages)", "pipelines.publish", "write_agency", "publish flow"),
     ("site index", "pipelines.publish", "write_index", "publish flow"),
     ("gates, run report, latest switch", "pipelines.publish", "publish_run", "publish flow"),
-    ("logs drained at exit", "prefect.logging.handlers", "APILogWorker.drain_all", None),
-    ("events drained at exit", "prefect.events.worker", "EventsWorker.drain_all", None),
+    ("last line (logs drained, server stopped)", "", "", None),
+    (
+        "logs drained",
+        "prefect.logging.handlers",
+        "APILogWorker.drain_all",
+        "last line (logs drained, server stopped)",
+    ),
+    (
+        "events drained",
+        "prefect.events.worker",
+        "EventsWorker.drain_all",
+        "last line (logs drained, server stopped)",
+    ),
     ("prefect server stop", "prefect.server.api.server", "SubprocessASGIServer.stop", None),
+    (
+        "prefect server stop (early)",
+        "ciblage.prefect_api",
+        "stop",
+        "last line (logs drained, server stopped)",
+    ),
 ]
 
 PROBE = r"""
-import importlib, json, os, sys, time
+import json, os, sys, time
 t_start = time.time()
 out, argv, phases = sys.argv[1], sys.argv[2:], json.loads(os.environ["CIBLAGE_BENCH_PHASES"])
 spent, counts, missing = {}, {}, []
@@ -83,30 +102,83 @@ def timed(label, fn):
             counts[label] = counts.get(label, 0) + 1
     return wrapper
 
+patched = set()
+
+def patch():
+    # never imports: the command's own imports and their order are what is measured
+    for label, module, attr, _ in phases:
+        if not module or label in patched or module not in sys.modules:
+            continue
+        owner = sys.modules[module]
+        try:
+            *path, name = attr.split(".")
+            for p in path:
+                owner = getattr(owner, p)
+            setattr(owner, name, timed(label, getattr(owner, name)))
+            patched.add(label)
+        except AttributeError:
+            pass
+
+IMPORTS = "imports: flows (prefect, polars, scikit-learn...)"
 t0 = time.perf_counter()
 import ciblage.cli
 spent["imports: ciblage.cli"] = time.perf_counter() - t0
-t0 = time.perf_counter()
-import pipelines.nightly, pipelines.score, pipelines.publish  # what the command imports
-spent["imports: flows (prefect, polars, scikit-learn...)"] = time.perf_counter() - t0
-for label, module, attr, _ in phases:
-    if not module:
-        continue
+marks = {}
+if hasattr(ciblage.cli, "start_early"):  # the server starts before the flows' imports
+    real_start, real_wait = ciblage.cli.start_early, ciblage.cli.wait_ready
+
+    def start_early():
+        t0 = time.perf_counter()
+        try:
+            return real_start()
+        finally:
+            marks["started"] = time.perf_counter()
+            spent["spawn prefect server (early)"] = marks["started"] - t0
+
+    def wait_ready():
+        t0 = time.perf_counter()
+        import pipelines.nightly, pipelines.score, pipelines.publish  # what the command imports
+        spent[IMPORTS] = time.perf_counter() - marks.get("started", t0)
+        patch()
+        t1 = time.perf_counter()
+        try:
+            return real_wait()
+        finally:
+            marks["ready"] = time.perf_counter()
+            spent["wait for the prefect server"] = marks["ready"] - t1
+
+    ciblage.cli.start_early, ciblage.cli.wait_ready = start_early, wait_ready
+else:  # Prefect starts its own server, inside the flow
+    t0 = time.perf_counter()
+    import pipelines.nightly, pipelines.score, pipelines.publish
+    import prefect.server.api.server
+    spent[IMPORTS] = time.perf_counter() - t0
+patch()
+real_last_words = ciblage.cli.last_words
+
+def last_words(*a, **k):
+    t0 = time.perf_counter()
+    if "ready" in marks:  # the flow ran between the server's answer and the last line
+        spent["territory-rerun flow"] = t0 - marks["ready"]
     try:
-        owner = importlib.import_module(module)
-        *path, name = attr.split(".")
-        for p in path:
-            owner = getattr(owner, p)
-        setattr(owner, name, timed(label, getattr(owner, name)))
-    except (ImportError, AttributeError):
-        missing.append(label)
+        return real_last_words(*a, **k)
+    finally:
+        spent["last line (logs drained, server stopped)"] = time.perf_counter() - t0
+
+ciblage.cli.last_words = last_words
 
 def dump():
+    missing = [p[0] for p in phases if p[1] and p[0] not in patched]
     with open(out, "w") as f:
         json.dump({"t_start": t_start, "t_end": time.time(), "spent": spent,
                    "counts": counts, "missing": missing}, f)
 
 import atexit
+def atexit_last():  # registered first, so it runs after every other exit hook
+    with open(out + ".atexit", "w") as f:
+        f.write(str(time.time()))
+
+atexit.register(atexit_last)
 atexit.register(dump)
 sys.argv = ["ciblage", *argv]
 ciblage.cli.app()
@@ -141,7 +213,9 @@ def _timed_rerun(cfg: Path, territory: str, work: Path) -> dict:
     probe = json.loads(out.read_text())
     probe["wall"] = wall
     probe["interpreter start-up"] = probe["t_start"] - t0
-    probe["after exit"] = t0 + wall - probe["t_end"]  # atexit hooks, teardown
+    hooks_done = float(Path(str(out) + ".atexit").read_text())
+    probe["exit hooks"] = hooks_done - probe["t_end"]  # Prefect's and others' atexit
+    probe["teardown"] = t0 + wall - hooks_done  # threads joined, modules freed
     probe["last_line"] = done.stdout.strip().splitlines()[-1]
     return probe
 
@@ -157,7 +231,7 @@ def _depth(label: str | None) -> int:
 def _report(run: dict) -> None:
     spent, counts = run["spent"], run["counts"]
     print(f"  {'interpreter start-up':<56} {run['interpreter start-up']:6.2f} s")
-    accounted = run["interpreter start-up"] + run["after exit"]
+    accounted = run["interpreter start-up"] + run["exit hooks"] + run["teardown"]
     for label, _, _, parent in PHASES:
         if label not in spent:
             continue
@@ -171,10 +245,11 @@ def _report(run: dict) -> None:
             rest = spent[label] - sum(spent[c] for c in children)
             name = "  " * (_depth(parent) + 1) + "(Prefect engine, API calls, untimed)"
             print(f"  {name:<56} {rest:6.2f} s  <- {label}")
-    print(f"  {'after exit (atexit, teardown)':<56} {run['after exit']:6.2f} s")
+    print(f"  {'exit hooks (atexit)':<56} {run['exit hooks']:6.2f} s")
+    print(f"  {'interpreter teardown':<56} {run['teardown']:6.2f} s")
     print(f"  {'other (outside the timed phases)':<56} {run['wall'] - accounted:6.2f} s")
     if run["missing"]:
-        print(f"  not found (renamed?): {', '.join(run['missing'])}")
+        print(f"  not timed (not loaded, or renamed): {', '.join(run['missing'])}")
 
 
 def main() -> None:

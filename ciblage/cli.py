@@ -6,6 +6,8 @@ Heavy imports (prefect, sklearn, great_expectations) happen inside each command 
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +15,7 @@ import typer
 
 import pipelines  # noqa: F401  (offline Prefect defaults, set before any flow runs)
 from ciblage.cli_errors import DEBUG, french, friendly, last_words, preflight
+from ciblage.prefect_api import start_early, wait_ready
 
 app = typer.Typer(
     help="ciblage: which establishments are most likely to hire, per territory and ROME trade.",
@@ -73,6 +76,13 @@ def _cfg(config: Path | None) -> str | None:
     return str(config) if config else None
 
 
+def _server_early() -> None:
+    """Start Prefect's temporary server now (ciblage.prefect_api), in the `ciblage` process
+    only: a test runner driving the CLI in-process keeps Prefect's usual behaviour."""
+    if os.path.basename(sys.argv[0]) == "ciblage":
+        start_early()
+
+
 @app.command()
 def sample(
     out: Annotated[Path, typer.Option(help="Folder to write the sample into.")] = Path(
@@ -98,8 +108,10 @@ def ingest(config: ConfigOpt = None, source: SourcesOpt = None, as_of: AsOfOpt =
     from ciblage.outcome import EXIT_DEGRADED, EXIT_NOT_PUBLISHED, judge_sources
 
     settings = preflight(config, as_of=as_of, sources=source)
+    _server_early()  # Prefect's server boots while the flows are imported
     from pipelines.ingest import ingest_flow  # Prefect: only once the inputs are checked
 
+    wait_ready()
     result = ingest_flow(config=_cfg(config), sources=source, as_of=as_of, progress=True)
     table = Table(title=f"ingest {result['run_id']}")
     for col in ("source", "status", "read", "loaded", "quarantined", "seconds"):
@@ -138,8 +150,10 @@ def score(
 ) -> None:
     """Build features, train/back-test the model and score establishments (flow `score`)."""
     preflight(config, as_of=as_of, horizon=horizon, territory=territory)
+    _server_early()
     from pipelines.score import score_flow
 
+    wait_ready()
     res = score_flow(config=_cfg(config), as_of=as_of, horizon_months=horizon, territory=territory)
     rows = res["rows"]
     typer.echo(
@@ -172,8 +186,10 @@ def publish(
 ) -> None:
     """Rank and write every agency's lists, fiches and HTML site (flow `publish`)."""
     preflight(config, as_of=as_of, top=top, territory=territory)
+    _server_early()
     from pipelines.publish import publish_flow
 
+    wait_ready()
     res = publish_flow(config=_cfg(config), as_of=as_of, territory=territory, top_n=top)
     state = {True: "published", False: "NOT published (see run_report.md)", None: "written"}
     typer.echo(
@@ -196,6 +212,7 @@ def run(
 ) -> None:
     """Run ingest -> score -> publish (flow `nightly`), with no Prefect server to start."""
     preflight(config, as_of=as_of, horizon=horizon, top=top, territory=territory, sources=source)
+    _server_early()
     from pipelines.nightly import nightly_flow
 
     _finish_run(
@@ -216,6 +233,7 @@ def _finish_run(call: Any) -> None:
     from pipelines.nightly import summary_line
 
     try:
+        wait_ready()
         result = call()
     except RunNotPublished as exc:
         last_words([summary_line(exc.result)] if exc.result else [], exc.line)
@@ -248,6 +266,7 @@ def rerun(
 ) -> None:
     """Rescore and republish one territory on the current warehouse (flow `territory-rerun`)."""
     preflight(config, as_of=as_of, horizon=horizon, top=top, territory=territory)
+    _server_early()
     from pipelines.nightly import territory_rerun_flow
 
     _finish_run(

@@ -105,7 +105,8 @@ def last_words(lines: list[str], outcome: str) -> None:
         try:
             from prefect.events.worker import EventsWorker
             from prefect.logging.handlers import APILogWorker
-            from prefect.server.api.server import SubprocessASGIServer
+
+            from ciblage import prefect_api
 
             # logs and events still queued go to the server first: sent to a stopped
             # server, they would be retried for minutes at exit. Prefect's sync bridge
@@ -118,8 +119,13 @@ def last_words(lines: list[str], outcome: str) -> None:
                     worker.drain_all(timeout=15)
             finally:
                 asyncio._set_running_loop(stale)
+            prefect_api.stop()  # the server the command started early, if any
+            # Prefect's own temporary server, if it started one (the module is imported
+            # only then: importing it here would cost seconds for nothing)
+            module = sys.modules.get("prefect.server.api.server")
+            instances = getattr(getattr(module, "SubprocessASGIServer", None), "_instances", {})
             # one server may be registered under two keys (None and its port)
-            for server in {id(x): x for x in SubprocessASGIServer._instances.values()}.values():
+            for server in {id(x): x for x in instances.values()}.values():
                 server.stop()
         except Exception:  # best effort: at worst its log line comes after ours
             pass

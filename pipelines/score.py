@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import skops.io  # noqa: F401  (see below)
 from prefect import flow, task
 
 from ciblage.config import Settings, load_settings
@@ -46,6 +47,10 @@ from scoring.scorer import RAW, predict_to_raw, stage_features, write_tables
 from scoring.training import train
 
 log = logging.getLogger(__name__)
+# skops.io (imported above, used by load_model/save_model) takes seconds to import: it lists
+# every scikit-learn estimator, importing pytest and dask.array on the way. Imported with
+# the flows, that cost overlaps the start of Prefect's temporary server
+# (ciblage.prefect_api) instead of adding to the score stage.
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,68 @@
+"""Prefect's temporary server started early by the CLI: used by the flows, then stopped."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ciblage import prefect_api
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_nothing_started_with_a_configured_server_or_prefect_already_imported(monkeypatch):
+    monkeypatch.setenv("PREFECT_API_URL", "http://prefect.example:4200/api")
+    assert prefect_api.start_early() is None
+    monkeypatch.delenv("PREFECT_API_URL")
+    monkeypatch.setitem(sys.modules, "prefect", sys.modules.get("prefect") or object())
+    assert prefect_api.start_early() is None  # its settings are already read: too late
+    prefect_api.wait_ready()  # no early server: nothing to wait for
+    prefect_api.stop()
+
+
+_SCRIPT = textwrap.dedent(
+    """
+    import os, sys
+    from ciblage import prefect_api
+    server = prefect_api.start_early()
+    assert server is not None and os.environ["PREFECT_API_URL"] == server.api_url
+    from prefect import flow
+
+    @flow
+    def answer() -> int:
+        return 42
+
+    prefect_api.wait_ready()
+    assert answer() == 42
+    from prefect.settings import PREFECT_API_URL
+    print("api", PREFECT_API_URL.value() == server.api_url)
+    print("own server", "prefect.server.api.server" in sys.modules)
+    prefect_api.stop()
+    print("stopped", server.process.poll() is not None)
+    """
+)
+
+
+@pytest.mark.slow
+def test_flows_run_on_the_early_server_and_it_stops():
+    env = {
+        k: v
+        for k, v in __import__("os").environ.items()
+        if k not in ("PREFECT_API_URL",) and not k.startswith("PREFECT__")
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "api True" in done.stdout
+    assert "own server False" in done.stdout  # Prefect did not start a second one
+    assert "stopped True" in done.stdout

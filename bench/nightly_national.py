@@ -88,7 +88,9 @@ def night_two(inputs: Path, live: Path, vol: Volumes) -> dict[str, Any]:
 def measure(phase: str, args: list[str], run: Path, config: Path, as_of: dt.date) -> dict[str, Any]:
     print(f"{phase}: ciblage {' '.join(args)}", file=sys.stderr, flush=True)
     m = run_cli(
-        [*args, "--config", str(config), "--as-of", as_of.isoformat()], run / f"{phase}.log"
+        # --debug: a stage that raises leaves its traceback in the log
+        ["--debug", *args, "--config", str(config), "--as-of", as_of.isoformat()],
+        run / f"{phase}.log",
     )
     fig = stage_figures(run / "warehouse" / "ciblage.duckdb", run / "output", m, as_of.isoformat())
     fig["log"] = str(run / f"{phase}.log")
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"inputs {inputs} ({gen}): {manifest['establishments']:,} establishments "
         f"({manifest['establishments_active']:,} active), {manifest['hires_rows']:,} hires rows, "
-        f"{manifest['offers']:,} offers",
+        f"{manifest['offers_written']:,} offers",
         file=sys.stderr,
     )
     result: dict[str, Any] = {"volumes": manifest, "machine": machine(), "phases": {}}

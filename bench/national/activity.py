@@ -183,7 +183,7 @@ def offers_frame(
     windows: list[Window],
     counters: dict[str, int],
     last_seen: dt.datetime,
-) -> pl.DataFrame:
+) -> pl.DataFrame | None:
     """The chunk's offers as Offres API v2 objects (one row each), in window order."""
     propensity = rng.beta(2, 2, len(c.rate)) * 2
     season = model.season[c.naf][:, [w.month for w in windows]]
@@ -202,9 +202,12 @@ def offers_frame(
         counters[w.label] = counters.get(w.label, 0) + m
         if counters[w.label] >= 26**4:
             raise ValueError(f"more than {26**4:,} offers in {w.label}: widen the id")
+    if k == 0:
+        return None
     letters = LETTERS[(seq[:, None] // 26 ** np.arange(3, -1, -1)) % 26]
-    codes = np.array([f"{w.code:03d}" for w in windows])[t]
-    ids = np.char.add(codes.astype(str), np.array(["".join(r) for r in letters]))
+    ids = np.array([f"{w.code:03d}" for w in windows])[t]
+    for col in range(letters.shape[1]):
+        ids = np.char.add(ids, letters[:, col])
     start = np.array([np.datetime64(w.start, "s") for w in windows])[t]
     length = np.array([(w.end - w.start).total_seconds() for w in windows])[t]
     created = start + (rng.random(k) * length).astype("timedelta64[s]")
@@ -217,7 +220,7 @@ def offers_frame(
     labels = np.array([model.rome_labels.get(r, r) for r in rome], dtype=object)
     return pl.DataFrame(
         {
-            "id": ids,
+            "id": ids.astype(str),
             "intitule": labels,
             "dateCreation": np.char.add(np.datetime_as_string(created, unit="s"), ".000Z"),
             "dateActualisation": np.char.add(np.datetime_as_string(updated, unit="s"), ".000Z"),
@@ -260,7 +263,9 @@ class OfferFiles:
         self.files = [p.open("wb") for p in self.paths]
         self.rows = 0
 
-    def write(self, frame: pl.DataFrame) -> None:
+    def write(self, frame: pl.DataFrame | None) -> None:
+        if frame is None:
+            return
         self.rows += frame.height
         for w_idx, part in frame.partition_by("window", as_dict=True).items():
             buf = io.BytesIO()

@@ -77,7 +77,7 @@ def generate(out: Path, vol: Volumes, seed: int = SEED) -> dict[str, Any]:
         "as_of": AS_OF.isoformat(),
         "establishments_active": active,
         "hires_rows": hires.rows,
-        "offers": offers.rows,
+        "offers_written": offers.rows,
         "seconds_sirene": round(t_sirene, 1),
         "seconds": round(time.perf_counter() - t0, 1),
     }

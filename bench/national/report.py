@@ -119,7 +119,7 @@ def table(phases: dict[str, dict[str, Any]]) -> str:
                 extra = f"{s['rome_rows']:,} per-ROME rows"
             if stage == "ingest" and s.get("sources"):
                 loaded = sum(1 for v in s["sources"].values() if v["status"] == "loaded")
-                extra = f"{loaded} of {len(s['sources'])} sources loaded, others reused"
+                extra = f"sources: {loaded} loaded, {len(s['sources']) - loaded} not reloaded"
             lines.append(
                 f"{phase:<13} {stage:<8} {s['status']:<10} {s['wall_s']:>8.1f} "
                 f"{_num(s.get('cpu_s'), '8.1f')} {_num(s.get('peak_rss_gib'), '8.2f')} "

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 import pipelines  # noqa: F401  (offline Prefect defaults, set before any flow runs)
-from ciblage.cli_errors import DEBUG, french, friendly, last_words, preflight
+from ciblage.cli_errors import DEBUG, exit_now, french, friendly, last_words, preflight
 from ciblage.prefect_api import start_early, wait_ready
 
 app = typer.Typer(
@@ -237,7 +237,7 @@ def _finish_run(call: Any) -> None:
         result = call()
     except RunNotPublished as exc:
         last_words([summary_line(exc.result)] if exc.result else [], exc.line)
-        raise typer.Exit(EXIT_NOT_PUBLISHED) from None
+        exit_now(EXIT_NOT_PUBLISHED)
     except Exception as exc:
         if DEBUG["on"]:
             raise
@@ -247,10 +247,10 @@ def _finish_run(call: Any) -> None:
             f"{' '.join(str(exc).split())[:400]} (`ciblage -v` shows the logs, --debug the "
             "traceback)",
         )
-        raise typer.Exit(EXIT_NOT_PUBLISHED) from None
+        exit_now(EXIT_NOT_PUBLISHED)
     outcome = result.get("outcome") or {"status": "published", "line": "done"}
     last_words([summary_line(result)], outcome["line"])
-    raise typer.Exit(exit_code(outcome["status"]))
+    exit_now(exit_code(outcome["status"]))
 
 
 @app.command()

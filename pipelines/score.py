@@ -23,6 +23,7 @@ from prefect import flow, task
 
 from ciblage.config import Settings, load_settings
 from ciblage.ledger import ledger_step
+from ciblage.progress import fmt_count
 from ciblage.progress import stage as stage_progress
 from ciblage.quality.coverage import record_feature_coverage
 from ciblage.runs import locked, run_id_for
@@ -375,7 +376,7 @@ def score_flow(
             counts = score_establishments(settings, opts, territory, label_mode, model_info)
             step.rows_in = counts["feature_etablissement"]
             step.rows_out = counts["score_etablissement"]
-        bar.advance(1, item=f"{counts['score_etablissement']} établissements notés")
+        bar.advance(1, item=f"{fmt_count(counts['score_etablissement'])} établissements notés")
         # does each source fill the features? (critical DQ failure when (almost) none)
         coverage_failed = record_feature_coverage(settings, run_id)
         bar.advance(1, item="couverture des sources")

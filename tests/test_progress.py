@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import textwrap
@@ -111,7 +112,7 @@ _PROBE = textwrap.dedent(
 
 
 def _probe(mode: str) -> str:
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("PREFECT_LOG")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_LOG")}
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, mode],
         cwd=ROOT,
@@ -136,3 +137,24 @@ def test_verbose_shows_prefect_logs_and_ciblage_lines_once():
     assert "PREFECT-LINE" in out
     assert out.count("CIBLAGE-LINE") == 1
     assert out.count("PIPELINE-WARNING") == 1
+
+
+def test_cli_verbose_flag_sets_prefect_console_level(tmp_path, monkeypatch):
+    """`ciblage -v` shows Prefect's logs; without it they leave the terminal."""
+    from typer.testing import CliRunner
+
+    from ciblage.cli import app
+    from ciblage.terminal import CONSOLE_LEVEL_ENV
+
+    monkeypatch.delenv(CONSOLE_LEVEL_ENV, raising=False)
+    cfg = tmp_path / "ciblage.toml"
+    cfg.write_text('[paths]\nwarehouse = "w.duckdb"\noutput = "out"\n', encoding="utf-8")
+    CliRunner().invoke(app, ["status", "-c", str(cfg)])
+    assert os.environ[CONSOLE_LEVEL_ENV] == "CRITICAL"
+    CliRunner().invoke(app, ["-v", "status", "-c", str(cfg)])
+    assert os.environ[CONSOLE_LEVEL_ENV] == "NOTSET"
+    assert not progress.live_enabled()  # the logs say it all: no live bar with -v
+    CliRunner().invoke(app, ["status", "-c", str(cfg)])
+    for name in ("ciblage", "pipelines", "scoring"):  # handlers not piled up
+        handlers = logging.getLogger(name).handlers
+        assert sum(isinstance(h, TerminalHandler) for h in handlers) == 1

@@ -179,9 +179,9 @@ REF_DPAE_SECTEUR = SourceSpec(
     delimiter=";",
     keys=("nomenclature", "code"),
     rules=(
-        Rule("nomenclature", "in_set", "unknown nomenclature", arg=("grand_secteur", "na38")),
-        Rule("role", "in_set", "unknown role", arg=("sector", "excluded")),
-        Rule("code", "not_null", "missing sector code"),
+        Rule("nomenclature", "in_set", "nomenclature inconnue", arg=("grand_secteur", "na38")),
+        Rule("role", "in_set", "rôle inconnu", arg=("sector", "excluded")),
+        Rule("code", "not_null", "code secteur manquant"),
     ),
     checks=(Check("not_null", "code"),),
     depends=("ref_naf",),
@@ -199,11 +199,11 @@ _DPAE_COMMON: dict[str, Any] = dict(
     validate=validate_sectors,
 )
 _DPAE_RULES = (
-    Rule("annee", "int", "year is not an integer"),
-    Rule("trimestre", "regex", "quarter is not 1-4", arg="T?[1-4]"),
-    Rule("dernier_jour_du_trimestre", "date", "unparseable date"),
-    Rule("dpae_brut", "number", "dpae_brut is not a number"),
-    Rule("dpae_cvs", "number", "dpae_cvs is not a number"),
+    Rule("annee", "int", "année non entière"),
+    Rule("trimestre", "regex", "trimestre hors de 1 à 4", arg="T?[1-4]"),
+    Rule("dernier_jour_du_trimestre", "date", "date illisible"),
+    Rule("dpae_brut", "number", "dpae_brut non numérique"),
+    Rule("dpae_cvs", "number", "dpae_cvs non numérique"),
 )
 _DPAE_CHECKS = (
     Check("date_parse", "dernier_jour_du_trimestre", arg="%Y-%m-%d"),
@@ -226,7 +226,7 @@ DPAE_DEPARTEMENT = SourceSpec(
     columns=tuple(formats.DPAE_DEPARTEMENT_FIELDS),
     labels=formats.DPAE_DEPARTEMENT_FIELDS,
     header=tuple(formats.DPAE_DEPARTEMENT_FIELDS),
-    rules=(*_DPAE_RULES, Rule("code_departement", "not_null", "missing département")),
+    rules=(*_DPAE_RULES, Rule("code_departement", "not_null", "département manquant")),
     checks=(*_DPAE_CHECKS, Check("not_null", "code_departement")),
     partition="code_departement",
     templates=_templates("departement_grand_secteur", "grand_secteur_d_activite", "grand_secteur"),
@@ -238,7 +238,7 @@ DPAE_REGION_NA38 = SourceSpec(
     columns=tuple(formats.DPAE_REGION_NA38_FIELDS),
     labels=formats.DPAE_REGION_NA38_FIELDS,
     header=tuple(formats.DPAE_REGION_NA38_FIELDS),
-    rules=(*_DPAE_RULES, Rule("code_region", "not_null", "missing region")),
+    rules=(*_DPAE_RULES, Rule("code_region", "not_null", "région manquante")),
     checks=(*_DPAE_CHECKS, Check("not_null", "secteur_na38")),
     templates=_templates("region_na38", "secteur_na38", "na38"),
     **_DPAE_COMMON,

@@ -226,7 +226,7 @@ def csv_batches(
 
         def on_invalid(row: Any) -> str:
             # Exceptions raised here are swallowed by pyarrow: record and answer "error".
-            reason = f"expected {row.expected_columns} fields, got {row.actual_columns}"
+            reason = f"{row.actual_columns} champs au lieu de {row.expected_columns}"
             # A short line lacks its first absent field; a long one has no single culprit.
             field = names[row.actual_columns] if row.actual_columns < len(names) else None
             sink = _reject_sink
@@ -389,7 +389,7 @@ def read_naf_sql(path: Path, spec: SourceSpec) -> Iterator[pa.RecordBatch]:
         line, pos = line + text.count("\n", pos, t.start()), t.start()  # editor line
         values = [v.replace("''", "'") for v in _STRING.findall(t.group(2))]
         if len(values) != len(cols):
-            reason = f"expected {len(cols)} values, got {len(values)}"
+            reason = f"{len(values)} valeurs au lieu de {len(cols)}"
             if not report_reject(path.name, line, reason, t.group(0)[:500]):
                 raise IngestError(reason, file=path.name, row=line)
             continue

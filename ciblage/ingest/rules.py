@@ -173,7 +173,7 @@ def quarantine_rows(
             )
             SELECT $run_id, $source, s._file, s._row, {_lit(",".join(spec.keys))},
                    {key_text},
-                   'duplicate key (first occurrence kept)', {raw}
+                   'clé en double (première occurrence gardée)', {raw}
             FROM ranked s WHERE _n > 1
             """,
             params,

@@ -42,7 +42,7 @@ REF_REGIONS = SourceSpec(
     columns=("REG", "LIBELLE"),
     reader=read_tabular,
     keys=("REG",),
-    rules=(Rule("REG", "not_null", "missing region code"),),
+    rules=(Rule("REG", "not_null", "code région manquant"),),
     checks=(Check("unique", "REG"),),
 )
 REF_DEPARTEMENTS = SourceSpec(
@@ -51,7 +51,7 @@ REF_DEPARTEMENTS = SourceSpec(
     columns=("DEP", "REG", "LIBELLE"),
     reader=read_tabular,
     keys=("DEP",),
-    rules=(Rule("DEP", "regex", "invalid département code", arg="[0-9][0-9AB][0-9]?"),),
+    rules=(Rule("DEP", "regex", "code département invalide", arg="[0-9][0-9AB][0-9]?"),),
     checks=(Check("unique", "DEP"),),
 )
 REF_BASSIN = SourceSpec(
@@ -61,8 +61,8 @@ REF_BASSIN = SourceSpec(
     reader=read_tabular,
     keys=("code_insee",),
     rules=(
-        Rule("code_insee", "regex", "invalid commune code", arg=COMMUNE_RE),
-        Rule("code_bassin_emploi", "not_null", "missing bassin code"),
+        Rule("code_insee", "regex", "code commune invalide", arg=COMMUNE_RE),
+        Rule("code_bassin_emploi", "not_null", "code bassin manquant"),
     ),
     checks=(Check("unique", "code_insee"), Check("not_null", "code_bassin_emploi")),
     description="Pôle emploi's commune -> bassin d'emploi table (older COG vintage)",
@@ -74,7 +74,7 @@ REF_POSTAL = SourceSpec(
     reader=read_tabular,
     delimiter=";",
     rules=(
-        Rule("Code_commune_INSEE", "regex", "invalid commune code", arg=COMMUNE_RE),
+        Rule("Code_commune_INSEE", "regex", "code commune invalide", arg=COMMUNE_RE),
         Rule(
             "coordonnees_gps",
             "regex",
@@ -91,8 +91,8 @@ REF_COMMUNES = SourceSpec(
     reader=read_tabular,
     keys=("TYPECOM", "COM"),
     rules=(
-        Rule("COM", "regex", "invalid commune code", arg=COMMUNE_RE),
-        Rule("TYPECOM", "in_set", "unknown commune type", arg=("COM", "ARM", "COMD", "COMA")),
+        Rule("COM", "regex", "code commune invalide", arg=COMMUNE_RE),
+        Rule("TYPECOM", "in_set", "type de commune inconnu", arg=("COM", "ARM", "COMD", "COMA")),
     ),
     checks=(Check("not_null", "COM"), Check("regex", "COM", arg=COMMUNE_RE)),
     depends=("ref_bassin", "ref_postal"),
@@ -128,7 +128,7 @@ REF_ROME = SourceSpec(
     columns=("code_rome", "libelle_rome", "code_rome_parent"),
     reader=read_tabular,
     keys=("code_rome",),
-    rules=(Rule("code_rome", "regex", "invalid ROME code", arg="[A-N][0-9]{4}"),),
+    rules=(Rule("code_rome", "regex", "code ROME invalide", arg="[A-N][0-9]{4}"),),
     checks=(Check("unique", "code_rome"), Check("not_null", "code_rome_parent")),
 )
 REF_ROME_APPELLATION = SourceSpec(
@@ -137,7 +137,7 @@ REF_ROME_APPELLATION = SourceSpec(
     columns=("code_ogr", "libelle_appellation_long", "code_rome", "code_rome_parent"),
     reader=read_tabular,
     keys=("code_ogr",),
-    rules=(Rule("code_rome", "regex", "invalid ROME code", arg="[A-N][0-9]{4}"),),
+    rules=(Rule("code_rome", "regex", "code ROME invalide", arg="[A-N][0-9]{4}"),),
     checks=(Check("unique", "code_ogr"),),
 )
 REF_NAF_ROME = SourceSpec(
@@ -147,9 +147,9 @@ REF_NAF_ROME = SourceSpec(
     reader=read_tabular,
     newlines_in_values=True,
     rules=(
-        Rule("rome_id", "regex", "invalid ROME code", arg="[A-N][0-9]{4}"),
-        Rule("naf_id", "in_table", "NAF code not in NAF rev2", arg=("ref_naf", "naf_code")),
-        Rule("hirings", "int", "hirings is not an integer"),
+        Rule("rome_id", "regex", "code ROME invalide", arg="[A-N][0-9]{4}"),
+        Rule("naf_id", "in_table", "code NAF absent de la NAF rév. 2", arg=("ref_naf", "naf_code")),
+        Rule("hirings", "int", "embauches non entières"),
     ),
     checks=(Check("not_null", "naf_id"),),
     depends=("ref_naf",),
@@ -161,8 +161,8 @@ REF_TENSION = SourceSpec(
     reader=read_tabular,
     newlines_in_values=True,
     rules=(
-        Rule("rome_code", "regex", "invalid ROME code", arg="[A-N][0-9]{4}"),
-        Rule("tension_pct", "number", "tension is not a number"),
+        Rule("rome_code", "regex", "code ROME invalide", arg="[A-N][0-9]{4}"),
+        Rule("tension_pct", "number", "tension non numérique"),
     ),
     checks=(Check("between", "tension_pct", arg=(0, 100), mostly=0.99),),
 )
@@ -180,8 +180,8 @@ SIRENE_GEOLOC = SourceSpec(
     keys=("siret",),
     rules=(
         SIRET_RULE,
-        Rule("y_latitude", "number", "latitude is not a number"),
-        Rule("x_longitude", "number", "longitude is not a number"),
+        Rule("y_latitude", "number", "latitude non numérique"),
+        Rule("x_longitude", "number", "longitude non numérique"),
     ),
     checks=(Check("luhn", "siret", mostly=0.99), Check("unique", "siret", mostly=0.99), ROW_COUNT),
     required=False,
@@ -212,8 +212,8 @@ SIRENE_UNITE_LEGALE = SourceSpec(
     keys=("siren",),
     rules=(
         Rule("siren", "siren", "SIREN invalide"),
-        Rule("dateCreationUniteLegale", "date", "unparseable date"),
-        Rule("etatAdministratifUniteLegale", "in_set", "unknown state", arg=("A", "C")),
+        Rule("dateCreationUniteLegale", "date", "date illisible"),
+        Rule("etatAdministratifUniteLegale", "in_set", "état inconnu", arg=("A", "C")),
     ),
     checks=(
         Check("unique", "siren", mostly=0.99),
@@ -264,20 +264,20 @@ SIRENE_ETABLISSEMENT = SourceSpec(
             arg=("ok",),
             expr="CASE WHEN siret = siren || nic THEN 'ok' ELSE 'mismatch' END",
         ),
-        Rule("dateCreationEtablissement", "date", "unparseable date"),
-        Rule("dateDebut", "date", "unparseable date"),
-        Rule("etatAdministratifEtablissement", "in_set", "unknown state", arg=("A", "F")),
+        Rule("dateCreationEtablissement", "date", "date illisible"),
+        Rule("dateDebut", "date", "date illisible"),
+        Rule("etatAdministratifEtablissement", "in_set", "état inconnu", arg=("A", "F")),
         Rule(
             "activitePrincipaleEtablissement",
             "in_table",
-            "unknown NAF rev2 code",
+            "code NAF absent de la NAF rév. 2",
             arg=("ref_naf", "naf"),
             when="nomenclatureActivitePrincipaleEtablissement = 'NAFRev2'",
         ),
         Rule(
             _ETAB_COMMUNE,
             "in_table",
-            "commune not in the COG",
+            "commune absente du COG",
             arg=IN_COG,
             # Closed establishments keep the commune code of their time; COM outside the COG.
             when="etatAdministratifEtablissement = 'A' "
@@ -316,10 +316,10 @@ HIRES_SIRET = SourceSpec(
     keys=("siret", "mois", "code_rome"),
     rules=(
         SIRET_RULE,
-        Rule("mois", "month", "month is not YYYY-MM or YYYY-MM-DD"),
-        Rule("mois", "not_null", "missing month"),
-        Rule("code_rome", "regex", "invalid ROME code", arg="[A-N][0-9]{4}"),
-        Rule("nombre_embauches", "regex", "hires is not a non-negative integer", arg="[0-9]+"),
+        Rule("mois", "month", "mois ni AAAA-MM ni AAAA-MM-JJ"),
+        Rule("mois", "not_null", "mois manquant"),
+        Rule("code_rome", "regex", "code ROME invalide", arg="[A-N][0-9]{4}"),
+        Rule("nombre_embauches", "regex", "embauches non entières ou négatives", arg="[0-9]+"),
     ),
     checks=(Check("luhn", "siret", mostly=0.99), Check("not_null", "mois")),
     required=False,
@@ -340,9 +340,9 @@ OFFRES = SourceSpec(
     columns=OFFRE_COLUMNS,
     reader=read_offres_source,
     rules=(
-        Rule("offre_id", "not_null", "missing offer id"),
-        Rule("date_creation", "not_null", "missing dateCreation"),
-        Rule("date_creation", "regex", "dateCreation is not an ISO 8601 date", arg=ISO_DATETIME),
+        Rule("offre_id", "not_null", "identifiant d'offre manquant"),
+        Rule("date_creation", "not_null", "dateCreation manquante"),
+        Rule("date_creation", "regex", "dateCreation non ISO 8601", arg=ISO_DATETIME),
     ),
     checks=(
         # a few offers without id go to quarantine; many mean a wrong file format

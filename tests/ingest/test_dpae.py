@@ -245,6 +245,6 @@ def test_malformed_line_is_quarantined_with_its_line_and_field(
     cols = list(formats.DPAE_DEPARTEMENT_FIELDS)
     n = len(cols)
     assert got == [
-        ("dep.csv", 4, cols[-2], f"expected {n} fields, got {n - 2}"),
-        ("dep.csv", 8, None, f"expected {n} fields, got {n + 1}"),
+        ("dep.csv", 4, cols[-2], f"{n - 2} champs au lieu de {n}"),
+        ("dep.csv", 8, None, f"{n + 1} champs au lieu de {n}"),
     ]

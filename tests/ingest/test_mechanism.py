@@ -251,4 +251,4 @@ def test_hires_rows(tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection)
     ).fetchall()
     assert [(str(m), n) for m, n in got] == [("2026-03-01", 2), ("2026-04-01", 1)]
     reasons = {r[0] for r in wh.execute("SELECT reason FROM quarantine").fetchall()}
-    assert reasons == {"month is not YYYY-MM or YYYY-MM-DD", "hires is not a non-negative integer"}
+    assert reasons == {"mois ni AAAA-MM ni AAAA-MM-JJ", "embauches non entières ou négatives"}

@@ -95,7 +95,7 @@ def test_bad_encoding_names_file_row_and_field(tmp_path: Path) -> None:
 def test_malformed_line_without_sink_is_an_error(tmp_path: Path) -> None:
     data = csv_bytes([etab_row(siret("44318460", "0001"))], formats.SIRENE_ETABLISSEMENT_COLUMNS)
     path = write_zip(tmp_path / "e.zip", formats.SIRENE_ETABLISSEMENT_CSV, data + b"a,b,c\n")
-    with pytest.raises(IngestError, match="expected 54 fields, got 3"):
+    with pytest.raises(IngestError, match="3 champs au lieu de 54"):
         _read(path)
 
 

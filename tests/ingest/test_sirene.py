@@ -124,10 +124,10 @@ def test_bad_rows_are_quarantined_with_reason(
         ).fetchall()
     }
     assert q[("siret", bad_luhn)] == "SIRET invalide : clé de contrôle (dernier chiffre) fausse"
-    assert q[("dateCreationEtablissement", "2021-02-30")] == "unparseable date"
-    assert q[("activitePrincipaleEtablissement", "47.99Q")] == "unknown NAF rev2 code"
-    assert q[("codeCommuneEtablissement", "45999")] == "commune not in the COG"
-    assert q[("siret", S1)].startswith("duplicate key")
+    assert q[("dateCreationEtablissement", "2021-02-30")] == "date illisible"
+    assert q[("activitePrincipaleEtablissement", "47.99Q")] == "code NAF absent de la NAF rév. 2"
+    assert q[("codeCommuneEtablissement", "45999")] == "commune absente du COG"
+    assert q[("siret", S1)].startswith("clé en double")
     row = wh.execute(
         "SELECT file, row_number, raw FROM quarantine WHERE value = ?", [bad_luhn]
     ).fetchone()
@@ -156,4 +156,4 @@ def test_malformed_lines_are_quarantined_not_fatal(
     r = load("sirene_etablissement", etab)
     assert (r.status, r.rows_read, r.rows_loaded, r.rows_quarantined) == ("loaded", 7, 6, 1)
     reason = wh.execute("SELECT reason FROM quarantine WHERE raw LIKE '123,456%'").fetchone()
-    assert reason == ("expected 54 fields, got 2",)
+    assert reason == ("2 champs au lieu de 54",)

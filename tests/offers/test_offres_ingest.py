@@ -43,8 +43,8 @@ def test_offres_spec_loads_quarantines_and_counts_duplicates(tmp_path: Path) -> 
         "SELECT file, row_number, field, reason FROM quarantine ORDER BY row_number"
     ).fetchall()
     assert reasons == [
-        ("b.jsonl", 33, "offre_id", "missing offer id"),
-        ("b.jsonl", 34, "date_creation", "dateCreation is not an ISO 8601 date"),
+        ("b.jsonl", 33, "offre_id", "identifiant d'offre manquant"),
+        ("b.jsonl", 34, "date_creation", "dateCreation non ISO 8601"),
     ]
     # Same files again: nothing to do.
     assert load_source(con, OFFRES, folder, **kw).status == "unchanged"

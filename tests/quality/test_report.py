@@ -49,7 +49,7 @@ def test_report_renders_results_and_quarantine(
         "INSERT INTO quarantine VALUES "
         "('r1', 'sirene_etablissement', 'f.zip', 12, 'siret', '123', 'invalid SIRET', NULL),"
         "('r1', 'sirene_etablissement', 'f.zip', 13, 'siret', '456', 'invalid SIRET', NULL),"
-        "('r1', 'offres', 'o.json', 2, 'dateCreation', 'x', 'unparseable date', NULL),"
+        "('r1', 'offres', 'o.json', 2, 'dateCreation', 'x', 'date illisible', NULL),"
         "('r0', 'offres', 'o.json', 2, 'dateCreation', 'x', 'old run', NULL)"
     )
     out = render_quality_report(con, "r1", tmp_path / "dq" / "quality.html")
@@ -64,7 +64,7 @@ def test_report_renders_results_and_quarantine(
     assert "1 / 2" in html  # Luhn passed in one partition of two
     assert "&lt;b&gt;47.11F&lt;/b&gt;" in html and "<b>47.11F" not in html  # escaped
     assert 'class="stopped"' in html and 'class="passed"' in html
-    assert "invalid SIRET" in html and "unparseable date" in html
+    assert "invalid SIRET" in html and "date illisible" in html
     assert "f.zip</span>, ligne 12" in html  # first quarantined line of the reason
     summary = html.split('id="summary"')[1].split("</table>")[0]
     sirene_row = summary.split("sirene_etablissement</a>")[1].split("</tr>")[0]

@@ -16,10 +16,11 @@ from ciblage.publish import fmt
 from ciblage.quality.checks import EXPECTATION_NAMES
 
 KIND_OF = {name: kind for kind, name in EXPECTATION_NAMES.items()}
+COVERAGE = "expect_source_to_inform_establishments"  # ciblage.quality.coverage.EXPECTATION
 OTHER_EXPECTATIONS = {
     "expect_dpae_sector_in_mapping_table": "secteur DPAE connu de dpae_secteurs.csv",
     "expect_dpae_sector_label_as_published": "libellé du secteur DPAE tel que publié",
-    "expect_source_to_inform_establishments": "part des établissements renseignés",
+    COVERAGE: "part des établissements renseignés",
 }
 STATUS_LABELS = {
     "passed": "réussi",
@@ -80,6 +81,8 @@ def threshold(expectation: str, details: dict[str, Any]) -> str:
         return f"≥ {fr_pct(float(ratio), 0)} du précédent" if ratio is not None else "—"
     if expectation == "expect_dpae_sector_label_as_published":
         return "avertissement seulement"
+    if expectation == COVERAGE and details.get("min_share") is not None:
+        return f"≥ {fr_pct(float(details['min_share']))} des établissements"
     if kind is None:
         return "toutes les lignes" if "unexpected_count" in details else "—"
     mostly = details.get("mostly")
@@ -89,7 +92,15 @@ def threshold(expectation: str, details: dict[str, Any]) -> str:
 
 
 def observed(expectation: str, unexpected: int, checked: int, details: dict[str, Any]) -> str:
-    """What was found, in French: share and count failing, or the row counts."""
+    """What was found, in French: share and count failing, the row counts, or the share of
+    establishments a source informs."""
+    if expectation == COVERAGE and details.get("population") is not None:
+        informed, population = int(details.get("informed") or 0), int(details["population"])
+        share = informed / population if population else 0.0
+        return (
+            f"{fr_pct(share)} des établissements renseignés "
+            f"({fr_number(informed)} sur {fr_number(population)})"
+        )
     if KIND_OF.get(expectation) == "row_count_ratio":
         rows, previous = details.get("rows"), details.get("previous_rows")
         if rows is None:

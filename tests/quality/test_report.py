@@ -166,3 +166,14 @@ def test_row_count_and_sector_expectations_are_worded_in_french() -> None:
     assert wording.threshold(sector, {"unexpected_count": 3}) == "toutes les lignes"
     assert wording.verdict(False, True, 3) == "échec : chargement arrêté"
     assert wording.fr_number(1234567.8, 1) == "1\u202f234\u202f567,8"
+
+
+def test_coverage_expectation_is_worded_from_its_counts() -> None:
+    from ciblage.quality import wording
+    from ciblage.quality.coverage import EXPECTATION
+
+    details = {"population": 2000, "informed": 0, "share": 0.0, "min_share": 0.5, "rows": 40}
+    assert wording.threshold(EXPECTATION, details) == "≥ 50,0\u00a0% des établissements"
+    assert wording.observed(EXPECTATION, 0, 0, details) == (
+        "0,0\u00a0% des établissements renseignés (0 sur 2\u202f000)"
+    )

@@ -13,8 +13,9 @@ exports and their sector table in `dpae.py`):
                required=False)                    # optional: missing -> warn, keep last load
 
 A reader yields `pyarrow.RecordBatch`es with the spec's `columns` as strings plus `_file`
-and `_row` (1-based data row of the file), so every error and quarantined row names its
-file, row and field; it raises `IngestError` when the file is not in the expected format.
+and `_row` (the line a text editor shows, header = line 1), so every error and quarantined
+row names its file, line and field; it raises `IngestError` when the file is not in the
+expected format.
 The SQL file of each table reads `{{ staging }}` (the staged rows that passed the row
 rules) and creates `<table>__new`; the loader swaps all the spec's tables in one
 transaction.

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import skops.io  # noqa: F401  (see below)
 from prefect import flow, task
 
 from ciblage.config import Settings, load_settings
@@ -48,10 +48,33 @@ from scoring.scorer import RAW, predict_to_raw, stage_features, write_tables
 from scoring.training import train
 
 log = logging.getLogger(__name__)
-# skops.io (imported above, used by load_model/save_model) takes seconds to import: it lists
-# every scikit-learn estimator, importing pytest and dask.array on the way. Imported with
-# the flows, that cost overlaps the start of Prefect's temporary server
-# (ciblage.prefect_api) instead of adding to the score stage.
+
+
+def _import_skops() -> None:
+    """Import skops.io (load_model/save_model need it) now, and without its detours.
+
+    It lists every scikit-learn estimator to build its trusted types, walking all of
+    scikit-learn's packages: that imports pytest (sklearn's testing helpers) and dask.array
+    (an array-API adapter), seconds that a model load does not need. Both are hidden while
+    it imports (an import of them fails and is skipped; nothing keeps the failure: they
+    import normally afterwards), unless already imported; the trusted types are the same.
+    Done with the flows' imports, so that the rest overlaps the start of Prefect's
+    temporary server (ciblage.prefect_api) instead of adding to the score stage.
+    """
+    if "skops.io" in sys.modules:
+        return
+    hidden = [name for name in ("pytest", "dask") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import skops.io  # noqa: F401
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+
+
+_import_skops()
 
 
 @dataclass(frozen=True)

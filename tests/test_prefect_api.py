@@ -66,3 +66,24 @@ def test_flows_run_on_the_early_server_and_it_stops():
     assert "api True" in done.stdout
     assert "own server False" in done.stdout  # Prefect did not start a second one
     assert "stopped True" in done.stdout
+
+
+def test_score_flow_imports_skops_without_pytest_and_dask_and_they_still_import():
+    """The rerun's start-up: skops' detours skipped, nothing broken for later imports."""
+    script = textwrap.dedent(
+        """
+        import sys
+        import pipelines.score  # noqa: F401
+        assert "skops.io" in sys.modules
+        assert "pytest" not in sys.modules and "dask" not in sys.modules
+        from skops.io._trusted_types import SKLEARN_ESTIMATOR_TYPE_NAMES as names
+        assert "sklearn.ensemble._hist_gradient_boosting.gradient_boosting." \\
+            "HistGradientBoostingRegressor" in names
+        import dask.array, pytest  # noqa: E401, F401
+        print("ok")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

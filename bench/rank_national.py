@@ -6,9 +6,11 @@ warehouse from the sample's real referentials (every COG commune, bassin and dé
 the NAF x ROME shares) and the sample's establishments as templates (N establishments
 spread over the 34,920 communes, N/2 legal units, one score per establishment and one per
 ROME of its NAF as `ciblage score` writes them), then times what `ciblage publish` runs
-before writing files: `scoring.ranking.rank_targets` for every territory (département,
-bassin, agency = bassin) and for one département, printing wall time, CPU, peak RSS and
-list counts.
+the publish stage's ranking as it runs (partitioned ranking, targets.parquet streamed by
+DuckDB's COPY, the per-agency inputs) for every territory (département, bassin, agency =
+bassin) and for one département, printing wall time, CPU, peak RSS, rows, lists and file
+size; then it times `--agencies` agencies' files (CSV, XLSX, site pages) at national
+density and extrapolates the per-agency fan-out.
 
     python bench/rank_national.py --rows 16000000      # national
     python bench/rank_national.py --rows 1000000       # development size
@@ -21,18 +23,24 @@ Needs a warehouse with the sample's referentials (`make demo`, or `ciblage inges
 from __future__ import annotations
 
 import argparse
+import re
 import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import polars as pl
 
 from ciblage.config import PROJECT_ROOT, load_settings
+from ciblage.publish.agency import write_agency, write_agency_inputs
+from ciblage.publish.targets import TARGETS_FILE, copy_targets, targets_summary
 from ciblage.territories import parse_territory
-from scoring.ranking import RankingOptions, rank_targets
+from scoring.ranking import RankingOptions, build_target_list, prepare_ranking, rank_all
 
 
 def rss_gib() -> float:
@@ -108,25 +116,66 @@ def build(con: duckdb.DuckDBPyConnection, source: Path, rows: int) -> str:
     )
     con.execute(
         """CREATE TABLE score_etablissement_rome AS
-        SELECT s.as_of, s.siret, nr.code_rome, s.expected_hires * nr.share_of_naf AS expected_hires,
+        SELECT s.as_of, s.siret, e.code_departement, nr.code_rome,
+               s.expected_hires * nr.share_of_naf AS expected_hires,
                CAST(round(100 * (1 - exp(-s.expected_hires * nr.share_of_naf))) AS INTEGER)
                  AS hiring_potential,
                1 AS stars
         FROM score_etablissement s JOIN etablissement e USING (siret)
-        JOIN ref_naf_rome nr ON nr.naf_code = e.naf_code"""
+        JOIN ref_naf_rome nr ON nr.naf_code = e.naf_code
+        ORDER BY e.code_departement, s.siret, nr.code_rome"""
     )
     con.execute("DETACH src")
     return str(as_of)
 
 
-def timed(label: str, fn) -> None:
+def timed(label: str, fn: Callable[[], Path]) -> None:
     t0, c0 = time.perf_counter(), cpu_s()
-    df = fn()
+    path = fn()
     wall, cpu = time.perf_counter() - t0, cpu_s() - c0
-    lists = df.select("territory_level", "territory_code", "code_rome").n_unique()
+    counts = targets_summary(path / TARGETS_FILE)
+    rows = pl.scan_parquet(path / TARGETS_FILE).select(pl.len()).collect().item()
+    size = (path / TARGETS_FILE).stat().st_size / 1024**2
     print(
-        f"{label:<28} {wall:8.1f} s wall {cpu:8.1f} CPU-s  {df.height:>11,} rows "
-        f"{lists:>9,} lists  peak RSS so far {rss_gib():.2f} GiB"
+        f"{label:<28} {wall:8.1f} s wall {cpu:8.1f} CPU-s  {rows:>11,} rows "
+        f"{counts['lists']:>9,} lists {len(counts['agencies']):>5} agencies "
+        f"targets {size:,.0f} MiB  peak RSS so far {rss_gib():.2f} GiB"
+    )
+
+
+def rank_to_folder(
+    con: duckdb.DuckDBPyConnection, settings: Any, d: date, territory: str, out: Path
+) -> Path:
+    """What the publish stage runs before the per-agency files: partitioned ranking,
+    targets.parquet streamed by COPY, the per-agency inputs."""
+    opts = RankingOptions.from_settings(settings)
+    out.mkdir(parents=True, exist_ok=True)
+    rank_all(con, prepare_ranking(con, settings, d, parse_territory(territory), opts), d, opts)
+    build_target_list(con, "target_rank", d, opts.last_offers)
+    copy_targets(con, out)
+    write_agency_inputs(con, out, d, opts.threshold("hires_siret"))
+    return out
+
+
+def agencies_sample(config: Path, out: Path, k: int) -> None:
+    """Time `k` agencies' files (CSV, XLSX, site pages) at national density: the
+    per-agency cost times the agencies gives the fan-out's CPU."""
+    codes = targets_summary(out / TARGETS_FILE)["agencies"]
+    picked = codes[:: max(len(codes) // k, 1)][:k]
+    walls, rows, files = [], 0, 0
+    for code in picked:
+        t0 = time.perf_counter()
+        r = write_agency(str(config), str(out), code)
+        walls.append(time.perf_counter() - t0)
+        rows += r["rows"]
+        files += r["pages"] if isinstance(r["pages"], int) else len(r["pages"])
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 1024**2
+    per = sum(walls) / max(len(walls), 1)
+    print(
+        f"agency files, {len(picked)} of {len(codes)} agencies: {per:.1f} s each "
+        f"({rows / max(len(picked), 1):,.0f} rows, {files / max(len(picked), 1):,.0f} pages "
+        f"per agency); all agencies ~ {per * len(codes) / 60:.0f} CPU-min; run folder so far "
+        f"{size:,.0f} MiB"
     )
 
 
@@ -143,6 +192,9 @@ def main() -> None:
         help="comma-separated territories to rank, each timed (all = the nightly's lists)",
     )
     ap.add_argument("--dir", type=Path, help="work folder (default: temporary, removed)")
+    ap.add_argument(
+        "--agencies", type=int, default=5, help="agencies whose files are timed (0: none)"
+    )
     args = ap.parse_args()
     settings = load_settings(args.config)
     source = args.source or settings.warehouse
@@ -162,12 +214,18 @@ def main() -> None:
             f"built {args.rows:,} establishments, {n_rome:,} per-ROME scores "
             f"in {time.perf_counter() - t0:.0f} s (not timed below)"
         )
-        opts = RankingOptions.from_settings(settings)
         d = date.fromisoformat(as_of)
         for territory in args.territories.split(","):
-            flt = parse_territory(territory)
-            timed(territory, lambda flt=flt: rank_targets(con, settings, d, flt, opts))
+            out = work / "runs" / territory.replace(":", "_")
+            timed(territory, lambda t=territory, o=out: rank_to_folder(con, settings, d, t, o))
         con.close()
+        if args.agencies:
+            cfg = work / "ciblage.toml"
+            text = args.config.read_text(encoding="utf-8")
+            wh = (work / "national.duckdb").as_posix()
+            text = re.sub(r"(?m)^warehouse = .*$", f'warehouse = "{wh}"', text)
+            cfg.write_text(text, encoding="utf-8")
+            agencies_sample(cfg, work / "runs" / "all", args.agencies)
     finally:
         if args.dir is None:
             shutil.rmtree(work, ignore_errors=True)

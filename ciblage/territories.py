@@ -324,6 +324,14 @@ def search_terms(con: duckdb.DuckDBPyConnection, level: str, code: str) -> str:
     """Commune names, postcodes and département names of a territory (temp table
     territory_commune), so the site's agency search finds « orleans », « 45000 » or
     « loiret »."""
+    return all_search_terms(con, level, code).get(code, "")
+
+
+def all_search_terms(
+    con: duckdb.DuckDBPyConnection, level: str, code: str | None = None
+) -> dict[str, str]:
+    """`search_terms` of every territory of `level` (or of `code` only), in one query:
+    a national run has hundreds of agencies."""
     postcodes = (
         "SELECT code_commune, string_agg(DISTINCT code_postal, ' ' ORDER BY code_postal) AS cp "
         "FROM ref_code_postal "
@@ -331,10 +339,10 @@ def search_terms(con: duckdb.DuckDBPyConnection, level: str, code: str) -> str:
         if table_exists(con, "ref_code_postal")
         else "SELECT NULL::VARCHAR AS code_commune, NULL::VARCHAR AS cp WHERE false"
     )
-    (text,) = con.execute(
+    rows = con.execute(
         f"""
         WITH p AS ({postcodes})
-        SELECT concat_ws(' ',
+        SELECT tc.territory_code, concat_ws(' ',
             string_agg(DISTINCT rc.libelle, ' ' ORDER BY rc.libelle),
             string_agg(DISTINCT p.cp, ' ' ORDER BY p.cp),
             string_agg(DISTINCT d.libelle, ' ' ORDER BY d.libelle))
@@ -342,8 +350,9 @@ def search_terms(con: duckdb.DuckDBPyConnection, level: str, code: str) -> str:
         LEFT JOIN ref_commune rc USING (code_commune)
         LEFT JOIN p USING (code_commune)
         LEFT JOIN ref_departement d ON d.code_departement = rc.code_departement
-        WHERE tc.territory_level = ? AND tc.territory_code = ?
+        WHERE tc.territory_level = ? AND (? IS NULL OR tc.territory_code = ?)
+        GROUP BY tc.territory_code
         """,
-        [level, code],
-    ).fetchone()
-    return text or ""
+        [level, code, code],
+    ).fetchall()
+    return {c: text or "" for c, text in rows}

@@ -39,21 +39,31 @@ from ciblage.runs import bind_run_id, create_run_dir, latest_run_dir, locked, ne
 
 
 def publish_task_runner(settings: Settings) -> Any | None:
-    """Dask task runner for the per-agency fan-out when `[runs]` asks for one.
+    """Task runner of the per-agency fan-out.
 
-    `dask_address = "tcp://scheduler:8786"` uses an existing cluster (runs larger than
-    one machine); `dask_workers = N` starts a local cluster of N workers.
+    `[runs] dask_address = "tcp://scheduler:8786"` uses an existing Dask cluster (runs
+    larger than one machine); `dask_workers = N` starts a local cluster of N workers.
+    Otherwise `publish_processes` worker processes (default: one per core; 0 or 1 =
+    threads in the flow's process): writing XLSX and HTML is pure Python, so threads share
+    one core, and all of France has hundreds of agencies.
     """
-    opts = settings.section("runs")
-    if not (opts.get("dask_address") or opts.get("dask_workers")):
-        return None
-    from prefect_dask import DaskTaskRunner
+    import os
 
-    if opts.get("dask_address"):
-        return DaskTaskRunner(address=str(opts["dask_address"]))
-    return DaskTaskRunner(
-        cluster_kwargs={"n_workers": int(opts["dask_workers"]), "processes": True}
-    )
+    opts = settings.section("runs")
+    if opts.get("dask_address") or opts.get("dask_workers"):
+        from prefect_dask import DaskTaskRunner
+
+        if opts.get("dask_address"):
+            return DaskTaskRunner(address=str(opts["dask_address"]))
+        return DaskTaskRunner(
+            cluster_kwargs={"n_workers": int(opts["dask_workers"]), "processes": True}
+        )
+    processes = int(opts.get("publish_processes", os.cpu_count() or 1))
+    if processes <= 1:
+        return None
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    return ProcessPoolTaskRunner(max_workers=processes)
 
 
 def _jsonable(value: Any) -> Any:

@@ -16,24 +16,32 @@ import dataclasses
 import json
 import logging
 import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 from prefect import flow, task, unmapped
 
 from ciblage.config import Settings, load_settings
 from ciblage.gates import add_warnings
 from ciblage.ledger import ledger_step
-from ciblage.publish.agency import AGENCY_LEVEL, RANKING_FILE, common_context, write_agency
+from ciblage.publish.agency import (
+    AGENCY_INPUTS,
+    AGENCY_LEVEL,
+    RANKING_FILE,
+    common_context,
+    write_agency,
+    write_agency_inputs,
+)
 from ciblage.publish.site import SITE_DIR, write_index
 from ciblage.publish.targets import (
     TARGETS_FILE,
-    TARGETS_SCHEMA,
-    conform,
+    copy_targets,
+    targets_summary,
     validate_targets,
-    write_targets,
 )
 from ciblage.runs import (
     create_run_dir,
@@ -44,10 +52,42 @@ from ciblage.runs import (
 )
 from ciblage.territories import TerritoryFilter, parse_territory
 from ciblage.warehouse import connect
-from scoring.ranking import RankingOptions, rank_targets, resolve_as_of
+from scoring.ranking import (
+    RankingOptions,
+    build_target_list,
+    prepare_ranking,
+    published_label_mode,
+    rank_all,
+    resolve_as_of,
+)
 
 log = logging.getLogger("ciblage.publish")
 SUMMARY_FILE = "publish_summary.json"
+
+
+class _Bar:
+    def __init__(self, name: str, total: int, unit: str) -> None:
+        self.name, self.total, self.unit, self.done = name, total, unit, 0
+        self.started = time.monotonic()
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        step = max(self.total // 10, 1)
+        if self.done % step == 0 or self.done == self.total:
+            rate = (time.monotonic() - self.started) / max(self.done, 1)
+            log.info(
+                "%s: %d/%d %s (ETA %.0f s)",
+                self.name,
+                self.done,
+                self.total,
+                self.unit,
+                rate * (self.total - self.done),
+            )
+
+
+@contextmanager
+def stage_progress(name: str, total: int, unit: str) -> Iterator[_Bar]:
+    yield _Bar(name, total, unit)
 
 
 @task(name="publish_agency", retries=1, retry_delay_seconds=5)
@@ -74,13 +114,30 @@ def refresh_followup_outputs(
 
 
 def rank(
-    settings: Settings, explicit_as_of: bool, flt: TerritoryFilter, top_n: int | None
-) -> tuple[pl.DataFrame, date, set[tuple[str, str]]]:
-    """Lists of the run's territories, the scores' as-of, and the territories in scope."""
+    settings: Settings,
+    explicit_as_of: bool,
+    flt: TerritoryFilter,
+    top_n: int | None,
+    run_dir: Path,
+    previous: Path | None,
+) -> tuple[date, set[tuple[str, str]]]:
+    """Rank the run's territories one partition at a time and stream the lists into
+    targets.parquet (a territory rerun adds the other territories' published lists);
+    returns the scores' as-of and the territories in scope."""
+    opts = RankingOptions.from_settings(settings, top_n)
     con = connect(settings.warehouse, read_only=True)
     try:
+        con.execute(f"SET memory_limit = '{opts.memory_limit}'")
         as_of = resolve_as_of(con, settings.as_of, explicit_as_of)
-        df = rank_targets(con, settings, as_of, flt, RankingOptions.from_settings(settings, top_n))
+        parts = prepare_ranking(con, settings, as_of, flt, opts)
+        with stage_progress("classement", len(parts), "partitions") as bar:
+            rank_all(con, parts, as_of, opts, on_partition=lambda _p: bar.advance(1))
+        build_target_list(con, "target_rank", as_of, opts.last_offers)
+        rerun = flt.level is not None and previous is not None
+        carry = previous / TARGETS_FILE if rerun and previous != run_dir.resolve() else None
+        copy_targets(con, run_dir, carry_from=carry)
+        threshold = opts.threshold(published_label_mode(con, as_of))
+        write_agency_inputs(con, run_dir, as_of, threshold)
         scope = set(
             con.execute(
                 "SELECT DISTINCT territory_level, territory_code FROM territory_scope"
@@ -88,41 +145,29 @@ def rank(
         )
     finally:
         con.close()
-    return df, as_of, scope
+    return as_of, scope
 
 
 def carry_over(
-    df: pl.DataFrame, previous: Path, run_dir: Path, scope: set[tuple[str, str]]
-) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
-    """Add the published lists of territories outside this rerun's scope, with their files."""
-    prev_targets = previous / TARGETS_FILE
-    if not prev_targets.is_file():
-        return df, []
-    keep = pl.DataFrame(sorted(scope), schema=["territory_level", "territory_code"], orient="row")
-    old = pl.read_parquet(prev_targets).join(
-        keep, on=["territory_level", "territory_code"], how="anti"
-    )
+    previous: Path, run_dir: Path, scope: set[tuple[str, str]], listed: list[str]
+) -> list[dict[str, Any]]:
+    """Copy the files of the agencies outside this rerun's scope (their rows are already
+    in targets.parquet, see `rank`); returns their summary entries."""
     summary_path = previous / SUMMARY_FILE
-    old_agencies = {}
-    if summary_path.is_file():
-        old_agencies = {
-            a["code"]: a for a in json.loads(summary_path.read_text("utf-8"))["agencies"]
-        }
+    if not summary_path.is_file():
+        return []
+    old_agencies = {a["code"]: a for a in json.loads(summary_path.read_text("utf-8"))["agencies"]}
     carried = []
-    for code in old.filter(pl.col("territory_level") == AGENCY_LEVEL)["territory_code"].unique():
+    for code in listed:
+        if (AGENCY_LEVEL, code) in scope or code not in old_agencies:
+            continue
         src_files, src_site = previous / "agences" / code, previous / SITE_DIR / "agences" / code
-        if code in old_agencies and src_files.is_dir() and src_site.is_dir():
+        if src_files.is_dir() and src_site.is_dir():
             shutil.copytree(src_files, run_dir / "agences" / code, dirs_exist_ok=True)
             shutil.copytree(src_site, run_dir / SITE_DIR / "agences" / code, dirs_exist_ok=True)
             carried.append({**old_agencies[code], "carried_from": previous.name})
-    log.info("territory rerun: %d rows and %d agencies carried over", old.height, len(carried))
-    # a run published before a column existed carries it as nulls
-    old = old.with_columns(
-        pl.lit(None, dtype=dtype).alias(c)
-        for c, dtype in TARGETS_SCHEMA.items()
-        if c not in old.columns
-    )
-    return pl.concat([conform(df), conform(old)], how="vertical"), carried
+    log.info("territory rerun: %d agencies carried over from %s", len(carried), previous.name)
+    return carried
 
 
 def write_ranking_note(settings: Any, as_of: Any, run_dir: Path) -> dict[str, Any] | None:
@@ -173,39 +218,38 @@ def publish_flow(
             params=params,
         ) as step:
             impact = refresh_followup_outputs(settings, run_dir, previous)
-            df, used_as_of, scope = rank(settings, as_of is not None, flt, top_n)
+            used_as_of, scope = rank(settings, as_of is not None, flt, top_n, run_dir, previous)
             settings = dataclasses.replace(settings, as_of=used_as_of)
+            n_rows = validate_targets(run_dir / TARGETS_FILE)
+            counts = targets_summary(run_dir / TARGETS_FILE)
             carried: list[dict[str, Any]] = []
             if flt.level is not None and previous is not None and previous != run_dir.resolve():
-                df, carried = carry_over(df, previous, run_dir, scope)
-            n_rows = validate_targets(write_targets(df, run_dir))
+                carried = carry_over(previous, run_dir, scope, counts["agencies"])
             ranking = write_ranking_note(settings, used_as_of, run_dir)
             done = {a["code"] for a in carried}
-            codes = sorted(
-                set(df.filter(pl.col("territory_level") == AGENCY_LEVEL)["territory_code"]) - done
-            )
-            futures = publish_agency.map(unmapped(cfg), unmapped(str(run_dir)), codes)
-            agencies = [f.result() for f in futures] + carried
+            codes = [c for c in counts["agencies"] if c not in done]
+            with stage_progress("fichiers des agences", len(codes), "agences") as bar:
+                futures = publish_agency.map(unmapped(cfg), unmapped(str(run_dir)), codes)
+                agencies = []
+                for f in futures:
+                    agencies.append(f.result())
+                    bar.advance(1)
+            agencies = sorted(agencies + carried, key=lambda a: a["code"])
+            shutil.rmtree(run_dir / AGENCY_INPUTS, ignore_errors=True)
             write_index(
                 run_dir / SITE_DIR,
                 agencies,
                 common_context(used_as_of, run_dir.name, run_dir),
                 impact,
             )
-            lists = df.select("territory_level", "territory_code", "code_rome").n_unique()
+            lists = counts["lists"]
             summary = {
                 "run_id": run_dir.name,
                 "as_of": used_as_of.isoformat(),
                 "territory": str(flt),
                 "rows": n_rows,
                 "lists": lists,
-                "lists_per_level": dict(
-                    df.unique(["territory_level", "territory_code", "code_rome"])
-                    .group_by("territory_level")
-                    .len()
-                    .sort("territory_level")  # same file for the same data
-                    .iter_rows()
-                ),
+                "lists_per_level": counts["lists_per_level"],
                 "agencies": agencies,
             }
             (run_dir / SUMMARY_FILE).write_text(

@@ -1,8 +1,11 @@
 """Ranking: which companies each territory's counselors should call first, per ROME trade.
 
 The rules live in `sql/target_rank.sql` (the company fields in `sql/target_list.sql`);
-this module gathers their options from the config, prepares the territories and the
-optional follow-up input (cool-downs), and returns the consolidated list as a polars frame.
+this module gathers their options from the config, prepares the territories, the
+candidates (sql/target_candidate.sql) and the optional follow-up input (cool-downs), then
+ranks one partition of territories at a time (sql/territory_partition.sql: the
+territories whose communes lie mostly in one département) into temp table target_rank.
+All of France is ~100 partitions: memory is that of one département, never of every list.
 It only reads the warehouse (temp tables live in the connection), so it runs on a
 read-only connection next to other readers.
 """
@@ -11,9 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -75,6 +79,9 @@ class RankingOptions:
     # their potential is a chance of an offer, well below the chance of a hire, so the
     # shipped config sets a lower value; None = min_potential
     min_potential_offres: int | None = None
+    # DuckDB memory limit of the ranking connection: above it, sorts and joins spill to
+    # disk instead of growing (all of France ranks within it)
+    memory_limit: str = "4GB"
 
     def threshold(self, label_mode: str | None) -> int:
         if label_mode == "offres" and self.min_potential_offres is not None:
@@ -89,6 +96,7 @@ class RankingOptions:
             max_lists_per_company=int(section.get("max_lists_per_company", 5)),
             cooldown=str(section.get("cooldown", "demote")),
             last_offers=int(section.get("last_offers", 3)),
+            memory_limit=str(section.get("memory_limit", "4GB")),
             min_potential=int(section.get("min_potential", 0)),
             min_potential_offres=(
                 int(section["min_potential_offres"])
@@ -150,34 +158,164 @@ def published_label_mode(con: duckdb.DuckDBPyConnection, as_of: date) -> str | N
     return rows[0][0] if rows else None
 
 
+TRANCHES = "tranche_label"
+
+
 def build_target_list(
     con: duckdb.DuckDBPyConnection, ranked: str, as_of: date, last_offers: int
 ) -> None:
-    """Temp table target_list: the ranked temp table `ranked` with every company field."""
+    """Temp view target_list: the ranked temp table `ranked` with every company field.
+
+    A view, so that the publish stage streams it into targets.parquet (COPY) and a
+    profile match reads its few rows, without materialising every list.
+    """
     has_offers = table_exists(con, "offre") and table_exists(con, "offre_siret_link")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {TRANCHES} (code VARCHAR, label VARCHAR)")
+    con.executemany(f"INSERT INTO {TRANCHES} VALUES (?, ?)", sorted(tranche_labels().items()))
     run_sql_file(
         con,
         "target_list",
-        {"as_of": as_of, "last_offers": last_offers},
         ranked=ranked,
+        as_of=f"DATE '{as_of.isoformat()}'",
+        last_offers=int(last_offers),
         offers=offers_relation(con) if has_offers else _EMPTY_OFFERS,
         links="offre_siret_link" if has_offers else _EMPTY_LINKS,
+        tranches=TRANCHES,
     )
 
 
-def enrich(
-    con: duckdb.DuckDBPyConnection, ranked: str, as_of: date, last_offers: int
-) -> pl.DataFrame:
-    """targets.parquet rows of the ranked temp table `ranked`, as a polars frame."""
-    import polars as pl
+@dataclass(frozen=True)
+class Partition:
+    """Territories ranked together: those whose communes lie mostly in département
+    `key`; `deps` are the départements of all their communes (what the candidates' scan
+    reads)."""
 
-    build_target_list(con, ranked, as_of, last_offers)
-    df = con.sql("SELECT * FROM target_list").pl()
-    return df.with_columns(
-        tranche_effectifs_label=pl.col("tranche_effectifs").replace_strict(
-            tranche_labels(), default=None, return_dtype=pl.String
+    key: str
+    deps: tuple[str, ...]
+    territories: int
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values) or "NULL"
+
+
+def prepare_ranking(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    as_of: date,
+    territory: TerritoryFilter,
+    options: RankingOptions,
+) -> list[Partition]:
+    """Territories in scope, candidates, and the partitions to rank one at a time."""
+    mapping_file = agency_mapping_path(settings)
+    mapping = read_agency_mapping(mapping_file) if mapping_file else None
+    build_territory_commune(con, mapping)
+    build_territory_scope(con, territory, configured_levels(settings))
+    run_sql_file(con, "eligible_etablissement")
+    run_sql_file(
+        con,
+        "target_candidate",
+        {"as_of": as_of, "min_potential": options.threshold(published_label_mode(con, as_of))},
+        scores=scores_relation(con, territory),
+        signal="feature_etablissement"
+        if table_exists(con, "feature_etablissement")
+        else _NO_SIGNAL,
+    )
+    run_sql_file(con, "territory_partition")
+    rows = con.execute(
+        "SELECT part, deps, territories FROM territory_partition_deps ORDER BY part"
+    ).fetchall()
+    con.execute("DROP TABLE IF EXISTS target_rank")
+    return [Partition(k, tuple(d), int(n)) for k, d, n in rows]
+
+
+def scores_relation(con: duckdb.DuckDBPyConnection, territory: TerritoryFilter) -> str:
+    """score_etablissement_rome, read for the rerun's départements only when the table
+    carries them (stored sorted by département: the other rows' blocks are skipped)."""
+    cols = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = "
+            "'score_etablissement_rome' AND NOT internal"
+        ).fetchall()
+    }
+    if territory.level is None or "code_departement" not in cols:
+        return "score_etablissement_rome"
+    deps = tuple(
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT coalesce(e.code_departement, '?') FROM territory_scope ts "
+            "JOIN etablissement e USING (code_commune) ORDER BY 1"
+        ).fetchall()
+    )
+    return f"(SELECT * FROM score_etablissement_rome WHERE code_departement IN ({_sql_list(deps)}))"
+
+
+def rank_partition(
+    con: duckdb.DuckDBPyConnection, part: Partition | None, as_of: date, options: RankingOptions
+) -> None:
+    """Append one partition's lists to temp table target_rank (None: every territory in
+    one pass, the reference the partitioned ranking must reproduce)."""
+    if part is None:
+        scope = "territory_scope"
+        deps = tuple(
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT code_departement FROM target_candidate ORDER BY 1"
+            ).fetchall()
         )
+    else:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE scope_part AS SELECT ts.* FROM territory_scope ts "
+            "JOIN territory_partition p USING (territory_level, territory_code) "
+            "WHERE p.part = ?",
+            [part.key],
+        )
+        scope, deps = "scope_part", part.deps
+    use_cooldown = options.cooldown != "ignore" and table_exists(con, "promotion_cooldown")
+    run_sql_file(
+        con,
+        "target_rank",
+        {
+            "as_of": as_of,
+            "top_n": options.top_n,
+            "max_lists": options.max_lists_per_company,
+            "cooldown_exclude": options.cooldown == "exclude",
+        },
+        scope=scope,
+        deps=_sql_list(deps),
+        cooldown="promotion_cooldown" if use_cooldown else EMPTY_COOLDOWN,
     )
+
+
+def rank_all(
+    con: duckdb.DuckDBPyConnection,
+    parts: list[Partition],
+    as_of: date,
+    options: RankingOptions,
+    partitioned: bool = True,
+    on_partition: Callable[[Partition], None] | None = None,
+) -> int:
+    """Rank every list of the prepared territories (`prepare_ranking`) into temp table
+    target_rank, one partition at a time (memory bounded by the largest département, not
+    by the number of territories); `on_partition` reports progress. Returns the rows."""
+    if not partitioned:
+        rank_partition(con, None, as_of, options)
+    for part in parts if partitioned else []:
+        rank_partition(con, part, as_of, options)
+        if on_partition is not None:
+            on_partition(part)
+    if not table_exists(con, "target_rank"):  # nothing in scope had a candidate
+        rank_partition(con, Partition("-", (), 0), as_of, options)
+    (n,) = con.execute("SELECT count(*) FROM target_rank").fetchall()[0]
+    log.info(
+        "ranked %d rows in %d partitions over %d territories (cool-down: %s)",
+        n,
+        len(parts),
+        sum(p.territories for p in parts),
+        options.cooldown,
+    )
+    return int(n)
 
 
 def rank_targets(
@@ -186,37 +324,16 @@ def rank_targets(
     as_of: date,
     territory: TerritoryFilter,
     options: RankingOptions,
+    partitioned: bool = True,
 ) -> pl.DataFrame:
-    """Every list of the run's territories, one row per (territory, ROME, company)."""
+    """Every list of the run's territories as one polars frame, in the file's row order.
 
-    mapping_file = agency_mapping_path(settings)
-    mapping = read_agency_mapping(mapping_file) if mapping_file else None
-    build_territory_commune(con, mapping)
-    n = build_territory_scope(con, territory, configured_levels(settings))
-    use_cooldown = options.cooldown != "ignore" and table_exists(con, "promotion_cooldown")
-    params: dict[str, Any] = {
-        "as_of": as_of,
-        "top_n": options.top_n,
-        "max_lists": options.max_lists_per_company,
-        "cooldown_exclude": options.cooldown == "exclude",
-        "min_potential": options.threshold(published_label_mode(con, as_of)),
-    }
-    run_sql_file(con, "eligible_etablissement")
-    run_sql_file(
-        con,
-        "target_rank",
-        params,
-        cooldown="promotion_cooldown" if use_cooldown else EMPTY_COOLDOWN,
-        signal="feature_etablissement"
-        if table_exists(con, "feature_etablissement")
-        else _NO_SIGNAL,
-    )
-    df = enrich(con, "target_rank", as_of, options.last_offers)
-    log.info(
-        "ranked %d rows in %d lists over %d territories (cool-down: %s)",
-        df.height,
-        df.select("territory_level", "territory_code", "code_rome").n_unique(),
-        n,
-        options.cooldown if use_cooldown else "no table",
-    )
-    return df
+    For small scopes and tests: the publish stage streams the same view into
+    targets.parquet instead (ciblage.publish.targets.copy_targets).
+    """
+    parts = prepare_ranking(con, settings, as_of, territory, options)
+    rank_all(con, parts, as_of, options, partitioned)
+    build_target_list(con, "target_rank", as_of, options.last_offers)
+    return con.sql(
+        "SELECT * FROM target_list ORDER BY territory_level, territory_code, code_rome, rank"
+    ).pl()

@@ -88,13 +88,28 @@ def predict_to_raw(
 
 
 def _replace_rows(
-    con: duckdb.DuckDBPyConnection, table: str, source: str, as_of: date, whole: bool, keep: int
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    source: str,
+    as_of: date,
+    whole: bool,
+    keep: int,
+    order: str | None = None,
 ) -> None:
-    """Swap `source` rows into `table` for this as-of, in one transaction."""
+    """Swap `source` rows into `table` for this as-of, in one transaction.
+
+    `order`: rows are inserted in that order, so that DuckDB's per-block min/max let a
+    filter on its first column skip the other blocks (score_etablissement_rome by
+    département: a territory rerun reads its own rows, not all of France's).
+    """
     con.execute("BEGIN TRANSACTION")
     try:
         if not table_exists(con, table):
             con.execute(f"CREATE TABLE {table} AS SELECT * FROM {source} LIMIT 0")
+        have = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+        for name, kind, *_ in con.execute(f"DESCRIBE {source}").fetchall():
+            if name not in have:  # a warehouse from before the column: added, NULL in old rows
+                con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}')
         if whole:
             con.execute(f"DELETE FROM {table} WHERE as_of = ?", [as_of])
         else:
@@ -102,7 +117,13 @@ def _replace_rows(
                 f"DELETE FROM {table} WHERE as_of = ? AND siret IN (SELECT siret FROM {source})",
                 [as_of],
             )
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {source}")
+        if order:
+            con.execute("SET preserve_insertion_order = true")
+        con.execute(
+            f"INSERT INTO {table} BY NAME SELECT * FROM {source}"
+            + (f" ORDER BY {order}" if order else "")
+        )
+        con.execute("SET preserve_insertion_order = false")
         if keep > 0:
             con.execute(
                 f"""DELETE FROM {table} WHERE as_of NOT IN (
@@ -136,14 +157,22 @@ def write_tables(
         p_rome=p_hire_sql("sh.expected_hires * sh.share", dispersion),
     )
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _score_rome_out AS SELECT as_of, siret, code_rome, "
-        "expected_hires, hiring_potential, stars FROM _score_rome_new"
+        "CREATE OR REPLACE TEMP TABLE _score_rome_out AS SELECT as_of, siret, code_departement, "
+        "code_rome, expected_hires, hiring_potential, stars FROM _score_rome_new"
     )
     if whole and table_exists(con, "feature_etablissement"):
         con.execute("DROP TABLE feature_etablissement")
     _replace_rows(con, "feature_etablissement", FEATURES_NEW, as_of, whole, keep=1)
     _replace_rows(con, "score_etablissement", "_score_new", as_of, whole, keep_as_of)
-    _replace_rows(con, "score_etablissement_rome", "_score_rome_out", as_of, whole, keep_as_of)
+    _replace_rows(
+        con,
+        "score_etablissement_rome",
+        "_score_rome_out",
+        as_of,
+        whole,
+        keep_as_of,
+        order="code_departement, siret, code_rome",
+    )
     counts = {
         "score_etablissement": _count(con, "_score_new"),
         "score_etablissement_rome": _count(con, "_score_rome_out"),

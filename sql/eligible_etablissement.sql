@@ -3,7 +3,8 @@
 -- active ('A'), diffusible on the establishment AND on its legal unit (statutDiffusion P
 -- on either means "do not prospect"), whatever the upstream flag says.
 CREATE OR REPLACE TEMP VIEW eligible_etablissement AS
-SELECT e.siret, e.siren, e.naf_code, e.code_commune, e.latitude, e.longitude
+SELECT e.siret, e.siren, e.naf_code, e.code_commune, e.code_departement, e.latitude,
+       e.longitude
 FROM etablissement e
 LEFT JOIN unite_legale ul USING (siren)
 WHERE e.etat_administratif = 'A'

@@ -6,8 +6,9 @@
 -- (w * sum_of_naf_shares + own_total), w = $prior_weight pseudo-observations. A trade is kept
 -- when its share is at least $min_share; establishments with P(at least one hire) below
 -- $min_p (potential 0: never a target) get no per-ROME rows. Reads {{ scores }} (as_of, siret, expected_hires,
--- p_hire) and writes {{ target }}. P per trade is the model's link from expected hires to
--- P(at least one hire) applied to the trade's expected hires ({{ p_rome }}, from
+-- p_hire) and writes {{ target }}, with the establishment's département (the table is
+-- stored sorted by it, so that a territory rerun reads only its own rows). P per trade is
+-- the model's link from expected hires to P(at least one hire) applied to the trade's expected hires ({{ p_rome }}, from
 -- scoring/calibration.py), so potential and expected hires agree on every row.
 CREATE OR REPLACE TEMP TABLE {{ target }} AS
 WITH params AS (
@@ -15,7 +16,8 @@ WITH params AS (
            CAST($min_share AS DOUBLE) AS min_share
 ),
 s AS (
-    SELECT sc.as_of, sc.siret, sc.expected_hires, sc.p_hire, e.naf_code
+    SELECT sc.as_of, sc.siret, sc.expected_hires, sc.p_hire, e.naf_code,
+           coalesce(e.code_departement, '?') AS code_departement
     FROM {{ scores }} sc JOIN etablissement e USING (siret)
     WHERE sc.p_hire >= CAST($min_p AS DOUBLE)
 ),
@@ -39,20 +41,20 @@ naf_total AS (SELECT naf_code, sum(share_of_naf) AS total FROM ref_naf_rome GROU
 -- candidates: the NAF's trades, plus the establishment's own trades outside that list
 -- (UNION ALL and joins on small tables only, so that 16 M establishments stream)
 naf_cand AS (
-    SELECT s.as_of, s.siret, s.expected_hires, s.p_hire, s.naf_code, nr.code_rome,
-           nr.share_of_naf
+    SELECT s.as_of, s.siret, s.expected_hires, s.p_hire, s.naf_code, s.code_departement,
+           nr.code_rome, nr.share_of_naf
     FROM s JOIN ref_naf_rome nr USING (naf_code)
 ),
 own_only AS (
-    SELECT s.as_of, s.siret, s.expected_hires, s.p_hire, s.naf_code, o.code_rome,
-           0.0 AS share_of_naf
+    SELECT s.as_of, s.siret, s.expected_hires, s.p_hire, s.naf_code, s.code_departement,
+           o.code_rome, 0.0 AS share_of_naf
     FROM own_rome o JOIN s USING (siret)
     WHERE NOT EXISTS (SELECT 1 FROM ref_naf_rome nr
                       WHERE nr.naf_code = s.naf_code AND nr.code_rome = o.code_rome)
 ),
 cand AS (SELECT * FROM naf_cand UNION ALL SELECT * FROM own_only),
 shares AS (
-    SELECT c.as_of, c.siret, c.code_rome, c.expected_hires, c.p_hire,
+    SELECT c.as_of, c.siret, c.code_departement, c.code_rome, c.expected_hires, c.p_hire,
         (p.w * c.share_of_naf + coalesce(o.n, 0))
             / nullif(p.w * coalesce(nt.total, 0) + coalesce(ot.total, 0), 0) AS share
     FROM cand c
@@ -62,13 +64,13 @@ shares AS (
     LEFT JOIN own_total ot ON ot.siret = c.siret
 ),
 scored AS (
-    SELECT sh.as_of, sh.siret, sh.code_rome, sh.share,
+    SELECT sh.as_of, sh.siret, sh.code_departement, sh.code_rome, sh.share,
         sh.expected_hires * sh.share AS expected_hires,
         {{ p_rome }} AS p_rome
     FROM shares sh, params p
     WHERE sh.share >= p.min_share
 )
-SELECT as_of, siret, code_rome, share, expected_hires, p_rome,
+SELECT as_of, siret, code_departement, code_rome, share, expected_hires, p_rome,
     CAST(least(greatest(round(100 * p_rome), 0), 100) AS INTEGER) AS hiring_potential,
     CAST({{ stars_case }} AS INTEGER) AS stars
 FROM scored;

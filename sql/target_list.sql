@@ -1,10 +1,13 @@
 -- target_list: the ranked lists of {{ ranked }} (target_rank for the territories,
 -- match_rank for a profile's radius search) with everything a counselor reads
 -- about each company: identity, address, activity, size, flags, reasons, last offers seen
--- before $as_of. Written to <run>/targets.parquet (schema: docs/outputs.md).
+-- before $as_of. A view: the publish stage streams it into <run>/targets.parquet with
+-- COPY (ciblage/publish/targets.py; schema: docs/outputs.md), never holding all lists.
 -- {{ offers }} and {{ links }} are offre and offre_siret_link, or empty relations with their
--- columns when a deployment has none.
-CREATE OR REPLACE TEMP TABLE target_list AS
+-- columns when a deployment has none; {{ tranches }} maps INSEE headcount codes to French
+-- labels (data/reference/tranches-effectifs.json). {{ as_of }} (a DATE literal) and
+-- {{ last_offers }} are substituted: a view cannot hold prepared parameters.
+CREATE OR REPLACE TEMP VIEW target_list AS
 WITH listed AS (SELECT DISTINCT siret FROM {{ ranked }}),
 offers AS (
     SELECT l.siret, o.offre_id, CAST(o.date_creation AS DATE) AS date_offre, o.intitule,
@@ -14,16 +17,16 @@ offers AS (
     FROM {{ links }} l
     JOIN {{ offers }} o USING (offre_id)
     WHERE l.siret IN (SELECT siret FROM listed)
-      AND CAST(o.date_creation AS DATE) < CAST($as_of AS DATE)
+      AND CAST(o.date_creation AS DATE) < {{ as_of }}
 ),
 offer_stats AS (
     SELECT siret,
-        count(*) FILTER (WHERE date_offre >= CAST($as_of AS DATE) - INTERVAL 12 MONTH)
+        count(*) FILTER (WHERE date_offre >= {{ as_of }} - INTERVAL 12 MONTH)
             AS offers_12m,
         bool_or(adaptee) AS entreprise_adaptee,
         list(struct_pack(date_offre := date_offre, intitule := intitule,
                          code_rome := code_rome, type_contrat := type_contrat)
-             ORDER BY date_offre DESC, offre_id)[1:$last_offers] AS last_offers
+             ORDER BY date_offre DESC, offre_id)[1:{{ last_offers }}] AS last_offers
     FROM offers GROUP BY siret
 ),
 -- How to reach the company: the channels of its latest offer that published one (public
@@ -42,7 +45,7 @@ contact AS (
 ),
 offer_rome AS (
     SELECT siret, code_rome, count(*) AS offers_12m_rome
-    FROM offers WHERE date_offre >= CAST($as_of AS DATE) - INTERVAL 12 MONTH
+    FROM offers WHERE date_offre >= {{ as_of }} - INTERVAL 12 MONTH
     GROUP BY ALL
 )
 SELECT
@@ -59,7 +62,8 @@ SELECT
     coalesce(nullif(e.enseigne, ''), nullif(e.denomination_usuelle, '')) AS enseigne,
     e.adresse AS address, e.code_postal, e.code_commune, e.libelle_commune AS commune,
     e.code_departement, e.naf_code, n.libelle AS naf_label,
-    e.tranche_effectifs, ul.categorie_entreprise, ul.categorie_juridique,
+    e.tranche_effectifs, tl.label AS tranche_effectifs_label,
+    ul.categorie_entreprise, ul.categorie_juridique,
     coalesce(left(ul.categorie_juridique, 1) IN ('4', '7'), false) AS is_public,
     coalesce(ul.is_ess, false) AS is_ess,
     coalesce(os.entreprise_adaptee, false) AS is_entreprise_adaptee,
@@ -78,14 +82,14 @@ SELECT
     ct.k.a AS contact_adresse, ct.sw.w AS site_web,
     coalesce(ct.k.d, ct.sw.d) AS contact_date,
     t.in_cooldown, t.cooldown_until, t.cooldown_reason,
-    CAST($as_of AS DATE) AS as_of
+    {{ as_of }} AS as_of
 FROM {{ ranked }} t
 JOIN etablissement e USING (siret)
 LEFT JOIN unite_legale ul ON ul.siren = e.siren
-LEFT JOIN score_etablissement s ON s.siret = t.siret AND s.as_of = CAST($as_of AS DATE)
+LEFT JOIN score_etablissement s ON s.siret = t.siret AND s.as_of = {{ as_of }}
 LEFT JOIN ref_naf n ON n.naf_code = e.naf_code
 LEFT JOIN ref_commune rc ON rc.code_commune = e.code_commune
 LEFT JOIN offer_stats os ON os.siret = t.siret
 LEFT JOIN contact ct ON ct.siret = t.siret
 LEFT JOIN offer_rome orr ON orr.siret = t.siret AND orr.code_rome = t.code_rome
-ORDER BY t.territory_level, t.territory_code, t.code_rome, t.rank;
+LEFT JOIN {{ tranches }} tl ON tl.code = e.tranche_effectifs;

@@ -1,34 +1,35 @@
 -- target_rank: the ranked list of companies per (territory, ROME v3 trade) as of $as_of
 -- (keys and ranks only; sql/target_list.sql adds what a counselor reads about each company).
 --
--- Needs the temp table territory_scope (territory_level, territory_code, territory_name,
--- code_commune) built by ciblage.territories; {{ cooldown }} is promotion_cooldown or an
--- empty relation with its columns when the follow-up has never run.
---
--- Eligible: in eligible_etablissement (sql/eligible_etablissement.sql: active, never
--- statutDiffusion P on the establishment or its legal unit), in the territory, NAF linked
--- to the ROME in ref_naf_rome, scored for the ROME as of $as_of, with a per-trade potential
--- of at least $min_potential ([publish] min_potential: a real chance of hiring in that trade),
--- and never a non-employer (caractereEmployeur N) without any hire or offer in 24 months
--- ({{ signal }}: feature_etablissement, or an empty relation before any scoring).
+-- Run once per partition of territories (scoring/ranking.py: the territories whose
+-- communes lie mostly in one département), so that memory stays bounded whatever the
+-- number of territories: {{ scope }} holds the partition's territories with their communes
+-- (territory_level, territory_code, territory_name, code_commune), and the rows are
+-- appended to target_rank. A territory lies in one partition only, and every rule below is
+-- per territory, so the lists do not depend on the partitioning.
+-- Candidates: target_candidate (sql/target_candidate.sql: eligibility, threshold,
+-- non-employers), read only for {{ deps }}, the départements of the partition's communes
+-- (a literal list, so that the scan skips the row groups of other départements).
+-- {{ cooldown }} is promotion_cooldown or an empty relation with its columns when the
+-- follow-up has never run.
 -- Order: per-ROME hiring potential, then per-ROME expected hires, then siret (so that two
 -- runs on the same data give the same lists). A company in cool-down for the agency
 -- (promotion follow-up) is excluded ($cooldown_exclude) or put after the others.
 -- Cap: a company keeps only its $max_lists best lists per territory ($max_lists = 0: no
 -- cap), best = its lowest rank before the cap; others move up. Then top $top_n.
-CREATE OR REPLACE TEMP TABLE target_rank AS
+CREATE TEMP TABLE IF NOT EXISTS target_rank (
+    territory_level VARCHAR, territory_code VARCHAR, territory_name VARCHAR,
+    code_rome VARCHAR, rome_label VARCHAR, rank INTEGER, siret VARCHAR,
+    hiring_potential INTEGER, stars INTEGER, expected_hires DOUBLE, in_cooldown BOOLEAN,
+    cooldown_until DATE, cooldown_reason VARCHAR
+);
+INSERT INTO target_rank
 WITH cand AS (
-    SELECT ts.territory_level, ts.territory_code, ts.territory_name, r.code_rome,
-           nr.rome_label, el.siret, r.hiring_potential, r.stars, r.expected_hires
-    FROM score_etablissement_rome r
-    JOIN eligible_etablissement el USING (siret)
-    JOIN ref_naf_rome nr ON nr.naf_code = el.naf_code AND nr.code_rome = r.code_rome
-    JOIN territory_scope ts ON ts.code_commune = el.code_commune
-    LEFT JOIN {{ signal }} sig ON sig.siret = el.siret
-    WHERE r.as_of = CAST($as_of AS DATE)
-      AND r.hiring_potential >= CAST($min_potential AS INTEGER)
-      AND NOT (coalesce(sig.is_employer, 1) = 0
-               AND coalesce(sig.hires_24m, 0) + coalesce(sig.offers_24m, 0) = 0)
+    SELECT ts.territory_level, ts.territory_code, ts.territory_name, c.code_rome,
+           c.rome_label, c.siret, c.hiring_potential, c.stars, c.expected_hires
+    FROM target_candidate c
+    JOIN {{ scope }} ts ON ts.code_commune = c.code_commune
+    WHERE c.code_departement IN ({{ deps }})
 ),
 cool AS (
     SELECT c.siret, c.agency_code, c.code_rome, max(c.until) AS until,

@@ -7,27 +7,26 @@ other readers use the warehouse.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from ciblage.config import load_settings
 from ciblage.publish import fmt
 from ciblage.publish.exports import write_csv, write_xlsx
-from ciblage.publish.fiche import build_fiches, warehouse_extras
+from ciblage.publish.fiche import build_fiches, extras_sql
 from ciblage.publish.site import SITE_DIR, write_agency_pages
 from ciblage.publish.targets import TARGETS_FILE
 from ciblage.publish.widening import short_list_notes
-from ciblage.territories import (
-    agency_mapping_path,
-    build_territory_commune,
-    read_agency_mapping,
-    search_terms,
-)
+from ciblage.territories import all_search_terms
 from ciblage.warehouse import connect
-from scoring.ranking import RankingOptions, published_label_mode
+from scoring.ranking import RankingOptions
+
+if TYPE_CHECKING:
+    import duckdb
 
 AGENCY_LEVEL = "agence"
 
@@ -41,6 +40,61 @@ def agency_rows(run_dir: Path, code: str) -> pl.DataFrame:
 
 
 RANKING_FILE = "ranking.json"
+# What every agency's files need from the warehouse, computed once for the whole run by
+# `write_agency_inputs` (one pass over the national tables instead of one per agency);
+# removed when the fan-out is done.
+AGENCY_INPUTS = ".agency_inputs"
+EXTRAS_FILE = "extras.parquet"
+META_FILE = "agencies.json"
+
+
+def write_agency_inputs(
+    con: duckdb.DuckDBPyConnection, run_dir: Path, as_of: date, threshold: int
+) -> Path:
+    """Fiche extras of every listed company per agency (sorted by agency, so one agency's
+    read skips the others' row groups), and each agency's search terms and the list
+    threshold. `con` holds the ranking's temp tables (target_rank, territory_commune)."""
+    folder = run_dir / AGENCY_INPUTS
+    folder.mkdir(parents=True, exist_ok=True)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE agency_siret AS SELECT DISTINCT territory_code AS "
+        f"agency, siret FROM target_rank WHERE territory_level = '{AGENCY_LEVEL}'"
+    )
+    con.execute("SET preserve_insertion_order = true")
+    con.execute(
+        f"COPY (SELECT a.agency, x.* FROM agency_siret a JOIN ({extras_sql('agency_siret', as_of)})"
+        f" x USING (siret) ORDER BY a.agency, a.siret) TO '{folder / EXTRAS_FILE}' "
+        "(FORMAT parquet, ROW_GROUP_SIZE 20000)"
+    )
+    con.execute("SET preserve_insertion_order = false")
+    listed = {r[0] for r in con.execute("SELECT DISTINCT agency FROM agency_siret").fetchall()}
+    search = all_search_terms(con, AGENCY_LEVEL)
+    meta = {
+        "threshold": threshold,
+        "search": {code: search.get(code, "") for code in sorted(listed)},
+    }
+    (folder / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+def read_agency_inputs(run_dir: Path, code: str) -> tuple[dict[str, dict[str, Any]], str, int]:
+    """(fiche extras by siret, search terms, list threshold) of agency `code`."""
+    folder = run_dir / AGENCY_INPUTS
+    meta = json.loads((folder / META_FILE).read_text("utf-8"))
+    rows = (
+        pl.scan_parquet(folder / EXTRAS_FILE)
+        .filter(pl.col("agency") == code)
+        .select("siret", "top_romes", "etablissements_actifs")
+        .collect()
+    )
+    extras = {
+        r["siret"]: {
+            "top_romes": r["top_romes"],
+            "etablissements_actifs": r["etablissements_actifs"],
+        }
+        for r in rows.iter_rows(named=True)
+    }
+    return extras, meta["search"].get(code, ""), int(meta["threshold"])
 
 
 def export_stem(code: str, as_of: date) -> str:
@@ -54,8 +108,6 @@ def common_context(as_of: date, run_id: str, run_dir: Path | None = None) -> dic
     ctx: dict[str, Any] = {"as_of_fr": fmt.fr_date(as_of), "run_id": run_id, "model_notice": None}
     path = run_dir / RANKING_FILE if run_dir is not None else None
     if path is not None and path.is_file():
-        import json
-
         ctx["model_notice"] = json.loads(path.read_text("utf-8")).get("notice_fr")
     return ctx
 
@@ -70,14 +122,10 @@ def write_agency(config: str, run_dir: str, code: str) -> dict[str, Any]:
     as_of = rows["as_of"][0]
     opts = RankingOptions.from_settings(settings)
     counts = dict(rows.group_by("code_rome").len().iter_rows())
+    extras, search, threshold = read_agency_inputs(out, code)
     con = connect(settings.warehouse, read_only=True)
     try:
-        extras = warehouse_extras(con, rows["siret"].unique().to_list(), as_of)
-        threshold = opts.threshold(published_label_mode(con, as_of))
         notes = short_list_notes(con, out, code, counts, opts.top_n, threshold)
-        mapping_file = agency_mapping_path(settings)
-        build_territory_commune(con, read_agency_mapping(mapping_file) if mapping_file else None)
-        search = search_terms(con, AGENCY_LEVEL, code)
     finally:
         con.close()
     fiches = build_fiches(rows.iter_rows(named=True), extras)

@@ -22,6 +22,43 @@ from ciblage.publish import fmt
 TOP_ROMES = 5
 
 
+EXTRAS_SQL = """
+WITH labels AS (
+    SELECT code_rome, any_value(rome_label) AS rome_label FROM ref_naf_rome GROUP BY code_rome
+),
+top AS (
+    SELECT r.siret,
+        list(struct_pack(code_rome := r.code_rome, rome_label := l.rome_label,
+                         hiring_potential := r.hiring_potential, expected := r.expected_hires)
+             ORDER BY r.expected_hires DESC, r.code_rome)[1:{top}] AS top_romes
+    FROM score_etablissement_rome r
+    JOIN {sirets} f USING (siret)
+    LEFT JOIN labels l USING (code_rome)
+    WHERE r.as_of = DATE '{as_of}'
+    GROUP BY r.siret
+),
+siblings AS (
+    SELECT f.siret, count(o.siret) AS n
+    FROM {sirets} f
+    JOIN etablissement e USING (siret)
+    JOIN etablissement o ON o.siren = e.siren AND o.etat_administratif = 'A'
+    GROUP BY f.siret
+)
+SELECT f.siret, coalesce(top.top_romes, []) AS top_romes,
+       CAST(siblings.n AS INTEGER) AS etablissements_actifs
+FROM (SELECT DISTINCT siret FROM {sirets}) f
+LEFT JOIN top USING (siret)
+LEFT JOIN siblings USING (siret)
+"""
+
+
+def extras_sql(sirets: str, as_of: date) -> str:
+    """Per siret of relation `sirets`: its best trades overall and its company's active
+    establishments, in one pass over the score and establishment tables (the publish
+    stage runs it once for every listed company of the run, not once per agency)."""
+    return EXTRAS_SQL.format(sirets=sirets, as_of=as_of.isoformat(), top=TOP_ROMES)
+
+
 def warehouse_extras(
     con: duckdb.DuckDBPyConnection, sirets: Iterable[str], as_of: date
 ) -> dict[str, dict[str, Any]]:
@@ -32,42 +69,8 @@ def warehouse_extras(
     con.execute(
         "CREATE OR REPLACE TEMP TABLE fiche_siret AS SELECT unnest($ids) AS siret", {"ids": ids}
     )
-    romes = con.execute(
-        """
-        WITH labels AS (
-            SELECT code_rome, any_value(rome_label) AS rome_label
-            FROM ref_naf_rome GROUP BY code_rome
-        )
-        SELECT r.siret, r.code_rome, l.rome_label, r.hiring_potential, r.expected_hires
-        FROM score_etablissement_rome r
-        JOIN fiche_siret USING (siret)
-        LEFT JOIN labels l USING (code_rome)
-        WHERE r.as_of = ?
-        QUALIFY row_number() OVER (
-            PARTITION BY r.siret ORDER BY r.expected_hires DESC, r.code_rome) <= ?
-        ORDER BY r.siret, r.expected_hires DESC, r.code_rome
-        """,
-        [as_of, TOP_ROMES],
-    ).fetchall()
-    siblings = con.execute(
-        """
-        SELECT f.siret, count(o.siret) AS n
-        FROM fiche_siret f
-        JOIN etablissement e USING (siret)
-        JOIN etablissement o ON o.siren = e.siren AND o.etat_administratif = 'A'
-        GROUP BY f.siret
-        """
-    ).fetchall()
-    out: dict[str, dict[str, Any]] = {
-        s: {"top_romes": [], "etablissements_actifs": None} for s in ids
-    }
-    for siret, code, label, pot, exp in romes:
-        out[siret]["top_romes"].append(
-            {"code_rome": code, "rome_label": label, "hiring_potential": pot, "expected": exp}
-        )
-    for siret, n in siblings:
-        out[siret]["etablissements_actifs"] = int(n)
-    return out
+    rows = con.execute(extras_sql("fiche_siret", as_of)).fetchall()
+    return {siret: {"top_romes": list(top), "etablissements_actifs": n} for siret, top, n in rows}
 
 
 def company_aids(

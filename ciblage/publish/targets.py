@@ -8,8 +8,12 @@ it, so the file is validated before `latest` may point at the run.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
+
+if TYPE_CHECKING:
+    import duckdb
 
 TARGETS_FILE = "targets.parquet"
 LAST_OFFER = pl.Struct(
@@ -101,8 +105,32 @@ def conform(df: pl.DataFrame) -> pl.DataFrame:
     return df.select([pl.col(c).cast(t) for c, t in TARGETS_SCHEMA.items()])
 
 
+def _bad_rows_sql(src: str) -> str:
+    """One row of counts per check, computed by DuckDB while streaming the file (a
+    national targets.parquet does not fit in a frame)."""
+    nulls = ", ".join(f'count(*) FILTER (WHERE {c} IS NULL) AS "{c} is null"' for c in NOT_NULL)
+    levels = ", ".join(f"'{v}'" for v in LEVELS)
+    return f"""
+        SELECT count(*) AS n, {nulls},
+            count(*) FILTER (WHERE NOT hiring_potential BETWEEN 0 AND 100)
+                AS "hiring_potential outside 0..100",
+            count(*) FILTER (WHERE NOT stars BETWEEN 1 AND 5) AS "stars outside 1..5",
+            count(*) FILTER (WHERE rank < 1) AS "rank < 1",
+            count(*) FILTER (WHERE NOT regexp_full_match(siret, '\\d{{14}}'))
+                AS "siret not 14 digits",
+            count(*) FILTER (WHERE territory_level NOT IN ({levels}))
+                AS "unknown territory_level",
+            count(*) - count(DISTINCT (territory_level, territory_code, code_rome, rank))
+                AS "duplicate rank in a list",
+            count(*) - count(DISTINCT (territory_level, territory_code, code_rome, siret))
+                AS "a company twice in a list"
+        FROM {src}"""
+
+
 def validate_targets(path: Path) -> int:
     """Check types, nullability, value ranges and keys; returns the row count."""
+    import duckdb
+
     schema = pl.read_parquet_schema(path)
     problems = []
     for col, dtype in TARGETS_SCHEMA.items():
@@ -115,26 +143,18 @@ def validate_targets(path: Path) -> int:
         problems.append(f"undocumented column(s) {extra}")
     if problems:
         raise TargetsSchemaError(f"{path}: " + "; ".join(problems))
-    df = pl.read_parquet(path)
-    checks = {
-        **{f"{c} is null": pl.col(c).is_null().any() for c in NOT_NULL},
-        "hiring_potential outside 0..100": ~pl.col("hiring_potential").is_between(0, 100).all(),
-        "stars outside 1..5": ~pl.col("stars").is_between(1, 5).all(),
-        "rank < 1": (pl.col("rank") < 1).any(),
-        "siret not 14 digits": ~pl.col("siret").str.contains(r"^\d{14}$").all(),
-        "unknown territory_level": ~pl.col("territory_level").is_in(LEVELS).all(),
-    }
-    if df.height:
-        flags = df.select(**{k: v for k, v in checks.items()}).row(0, named=True)
-        problems += [name for name, bad in flags.items() if bad]
-    key = ["territory_level", "territory_code", "code_rome"]
-    if df.select(*key, "rank").is_duplicated().any():
-        problems.append("duplicate rank in a list")
-    if df.select(*key, "siret").is_duplicated().any():
-        problems.append("a company twice in a list")
+    con = duckdb.connect()
+    try:
+        cur = con.execute(_bad_rows_sql(f"read_parquet('{_sql_path(path)}')"))
+        names = [d[0] for d in cur.description]
+        counts = dict(zip(names, cur.fetchall()[0], strict=True))
+    finally:
+        con.close()
+    n = int(counts.pop("n"))
+    problems += [name for name, bad in counts.items() if bad]
     if problems:
         raise TargetsSchemaError(f"{path}: " + "; ".join(problems))
-    return df.height
+    return n
 
 
 def row_invariants(
@@ -180,17 +200,117 @@ def row_invariants(
 
 
 ROW_ORDER = ("territory_level", "territory_code", "code_rome", "rank")
+KEY = ("territory_level", "territory_code")
+
+
+def _sql_path(path: Path) -> str:
+    return path.as_posix().replace("'", "''")
+
+
+def copy_targets(
+    con: duckdb.DuckDBPyConnection,
+    run_dir: Path,
+    source: str = "target_list",
+    carry_from: Path | None = None,
+    scope: str = "territory_scope",
+) -> Path:
+    """Stream `source` (the ranked lists view) into targets.parquet with DuckDB's COPY.
+
+    Rows are sorted by list and rank (a list's ranks are unique, so the order is total)
+    and written with insertion order preserved: two runs on the same data write the same
+    bytes. DuckDB sorts out of core within its memory limit, so all of France never sits
+    in memory. `carry_from`: a territory rerun adds the published lists of the territories
+    outside `scope` (a temp table with territory_level, territory_code), so the new run is
+    complete on its own. Written under a temporary name, then renamed: a reader never
+    sees half a file.
+    """
+    cols = ", ".join(f'CAST("{c}" AS {sql_type(t)}) AS "{c}"' for c, t in TARGETS_SCHEMA.items())
+    query = f"SELECT {cols} FROM {source}"
+    if carry_from is not None and carry_from.is_file():
+        query += " UNION ALL " + _carried_sql(con, carry_from, scope)
+    path = run_dir / TARGETS_FILE
+    tmp = path.with_suffix(".parquet.tmp")
+    order = ", ".join(ROW_ORDER)
+    (old,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0]
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        con.execute(
+            f"COPY ({query} ORDER BY {order}) TO '{_sql_path(tmp)}' "
+            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)"
+        )
+    finally:
+        con.execute(f"SET preserve_insertion_order = {str(bool(old)).lower()}")
+    tmp.replace(path)
+    return path
+
+
+def sql_type(dtype: pl.DataType) -> str:
+    """DuckDB type of a documented column: every value is cast to it, so a column that
+    is NULL in a whole run (no contact anywhere) still has its documented type."""
+    if isinstance(dtype, pl.List):
+        return sql_type(dtype.inner) + "[]"
+    if isinstance(dtype, pl.Struct):
+        return "STRUCT(" + ", ".join(f"{f.name} {sql_type(f.dtype)}" for f in dtype.fields) + ")"
+    simple = {
+        pl.String: "VARCHAR",
+        pl.Int32: "INTEGER",
+        pl.Int64: "BIGINT",
+        pl.Float64: "DOUBLE",
+        pl.Boolean: "BOOLEAN",
+        pl.Date: "DATE",
+    }
+    return simple[dtype.base_type()]
+
+
+def _carried_sql(con: duckdb.DuckDBPyConnection, previous: Path, scope: str) -> str:
+    """The previous run's rows outside `scope`, in the documented types; a column the
+    previous run did not have yet comes as NULL."""
+    prev = _sql_path(previous)
+    have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{prev}')").fetchall()}
+    cols = ", ".join(
+        f"CAST({f'p.{q}' if c in have else 'NULL'} AS {sql_type(t)}) AS {q}"
+        for c, t in TARGETS_SCHEMA.items()
+        for q in [f'"{c}"']
+    )
+    return (
+        f"SELECT {cols} FROM read_parquet('{prev}') p WHERE NOT EXISTS (SELECT 1 FROM "
+        f"(SELECT DISTINCT territory_level, territory_code FROM {scope}) s "
+        "WHERE s.territory_level = p.territory_level AND s.territory_code = p.territory_code)"
+    )
 
 
 def write_targets(df: pl.DataFrame, run_dir: Path) -> Path:
-    """Write atomically (temp name, then rename) so a reader never sees half a file.
+    """targets.parquet from a frame, through the same writer as the publish stage (for
+    small inputs: tests and tools)."""
+    import duckdb
 
-    Rows are sorted by list and rank (a list's ranks are unique, so the order is total):
-    the ranking runs in parallel and a territory rerun appends the carried-over lists, and
-    two runs on the same data must write the same file.
-    """
-    path = run_dir / TARGETS_FILE
-    tmp = path.with_suffix(".parquet.tmp")
-    conform(df).sort(ROW_ORDER).write_parquet(tmp)
-    tmp.replace(path)
-    return path
+    con = duckdb.connect()
+    try:
+        con.register("frame_targets", conform(df).to_arrow())
+        return copy_targets(con, run_dir, "frame_targets")
+    finally:
+        con.close()
+
+
+def targets_summary(path: Path) -> dict[str, Any]:
+    """Agencies with lists, number of lists, lists per level: read by DuckDB from the file
+    (a few columns, streamed), for the run summary and the per-agency fan-out."""
+    import duckdb
+
+    src = f"read_parquet('{_sql_path(path)}')"
+    con = duckdb.connect()
+    try:
+        per_level = con.execute(
+            f"SELECT territory_level, count(DISTINCT (territory_code, code_rome)) FROM {src} "
+            "GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        agencies = con.execute(
+            f"SELECT DISTINCT territory_code FROM {src} WHERE territory_level = 'agence' ORDER BY 1"
+        ).fetchall()
+    finally:
+        con.close()
+    return {
+        "lists": sum(int(n) for _lvl, n in per_level),
+        "lists_per_level": {lvl: int(n) for lvl, n in per_level},
+        "agencies": [r[0] for r in agencies],
+    }

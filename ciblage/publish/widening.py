@@ -13,6 +13,7 @@ Lists only hold real targets (`[publish] min_potential`), so many are shorter th
 
 from __future__ import annotations
 
+from functools import lru_cache
 from math import cos, radians, sqrt
 from pathlib import Path
 from typing import Any
@@ -59,10 +60,29 @@ def similar_trades(
     return out
 
 
+def _file_key(run_dir: Path) -> tuple[str, int, int]:
+    st = (run_dir / TARGETS_FILE).stat()
+    return str(run_dir / TARGETS_FILE), st.st_mtime_ns, st.st_size
+
+
 def agency_centres(run_dir: Path) -> pl.DataFrame:
-    """code, name, lat, lon of every agency area with lists (mean of its companies)."""
+    """code, name, lat, lon of every agency area with lists (mean of its companies).
+
+    Computed once per targets file and process (keyed by path, mtime and size): every
+    agency of a national run asks, and the file holds all of France's lists.
+    """
+    return _agency_centres(_file_key(run_dir))
+
+
+def agency_trade_counts(run_dir: Path) -> dict[tuple[str, str], int]:
+    """(agency code, ROME) -> companies listed (once per targets file and process)."""
+    return _agency_trade_counts(_file_key(run_dir))
+
+
+@lru_cache(maxsize=4)
+def _agency_centres(key: tuple[str, int, int]) -> pl.DataFrame:
     return (
-        pl.scan_parquet(run_dir / TARGETS_FILE)
+        pl.scan_parquet(key[0])
         .filter(pl.col("territory_level") == "agence")
         .group_by("territory_code")
         .agg(
@@ -75,10 +95,10 @@ def agency_centres(run_dir: Path) -> pl.DataFrame:
     )
 
 
-def agency_trade_counts(run_dir: Path) -> dict[tuple[str, str], int]:
-    """(agency code, ROME) -> companies listed."""
+@lru_cache(maxsize=4)
+def _agency_trade_counts(key: tuple[str, int, int]) -> dict[tuple[str, str], int]:
     df = (
-        pl.scan_parquet(run_dir / TARGETS_FILE)
+        pl.scan_parquet(key[0])
         .filter(pl.col("territory_level") == "agence")
         .group_by("territory_code", "code_rome")
         .len()

@@ -50,13 +50,17 @@ def test_stage_key_chains_upstream() -> None:
 
 
 def test_dask_runner_from_config(tmp_path: Path) -> None:
+    from prefect.task_runners import ProcessPoolTaskRunner
     from prefect_dask import DaskTaskRunner
 
     from pipelines.nightly import publish_task_runner
 
     cfg = tmp_path / "ciblage.toml"
-    cfg.write_text("[runs]\nkeep = 5\n")
+    cfg.write_text("[runs]\nkeep = 5\npublish_processes = 1\n")
     assert publish_task_runner(load_settings(cfg)) is None
+    cfg.write_text("[runs]\npublish_processes = 2\n")
+    runner = publish_task_runner(load_settings(cfg))
+    assert isinstance(runner, ProcessPoolTaskRunner) and runner._max_workers == 2
     cfg.write_text('[runs]\ndask_address = "tcp://10.0.0.5:8786"\n')
     runner = publish_task_runner(load_settings(cfg))
     assert isinstance(runner, DaskTaskRunner) and runner.address == "tcp://10.0.0.5:8786"

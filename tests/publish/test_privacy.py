@@ -42,8 +42,8 @@ def test_eligibility_rule() -> None:
     con = duckdb.connect()
     con.execute(
         "CREATE TABLE etablissement (siret VARCHAR, siren VARCHAR, naf_code VARCHAR, "
-        "code_commune VARCHAR, latitude DOUBLE, longitude DOUBLE, etat_administratif VARCHAR, "
-        "is_diffusible BOOLEAN, statut_diffusion VARCHAR)"
+        "code_commune VARCHAR, code_departement VARCHAR, latitude DOUBLE, longitude DOUBLE, "
+        "etat_administratif VARCHAR, is_diffusible BOOLEAN, statut_diffusion VARCHAR)"
     )
     con.execute(
         "CREATE TABLE unite_legale (siren VARCHAR, is_diffusible BOOLEAN, statut_diffusion VARCHAR)"
@@ -53,7 +53,7 @@ def test_eligibility_rule() -> None:
         siren = f"{100000000 + i:09d}"
         siret = f"{siren}{i:05d}"
         con.execute(
-            "INSERT INTO etablissement VALUES (?, ?, '5610A', '45234', 47.9, 1.9, ?, ?, ?)",
+            "INSERT INTO etablissement VALUES (?, ?, '5610A', '45234', '45', 47.9, 1.9, ?, ?, ?)",
             [siret, siren, etat, e_diff, e_statut],
         )
         if ul is not None:

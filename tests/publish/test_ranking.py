@@ -213,3 +213,53 @@ def test_no_row_below_the_threshold_and_no_silent_non_employer(synth_settings):
         con.close()
     assert syn.TIE_A not in set(out["siret"])  # non-employer, no signal
     assert syn.TIE_B in set(out["siret"])  # non-employer that hired: kept
+
+
+def _rank_both(settings, territory: str = "all") -> tuple[pl.DataFrame, pl.DataFrame]:
+    options = RankingOptions.from_settings(settings)
+    out = []
+    for partitioned in (True, False):
+        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        try:
+            out.append(
+                rank_targets(
+                    con, settings, syn.AS_OF, parse_territory(territory), options, partitioned
+                )
+            )
+        finally:
+            con.close()
+    return out[0], out[1]
+
+
+@pytest.mark.parametrize("territory", ["all", "dep:45"])
+def test_partitioned_ranking_gives_the_one_pass_lists(synth_settings, territory):
+    """Ranking one département's territories at a time (bounded memory) must give the
+    same rows in the same order as ranking every territory in one pass."""
+    parted, whole = _rank_both(synth_settings, territory)
+    assert parted.height > 0
+    assert parted.equals(whole)
+
+
+def test_partition_of_a_territory_astride_two_departements(synth_warehouse, tmp_path):
+    """An agency with communes in two départements is ranked once, in the partition of
+    the département holding most of its communes, with companies from both."""
+    from scoring.ranking import prepare_ranking
+
+    mapping = tmp_path / "agences.csv"
+    mapping.write_text(
+        "commune;agency_code;agency_name\n"
+        "45234;X1;Agence à cheval\n45302;X1;Agence à cheval\n28085;X1;Agence à cheval\n",
+        encoding="utf-8",
+    )
+    settings = make_settings(tmp_path, synth_warehouse, f'agency_mapping = "{mapping.as_posix()}"')
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        parts = prepare_ranking(
+            con, settings, syn.AS_OF, parse_territory("agence:X1"), RankingOptions()
+        )
+    finally:
+        con.close()
+    assert [(p.key, p.deps, p.territories) for p in parts] == [("45", ("28", "45"), 1)]
+    parted, whole = _rank_both(settings, "agence:X1")
+    assert parted.equals(whole)
+    assert set(parted["code_departement"]) == {"28", "45"}

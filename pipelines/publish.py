@@ -26,6 +26,7 @@ from typing import Any
 from prefect import flow, task, unmapped
 
 from ciblage.config import Settings, load_settings
+from ciblage.freshness import write_sources_note
 from ciblage.gates import add_warnings
 from ciblage.ledger import ledger_step
 from ciblage.publish.agency import (
@@ -226,6 +227,7 @@ def publish_flow(
             if flt.level is not None and previous is not None and previous != run_dir.resolve():
                 carried = carry_over(previous, run_dir, scope, counts["agencies"])
             ranking = write_ranking_note(settings, used_as_of, run_dir)
+            write_sources_note(settings, run_dir)
             done = {a["code"] for a in carried}
             codes = [c for c in counts["agencies"] if c not in done]
             with stage_progress("fichiers des agences", len(codes), "agences") as bar:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from ciblage.config import load_settings
+from ciblage.freshness import source_notices
 from ciblage.publish import fmt
 from ciblage.publish.exports import write_csv, write_xlsx
 from ciblage.publish.fiche import build_fiches, extras_sql
@@ -109,6 +110,7 @@ def common_context(as_of: date, run_id: str, run_dir: Path | None = None) -> dic
     path = run_dir / RANKING_FILE if run_dir is not None else None
     if path is not None and path.is_file():
         ctx["model_notice"] = json.loads(path.read_text("utf-8")).get("notice_fr")
+    ctx["source_notices"] = source_notices(run_dir)
     return ctx
 
 

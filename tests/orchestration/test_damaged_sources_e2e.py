@@ -5,6 +5,7 @@ degraded)."""
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 from datetime import date
@@ -89,3 +90,6 @@ def test_damaged_sources_through_the_cli(nightly_work: dict, tmp_path: Path) -> 
     assert f"## Données anciennes\n\n- {stale}" in report
     assert run["stale_sources"] == [stale]
     assert source_notices(new) == [stale]  # sources.json, for the site header
+    pages = [new / "site" / "index.html", next((new / "site" / "agences").rglob("*.html"))]
+    for page in pages:  # every page's header says which data is old
+        assert stale in html.unescape(page.read_text(encoding="utf-8")), page

@@ -213,6 +213,10 @@ def run(
     """Run ingest -> score -> publish (flow `nightly`), with no Prefect server to start."""
     preflight(config, as_of=as_of, horizon=horizon, top=top, territory=territory, sources=source)
     _server_early()
+    # the stages' modules, imported while the server boots (the flow would import them)
+    import pipelines.ingest
+    import pipelines.publish
+    import pipelines.score  # noqa: F401
     from pipelines.nightly import nightly_flow
 
     _finish_run(
@@ -267,6 +271,9 @@ def rerun(
     """Rescore and republish one territory on the current warehouse (flow `territory-rerun`)."""
     preflight(config, as_of=as_of, horizon=horizon, top=top, territory=territory)
     _server_early()
+    # the stages' modules, imported while the server boots (the flow would import them)
+    import pipelines.publish
+    import pipelines.score  # noqa: F401
     from pipelines.nightly import territory_rerun_flow
 
     _finish_run(

@@ -127,22 +127,28 @@ def main(argv: list[str] | None = None) -> int:
     link_tree(inputs, live)
     config = write_config(live, run, "hires_siret", shipped_levels())
     phases = result["phases"]
+    out = a.json or ROOT / "bench" / "results" / f"nightly_national-{a.scale:g}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:  # after every command: an interrupted bench keeps its figures
+        result["machine_after"] = machine()
+        result["seconds"] = round(time.perf_counter() - started)
+        out.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+
     phases["night 1"] = measure("night1", ["run"], run, config, AS_OF)
+    save()
     as_of = AS_OF
     if not a.skip_second_night:
         result["night2_changes"] = night_two(inputs, live, vol)
         as_of = AS_OF + dt.timedelta(days=1)
         phases["night 2"] = measure("night2", ["run"], run, config, as_of)
+        save()
     if not a.skip_rerun:
         phases[f"rerun {a.territory}"] = measure(
             "rerun", ["rerun", "-t", a.territory], run, config, as_of
         )
-    result["machine_after"] = machine()
-    result["seconds"] = round(time.perf_counter() - started)
+        save()
     print(table(phases))
-    out = a.json or ROOT / "bench" / "results" / f"nightly_national-{a.scale:g}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
     print(f"figures: {out}")
     return 0 if all(p["returncode"] in (0, 3) for p in phases.values()) else 1
 

@@ -88,9 +88,10 @@ class Model:
     def __init__(self, ref: Referentials, pop: Path, vol: Volumes) -> None:
         self.com = communes()
         self.com_dep = self.com["dep"].to_numpy(zero_copy_only=False)
-        self.nafs = sorted(
-            set(pq.read_table(pop, columns=["naf"])["naf"].unique().to_pylist()) - {None}
-        )
+        found: set[str] = set()
+        for b in pq.ParquetFile(pop).iter_batches(BATCH, columns=["naf"]):
+            found.update(pc.unique(b["naf"]).drop_null().to_pylist())
+        self.nafs = sorted(found)
         codes = [n.replace(".", "") for n in self.nafs]
         width = max(len(ref.rome_shares.get(c, [])) for c in codes)
         self.cum = np.ones((len(codes), width))

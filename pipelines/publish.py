@@ -16,15 +16,13 @@ import dataclasses
 import json
 import logging
 import shutil
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task, unmapped
 
+from ciblage import progress
 from ciblage.config import Settings, load_settings
 from ciblage.freshness import write_sources_note
 from ciblage.gates import add_warnings
@@ -64,31 +62,6 @@ from scoring.ranking import (
 
 log = logging.getLogger("ciblage.publish")
 SUMMARY_FILE = "publish_summary.json"
-
-
-class _Bar:
-    def __init__(self, name: str, total: int, unit: str) -> None:
-        self.name, self.total, self.unit, self.done = name, total, unit, 0
-        self.started = time.monotonic()
-
-    def advance(self, n: int = 1) -> None:
-        self.done += n
-        step = max(self.total // 10, 1)
-        if self.done % step == 0 or self.done == self.total:
-            rate = (time.monotonic() - self.started) / max(self.done, 1)
-            log.info(
-                "%s: %d/%d %s (ETA %.0f s)",
-                self.name,
-                self.done,
-                self.total,
-                self.unit,
-                rate * (self.total - self.done),
-            )
-
-
-@contextmanager
-def stage_progress(name: str, total: int, unit: str) -> Iterator[_Bar]:
-    yield _Bar(name, total, unit)
 
 
 @task(name="publish_agency", retries=1, retry_delay_seconds=5)
@@ -131,8 +104,8 @@ def rank(
         con.execute(f"SET memory_limit = '{opts.memory_limit}'")
         as_of = resolve_as_of(con, settings.as_of, explicit_as_of)
         parts = prepare_ranking(con, settings, as_of, flt, opts)
-        with stage_progress("classement", len(parts), "partitions") as bar:
-            rank_all(con, parts, as_of, opts, on_partition=lambda _p: bar.advance(1))
+        with progress.stage("classement", total=len(parts), unit="partitions") as bar:
+            rank_all(con, parts, as_of, opts, on_partition=lambda p: bar.advance(1, item=p.key))
         build_target_list(con, "target_rank", as_of, opts.last_offers)
         rerun = flt.level is not None and previous is not None
         carry = previous / TARGETS_FILE if rerun and previous != run_dir.resolve() else None
@@ -230,12 +203,12 @@ def publish_flow(
             write_sources_note(settings, run_dir)
             done = {a["code"] for a in carried}
             codes = [c for c in counts["agencies"] if c not in done]
-            with stage_progress("fichiers des agences", len(codes), "agences") as bar:
+            with progress.stage("fichiers des agences", total=len(codes), unit="agences") as bar:
                 futures = publish_agency.map(unmapped(cfg), unmapped(str(run_dir)), codes)
                 agencies = []
                 for f in futures:
                     agencies.append(f.result())
-                    bar.advance(1)
+                    bar.advance(1, item=agencies[-1]["code"])
             agencies = sorted(agencies + carried, key=lambda a: a["code"])
             shutil.rmtree(run_dir / AGENCY_INPUTS, ignore_errors=True)
             write_index(

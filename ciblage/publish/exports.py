@@ -8,7 +8,6 @@ separators). XLSX: one sheet per ROME trade with a frozen header row and filters
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +55,6 @@ COLUMNS: list[tuple[str, Any, int]] = [
 CSV_TEXT_COLUMNS = ("SIRET", "Code postal")
 CSV_TEXT_PREFIX = "\t"
 HEADERS = [c[0] for c in COLUMNS]
-_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
 def list_table(rows: pl.DataFrame) -> list[list[Any]]:
@@ -80,31 +78,7 @@ def write_csv(rows: pl.DataFrame, path: Path) -> Path:
     return path
 
 
-SHEET_MAX = 31  # Excel's limit on a sheet name
-
-
-def cut_words(text: str, limit: int) -> str:
-    """`text` within `limit` characters, cut between words with « … » (never mid-word)."""
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1]
-    if " " in head and text[limit - 1] != " ":
-        head = head.rsplit(" ", 1)[0]
-    return head.rstrip(" ,;-'") + "…"
-
-
-def sheet_name(code_rome: str, label: str | None, used: set[str]) -> str:
-    """« K1302 Assistance auprès d'… »: ROME code and label cut between words; the full
-    label is on the « Sommaire » sheet. Excel refuses a name starting or ending with an
-    apostrophe and the characters of `_SHEET_BAD`."""
-    text = " ".join(_SHEET_BAD.sub(" ", f"{code_rome} {label or ''}").split())
-    base = cut_words(text, SHEET_MAX).strip(" '")
-    name, i = base, 2
-    while name.lower() in used:
-        suffix = f" ({i})"
-        name, i = cut_words(base, SHEET_MAX - len(suffix)) + suffix, i + 1
-    used.add(name.lower())
-    return name
+LISTS_SHEET = "Listes"
 
 
 def write_xlsx(
@@ -114,13 +88,22 @@ def write_xlsx(
     title: str,
     notes: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
-    """Sommaire (full trade names, short lists and how to widen them) + one sheet per
-    ROME that has targets + « Fiches »."""
+    """« Sommaire » (full trade names, companies, short lists and how to widen them, a
+    link to each trade's first row) + « Listes » (every trade's list, one row per company
+    and trade, filterable by trade) + « Fiches ».
+
+    One sheet for all lists rather than one per trade: an agency of a national run has
+    lists in 300+ trades, a workbook of 300 tabs is not usable, and each sheet costs
+    xlsxwriter as much as a few hundred cells.
+    """
     notes = notes or {}
+    import polars as pl
     import xlsxwriter
 
     tmp = path.with_suffix(".xlsx.tmp")
-    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_urls": False, "tmpdir": str(path.parent)})
+    wb = xlsxwriter.Workbook(
+        str(tmp), {"strings_to_urls": False, "tmpdir": str(path.parent)}
+    )
     try:
         head = wb.add_format(
             {"bold": True, "bg_color": "#1F4E79", "font_color": "#FFFFFF", "text_wrap": True}
@@ -131,34 +114,35 @@ def write_xlsx(
         dec = wb.add_format({"num_format": "0.0", "valign": "top"})
         link = wb.add_format({"font_color": "blue", "underline": 1})
         summary = wb.add_worksheet("Sommaire")
+        lists = wb.add_worksheet(LISTS_SHEET)
         summary.write(0, 0, title, big)
-        summary.write_row(2, 0, ["Code ROME", "Métier", "Entreprises", "Feuille", "Remarque"], head)
+        summary.write_row(2, 0, ["Code ROME", "Métier", "Entreprises", "Liste", "Remarque"], head)
         summary.freeze_panes(3, 0)
-        summary.set_column(0, 0, 10)
-        summary.set_column(1, 1, 50)
-        summary.set_column(2, 2, 12)
-        summary.set_column(3, 3, 34)
+        for c, width in enumerate((10, 50, 12, 24)):
+            summary.set_column(c, c, width)
         summary.set_column(4, 4, 90, wrap)
-        used = {"sommaire", "fiches"}
-        groups = rows.sort("code_rome", "rank").partition_by("code_rome", maintain_order=True)
-        for i, grp in enumerate(groups):
-            code, label = grp["code_rome"][0], grp["rome_label"][0]
-            name = sheet_name(code, label, used)
-            ws = wb.add_worksheet(name)
-            ws.write_row(0, 0, HEADERS, head)
-            for r, values in enumerate(list_table(grp), start=1):
-                for c, value in enumerate(values):
-                    fmt_cell = dec if isinstance(value, float) else wrap
-                    ws.write(r, c, value, fmt_cell)
-            for c, (_h, _g, width) in enumerate(COLUMNS):
-                ws.set_column(c, c, width)
-            ws.set_row(0, 45)
-            ws.freeze_panes(1, 0)
-            ws.autofilter(0, 0, grp.height, len(COLUMNS) - 1)
-            summary.write_row(3 + i, 0, [code, label or "", grp.height])
-            summary.write_url(3 + i, 3, f"internal:'{name}'!A1", link, string=name)
+        counts = rows.group_by("code_rome", maintain_order=False).agg(
+            pl.len().alias("n"), pl.col("rome_label").first()
+        )
+        first_row = 2  # Excel row of each trade's first company in « Listes »
+        for i, (code, n, label) in enumerate(counts.sort("code_rome").iter_rows()):
+            summary.write_row(3 + i, 0, [code, label or "", n])
+            summary.write_url(
+                3 + i, 3, f"internal:'{LISTS_SHEET}'!A{first_row}", link, string="Voir la liste"
+            )
             if code in notes:
                 summary.write(3 + i, 4, notes[code]["text"], wrap)
+            first_row += n
+        lists.write_row(0, 0, HEADERS, head)
+        lists.set_row(0, 45)
+        lists.freeze_panes(1, 0)
+        for c, (_h, _g, width) in enumerate(COLUMNS):
+            lists.set_column(c, c, width)
+        table = list_table(rows)
+        for r, values in enumerate(table, start=1):
+            for c, value in enumerate(values):
+                lists.write(r, c, value, dec if isinstance(value, float) else wrap)
+        lists.autofilter(0, 0, max(len(table), 1), len(COLUMNS) - 1)
         write_fiches_sheet(wb.add_worksheet("Fiches"), fiches, head, bold, wrap)
     finally:
         wb.close()

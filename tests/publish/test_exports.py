@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from ciblage.publish.agency import export_stem
-from ciblage.publish.exports import HEADERS, sheet_name
+from ciblage.publish.exports import HEADERS, LISTS_SHEET
 from ciblage.publish.targets import validate_targets
 from tests.publish import synthetic as syn
 
@@ -83,36 +83,32 @@ def test_xlsx_sheets_frozen_filtered(run_dir):
         pl.col("territory_level") == "agence", pl.col("territory_code") == "2420"
     )
     romes = sorted(targets["code_rome"].unique())
-    assert wb.sheetnames[0] == "Sommaire" and wb.sheetnames[-1] == "Fiches"
-    rome_sheets = wb.sheetnames[1:-1]
-    assert [s.split(" ")[0] for s in rome_sheets] == romes
-    for name in rome_sheets:
-        ws = wb[name]
-        assert ws.freeze_panes == "A2"
-        assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:")
-        assert [c.value for c in ws[1]] == HEADERS
-        assert ws.column_dimensions["D"].width > 20  # company name column is readable
-        code = name.split(" ")[0]
-        assert ws.max_row - 1 == targets.filter(pl.col("code_rome") == code).height
-        ranks = [ws.cell(r, 3).value for r in range(2, ws.max_row + 1)]
+    assert wb.sheetnames == ["Sommaire", LISTS_SHEET, "Fiches"]
+    ws = wb[LISTS_SHEET]
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:")
+    assert [c.value for c in ws[1]] == HEADERS
+    assert ws.column_dimensions["D"].width > 20  # company name column is readable
+    assert ws.max_row - 1 == targets.height
+    listed = [(ws.cell(r, 1).value, ws.cell(r, 3).value) for r in range(2, ws.max_row + 1)]
+    assert [c for c, _ in listed] == sorted(c for c, _ in listed)  # trades in code order
+    for code in romes:  # each trade's ranks 1..n, in order
+        ranks = [rank for c, rank in listed if c == code]
         assert ranks == list(range(1, len(ranks) + 1))
+    summary = wb["Sommaire"]
+    links = {
+        summary.cell(r, 1).value: summary.cell(r, 4).hyperlink.location
+        for r in range(4, summary.max_row + 1)
+        if summary.cell(r, 4).hyperlink is not None
+    }
+    assert sorted(links) == romes
+    for code, where in links.items():  # the link lands on the trade's first row
+        row = int(where.rsplit("A", 1)[1])
+        assert ws.cell(row, 1).value == code and ws.cell(row, 3).value == 1
     fiches = wb["Fiches"]
     assert fiches.freeze_panes == "A2"
     labels = {fiches.cell(r, 1).value for r in range(1, fiches.max_row + 1)}
     assert {"SIRET", "Raisons", "Aides mobilisables"} <= labels
-
-
-def test_sheet_names_valid_and_unique():
-    used: set[str] = set()
-    a = sheet_name("M1607", "Secrétariat / accueil: [bureau]*", used)
-    b = sheet_name("M1607", "Secrétariat / accueil: [bureau]*", used)
-    assert len(a) <= 31 and len(b) <= 31 and a != b
-    assert not set("[]:*?/\\") & set(a + b)
-    c = sheet_name("H3401", "Conduite de traitement d'abrasifs", used)
-    # never cut mid-word: « … » after the last whole word
-    assert c == "H3401 Conduite de traitement…"
-    long = sheet_name("K2110", "Formation en conduite de véhicules lourds", used)
-    assert long == "K2110 Formation en conduite de…" and len(long) <= 31
 
 
 def test_territory_rerun_carries_other_territories(synth_published, run_dir):

@@ -128,8 +128,15 @@ MODULES: dict[str, Module] = {
     ),
     "ranking": Module(
         python=("scoring/ranking.py",),
-        sql=("sql/target_rank.sql",),
-        tests=("tests/publish/test_ranking.py",),
+        sql=("sql/target_candidate.sql", "sql/territory_partition.sql", "sql/target_rank.sql"),
+        # test_determinism.py never calls the ranking (it pins write_targets and the
+        # fiches); of test_targets_schema.py only the file written from a real ranking
+        # does (the broken-file cases rank again each only to break the result)
+        tests=(
+            "tests/publish/test_ranking.py",
+            "tests/publish/test_targets_schema.py::test_written_file_validates",
+        ),
+        note="options, candidates, partitions of territories, ranking rules (SQL: own operators)",
     ),
     "model_gate": Module(
         python=("scoring/model_gate.py",),

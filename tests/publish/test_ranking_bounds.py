@@ -1,0 +1,363 @@
+"""Ranking at its boundaries (what mutation testing found unpinned): the threshold is
+inclusive and picks the offres value for offres scores, cool-downs of one company are
+merged (latest end, every reason) and end on their date, a company capped to one list
+keeps its best one, options are read and bounded, a rerun reads only its départements'
+scores, and a scope without any candidate gives empty lists."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from ciblage.config import ConfigError
+from ciblage.territories import build_territory_commune, build_territory_scope, parse_territory
+from scoring.ranking import (
+    Partition,
+    RankingOptions,
+    _sql_list,
+    prepare_ranking,
+    published_label_mode,
+    rank_all,
+    rank_targets,
+    scores_relation,
+    tranche_labels,
+)
+from tests.publish import synthetic as syn
+from tests.publish.conftest import make_settings
+
+ORLEANS = ("agence", "2420")
+
+
+def _rank(settings, territory="all", con=None, **opts) -> pl.DataFrame:
+    options = RankingOptions(**{**RankingOptions.from_settings(settings).__dict__, **opts})
+    own = con is None
+    con = con or duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return rank_targets(con, settings, syn.AS_OF, parse_territory(territory), options)
+    finally:
+        if own:
+            con.close()
+
+
+def _list(df: pl.DataFrame, rome: str, territory: tuple[str, str] = ORLEANS) -> pl.DataFrame:
+    level, code = territory
+    return df.filter(
+        pl.col("territory_level") == level,
+        pl.col("territory_code") == code,
+        pl.col("code_rome") == rome,
+    ).sort("rank")
+
+
+def _row(df: pl.DataFrame, rome: str, siret: str) -> dict:
+    return _list(df, rome).filter(pl.col("siret") == siret).row(0, named=True)
+
+
+# ---- threshold -------------------------------------------------------------------------
+
+
+def test_threshold_keeps_a_potential_equal_to_it(synth_settings):
+    everything = _rank(synth_settings)
+    assert (everything["hiring_potential"] == 40).any()
+    assert (everything["hiring_potential"] < 40).any()
+    assert _rank(synth_settings, min_potential=40)["hiring_potential"].min() == 40
+
+
+def test_offres_scores_use_the_offres_threshold(synth_settings):
+    """The synthetic scores were learnt from offers: min_potential_offres applies, not
+    min_potential (and min_potential when no offres value is set)."""
+    con = duckdb.connect(str(synth_settings.warehouse), read_only=True)
+    try:
+        assert published_label_mode(con, syn.AS_OF) == "offres"
+        assert published_label_mode(con, date(2020, 1, 1)) is None
+    finally:
+        con.close()
+    low = _rank(synth_settings, min_potential=0, min_potential_offres=40)
+    assert low["hiring_potential"].min() == 40
+    high = _rank(synth_settings, min_potential=40, min_potential_offres=0)
+    assert high["hiring_potential"].min() < 40
+    opts = RankingOptions(min_potential=30, min_potential_offres=10)
+    assert (opts.threshold("offres"), opts.threshold("hires_siret"), opts.threshold(None)) == (
+        10,
+        30,
+        30,
+    )
+    assert RankingOptions(min_potential=30).threshold("offres") == 30
+
+
+def test_label_mode_of_most_scores(tmp_path):
+    con = duckdb.connect()
+    assert published_label_mode(con, syn.AS_OF) is None  # nothing scored yet
+    con.execute(
+        "CREATE TABLE score_etablissement AS SELECT * FROM (VALUES "
+        "(DATE '2026-11-01', 'offres'), (DATE '2026-11-01', 'hires_siret'), "
+        "(DATE '2026-11-01', 'hires_siret'), (DATE '2026-10-01', 'offres'), "
+        "(DATE '2026-10-01', 'offres')) t(as_of, label_mode)"
+    )
+    assert published_label_mode(con, syn.AS_OF) == "hires_siret"
+    assert published_label_mode(con, date(2026, 10, 1)) == "offres"
+
+
+# ---- non-employers ---------------------------------------------------------------------
+
+
+def test_missing_hire_or_offer_count_is_no_signal(synth_settings):
+    """A non-employer whose hires or offers count is NULL has no signal on that side."""
+    con = duckdb.connect(str(synth_settings.warehouse), read_only=True)
+    try:
+        con.execute(
+            "CREATE TEMP TABLE feature_etablissement AS SELECT siret, "
+            "CASE WHEN siret IN ($a, $b) THEN 0 ELSE 1 END AS is_employer, "
+            "CASE WHEN siret = $a THEN NULL ELSE 0.0 END AS hires_24m, "
+            "CASE WHEN siret = $b THEN NULL ELSE 0 END AS offers_24m FROM etablissement",
+            {"a": syn.TIE_A, "b": syn.TIE_B},
+        )
+        out = _rank(synth_settings, con=con)
+    finally:
+        con.close()
+    assert out.height and not {syn.TIE_A, syn.TIE_B} & set(out["siret"])
+
+
+# ---- cool-downs ------------------------------------------------------------------------
+
+COOLDOWNS = [
+    # two company-wide pauses of one company at one agency: the latest end, both reasons
+    (syn.PERSON, "2420", None, date(2026, 12, 1), "b: relance"),
+    (syn.PERSON, "2420", None, date(2027, 1, 15), "a: refus"),
+    # a company-wide pause and a per-trade one: both apply to that trade
+    (syn.PUBLIC, "2420", None, date(2026, 12, 1), "pause"),
+    (syn.PUBLIC, "2420", "K1302", date(2027, 2, 1), "K1302 pourvu"),
+    # ends on the as-of date: over
+    (syn.TIE_A, "2420", None, syn.AS_OF, "fini le jour même"),
+]
+
+
+@pytest.fixture(scope="module")
+def cooldown_warehouse(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cool_bounds") / "w.duckdb"
+    return syn.build_warehouse(path, cooldown=COOLDOWNS)
+
+
+def test_cooldowns_of_one_company_are_merged(tmp_path, cooldown_warehouse):
+    settings = make_settings(tmp_path, cooldown_warehouse, 'cooldown = "demote"')
+    df = _rank(settings, max_lists_per_company=0)
+    person = _row(df, "G1602", syn.PERSON)
+    assert person["in_cooldown"]
+    assert person["cooldown_until"] == date(2027, 1, 15)
+    assert person["cooldown_reason"] == "a: refus ; b: relance"
+    k = _row(df, "K1302", syn.PUBLIC)
+    assert k["cooldown_until"] == date(2027, 2, 1)
+    assert k["cooldown_reason"] == "pause ; K1302 pourvu"
+    m = _row(df, "M1607", syn.PUBLIC)
+    assert (m["cooldown_until"], m["cooldown_reason"]) == (date(2026, 12, 1), "pause")
+    # demoted after every company not in cool-down
+    assert _list(df, "K1302")["siret"].to_list()[-1] == syn.PUBLIC
+
+
+def test_cooldown_ending_on_the_as_of_date_is_over(tmp_path, cooldown_warehouse):
+    settings = make_settings(tmp_path, cooldown_warehouse, 'cooldown = "exclude"')
+    df = _rank(settings, max_lists_per_company=0)
+    assert syn.TIE_A in _list(df, "K1302")["siret"].to_list()
+    assert syn.PUBLIC not in _list(df, "K1302")["siret"].to_list()
+
+
+def test_no_cooldown_fields_outside_a_cooldown(tmp_path, cooldown_warehouse):
+    settings = make_settings(tmp_path, cooldown_warehouse, 'cooldown = "demote"')
+    df = _rank(settings, max_lists_per_company=0)
+    free = df.filter(~pl.col("in_cooldown"))
+    assert free.height and free["cooldown_reason"].is_null().all()
+    assert free["cooldown_until"].is_null().all()
+    # a département list is never in an agency's cool-down
+    dep = df.filter(pl.col("territory_level") != "agence")
+    assert dep.height and not dep["in_cooldown"].any()
+
+
+# ---- cap ---------------------------------------------------------------------------------
+
+
+def test_cap_keeps_the_higher_potential_of_two_first_places(synth_settings):
+    """First in two trades of agency 2420 (G1602 at 71, G1803 at 66): capped to one list,
+    the company keeps G1602."""
+    company = "10000001500011"
+    uncapped = _rank(synth_settings, max_lists_per_company=0)
+    assert _row(uncapped, "G1602", company)["rank"] == _row(uncapped, "G1803", company)["rank"]
+    capped = _rank(synth_settings, max_lists_per_company=1)
+    mine = capped.filter(
+        pl.col("territory_level") == ORLEANS[0],
+        pl.col("territory_code") == ORLEANS[1],
+        pl.col("siret") == company,
+    )
+    assert mine["code_rome"].to_list() == ["G1602"]
+
+
+# ---- options ---------------------------------------------------------------------------
+
+
+def test_options_defaults_and_values(tmp_path, synth_warehouse):
+    assert RankingOptions.from_settings(make_settings(tmp_path, synth_warehouse)) == (
+        RankingOptions(top_n=50)
+    )
+    settings = make_settings(
+        tmp_path,
+        synth_warehouse,
+        'max_lists_per_company = 0\ncooldown = "exclude"\nlast_offers = 0\n'
+        'memory_limit = "1GB"\nmin_potential = 100\nmin_potential_offres = 0',
+    )
+    assert RankingOptions.from_settings(settings, top_n=1) == RankingOptions(
+        top_n=1,
+        max_lists_per_company=0,
+        cooldown="exclude",
+        last_offers=0,
+        min_potential=100,
+        min_potential_offres=0,
+        memory_limit="1GB",
+    )
+    settings = make_settings(tmp_path, synth_warehouse, "min_potential_offres = 100")
+    assert RankingOptions.from_settings(settings).min_potential_offres == 100
+
+
+@pytest.mark.parametrize(
+    "publish",
+    [
+        "max_lists_per_company = -1",
+        "last_offers = -1",
+        "min_potential = -1",
+        "min_potential = 101",
+        "min_potential_offres = -1",
+        "min_potential_offres = 101",
+    ],
+)
+def test_options_out_of_bounds_are_refused(tmp_path, synth_warehouse, publish):
+    settings = make_settings(tmp_path, synth_warehouse, publish)
+    with pytest.raises(ConfigError, match=r"\[publish\] top_n >= 1, max_lists_per_company >= 0"):
+        RankingOptions.from_settings(settings)
+
+
+def test_top_n_below_one_and_unknown_cooldown_are_refused(tmp_path, synth_warehouse):
+    settings = make_settings(tmp_path, synth_warehouse)
+    object.__setattr__(settings, "top_n", 0)
+    with pytest.raises(ConfigError, match="top_n >= 1"):
+        RankingOptions.from_settings(settings)
+    settings = make_settings(tmp_path, synth_warehouse, 'cooldown = "later"')
+    with pytest.raises(ConfigError, match="cooldown must be one of .*got 'later'"):
+        RankingOptions.from_settings(settings)
+
+
+def test_headcount_labels():
+    labels = tranche_labels()
+    assert (labels["NN"], labels["00"], labels["12"]) == (
+        "Non employeur",
+        "0 salarié",
+        "20 à 49 salariés",
+    )
+
+
+def test_sql_list_quotes_each_value():
+    assert _sql_list(("45", "2A")) == "'45', '2A'"
+    assert _sql_list(("l'x",)) == "'l''x'"
+    assert _sql_list(()) == "NULL"
+
+
+# ---- scores read by a rerun, partitions ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sorted_scores_warehouse(tmp_path_factory) -> Path:
+    """score_etablissement_rome with its code_departement column, as `ciblage score`
+    writes it; one establishment without département."""
+    path = syn.build_warehouse(tmp_path_factory.mktemp("scores_dep") / "w.duckdb")
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(
+            "UPDATE etablissement SET code_departement = NULL WHERE siret = ?", [syn.PUBLIC]
+        )
+        con.execute(
+            "CREATE OR REPLACE TABLE score_etablissement_rome AS SELECT r.*, "
+            "coalesce(e.code_departement, '?') AS code_departement "
+            "FROM score_etablissement_rome r JOIN etablissement e USING (siret) "
+            "ORDER BY code_departement"
+        )
+    finally:
+        con.close()
+    return path
+
+
+def _scope(con, settings, territory: str) -> str:
+    build_territory_commune(con, None)
+    build_territory_scope(con, parse_territory(territory), ("departement", "bassin", "agence"))
+    return scores_relation(con, parse_territory(territory))
+
+
+def test_rerun_reads_only_its_departements_scores(tmp_path, sorted_scores_warehouse):
+    settings = make_settings(tmp_path, sorted_scores_warehouse)
+    con = duckdb.connect(str(sorted_scores_warehouse), read_only=True)
+    try:
+        assert _scope(con, settings, "all") == "score_etablissement_rome"
+        assert _scope(con, settings, "dep:28") == (
+            "(SELECT * FROM score_etablissement_rome WHERE code_departement IN ('28'))"
+        )
+        # the establishment without département is read under '?', as the score stage
+        # stores it
+        assert _scope(con, settings, "dep:45") == (
+            "(SELECT * FROM score_etablissement_rome WHERE code_departement IN ('45', '?'))"
+        )
+    finally:
+        con.close()
+    df = _rank(settings, "dep:45")
+    assert syn.PUBLIC in set(df["siret"]) and set(df["code_departement"].drop_nulls()) == {"45"}
+    # a territory filter without the column reads the whole table
+    (tmp_path / "plain").mkdir()
+    plain = make_settings(tmp_path / "plain", syn.build_warehouse(tmp_path / "plain.duckdb"))
+    con = duckdb.connect(str(plain.warehouse), read_only=True)
+    try:
+        assert _scope(con, plain, "dep:28") == "score_etablissement_rome"
+    finally:
+        con.close()
+
+
+def test_rerun_skips_other_departements_rows(tmp_path, sorted_scores_warehouse):
+    """The filter is applied: a score row filed under another département is not read."""
+    path = tmp_path / "w.duckdb"
+    path.write_bytes(sorted_scores_warehouse.read_bytes())
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("UPDATE score_etablissement_rome SET code_departement = '45'")
+    finally:
+        con.close()
+    settings = make_settings(tmp_path, path)
+    assert _rank(settings, "dep:28").is_empty()
+    assert not _rank(settings, "all").is_empty()
+
+
+def test_partitions_report_progress_and_rows(synth_settings):
+    options = RankingOptions.from_settings(synth_settings)
+    con = duckdb.connect(str(synth_settings.warehouse), read_only=True)
+    seen: list[Partition] = []
+    try:
+        parts = prepare_ranking(con, synth_settings, syn.AS_OF, parse_territory("all"), options)
+        assert [p.key for p in parts] == ["28", "45"]
+        assert [p.territories for p in parts] == [3, 5]
+        n = rank_all(con, parts, syn.AS_OF, options, on_partition=seen.append)
+        (rows,) = con.execute("SELECT count(*) FROM target_rank").fetchone()
+        assert seen == parts and n == rows > 0
+        parts = prepare_ranking(con, synth_settings, syn.AS_OF, parse_territory("all"), options)
+        assert rank_all(con, parts, syn.AS_OF, options, partitioned=False) == n
+    finally:
+        con.close()
+
+
+def test_scope_without_any_candidate_gives_empty_lists(synth_settings):
+    """Nothing reaches the threshold: no partition, an empty target_rank, empty lists."""
+    con = duckdb.connect(str(synth_settings.warehouse), read_only=True)
+    try:
+        options = RankingOptions(min_potential=100)
+        parts = prepare_ranking(con, synth_settings, syn.AS_OF, parse_territory("all"), options)
+        assert parts == []
+        assert rank_all(con, parts, syn.AS_OF, options) == 0
+        df = rank_targets(con, synth_settings, syn.AS_OF, parse_territory("all"), options)
+    finally:
+        con.close()
+    assert df.is_empty() and "siret" in df.columns

@@ -50,11 +50,16 @@ META_FILE = "agencies.json"
 
 
 def write_agency_inputs(
-    con: duckdb.DuckDBPyConnection, run_dir: Path, as_of: date, threshold: int
+    con: duckdb.DuckDBPyConnection,
+    run_dir: Path,
+    as_of: date,
+    threshold: int,
+    scores: str = "score_etablissement_rome",
 ) -> Path:
     """Fiche extras of every listed company per agency (sorted by agency, so one agency's
     read skips the others' row groups), and each agency's search terms and the list
-    threshold. `con` holds the ranking's temp tables (target_rank, territory_commune)."""
+    threshold. `con` holds the ranking's temp tables (target_rank, territory_commune);
+    `scores`: the per-ROME scores relation the ranking read (a rerun's own départements)."""
     folder = run_dir / AGENCY_INPUTS
     folder.mkdir(parents=True, exist_ok=True)
     con.execute(
@@ -62,9 +67,10 @@ def write_agency_inputs(
         f"agency, siret FROM target_rank WHERE territory_level = '{AGENCY_LEVEL}'"
     )
     con.execute("SET preserve_insertion_order = true")
+    extras = extras_sql("agency_siret", as_of, scores)
     con.execute(
-        f"COPY (SELECT a.agency, x.* FROM agency_siret a JOIN ({extras_sql('agency_siret', as_of)})"
-        f" x USING (siret) ORDER BY a.agency, a.siret) TO '{folder / EXTRAS_FILE}' "
+        f"COPY (SELECT a.agency, x.* FROM agency_siret a JOIN ({extras}) x USING (siret)"
+        f" ORDER BY a.agency, a.siret) TO '{folder / EXTRAS_FILE}' "
         "(FORMAT parquet, ROW_GROUP_SIZE 20000)"
     )
     con.execute("SET preserve_insertion_order = false")

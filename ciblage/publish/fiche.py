@@ -23,7 +23,8 @@ TOP_ROMES = 5
 
 
 EXTRAS_SQL = """
-WITH labels AS (
+WITH f AS (SELECT DISTINCT siret FROM {sirets}),
+labels AS (
     SELECT code_rome, any_value(rome_label) AS rome_label FROM ref_naf_rome GROUP BY code_rome
 ),
 top AS (
@@ -31,32 +32,33 @@ top AS (
         list(struct_pack(code_rome := r.code_rome, rome_label := l.rome_label,
                          hiring_potential := r.hiring_potential, expected := r.expected_hires)
              ORDER BY r.expected_hires DESC, r.code_rome)[1:{top}] AS top_romes
-    FROM score_etablissement_rome r
-    JOIN {sirets} f USING (siret)
+    FROM {scores} r
+    JOIN f USING (siret)
     LEFT JOIN labels l USING (code_rome)
     WHERE r.as_of = DATE '{as_of}'
     GROUP BY r.siret
 ),
 siblings AS (
     SELECT f.siret, count(o.siret) AS n
-    FROM {sirets} f
+    FROM f
     JOIN etablissement e USING (siret)
     JOIN etablissement o ON o.siren = e.siren AND o.etat_administratif = 'A'
     GROUP BY f.siret
 )
 SELECT f.siret, coalesce(top.top_romes, []) AS top_romes,
        CAST(siblings.n AS INTEGER) AS etablissements_actifs
-FROM (SELECT DISTINCT siret FROM {sirets}) f
+FROM f
 LEFT JOIN top USING (siret)
 LEFT JOIN siblings USING (siret)
 """
 
 
-def extras_sql(sirets: str, as_of: date) -> str:
+def extras_sql(sirets: str, as_of: date, scores: str = "score_etablissement_rome") -> str:
     """Per siret of relation `sirets`: its best trades overall and its company's active
     establishments, in one pass over the score and establishment tables (the publish
-    stage runs it once for every listed company of the run, not once per agency)."""
-    return EXTRAS_SQL.format(sirets=sirets, as_of=as_of.isoformat(), top=TOP_ROMES)
+    stage runs it once for every listed company of the run, not once per agency; a
+    territory rerun passes the per-ROME scores of its départements only as `scores`)."""
+    return EXTRAS_SQL.format(sirets=sirets, as_of=as_of.isoformat(), top=TOP_ROMES, scores=scores)
 
 
 def warehouse_extras(

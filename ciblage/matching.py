@@ -24,7 +24,7 @@ from ciblage.publish import fmt
 from ciblage.publish.fiche import build_fiches, warehouse_extras
 from ciblage.territories import TerritoryError, commune_centre
 from ciblage.warehouse import connect, run_sql_file
-from scoring.ranking import RankingOptions, build_target_list, resolve_as_of, tranche_labels
+from scoring.ranking import RankingOptions, build_target_list, resolve_as_of
 
 
 class MatchError(ValueError):
@@ -123,9 +123,6 @@ def match_profile(
     )
     names = [d[0] for d in cur.description]
     rows = [dict(zip(names, values, strict=True)) for values in cur.fetchall()]
-    labels = tranche_labels()
-    for r in rows:
-        r["tranche_effectifs_label"] = labels.get(r["tranche_effectifs"] or "")
     extras = warehouse_extras(con, [r["siret"] for r in rows], as_of)
     fiches = build_fiches(rows, extras, profile=profile, aids=aids or load_aids())
     for f in fiches:

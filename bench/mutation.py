@@ -134,6 +134,7 @@ MODULES: dict[str, Module] = {
         # does (the broken-file cases rank again each only to break the result)
         tests=(
             "tests/publish/test_ranking.py",
+            "tests/publish/test_ranking_bounds.py",
             "tests/publish/test_targets_schema.py::test_written_file_validates",
         ),
         note="options, candidates, partitions of territories, ranking rules (SQL: own operators)",
@@ -389,7 +390,8 @@ EQUIVALENT += [
 # is equivalent, SQL and DuckDB identifiers being case-insensitive; not when a quoted
 # literal changes ('P' is not 'p').
 _SQL_WORDS = re.compile(
-    r"\b(select|from|join|where|create|macro|when|then|else|coalesce|order by|group by|limit)\b",
+    r"\b(select|from|join|where|create|macro|when|then|else|coalesce|order by|group by|limit"
+    r"|is (not )?(null|true|false)|list_contains)\b",
     re.I,
 )
 

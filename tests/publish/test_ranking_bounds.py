@@ -6,6 +6,7 @@ scores, and a scope without any candidate gives empty lists."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from scoring.ranking import (
     published_label_mode,
     rank_all,
     rank_targets,
+    resolve_as_of,
     scores_relation,
     tranche_labels,
 )
@@ -54,6 +56,25 @@ def _list(df: pl.DataFrame, rome: str, territory: tuple[str, str] = ORLEANS) -> 
 
 def _row(df: pl.DataFrame, rome: str, siret: str) -> dict:
     return _list(df, rome).filter(pl.col("siret") == siret).row(0, named=True)
+
+
+# ---- as-of -------------------------------------------------------------------------------
+
+
+def test_as_of_fallback_is_said_and_needs_scores(synth_warehouse, caplog):
+    with pytest.raises(RuntimeError, match="^no score_etablissement_rome table: run `ciblage "):
+        resolve_as_of(duckdb.connect(), syn.AS_OF, explicit=False)
+    con = duckdb.connect(str(synth_warehouse), read_only=True)
+    try:
+        with caplog.at_level(logging.WARNING, logger="scoring.ranking"):
+            assert resolve_as_of(con, date(2026, 11, 20), explicit=False) == syn.AS_OF
+        assert caplog.messages == [
+            "no scores as of 2026-11-20; publishing the latest scores, as of 2026-11-01"
+        ]
+        with pytest.raises(RuntimeError, match=r"2020-01-01 .*\(latest before it: None\)"):
+            resolve_as_of(con, date(2020, 1, 1), explicit=False)
+    finally:
+        con.close()
 
 
 # ---- threshold -------------------------------------------------------------------------

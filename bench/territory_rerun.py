@@ -59,6 +59,10 @@ PHASES = [
     ("ranking", "pipelines.publish", "rank", "publish flow"),
     ("carry over other territories", "pipelines.publish", "carry_over", "publish flow"),
     ("write targets.parquet", "pipelines.publish", "write_targets", "publish flow"),
+    ("targets.parquet (COPY)", "pipelines.publish", "copy_targets", "ranking"),
+    ("agency inputs", "pipelines.publish", "write_agency_inputs", "ranking"),
+    ("targets summary", "pipelines.publish", "targets_summary", "publish flow"),
+    ("sources note", "pipelines.publish", "write_sources_note", "publish flow"),
     ("validate targets", "pipelines.publish", "validate_targets", "publish flow"),
     ("ranking note", "pipelines.publish", "write_ranking_note", "publish flow"),
     ("agency files (CSV, XLSX, pages)", "pipelines.publish", "write_agency", "publish flow"),
@@ -87,12 +91,13 @@ PHASES = [
 ]
 
 PROBE = r"""
-import json, os, sys, time
+import functools, inspect, json, os, sys, time
 t_start = time.time()
 out, argv, phases = sys.argv[1], sys.argv[2:], json.loads(os.environ["CIBLAGE_BENCH_PHASES"])
 spent, counts, missing = {}, {}, []
 
 def timed(label, fn):
+    @functools.wraps(fn)
     def wrapper(*a, **k):
         t0 = time.perf_counter()
         try:
@@ -101,6 +106,24 @@ def timed(label, fn):
             spent[label] = spent.get(label, 0.0) + time.perf_counter() - t0
             counts[label] = counts.get(label, 0) + 1
     return wrapper
+
+class Timed:
+    # a module-level object (function or Prefect flow) timed when called; its other
+    # attributes pass through, and `with_options` gives a timed copy
+
+    def __init__(self, label, obj):
+        self._label, self._obj = label, obj
+
+    def __call__(self, *a, **k):
+        return timed(self._label, self._obj)(*a, **k)
+
+    def __getattr__(self, name):
+        if name.startswith("_"):  # copies and pickles look for these before __init__
+            raise AttributeError(name)
+        value = getattr(self._obj, name)
+        if name == "with_options":
+            return lambda *a, **k: Timed(self._label, value(*a, **k))
+        return value
 
 patched = set()
 
@@ -114,7 +137,10 @@ def patch():
             *path, name = attr.split(".")
             for p in path:
                 owner = getattr(owner, p)
-            setattr(owner, name, timed(label, getattr(owner, name)))
+            obj = getattr(owner, name)
+            # methods must stay functions to bind; a flow keeps its attributes
+            wrap = timed if path or inspect.isfunction(obj) else Timed
+            setattr(owner, name, wrap(label, obj))
             patched.add(label)
         except AttributeError:
             pass

@@ -61,6 +61,8 @@ def test_dask_runner_from_config(tmp_path: Path) -> None:
     cfg.write_text("[runs]\npublish_processes = 2\n")
     runner = publish_task_runner(load_settings(cfg))
     assert isinstance(runner, ProcessPoolTaskRunner) and runner._max_workers == 2
+    # a territory rerun's few agencies: threads (spawned workers cost more than they save)
+    assert publish_task_runner(load_settings(cfg), "dep:45") is None
     cfg.write_text('[runs]\ndask_address = "tcp://10.0.0.5:8786"\n')
     runner = publish_task_runner(load_settings(cfg))
     assert isinstance(runner, DaskTaskRunner) and runner.address == "tcp://10.0.0.5:8786"

@@ -375,6 +375,36 @@ EQUIVALENT += [
         "one outcome recorded a second time replaces its own rows with the same rows",
     ),
 ]
+_CAND_DEP = (
+    "SELECT coalesce(el.code_departement, '?') AS code_departement, el.code_commune, el.siret,"
+)
+_NON_EMPLOYER = "AND NOT (coalesce(sig.is_employer, 1) = 0"
+EQUIVALENT += [
+    (
+        "sql/target_candidate.sql",
+        _CAND_DEP,
+        _CAND_DEP.replace("'?'", "'~'"),
+        "the stand-in département of an establishment without one only groups candidates "
+        "into partitions (and the partition's own deps): any code no département has does "
+        "the same, the lists are sorted whatever the partitions' order",
+    ),
+    (
+        "sql/target_candidate.sql",
+        _NON_EMPLOYER,
+        _NON_EMPLOYER.replace(", 1)", ", 2)"),
+        "an establishment without features counts as an employer: any default but 0 does",
+    ),
+]
+EQUIVALENT += [
+    (
+        "sql/target_rank.sql",
+        before,
+        before.replace("row_number()", "rank()"),
+        "no ties to number: (territory, trade, siret) is unique among the candidates, so each "
+        "window's order (siret; code_rome per company; pre_rank) is total",
+    )
+    for before in ("row_number() OVER (", "CAST(row_number() OVER (")
+]
 _COLUMNS = 'columns=[*LIST_KEY, "rank", "siret"]),'
 EQUIVALENT += [
     (

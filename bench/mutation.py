@@ -405,6 +405,17 @@ EQUIVALENT += [
     )
     for before in ("row_number() OVER (", "CAST(row_number() OVER (")
 ]
+_TRANCHES = 'labels = json.loads(path.read_text(encoding="utf-8"))'
+EQUIVALENT += [
+    (
+        "scoring/ranking.py",
+        _TRANCHES,
+        _TRANCHES.replace('encoding="utf-8"', "encoding=None"),
+        _UTF8,
+    ),
+    ("scoring/ranking.py", _TRANCHES, _TRANCHES.replace('encoding="utf-8"', ""), _UTF8),
+    ("scoring/ranking.py", _TRANCHES, _TRANCHES.replace("utf-8", "UTF-8"), "codec names: any case"),
+]
 _COLUMNS = 'columns=[*LIST_KEY, "rank", "siret"]),'
 EQUIVALENT += [
     (

@@ -382,3 +382,49 @@ def test_scope_without_any_candidate_gives_empty_lists(synth_settings):
     finally:
         con.close()
     assert df.is_empty() and "siret" in df.columns
+
+
+def test_ranking_says_what_it_ranked(synth_settings, caplog):
+    options = RankingOptions.from_settings(synth_settings)
+    con = duckdb.connect(str(synth_settings.warehouse), read_only=True)
+    try:
+        parts = prepare_ranking(con, synth_settings, syn.AS_OF, parse_territory("all"), options)
+        with caplog.at_level(logging.INFO, logger="scoring.ranking"):
+            n = rank_all(con, parts, syn.AS_OF, options)
+    finally:
+        con.close()
+    assert caplog.messages == [
+        f"ranked {n} rows in 2 partitions over 8 territories (cool-down: demote)"
+    ]
+
+
+# ---- company fields --------------------------------------------------------------------
+
+
+def _many(df: pl.DataFrame) -> dict:
+    return _row(df, "D1507", syn.MANY)
+
+
+def test_last_offers_option(synth_settings):
+    titles = [o["intitule"] for o in _many(_rank(synth_settings))["last_offers"]]
+    assert titles == ["Employé libre-service H/F", "Secrétaire accueil", "Employé commercial"]
+    one = _many(_rank(synth_settings, last_offers=1))["last_offers"]
+    assert [o["intitule"] for o in one] == ["Employé libre-service H/F"]
+    assert _many(_rank(synth_settings, last_offers=0))["last_offers"] == []
+
+
+@pytest.mark.parametrize("dropped", [("offre_siret_link",), ("offre", "offre_siret_link")])
+def test_lists_without_offer_tables(tmp_path, dropped):
+    """A deployment without offers (or with offers never linked to a SIRET) still gets its
+    lists, with no offer shown."""
+    path = syn.build_warehouse(tmp_path / "w.duckdb")
+    con = duckdb.connect(str(path))
+    try:
+        for table in dropped:
+            con.execute(f"DROP TABLE {table}")
+    finally:
+        con.close()
+    df = _rank(make_settings(tmp_path, path))
+    many = _many(df)
+    assert df.height and many["last_offers"] == [] and many["offers_12m"] == 0
+    assert many["contact_url"] is None and not many["is_entreprise_adaptee"]

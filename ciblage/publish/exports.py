@@ -101,9 +101,7 @@ def write_xlsx(
     import xlsxwriter
 
     tmp = path.with_suffix(".xlsx.tmp")
-    wb = xlsxwriter.Workbook(
-        str(tmp), {"strings_to_urls": False, "tmpdir": str(path.parent)}
-    )
+    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_urls": False, "tmpdir": str(path.parent)})
     try:
         head = wb.add_format(
             {"bold": True, "bg_color": "#1F4E79", "font_color": "#FFFFFF", "text_wrap": True}

@@ -84,13 +84,14 @@ def test_kill_during_score_then_resume(
 ) -> None:
     cfg = clone_config(e2e_config, tmp_path / "work")
     env = _env(tmp_path)
-    killed_log = _run_until([CIBLAGE, "run", "-c", str(cfg)], env, MID_SCORE)
+    # -v: Prefect's own lines (flow and task runs) are off the terminal by default
+    killed_log = _run_until([CIBLAGE, "-v", "run", "-c", str(cfg)], env, MID_SCORE)
     settings = load_settings(cfg)
     assert lock_holder(settings.warehouse) is None  # the kernel released the dead run's lock
     assert latest_run_dir(settings) is None  # nothing half-published
 
     resumed = subprocess.run(
-        [CIBLAGE, "run", "-c", str(cfg)],
+        [CIBLAGE, "-v", "run", "-c", str(cfg)],
         env=env,
         capture_output=True,
         text=True,

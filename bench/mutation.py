@@ -416,6 +416,30 @@ EQUIVALENT += [
     ("scoring/ranking.py", _TRANCHES, _TRANCHES.replace('encoding="utf-8"', ""), _UTF8),
     ("scoring/ranking.py", _TRANCHES, _TRANCHES.replace("utf-8", "UTF-8"), "codec names: any case"),
 ]
+_LINKS = 'links="offre_siret_link" if has_offers else _EMPTY_LINKS,'
+_TARGET_LIST = 'build_target_list(con, "target_rank", as_of, options.last_offers)'
+_RANK_ALL = "rank_all(con, parts, as_of, options, partitioned)"
+_SAME_LISTS = (
+    "one pass or one partition at a time, the same rows in the same order (what "
+    "test_partitioned_ranking_gives_the_one_pass_lists pins): the flag only bounds memory"
+)
+EQUIVALENT += [
+    (
+        "scoring/ranking.py",
+        _LINKS,
+        _LINKS.replace('"offre_siret_link"', '"OFFRE_SIRET_LINK"'),
+        "a table name in SQL text: case-insensitive",
+    ),
+    (
+        "scoring/ranking.py",
+        _TARGET_LIST,
+        _TARGET_LIST.replace('"target_rank"', '"TARGET_RANK"'),
+        "a table name in SQL text: case-insensitive",
+    ),
+    ("scoring/ranking.py", "partitioned: bool = True,", "partitioned: bool = False,", _SAME_LISTS),
+    ("scoring/ranking.py", _RANK_ALL, _RANK_ALL.replace("partitioned)", "None)"), _SAME_LISTS),
+    ("scoring/ranking.py", _RANK_ALL, _RANK_ALL.replace("partitioned)", ")"), _SAME_LISTS),
+]
 _COLUMNS = 'columns=[*LIST_KEY, "rank", "siret"]),'
 EQUIVALENT += [
     (

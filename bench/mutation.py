@@ -436,6 +436,12 @@ EQUIVALENT += [
         _TARGET_LIST.replace('"target_rank"', '"TARGET_RANK"'),
         "a table name in SQL text: case-insensitive",
     ),
+    (
+        "scoring/ranking.py",
+        'scope = "territory_scope"',
+        'scope = "TERRITORY_SCOPE"',
+        "a table name in SQL text: case-insensitive",
+    ),
     ("scoring/ranking.py", "partitioned: bool = True,", "partitioned: bool = False,", _SAME_LISTS),
     ("scoring/ranking.py", _RANK_ALL, _RANK_ALL.replace("partitioned)", "None)"), _SAME_LISTS),
     ("scoring/ranking.py", _RANK_ALL, _RANK_ALL.replace("partitioned)", ")"), _SAME_LISTS),

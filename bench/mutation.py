@@ -442,6 +442,12 @@ EQUIVALENT += [
         'scope = "TERRITORY_SCOPE"',
         "a table name in SQL text: case-insensitive",
     ),
+    (
+        "scoring/ranking.py",
+        "\"'score_etablissement_rome' AND NOT internal\"",
+        "\"'score_etablissement_rome' and not internal\"",
+        "letter case of SQL keywords (the quoted table name unchanged)",
+    ),
     ("scoring/ranking.py", "partitioned: bool = True,", "partitioned: bool = False,", _SAME_LISTS),
     ("scoring/ranking.py", _RANK_ALL, _RANK_ALL.replace("partitioned)", "None)"), _SAME_LISTS),
     ("scoring/ranking.py", _RANK_ALL, _RANK_ALL.replace("partitioned)", ")"), _SAME_LISTS),

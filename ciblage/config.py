@@ -75,6 +75,13 @@ def _parse_date(value: Any, where: str) -> date:
         raise ConfigError(f"{where}: expected an ISO date YYYY-MM-DD, got {value!r}") from exc
 
 
+def _given(overrides: dict[str, Any], key: str, default: Any) -> Any:
+    """An option given on the command line wins, even 0 (then refused by the bounds
+    check, not silently replaced by the file's value)."""
+    value = overrides.get(key)
+    return default if value is None else value
+
+
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     """Read the config file; `overrides` (as_of, horizon_months, top_n) win over the file.
 
@@ -107,16 +114,16 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
         output=_resolve(base, paths.get("output", "reports/output")),
         raw_dir=_resolve(base, paths.get("raw", "data/raw")),
         as_of=_parse_date(as_of, as_of_from),
-        horizon_months=int(overrides.get("horizon_months") or run.get("horizon_months", 6)),
-        top_n=int(overrides.get("top_n") or run.get("top_n", 50)),
+        horizon_months=int(_given(overrides, "horizon_months", run.get("horizon_months", 6))),
+        top_n=int(_given(overrides, "top_n", run.get("top_n", 50))),
         sources=sources,
         raw=raw,
     )
     if settings.horizon_months < 1:
-        where = "--horizon" if overrides.get("horizon_months") else f"{cfg_path} [run]"
+        where = "--horizon" if overrides.get("horizon_months") is not None else f"{cfg_path} [run]"
         raise ConfigError(f"{where}: horizon_months must be >= 1")
     if settings.top_n < 1:
-        where = "--top" if overrides.get("top_n") else f"{cfg_path} [run]"
+        where = "--top" if overrides.get("top_n") is not None else f"{cfg_path} [run]"
         raise ConfigError(f"{where}: top_n must be >= 1")
     return settings
 

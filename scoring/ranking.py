@@ -92,7 +92,7 @@ class RankingOptions:
     def from_settings(cls, settings: Settings, top_n: int | None = None) -> RankingOptions:
         section = settings.section("publish")
         opts = cls(
-            top_n=int(top_n or settings.top_n),
+            top_n=int(top_n if top_n is not None else settings.top_n),
             max_lists_per_company=int(section.get("max_lists_per_company", 5)),
             cooldown=str(section.get("cooldown", "demote")),
             last_offers=int(section.get("last_offers", 3)),

@@ -38,3 +38,27 @@ def test_bad_as_of_names_the_file(tmp_path: Path) -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(("key", "option"), [("top_n", "--top"), ("horizon_months", "--horizon")])
+def test_zero_on_the_command_line_is_refused_not_replaced(
+    tmp_path: Path, key: str, option: str
+) -> None:
+    """`--top 0` used to fall back silently to the file's value (`0 or 50`)."""
+    cfg = tmp_path / "ciblage.toml"
+    cfg.write_text("[run]\ntop_n = 50\nhorizon_months = 6\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"^{option}: {key} must be >= 1"):
+        load_settings(cfg, **{key: 0})
+    assert getattr(load_settings(cfg, **{key: 3}), key) == 3
+    assert getattr(load_settings(cfg, **{key: None}), key) in (50, 6)
+
+
+def test_ranking_options_keep_an_explicit_top_n(tmp_path: Path) -> None:
+    from scoring.ranking import RankingOptions
+
+    cfg = tmp_path / "ciblage.toml"
+    cfg.write_text("[run]\ntop_n = 50\n", encoding="utf-8")
+    settings = load_settings(cfg)
+    assert RankingOptions.from_settings(settings, 7).top_n == 7
+    with pytest.raises(ConfigError, match="top_n >= 1"):
+        RankingOptions.from_settings(settings, 0)

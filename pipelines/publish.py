@@ -52,13 +52,13 @@ from ciblage.runs import (
 from ciblage.territories import TerritoryFilter, parse_territory
 from ciblage.warehouse import connect
 from scoring.ranking import (
+    SCORES_VIEW,
     RankingOptions,
     build_target_list,
     prepare_ranking,
     published_label_mode,
     rank_all,
     resolve_as_of,
-    scores_relation,
 )
 
 log = logging.getLogger("ciblage.publish")
@@ -112,7 +112,7 @@ def rank(
         carry = previous / TARGETS_FILE if rerun and previous != run_dir.resolve() else None
         copy_targets(con, run_dir, carry_from=carry)
         threshold = opts.threshold(published_label_mode(con, as_of))
-        write_agency_inputs(con, run_dir, as_of, threshold, scores_relation(con, flt))
+        write_agency_inputs(con, run_dir, as_of, threshold, SCORES_VIEW)
         scope = set(
             con.execute(
                 "SELECT DISTINCT territory_level, territory_code FROM territory_scope"

@@ -199,6 +199,11 @@ def _sql_list(values: tuple[str, ...]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values) or "NULL"
 
 
+# temp view of score_etablissement_rome restricted to the run's départements
+# (`scores_relation`), created by `prepare_ranking`
+SCORES_VIEW = "ranking_scores"
+
+
 def prepare_ranking(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -206,17 +211,23 @@ def prepare_ranking(
     territory: TerritoryFilter,
     options: RankingOptions,
 ) -> list[Partition]:
-    """Territories in scope, candidates, and the partitions to rank one at a time."""
+    """Territories in scope, candidates, and the partitions to rank one at a time; leaves
+    temp view `SCORES_VIEW` for what else reads the run's per-ROME scores."""
     mapping_file = agency_mapping_path(settings)
     mapping = read_agency_mapping(mapping_file) if mapping_file else None
     build_territory_commune(con, mapping)
     build_territory_scope(con, territory, configured_levels(settings))
+    # the per-ROME scores the run reads, named once for the candidates and the fiches
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {SCORES_VIEW} AS SELECT * FROM "
+        f"{scores_relation(con, territory)}"
+    )
     run_sql_file(con, "eligible_etablissement")
     run_sql_file(
         con,
         "target_candidate",
         {"as_of": as_of, "min_potential": options.threshold(published_label_mode(con, as_of))},
-        scores=scores_relation(con, territory),
+        scores=SCORES_VIEW,
         signal="feature_etablissement"
         if table_exists(con, "feature_etablissement")
         else _NO_SIGNAL,

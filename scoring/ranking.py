@@ -259,7 +259,11 @@ def scores_relation(con: duckdb.DuckDBPyConnection, territory: TerritoryFilter) 
             "JOIN etablissement e USING (code_commune) ORDER BY 1"
         ).fetchall()
     )
-    return f"(SELECT * FROM score_etablissement_rome WHERE code_departement IN ({_sql_list(deps)}))"
+    # rows scored before the column existed (NULL) are read too: slower, never missing
+    return (
+        "(SELECT * FROM score_etablissement_rome WHERE code_departement IN "
+        f"({_sql_list(deps)}) OR code_departement IS NULL)"
+    )
 
 
 def rank_partition(

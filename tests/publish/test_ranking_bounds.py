@@ -7,6 +7,7 @@ scores, and a scope without any candidate gives empty lists."""
 from __future__ import annotations
 
 import logging
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -318,12 +319,14 @@ def test_rerun_reads_only_its_departements_scores(tmp_path, sorted_scores_wareho
     try:
         assert _scope(con, settings, "all") == "score_etablissement_rome"
         assert _scope(con, settings, "dep:28") == (
-            "(SELECT * FROM score_etablissement_rome WHERE code_departement IN ('28'))"
+            "(SELECT * FROM score_etablissement_rome WHERE code_departement IN ('28') "
+            "OR code_departement IS NULL)"
         )
         # the establishment without département is read under '?', as the score stage
         # stores it
         assert _scope(con, settings, "dep:45") == (
-            "(SELECT * FROM score_etablissement_rome WHERE code_departement IN ('45', '?'))"
+            "(SELECT * FROM score_etablissement_rome WHERE code_departement IN ('45', '?') "
+            "OR code_departement IS NULL)"
         )
     finally:
         con.close()
@@ -428,3 +431,21 @@ def test_lists_without_offer_tables(tmp_path, dropped):
     many = _many(df)
     assert df.height and many["last_offers"] == [] and many["offers_12m"] == 0
     assert many["contact_url"] is None and not many["is_entreprise_adaptee"]
+
+
+def test_rerun_reads_scores_stored_before_the_departement_column(tmp_path, synth_warehouse):
+    """A warehouse scored before score_etablissement_rome had code_departement gets the
+    column added, NULL in its old rows: a territory rerun on those scores must still list
+    the territory's companies."""
+    path = tmp_path / "old.duckdb"
+    shutil.copy(synth_warehouse, path)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("ALTER TABLE score_etablissement_rome ADD COLUMN code_departement VARCHAR")
+    finally:
+        con.close()
+    settings = make_settings(tmp_path, path)
+    (tmp_path / "f").mkdir()
+    fresh = _rank(make_settings(tmp_path / "f", synth_warehouse), "dep:45")
+    old = _rank(settings, "dep:45")
+    assert old.height > 0 and old.equals(fresh)

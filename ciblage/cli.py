@@ -105,7 +105,13 @@ def ingest(config: ConfigOpt = None, source: SourcesOpt = None, as_of: AsOfOpt =
     from rich.console import Console
     from rich.table import Table
 
-    from ciblage.outcome import EXIT_DEGRADED, EXIT_NOT_PUBLISHED, judge_sources
+    from ciblage.outcome import (
+        EXIT_DEGRADED,
+        EXIT_NOT_PUBLISHED,
+        SOURCE_STATUS_FR,
+        judge_sources,
+        status_fr,
+    )
 
     settings = preflight(config, as_of=as_of, sources=source)
     _server_early()  # Prefect's server boots while the flows are imported
@@ -114,13 +120,13 @@ def ingest(config: ConfigOpt = None, source: SourcesOpt = None, as_of: AsOfOpt =
     wait_ready()
     result = ingest_flow(config=_cfg(config), sources=source, as_of=as_of, progress=True)
     table = Table(title=f"ingest {result['run_id']}")
-    for col in ("source", "status", "read", "loaded", "quarantined", "seconds"):
-        table.add_column(col, justify="left" if col in ("source", "status") else "right")
+    for col in ("source", "statut", "lues", "chargées", "quarantaine", "secondes"):
+        table.add_column(col, justify="left" if col in ("source", "statut") else "right")
     for name, r in result["sources"].items():
         style = {"failed": "red", "stale": "yellow", "missing": "yellow"}.get(r["status"])
         table.add_row(
             name,
-            r["status"],
+            SOURCE_STATUS_FR.get(r["status"], r["status"]),
             f"{r['rows_read']:,}",
             f"{r['rows_loaded']:,}",
             f"{r['rows_quarantined']:,}",
@@ -134,9 +140,10 @@ def ingest(config: ConfigOpt = None, source: SourcesOpt = None, as_of: AsOfOpt =
             console.print(f"[bold]{name}[/bold]: {r['message']}", markup=True, highlight=False)
     verdict = judge_sources(result, set(settings.sources))
     if verdict.status == "completed":
-        typer.echo(f"ingest {result['run_id']}: every source loaded or unchanged")
+        typer.echo(f"ingest {result['run_id']} : toutes les sources chargées ou inchangées")
         return
-    typer.echo(f"ingest {result['run_id']} {verdict.status.upper()}: {verdict.message()}")
+    head = status_fr(verdict.status).upper()
+    typer.echo(f"ingest {result['run_id']} {head} : {verdict.message()}")
     raise typer.Exit(EXIT_NOT_PUBLISHED if verdict.failed_required else EXIT_DEGRADED)
 
 
@@ -151,29 +158,30 @@ def score(
     """Build features, train/back-test the model and score establishments (flow `score`)."""
     preflight(config, as_of=as_of, horizon=horizon, territory=territory)
     _server_early()
+    from ciblage.progress import fmt_count
     from pipelines.score import score_flow
 
     wait_ready()
     res = score_flow(config=_cfg(config), as_of=as_of, horizon_months=horizon, territory=territory)
     rows = res["rows"]
     typer.echo(
-        f"score {res['as_of']} ({res['territory']}): {rows['score_etablissement']:,} "
-        f"establishments, {rows['score_etablissement_rome']:,} per-ROME rows, "
-        f"label {res['label_mode']}, model {res['model_id']}"
-        + (" (reused)" if res["reused_model"] else "")
+        f"score {res['as_of']} ({res['territory']}) : {fmt_count(rows['score_etablissement'])} "
+        f"établissements, {fmt_count(rows['score_etablissement_rome'])} lignes par ROME, "
+        f"cible {res['label_mode']}, modèle {res['model_id']}"
+        + (" (réutilisé)" if res["reused_model"] else "")
     )
     bt = res.get("backtest") or {}
     if bt.get("precision_at_10_model") is not None:
         typer.echo(
-            "back-test precision@10: model {:.3f}, largest headcount {:.3f}, "
-            "most hires/offers 12 months {:.3f}".format(
+            "back-test, précision@10 : modèle {:.3f}, plus gros effectif {:.3f}, "
+            "plus d'embauches/offres sur 12 mois {:.3f}".format(
                 bt["precision_at_10_model"],
                 bt["precision_at_10_headcount"],
                 bt["precision_at_10_past_12m"],
             )
         )
     if res.get("model_card"):
-        typer.echo(f"model card: {res['model_card']}")
+        typer.echo(f"fiche du modèle : {res['model_card']}")
 
 
 @app.command()
@@ -191,10 +199,10 @@ def publish(
 
     wait_ready()
     res = publish_flow(config=_cfg(config), as_of=as_of, territory=territory, top_n=top)
-    state = {True: "published", False: "NOT published (see run_report.md)", None: "written"}
+    state = {True: "publiées", False: "NON publiées (voir run_report.md)", None: "écrites"}
     typer.echo(
-        f"{res['lists']} lists, {res['rows']} rows, {res['agencies']} agencies, scores as of "
-        f"{res['as_of']}: {state[res['published']]} -> {res['run_dir']}"
+        f"{res['lists']} listes, {res['rows']} lignes, {res['agencies']} agences, scores au "
+        f"{res['as_of']} : {state[res['published']]} -> {res['run_dir']}"
     )
     if res["published"] is False:
         raise typer.Exit(1)
@@ -247,12 +255,12 @@ def _finish_run(call: Any) -> None:
             raise
         last_words(
             [],
-            f"NOT PUBLISHED: the run stopped on {type(exc).__name__}: "
-            f"{' '.join(str(exc).split())[:400]} (`ciblage -v` shows the logs, --debug the "
-            "traceback)",
+            f"NON PUBLIÉ : le run s'est arrêté sur {type(exc).__name__} : "
+            f"{' '.join(str(exc).split())[:400]} (`ciblage -v` montre les journaux, "
+            "--debug la trace)",
         )
         exit_now(EXIT_NOT_PUBLISHED)
-    outcome = result.get("outcome") or {"status": "published", "line": "done"}
+    outcome = result.get("outcome") or {"status": "published", "line": "terminé"}
     last_words([summary_line(result)], outcome["line"])
     exit_now(exit_code(outcome["status"]))
 
@@ -363,24 +371,34 @@ def fetch_offres_cmd(
         int | None, typer.Option(help="Offers created in the last N days (default: config).")
     ] = None,
 ) -> None:
-    """Harvest job offers from the Offres d'emploi API v2 into <raw>/offres/<date>/."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn
+    """Harvest job offers from the Offres d'emploi API v2 into <raw>/offres/<date>/.
 
+    Progress per département goes through `ciblage.progress` (bar in a terminal, the same
+    lines in the logs), like every stage."""
     from ciblage.config import load_settings
-    from ciblage.sources.offres_api import fetch_offres
+    from ciblage.outcome import EXIT_NOT_PUBLISHED
+    from ciblage.progress import fmt_count
+    from ciblage.sources.offres_api import OffresApiError, fetch_offres
 
     settings = load_settings(_cfg(config))
-    with Progress(SpinnerColumn(), TextColumn("{task.description}")) as progress:
-        progress.add_task("Harvesting offers (paged by département and date window)...")
+    try:
         report = fetch_offres(settings.section("offres_api"), settings.raw_dir, departement, days)
+    except OffresApiError as exc:  # credentials, département list, API refusal: one line
+        if DEBUG["on"]:
+            raise
+        typer.echo(f"erreur : {' '.join(str(exc).split())}", err=True)
+        raise typer.Exit(EXIT_NOT_PUBLISHED) from None
     folder = report.files[0].parent if report.files else settings.raw_dir / "offres"
     typer.echo(
-        f"{report.offers} offers in {len(report.files)} pages under {folder} "
-        f"({report.requests} requests, {report.retries} retries, "
-        f"{report.window_splits} window splits)"
+        f"{fmt_count(report.offers)} offres en {len(report.files)} pages dans {folder} "
+        f"({report.requests} requêtes, {report.retries} nouvelles tentatives, "
+        f"{report.window_splits} fenêtres découpées)"
     )
     for dep, start, end, total in report.truncated:
-        typer.echo(f"warning: {dep} {start}..{end}: {total} offers, only 1150 reachable")
+        typer.echo(
+            f"attention : {dep} {start}..{end} : {fmt_count(total)} offres, seules les "
+            "1 150 premières sont accessibles"
+        )
 
 
 @app.command("quality-report")
@@ -412,21 +430,23 @@ def quality_report_cmd(
 
     settings = load_settings(_cfg(config))
     if not settings.warehouse.is_file():
-        raise UsageError(f"no warehouse at {settings.warehouse}: run `ciblage ingest` first")
+        raise UsageError(f"pas d'entrepôt à {settings.warehouse} : lancez d'abord `ciblage ingest`")
     with session(settings.warehouse, read_only=True) as con:
         known = known_run_ids(con)
         run_id = resolve_run_id(run, known) if run else latest_quality_run(con)
         if not run_id:
-            raise UsageError("no data-quality results in the warehouse yet")
+            raise UsageError("aucun résultat de qualité des données dans l'entrepôt")
         if not recent_quality_runs(con, run_id):
             shorts = short_ids(known)
             recent = ", ".join(shorts.get(r, r) for r in recent_quality_runs(con, last=5))
-            recent = recent or "none"
-            raise UsageError(f"--run {run_id}: no data-quality results; recent runs: {recent}")
+            recent = recent or "aucun"
+            raise UsageError(
+                f"--run {run_id} : aucun résultat de qualité des données ; runs récents : {recent}"
+            )
         path = render_quality_report(
             con, run_id, out or settings.output / "quality" / f"{run_id}.html"
         )
-    typer.echo(f"data-quality report of run {run_id}: {path}")
+    typer.echo(f"rapport de qualité des données du run {run_id} : {path}")
 
 
 if __name__ == "__main__":

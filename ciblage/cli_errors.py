@@ -2,9 +2,11 @@
 
 A wrong option or a misspelt configuration key used to end in hundreds of lines and
 several tracebacks, after the temporary Prefect server had started. Commands check their
-inputs first (`preflight`, no Prefect) and are wrapped by `friendly` (operator commands,
-English) or `french` (counselor-facing commands: match, promotions import), which turn
-the expected errors into one line on stderr and exit code 2 (`EXIT_USAGE`).
+inputs first (`preflight`, no Prefect) and are wrapped by `friendly` (operator commands)
+or `french` (counselor-facing commands: match, promotions import), which turn the
+expected errors into one French line on stderr (`erreur : <quoi et où>`) and exit code 2
+(`EXIT_USAGE`); a warehouse held too long by a run is exit code 1. User-facing text is in
+French (analysts' terminal included), logs stay in English.
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def _wrap(fn: F, prefix: str, lock_prefix: str) -> F:
+PREFIX = "erreur : "
+
+
+def _wrap(fn: F) -> F:
     from ciblage.preflight import UsageError
     from ciblage.territories import TerritoryError
 
@@ -44,30 +49,30 @@ def _wrap(fn: F, prefix: str, lock_prefix: str) -> F:
         except (ConfigError, UsageError, TerritoryError) as exc:
             if DEBUG["on"]:
                 raise
-            typer.echo(f"{prefix}{_one_line(exc)}", err=True)
+            typer.echo(f"{PREFIX}{_one_line(exc)}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
         except WarehouseLockTimeout as exc:
             if DEBUG["on"]:
                 raise
-            typer.echo(f"{lock_prefix}{_one_line(exc)}", err=True)
+            typer.echo(f"{PREFIX}{_one_line(exc)}", err=True)
             raise typer.Exit(EXIT_NOT_PUBLISHED) from None
         except duckdb.IOException as exc:  # a reader while a run writes the warehouse
             if DEBUG["on"] or "lock" not in str(exc).lower():
                 raise
-            typer.echo(f"{lock_prefix}warehouse in use by a run: {_one_line(exc)}", err=True)
+            typer.echo(f"{PREFIX}entrepôt utilisé par un run : {_one_line(exc)}", err=True)
             raise typer.Exit(EXIT_NOT_PUBLISHED) from None
 
     return wrapper  # type: ignore[return-value]
 
 
 def friendly(fn: F) -> F:
-    """Operator commands: `error: <what and where>`."""
-    return _wrap(fn, "error: ", "error: ")
+    """Operator commands (analysts): `erreur : <quoi et où>`."""
+    return _wrap(fn)
 
 
 def french(fn: F) -> F:
     """Counselor-facing commands: `erreur : <quoi et où>`."""
-    return _wrap(fn, "erreur : ", "erreur : entrepôt occupé trop longtemps : ")
+    return _wrap(fn)
 
 
 def preflight(

@@ -50,7 +50,7 @@ class Settings:
         """A stage's own table of options (empty when absent)."""
         value = self.raw.get(name, {})
         if not isinstance(value, dict):
-            raise ConfigError(f"{self.config_path}: [{name}] must be a table")
+            raise ConfigError(f"{self.config_path} : [{name}] doit être une table")
         return value
 
     def source(self, name: str) -> SourceConfig | None:
@@ -72,7 +72,7 @@ def _parse_date(value: Any, where: str) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError as exc:
-        raise ConfigError(f"{where}: expected an ISO date YYYY-MM-DD, got {value!r}") from exc
+        raise ConfigError(f"{where} : date attendue au format AAAA-MM-JJ, reçu {value!r}") from exc
 
 
 def _given(overrides: dict[str, Any], key: str, default: Any) -> Any:
@@ -89,18 +89,18 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     """
     cfg_path = Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG).resolve()
     if not cfg_path.is_file():
-        raise ConfigError(f"configuration file not found: {cfg_path}")
+        raise ConfigError(f"fichier de configuration introuvable : {cfg_path}")
     try:
         raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{cfg_path}: invalid TOML: {exc}") from exc
+        raise ConfigError(f"{cfg_path} : TOML invalide : {exc}") from exc
     base = cfg_path.parent
     paths = raw.get("paths", {})
     run = raw.get("run", {})
     sources: dict[str, SourceConfig] = {}
     for name, spec in raw.get("sources", {}).items():
         if not isinstance(spec, dict):
-            raise ConfigError(f"{cfg_path}: [sources.{name}] must be a table")
+            raise ConfigError(f"{cfg_path} : [sources.{name}] doit être une table")
         spec = dict(spec)
         src_path = _resolve(base, spec.pop("path", None))
         url = spec.pop("url", None)
@@ -121,10 +121,10 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     )
     if settings.horizon_months < 1:
         where = "--horizon" if overrides.get("horizon_months") is not None else f"{cfg_path} [run]"
-        raise ConfigError(f"{where}: horizon_months must be >= 1")
+        raise ConfigError(f"{where} : horizon_months doit être >= 1")
     if settings.top_n < 1:
         where = "--top" if overrides.get("top_n") is not None else f"{cfg_path} [run]"
-        raise ConfigError(f"{where}: top_n must be >= 1")
+        raise ConfigError(f"{where} : top_n doit être >= 1")
     return settings
 
 

@@ -55,8 +55,8 @@ class GateConfig:
         unknown = sorted(set(raw) - set(known))
         if unknown:
             raise ConfigError(
-                f"{settings.config_path}: unknown option(s) in [gates]: {', '.join(unknown)} "
-                f"(known: {', '.join(known)})"
+                f"{settings.config_path} : option(s) inconnue(s) dans [gates] : "
+                f"{', '.join(unknown)} (connues : {', '.join(known)})"
             )
         defaults = cls()
         values = {k: type(getattr(defaults, k))(v) for k, v in raw.items()}
@@ -97,10 +97,10 @@ class GateReport:
 
     def summary(self) -> str:
         if self.passed:
-            return f"{len(self.checks)} gate checks passed"
-        return "; ".join(
-            f"{c.name} failed for {c.territory}: {c.detail}" for c in self.failures[:5]
-        ) + (f" (+{len(self.failures) - 5} more)" if len(self.failures) > 5 else "")
+            return f"{len(self.checks)} contrôle(s) de publication réussi(s)"
+        return " ; ".join(
+            f"{c.name} en échec pour {c.territory} : {c.detail}" for c in self.failures[:5]
+        ) + (f" (+{len(self.failures) - 5} autre(s))" if len(self.failures) > 5 else "")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -123,29 +123,32 @@ class GateReport:
 
     def to_markdown(self) -> str:
         if not self.published:
-            state = f"NOT PUBLISHED: the previous lists ({self.previous_run_id}) stay published"
+            previous = self.previous_run_id or "aucune"
+            state = f"NON PUBLIÉ : les listes précédentes ({previous}) restent publiées"
         elif self.warnings or self.stale_sources:
-            state = "PUBLISHED WITH WARNINGS (degraded data; `latest` now points to this run)"
+            state = "PUBLIÉ AVEC AVERTISSEMENTS (données dégradées ; `latest` pointe sur ce run)"
         else:
-            state = "PUBLISHED (`latest` now points to this run)"
+            state = "PUBLIÉ (`latest` pointe désormais sur ce run)"
         lines = [
-            f"# Run report {self.run_id}",
+            f"# Rapport du run {self.run_id}",
             "",
             f"- {state}",
-            f"- compared with: {self.previous_run_id or 'nothing (first publication)'}",
-            f"- checks: {len(self.checks)}, failed: {len(self.failures)}",
-            f"- data warnings: {len(self.warnings)}",
+            f"- comparé à : {self.previous_run_id or 'rien (première publication)'}",
+            f"- contrôles : {len(self.checks)}, en échec : {len(self.failures)}",
+            f"- avertissements sur les données : {len(self.warnings)}",
             "",
         ]
         if self.stale_sources:
             lines += ["## Données anciennes", ""] + [f"- {n}" for n in self.stale_sources] + [""]
         if self.warnings:
-            lines += ["## Data warnings", ""] + [f"- {w}" for w in self.warnings] + [""]
+            lines += ["## Avertissements sur les données", ""]
+            lines += [f"- {w}" for w in self.warnings] + [""]
         if self.failures:
-            lines += ["## Failed gates", "", "| gate | territory | figure | bound | detail |"]
+            lines += ["## Contrôles en échec", ""]
+            lines += ["| contrôle | territoire | valeur | seuil | détail |"]
             lines += ["|---|---|---|---|---|"]
             for c in self.failures:
-                value = "n/a" if c.value is None else f"{c.value:.3g}"
+                value = "n/d" if c.value is None else f"{c.value:.3g}"
                 lines.append(f"| {c.name} | {c.territory} | {value} | {c.bound} | {c.detail} |")
             lines.append("")
         return "\n".join(lines)
@@ -206,7 +209,7 @@ def write_snapshot(
         params=[cfg.high_potential_min, as_of],
     ).pl()
     if stats.is_empty():
-        raise ValueError(f"no scored establishment for as_of {as_of} in score_etablissement")
+        raise ValueError(f"aucun établissement noté au {as_of} dans score_etablissement")
     # Only diffusible establishments: the snapshot sits in the run folder, and P units must
     # never appear in anything a run writes (their potential is never published anyway).
     pots_sql = (
@@ -258,31 +261,31 @@ def _outputs_complete(run_dir: Path) -> list[GateCheck]:
     targets = run_dir / TARGETS_FILE
     n = 0
     if not targets.is_file():
-        problems.append(f"{TARGETS_FILE} missing")
+        problems.append(f"{TARGETS_FILE} absent")
     else:
         try:
             schema = pl.read_parquet_schema(targets)
             missing = [c for c in [*LIST_KEY, "rank", "siret"] if c not in schema]
             if missing:
-                problems.append(f"{TARGETS_FILE} lacks columns {missing}")
+                problems.append(f"{TARGETS_FILE} sans les colonnes {missing}")
             n = pl.scan_parquet(targets).select(pl.len()).collect().item()
             if n == 0:
-                problems.append(f"{TARGETS_FILE} has no rows")
+                problems.append(f"{TARGETS_FILE} sans aucune ligne")
         except Exception as exc:  # unreadable file = incomplete run
-            problems.append(f"{TARGETS_FILE} unreadable: {exc}")
+            problems.append(f"{TARGETS_FILE} illisible : {exc}")
     partial = [p.name for p in run_dir.rglob("*") if p.suffix in (".tmp", ".partial")]
     if partial:
-        problems.append(f"unfinished files: {', '.join(sorted(partial)[:5])}")
+        problems.append(f"fichiers inachevés : {', '.join(sorted(partial)[:5])}")
     if not (run_dir / SNAPSHOT_DIR / STATS_FILE).is_file():
-        problems.append("gate snapshot missing")
+        problems.append("instantané des contrôles absent")
     return [
         GateCheck(
             "outputs_complete",
             "run",
             float(n),
-            "targets.parquet readable, non-empty; no unfinished file",
+            "targets.parquet lisible, non vide ; aucun fichier inachevé",
             not problems,
-            "; ".join(problems) or f"{n} list rows",
+            " ; ".join(problems) or f"{n} lignes de listes",
         )
     ]
 
@@ -297,9 +300,9 @@ def _ratio_check(
         name,
         territory,
         ratio,
-        f"{lo} <= current/previous <= {hi}",
+        f"{lo} <= actuel/précédent <= {hi}",
         lo <= ratio <= hi,
-        f"{cur} now vs {prev} in the previous run (ratio {ratio:.2f})",
+        f"{cur} maintenant contre {prev} au run précédent (ratio {ratio:.2f})",
     )
 
 
@@ -355,7 +358,8 @@ def _change_checks(cur: pl.DataFrame, prev: pl.DataFrame, cfg: GateConfig) -> li
             r["mae"],
             f"<= {cfg.max_mean_abs_change} points",
             r["mae"] <= cfg.max_mean_abs_change,
-            f"mean |change| {r['mae']:.1f} points over {r['n']} establishments in both runs",
+            f"variation absolue moyenne de {r['mae']:.1f} points sur {r['n']} établissements "
+            "présents dans les deux runs",
         )
         for r in per_dep.iter_rows(named=True)
         if r["n"] >= cfg.min_baseline
@@ -387,7 +391,7 @@ def _top10_checks(cur: pl.DataFrame, prev: pl.DataFrame, cfg: GateConfig) -> lis
                 share,
                 f"<= {cfg.max_top10_replaced_share}",
                 share <= cfg.max_top10_replaced_share,
-                f"{r['n_replaced']} of {r['n']} lists have an entirely new top 10",
+                f"{r['n_replaced']} listes sur {r['n']} ont un top 10 entièrement nouveau",
             )
         )
     return checks

@@ -183,7 +183,7 @@ def mark_interrupted(warehouse: str | Path) -> int:
         n = con.execute("SELECT count(*) FROM run_ledger WHERE status = ?", [RUNNING]).fetchone()
         con.execute(
             "UPDATE run_ledger SET status = ?, message = coalesce(message, ?) WHERE status = ?",
-            [INTERRUPTED, "process ended without closing this step (killed or crashed)", RUNNING],
+            [INTERRUPTED, "processus terminé sans clore cette étape (tué ou planté)", RUNNING],
         )
     return int(n[0]) if n else 0
 

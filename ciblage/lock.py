@@ -69,12 +69,21 @@ def _read_info(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def describe(info: dict[str, Any] | None) -> str:
+# (unknown holder, run, on, started at): the logs in English, the user's messages in French
+_HOLDER_WORDS = {
+    False: ("an unknown run", "run", "on", "started at"),
+    True: ("un run inconnu", "le run", "sur", "démarré à"),
+}
+
+
+def describe(info: dict[str, Any] | None, french: bool = False) -> str:
+    """Who holds the lock: English for the logs, `french=True` for a user's message."""
+    unknown, run, on, started = _HOLDER_WORDS[french]
     if not info:
-        return "an unknown run"
+        return unknown
     return (
-        f"run {info.get('run_id', '?')} ({info.get('flow', '?')}, pid {info.get('pid', '?')} "
-        f"on {info.get('host', '?')}, started at {info.get('started_at', '?')})"
+        f"{run} {info.get('run_id', '?')} ({info.get('flow', '?')}, pid {info.get('pid', '?')} "
+        f"{on} {info.get('host', '?')}, {started} {info.get('started_at', '?')})"
     )
 
 
@@ -165,11 +174,12 @@ def _acquire(
         except BlockingIOError:
             pass
         now = time.monotonic()
-        holder = describe(_read_info(path))
+        info = _read_info(path)
+        holder = describe(info)
         if timeout_s is not None and now - start >= timeout_s:
             raise WarehouseLockTimeout(
-                f"gave up after {timeout_s:.0f} s waiting for {holder} "
-                f"holding the warehouse lock {path}"
+                f"abandon après {timeout_s:.0f} s d'attente : {describe(info, french=True)} "
+                f"tient le verrou de l'entrepôt {path}"
             )
         if now >= next_remind:
             waited = f" (waited {now - start:.0f} s)" if now > start else ""

@@ -26,6 +26,32 @@ EXIT_DEGRADED = 3  # published, but on the last good load of an optional source
 
 PROBLEM_STATUSES = ("failed", "missing", "stale")
 
+# What the user reads for a status (the ledger and the code keep the English values).
+# A source's load (feminine: « la source ... »):
+SOURCE_STATUS_FR = {
+    "loaded": "chargée",
+    "unchanged": "inchangée",
+    "failed": "en échec",
+    "stale": "périmée",
+    "missing": "absente",
+}
+# A run or a stage:
+STATUS_FR = {
+    "completed": "terminé",
+    "published": "publié",
+    "degraded": "dégradé",
+    "failed": "échec",
+    "blocked": "bloqué",
+    "interrupted": "interrompu",
+    "running": "en cours",
+    "skipped": "réutilisé",
+}
+
+
+def status_fr(status: str | None) -> str:
+    """The French word for a run or stage status (unknown values as they are)."""
+    return STATUS_FR.get(status or "", status or "?")
+
 
 class RunNotPublished(RuntimeError):
     """The run ended without publishing; `line` is what the operator reads last."""
@@ -55,10 +81,11 @@ class SourceVerdict:
     def message(self) -> str | None:
         parts = []
         if self.failed_required:
-            parts.append("required source(s) failed: " + "; ".join(self.failed_required))
+            parts.append("source(s) obligatoire(s) en échec : " + " ; ".join(self.failed_required))
         if self.degraded:
             parts.append(
-                "optional source(s) kept their last good load: " + "; ".join(self.degraded)
+                "source(s) facultative(s) sur leur dernier chargement réussi : "
+                + " ; ".join(self.degraded)
             )
         return " | ".join(parts) or None
 
@@ -85,14 +112,15 @@ def judge_sources(summary: dict[str, Any], configured: set[str] | None = None) -
         if status not in PROBLEM_STATUSES and cov.get("ok") is False:
             # loaded, but informs (almost) no establishment (ciblage/quality/coverage.py)
             verdict.degraded.append(
-                f"{name} informs {cov['share']:.1%} of establishments, below its coverage "
-                f"bound {cov['min_share']:.1%} (critical data-quality failure)"
+                f"{name} renseigne {100 * cov['share']:.1f} % des établissements, sous son "
+                f"seuil de couverture de {100 * cov['min_share']:.1f} % (échec critique de "
+                "qualité des données)"
             )
             continue
         if status not in PROBLEM_STATUSES:
             continue
         spec = specs.get(name)
-        line = f"{name} {status} ({_short(r.get('message'))})"
+        line = f"{name} {SOURCE_STATUS_FR.get(status, status)} ({_short(r.get('message'))})"
         if spec is None or spec.required:
             verdict.failed_required.append(line)
         elif configured is None or name in configured:

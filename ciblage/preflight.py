@@ -17,6 +17,8 @@ import duckdb
 
 from ciblage.config import ConfigError, Settings
 
+# « pas de département 999 dans l'entrepôt »: the territory messages
+LEVEL_NOUN = {"departement": "département", "bassin": "bassin d'emploi", "agence": "agence"}
 KNOWN_KEYS = {
     "paths": ("warehouse", "output", "raw"),
     "run": ("as_of", "horizon_months", "top_n"),
@@ -29,7 +31,7 @@ class UsageError(ValueError):
 
 def _hint(name: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return f" (vouliez-vous dire '{close[0]}' ?)" if close else ""
 
 
 def check_config(settings: Settings) -> None:
@@ -46,19 +48,19 @@ def check_config(settings: Settings) -> None:
     missing = [s.name for s in SPECS if s.required and s.name not in settings.sources]
     if missing:
         raise ConfigError(
-            f"{cfg}: required source(s) not configured: "
+            f"{cfg} : source(s) obligatoire(s) non configurée(s) : "
             + ", ".join(f"[sources.{n}]" for n in missing)
         )
     for s in SPECS:
         src = settings.sources.get(s.name)
         if s.required and src is not None and src.path is None and not src.url:
-            raise ConfigError(f"{cfg}: [sources.{s.name}] needs a `path` or an `url`")
+            raise ConfigError(f"{cfg} : [sources.{s.name}] demande un `path` ou une `url`")
     for section, keys in KNOWN_KEYS.items():
         bad = sorted(set(settings.section(section)) - set(keys))
         if bad:
             named = ", ".join(f"'{k}'{_hint(k, keys)}" for k in bad)
             raise ConfigError(
-                f"{cfg}: unknown key {named} in [{section}]; known keys: {', '.join(keys)}"
+                f"{cfg} : clé inconnue {named} dans [{section}] ; clés connues : {', '.join(keys)}"
             )
     GateConfig.from_settings(settings)  # unknown [gates] options
 
@@ -73,7 +75,8 @@ def check_source_names(settings: Settings) -> None:
     if unknown:
         named = ", ".join(f"[sources.{n}]{_hint(n, known)}" for n in unknown)
         raise ConfigError(
-            f"{settings.config_path}: unknown source {named}; known sources: {', '.join(known)}"
+            f"{settings.config_path} : source inconnue {named} ; "
+            f"sources connues : {', '.join(known)}"
         )
 
 
@@ -85,8 +88,8 @@ def check_sources_option(sources: list[str] | None) -> None:
     for name in sources or []:
         if name not in known:
             raise UsageError(
-                f"--source {name}: unknown source{_hint(name, known)}; "
-                f"known sources: {', '.join(known)}"
+                f"--source {name} : source inconnue{_hint(name, known)} ; "
+                f"sources connues : {', '.join(known)}"
             )
 
 
@@ -110,7 +113,7 @@ def check_territory(settings: Settings, territory: str | None) -> None:
     try:
         flt = parse_territory(territory)
     except TerritoryError as exc:
-        raise UsageError(f"--territory: {exc}") from None
+        raise UsageError(f"--territory : {exc}") from None
     if flt.level is None or not settings.warehouse.is_file():
         return
     try:
@@ -134,11 +137,11 @@ def check_territory(settings: Settings, territory: str | None) -> None:
                 ).fetchall()
             ]
             shown = ", ".join(codes[:12]) + (
-                f", … ({len(codes)} in all)" if len(codes) > 12 else ""
+                f", … ({len(codes)} en tout)" if len(codes) > 12 else ""
             )
             raise UsageError(
-                f"--territory {flt}: no such {flt.level} in the warehouse"
-                f"{_hint(str(flt.code), codes)}; known: {shown or 'none'}"
+                f"--territory {flt} : pas de {LEVEL_NOUN[flt.level]} {flt.code} dans l'entrepôt"
+                f"{_hint(str(flt.code), codes)} ; codes connus : {shown or 'aucun'}"
             ) from None
     except duckdb.Error:
         return

@@ -127,7 +127,7 @@ def prune_runs(settings: Settings, keep: int | None = None, background: bool = F
     """
     keep = int(settings.section("runs").get("keep", 5)) if keep is None else keep
     if keep < 1:
-        raise ValueError("[runs] keep must be >= 1")
+        raise ValueError("[runs] keep doit être >= 1")
     published = latest_run_dir(settings)
     trash = runs_root(settings) / TRASH
     removed = []
@@ -206,7 +206,9 @@ def publish_run(
         report.checks = evaluate(run_dir, previous_dir, cfg)
         if snapshot_error:
             report.checks.append(
-                GateCheck("scores_snapshot", "run", None, "scores for as_of", False, snapshot_error)
+                GateCheck(
+                    "scores_snapshot", "run", None, "scores à la date as_of", False, snapshot_error
+                )
             )
         report.published = report.passed
         report.write(run_dir)
@@ -215,8 +217,6 @@ def publish_run(
             prune_runs(settings, background=True)
         step.status = COMPLETED if report.published else BLOCKED
         step.rows_out = int(report.checks[0].value or 0) if report.checks else None
-        step.message = ("published " if report.published else "NOT published: ") + (
-            report.summary()
-        )
+        step.message = ("publié : " if report.published else "NON publié : ") + (report.summary())
         step.params = {"published": report.published, "failed_checks": len(report.failures)}
     return report

@@ -22,6 +22,7 @@ from ciblage.config import load_settings
 from ciblage.freshness import stale_sources
 from ciblage.ledger import INTERRUPTED, RUNNING
 from ciblage.lock import describe, lock_holder
+from ciblage.outcome import status_fr
 from ciblage.warehouse import connect, table_exists
 
 STAGES = ("ingest", "score", "publish")
@@ -98,9 +99,10 @@ def _coverage(con: duckdb.DuckDBPyConnection, linked: dict[str, set[str]]) -> di
         for c in coverage_rows(con, sorted(ids)):  # ordered ingest, then features
             last[c["source"]] = c
         lines = [
-            f"{src} no rows"
+            f"{src} aucune ligne"
             if not c["rows"]
-            else f"{src} {100 * (c['share'] or 0):.0f}%" + ("" if c["success"] else " BELOW BOUND")
+            else f"{src} {100 * (c['share'] or 0):.0f} %"
+            + ("" if c["success"] else " SOUS LE SEUIL")
             for src, c in sorted(last.items())
         ]
         if lines:
@@ -122,11 +124,11 @@ def _dq_outcomes(con: duckdb.DuckDBPyConnection, linked: dict[str, set[str]]) ->
         if not n:
             continue
         if crit:
-            out[run_id] = f"{crit} critical failed / {n}"
+            out[run_id] = f"{crit} critique(s) en échec / {n}"
         elif warn:
-            out[run_id] = f"ok, {warn} warnings / {n}"
+            out[run_id] = f"ok, {warn} avertissement(s) / {n}"
         else:
-            out[run_id] = f"ok ({n} checks)"
+            out[run_id] = f"ok ({n} contrôles)"
     return out
 
 
@@ -186,25 +188,25 @@ def _model_line(row: dict[str, Any]) -> str:
     if bt.get("precision_at_10_model") is not None:
         parts.append(
             f"back-test p@10 {bt['precision_at_10_model']:.3f} "
-            f"(most-hires-first {bt.get('precision_at_10_past_12m') or 0:.3f})"
+            f"(plus d'embauches d'abord {bt.get('precision_at_10_past_12m') or 0:.3f})"
         )
     if bt.get("calibration_ratio") is not None:
         parts.append(f"calibration {bt['calibration_ratio']:.2f}")
     if gate.get("passed") is False:
-        parts.append(f"GATE REFUSED ({gate.get('reason')}): lists ranked by the baseline")
+        parts.append(f"MODÈLE REFUSÉ ({gate.get('reason')}) : listes classées par la référence")
     elif gate.get("ranking_method") == "baseline":
-        parts.append("gate passed; tuning kept the baseline alone (no correction helped)")
+        parts.append("modèle accepté ; l'ajustement a gardé la référence seule")
     elif gate:
-        parts.append("gate passed")
+        parts.append("modèle accepté")
     return ", ".join(parts)
 
 
 def _fmt_stage(s: dict[str, Any] | None) -> str:
     if not s:
         return "-"
-    parts = [s["status"]]
+    parts = [status_fr(s["status"])]
     if s["rows_out"] is not None:
-        parts.append(f"{s['rows_out']:,} rows".replace(",", " "))
+        parts.append(f"{s['rows_out']:,} lignes".replace(",", " "))
     if s["seconds"] is not None:
         parts.append(f"{s['seconds']:.1f}s")
     return ", ".join(parts)
@@ -237,7 +239,7 @@ def mark_dead_runs(runs: list[dict[str, Any]], holder: dict[str, Any] | None) ->
                 stage["status"], stale = INTERRUPTED, True
         if r["status"] == RUNNING or stale:
             r["status"] = INTERRUPTED
-            r["error"] = r["error"] or "process gone (killed or crashed) while running"
+            r["error"] = r["error"] or "processus disparu (tué ou planté) pendant le run"
 
 
 def _block(r: dict[str, Any], shown_id: str) -> list[tuple[str, str]]:
@@ -247,13 +249,14 @@ def _block(r: dict[str, Any], shown_id: str) -> list[tuple[str, str]]:
     line; the long facts (model, coverage, publication, error) wrap, never cut.
     """
     started = r["started"].strftime("%Y-%m-%d %H:%M:%S UTC") if r["started"] else "-"
-    head = [shown_id, r["flows"], r["status"].upper()]
+    head = [shown_id, r["flows"], status_fr(r["status"]).upper()]
     if r["seconds"] is not None:
         head.append(f"{r['seconds']:.1f}s")
     lines = [("  ".join(head), " " * 4)]
     lines.append(
         (
-            f"  started {started} | as of {r['as_of'] or '-'} | territory {r['territory'] or '-'}",
+            f"  démarré {started} | données au {r['as_of'] or '-'} | "
+            f"territoire {r['territory'] or '-'}",
             " " * 4,
         )
     )
@@ -261,16 +264,16 @@ def _block(r: dict[str, Any], shown_id: str) -> list[tuple[str, str]]:
     for stage in STAGES:
         if stage in r["stages"]:
             lines.append((f"  {stage:<{width}}  {_fmt_stage(r['stages'][stage])}", " " * 4))
-    facts = [("data quality", r["dq"] or "-")]
-    facts += [("old data", notice) for notice in r.get("stale_sources") or []]
+    facts = [("qualité des données", r["dq"] or "-")]
+    facts += [("données anciennes", notice) for notice in r.get("stale_sources") or []]
     if r.get("model"):
-        facts.append(("model", r["model"]))
+        facts.append(("modèle", r["model"]))
     if r.get("coverage"):
-        facts.append(("coverage", "; ".join(str(r["coverage"]).splitlines())))
+        facts.append(("couverture", " ; ".join(str(r["coverage"]).splitlines())))
     facts.append(("publication", r["published"] or "-"))
     if r["error"]:
-        facts.append(("error", " ".join(str(r["error"]).split())[:400]))
-    lines += [(f"  {label}: {text}", " " * 4) for label, text in facts]
+        facts.append(("erreur", " ".join(str(r["error"]).split())[:400]))
+    lines += [(f"  {label} : {text}", " " * 4) for label, text in facts]
     return lines
 
 
@@ -304,9 +307,10 @@ def show_status(config: str | None = None, last: int = 10, wide: bool = False) -
     settings = load_settings(config)
     holder = lock_holder(settings.warehouse)
     if holder:
-        console.print(f"[bold yellow]running now:[/] {describe(holder)} holds the warehouse")
+        holding = describe(holder, french=True)
+        console.print(f"[bold yellow]en cours :[/] {holding} tient l'entrepôt")
     if not settings.warehouse.exists():
-        console.print(f"no warehouse yet at {settings.warehouse}: nothing has run")
+        console.print(f"pas encore d'entrepôt à {settings.warehouse} : aucun run")
         return
     try:
         runs = collect_status(settings.warehouse, last)
@@ -316,15 +320,18 @@ def show_status(config: str | None = None, last: int = 10, wide: bool = False) -
         finally:
             con.close()
     except duckdb.IOException as exc:
-        console.print(f"[red]cannot read the run ledger while the warehouse is in use:[/] {exc}")
+        console.print(f"[red]journal des runs illisible, l'entrepôt est utilisé :[/] {exc}")
         return
     if not runs:
-        console.print("no run recorded yet")
+        console.print("aucun run enregistré")
         return
     mark_dead_runs(runs, holder)
-    console.print(f"Last {len(runs)} runs ({settings.warehouse.name}), newest first", style="bold")
+    console.print(
+        f"Les {len(runs)} derniers runs ({settings.warehouse.name}), du plus récent au plus ancien",
+        style="bold",
+    )
     if not wide:
-        console.print("short run ids (any unambiguous prefix works; --wide: whole ids)")
+        console.print("identifiants courts (tout préfixe non ambigu convient ; --wide : complets)")
     for r in runs:
         console.print()
         shown = shorts.get(r["run_id"], r["run_id"])

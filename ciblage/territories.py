@@ -61,8 +61,8 @@ def parse_territory(value: str | None) -> TerritoryFilter:
     code = code.strip()
     if not sep or level is None or not code:
         raise TerritoryError(
-            f"invalid territory {value!r}: expected 'all', 'dep:<code>', 'bassin:<code>' "
-            "or 'agence:<code>'"
+            f"territoire invalide {value!r} : attendu 'all', 'dep:<code>', 'bassin:<code>' "
+            "ou 'agence:<code>'"
         )
     if level == "departement":
         code = code.upper().zfill(2) if code.isdigit() and len(code) < 2 else code.upper()
@@ -83,16 +83,18 @@ def read_agency_mapping(path: Path) -> list[AgencyRow]:
     companies to another agency's lists, which nobody would notice.
     """
     if not path.is_file():
-        raise TerritoryError(f"agency mapping file not found: {path}")
+        raise TerritoryError(f"fichier des agences introuvable : {path}")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise TerritoryError(f"{path}: not UTF-8 ({exc})") from exc
+        raise TerritoryError(f"{path} : pas en UTF-8 ({exc})") from exc
     reader = csv.reader(text.splitlines(), delimiter=";")
     header = [h.strip().lower() for h in next(reader, [])]
     expected = ["commune", "agency_code", "agency_name"]
     if header[:3] != expected:
-        raise TerritoryError(f"{path}: line 1: header must be {';'.join(expected)}, got {header}")
+        raise TerritoryError(
+            f"{path} : ligne 1 : l'en-tête doit être {';'.join(expected)}, reçu {header}"
+        )
     rows: list[AgencyRow] = []
     names: dict[str, str] = {}
     seen: set[tuple[str, str]] = set()
@@ -100,28 +102,30 @@ def read_agency_mapping(path: Path) -> list[AgencyRow]:
         if not rec or all(not c.strip() for c in rec):
             continue
         if len(rec) < 3:
-            raise TerritoryError(f"{path}: line {lineno}: expected 3 fields, got {len(rec)}")
+            raise TerritoryError(f"{path} : ligne {lineno} : 3 champs attendus, {len(rec)} reçus")
         commune, code, name = (c.strip() for c in rec[:3])
         if not _COMMUNE.match(commune):
-            raise TerritoryError(f"{path}: line {lineno}: field commune: invalid {commune!r}")
+            raise TerritoryError(f"{path} : ligne {lineno} : champ commune : {commune!r} invalide")
         if not _AGENCY_CODE.match(code):
             raise TerritoryError(
-                f"{path}: line {lineno}: field agency_code: invalid {code!r} "
-                "(letters, digits, '-' or '_')"
+                f"{path} : ligne {lineno} : champ agency_code : {code!r} invalide "
+                "(lettres, chiffres, '-' ou '_')"
             )
         if not name:
-            raise TerritoryError(f"{path}: line {lineno}: field agency_name: empty")
+            raise TerritoryError(f"{path} : ligne {lineno} : champ agency_name : vide")
         if names.setdefault(code, name) != name:
             raise TerritoryError(
-                f"{path}: line {lineno}: field agency_name: {name!r} differs from "
-                f"{names[code]!r} given earlier for agency {code}"
+                f"{path} : ligne {lineno} : champ agency_name : {name!r} diffère de "
+                f"{names[code]!r} donné plus haut pour l'agence {code}"
             )
         if (commune, code) in seen:
-            raise TerritoryError(f"{path}: line {lineno}: duplicate commune {commune} for {code}")
+            raise TerritoryError(
+                f"{path} : ligne {lineno} : commune {commune} en double pour {code}"
+            )
         seen.add((commune, code))
         rows.append(AgencyRow(commune, code, name))
     if not rows:
-        raise TerritoryError(f"{path}: no mapping row")
+        raise TerritoryError(f"{path} : aucune ligne d'affectation")
     return rows
 
 
@@ -137,7 +141,9 @@ def configured_levels(settings: Settings) -> tuple[str, ...]:
     levels = tuple(settings.section("publish").get("levels", LEVELS))
     bad = [lv for lv in levels if lv not in LEVELS]
     if bad or not levels:
-        raise ConfigError(f"{settings.config_path}: [publish] levels must be among {LEVELS}")
+        raise ConfigError(
+            f"{settings.config_path} : [publish] levels doit être pris parmi {LEVELS}"
+        )
     return levels
 
 
@@ -282,7 +288,7 @@ def build_territory_scope(
         "SELECT count(DISTINCT (territory_level, territory_code)) FROM territory_scope"
     ).fetchone()
     if flt.level is not None and n == 0:
-        raise TerritoryError(f"territory {flt} not found (no commune in it)")
+        raise TerritoryError(f"territoire {flt} introuvable (aucune commune)")
     return int(n)
 
 
@@ -317,7 +323,7 @@ def commune_centre(con: duckdb.DuckDBPyConnection, code_commune: str) -> tuple[f
         ).fetchone()
         if row and row[0] is not None:
             return float(row[0]), float(row[1])
-    raise TerritoryError(f"commune {code_commune}: unknown or without coordinates")
+    raise TerritoryError(f"commune {code_commune} : inconnue ou sans coordonnées")
 
 
 def search_terms(con: duckdb.DuckDBPyConnection, level: str, code: str) -> str:

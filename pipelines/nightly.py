@@ -34,6 +34,7 @@ from ciblage.ledger import (
 )
 from ciblage.outcome import RunNotPublished, SourceVerdict, judge_sources
 from ciblage.preflight import check_source_names
+from ciblage.progress import fmt_seconds
 from ciblage.resume import inputs_fingerprint, reusable_record, stage_key
 from ciblage.runs import bind_run_id, create_run_dir, latest_run_dir, locked, new_run_id
 
@@ -111,7 +112,7 @@ class _Stages:
                 started_at=now,
                 ended_at=now,
                 params={**params, "key": key, "reused_from": rec["run_id"], "result": result},
-                message=f"reused the completed stage of run {rec['run_id']}",
+                message=f"étape terminée du run {rec['run_id']} réutilisée",
             )
             self.report[stage] = {"status": SKIPPED, "reused_from": rec["run_id"]}
             self._verdict(stage, result)
@@ -242,7 +243,8 @@ def _run_chain(
                 if stage == "score" and isinstance(result, dict):
                     # a source that loads rows but fills (almost) no feature: not a success
                     chain.sources.degraded.extend(
-                        f"feature coverage: {c}" for c in result.get("coverage_failed") or []
+                        f"couverture des variables : {c}"
+                        for c in result.get("coverage_failed") or []
                     )
                 if chain.sources.failed_required:  # never rank on stale SIRENE/referentials
                     result = {}
@@ -270,37 +272,46 @@ def _conclude(
     if verdict.failed_required:
         run_dir = create_run_dir(settings, run_id)
         previous = latest_run_dir(settings)
-        detail = "; ".join(verdict.failed_required)
+        detail = " ; ".join(verdict.failed_required)
         check = GateCheck(
-            "required_sources", "run", None, "every required source loaded", False, detail
+            "required_sources",
+            "run",
+            None,
+            "toutes les sources obligatoires chargées",
+            False,
+            detail,
         )
         report = GateReport(run_id, str(run_dir), previous.name if previous else None, [check])
         report.stale_sources = run_source_notices(settings, run_dir)  # which data, since when
         report.write(run_dir)
-        kept = f"previous lists ({previous.name}) kept" if previous else "nothing published yet"
-        line = f"NOT PUBLISHED: required source(s) failed: {detail}; {kept}"
+        kept = (
+            f"listes précédentes ({previous.name}) conservées"
+            if previous
+            else "rien n'est encore publié"
+        )
+        line = f"NON PUBLIÉ : source(s) obligatoire(s) en échec : {detail} ; {kept}"
         return {"status": "failed", "line": line, "run_dir": str(run_dir)}
     run_dir = result.get("run_dir") if isinstance(result, dict) else None
     report = Path(run_dir) / REPORT_JSON if run_dir else None
     if report is None or not report.is_file():
-        return {"status": "published", "line": f"run {run_id}: nothing new to publish"}
+        return {"status": "published", "line": f"run {run_id} : rien de nouveau à publier"}
     data = json.loads(report.read_text(encoding="utf-8"))
     if not data.get("published"):
         failed = [c for c in data.get("checks", []) if not c.get("passed")]
-        detail = "; ".join(f"{c['name']} {c['territory']}: {c['detail']}" for c in failed[:3])
+        detail = " ; ".join(f"{c['name']} {c['territory']} : {c['detail']}" for c in failed[:3])
         line = (
-            f"run {Path(run_dir).name} NOT published, previous lists kept ({detail}); "
-            f"see {Path(run_dir) / 'run_report.md'}"
+            f"NON PUBLIÉ : run {Path(run_dir).name} refusé par les contrôles, listes précédentes "
+            f"conservées ({detail}) ; voir {Path(run_dir) / 'run_report.md'}"
         )
         return {"status": "blocked", "line": line, "run_dir": run_dir}
     if verdict.degraded:
         add_warnings(Path(run_dir), verdict.degraded)
         line = (
-            f"PUBLISHED WITH WARNINGS -> {run_dir}; optional source(s) on their last good "
-            f"load: {'; '.join(verdict.degraded)}"
+            f"PUBLIÉ AVEC AVERTISSEMENTS -> {run_dir} ; source(s) facultative(s) sur leur "
+            f"dernier chargement réussi : {' ; '.join(verdict.degraded)}"
         )
         return {"status": "degraded", "line": line, "run_dir": run_dir}
-    return {"status": "published", "line": f"PUBLISHED -> {run_dir}", "run_dir": run_dir}
+    return {"status": "published", "line": f"PUBLIÉ -> {run_dir}", "run_dir": run_dir}
 
 
 def _final(done: dict[str, Any]) -> dict[str, Any] | State:
@@ -364,11 +375,14 @@ def territory_rerun_flow(
 
 
 def summary_line(result: dict[str, Any]) -> str:
-    """One line for the terminal: stages done or reused, and where the lists are."""
+    """One line for the terminal (French): stages done or reused, and where the lists are."""
+    from ciblage.outcome import status_fr
+
     stages = ", ".join(
-        f"{name} {info['status']}" + (f" ({info['seconds']} s)" if "seconds" in info else "")
+        f"{name} {status_fr(info['status'])}"
+        + (f" ({fmt_seconds(info['seconds'])})" if "seconds" in info else "")
         for name, info in result.get("stages", {}).items()
     )
     pub = result.get("publish") or {}
-    where = pub.get("run_dir") or "nothing new published"
-    return f"run {result.get('run_id')}: {stages}; output: {where}"
+    where = pub.get("run_dir") or "rien de nouveau publié"
+    return f"run {result.get('run_id')} : {stages} ; sortie : {where}"

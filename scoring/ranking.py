@@ -106,8 +106,8 @@ class RankingOptions:
         )
         if opts.cooldown not in COOLDOWN_MODES:
             raise ConfigError(
-                f"{settings.config_path}: [publish] cooldown must be one of {COOLDOWN_MODES}, "
-                f"got {opts.cooldown!r}"
+                f"{settings.config_path} : [publish] cooldown doit valoir l'un de "
+                f"{COOLDOWN_MODES}, reçu {opts.cooldown!r}"
             )
         if (
             opts.top_n < 1
@@ -117,8 +117,8 @@ class RankingOptions:
             or not 0 <= (opts.min_potential_offres or 0) <= 100
         ):
             raise ConfigError(
-                f"{settings.config_path}: [publish] top_n >= 1, max_lists_per_company >= 0, "
-                "last_offers >= 0 and min_potential in 0..100 are required"
+                f"{settings.config_path} : [publish] top_n >= 1, max_lists_per_company >= 0, "
+                "last_offers >= 0 et min_potential dans 0..100 sont requis"
             )
         return opts
 
@@ -131,7 +131,7 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, wanted: date, explicit: bool) 
     publishes what was scored.
     """
     if not table_exists(con, "score_etablissement_rome"):
-        raise RuntimeError("no score_etablissement_rome table: run `ciblage score` first")
+        raise RuntimeError("pas de table score_etablissement_rome : lancez d'abord `ciblage score`")
     (found,) = con.execute(
         "SELECT max(as_of) FROM score_etablissement_rome WHERE as_of <= ?", [wanted]
     ).fetchone()
@@ -139,8 +139,8 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, wanted: date, explicit: bool) 
         return wanted
     if explicit or found is None:
         raise RuntimeError(
-            f"no scores as of {wanted} in score_etablissement_rome "
-            f"(latest before it: {found}); run `ciblage score --as-of {wanted}` first"
+            f"pas de scores au {wanted} dans score_etablissement_rome "
+            f"(dernière date avant : {found}) ; lancez d'abord `ciblage score --as-of {wanted}`"
         )
     log.warning("no scores as of %s; publishing the latest scores, as of %s", wanted, found)
     return found

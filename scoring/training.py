@@ -144,16 +144,16 @@ def _train(
     bounds = signal_bounds(con, label_mode)
     if bounds is None:
         raise ValueError(
-            f"no hiring signal to learn from in label mode {label_mode!r}: "
-            "hires_siret is empty and no job offer is linked to an establishment"
+            f"aucun signal d'embauche pour apprendre en mode {label_mode!r} : "
+            "hires_siret est vide et aucune offre n'est rattachée à un établissement"
         )
     earliest = bounds[0]
     snaps = _Snapshots(con, SnapshotSpec(horizon, dpae_lag_days), label_mode, bar)
     final_dates = training_snapshots(as_of, horizon, step_months, n_snapshots, earliest)
     if not final_dates:
         raise ValueError(
-            f"not enough history: signal starts {earliest}, a snapshot at "
-            f"{add_months(as_of, -horizon)} needs 12 months of it before"
+            f"historique insuffisant : le signal commence le {earliest}, un instantané au "
+            f"{add_months(as_of, -horizon)} demande 12 mois d'historique avant"
         )
     bt_asof = add_months(as_of, -horizon)
     bt_dates = training_snapshots(bt_asof, horizon, step_months, n_snapshots, earliest)

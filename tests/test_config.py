@@ -36,7 +36,7 @@ def test_bad_as_of_names_the_file(tmp_path: Path) -> None:
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="not found"):
+    with pytest.raises(ConfigError, match="introuvable"):
         load_settings(tmp_path / "nope.toml")
 
 
@@ -47,7 +47,7 @@ def test_zero_on_the_command_line_is_refused_not_replaced(
     """`--top 0` used to fall back silently to the file's value (`0 or 50`)."""
     cfg = tmp_path / "ciblage.toml"
     cfg.write_text("[run]\ntop_n = 50\nhorizon_months = 6\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=f"^{option}: {key} must be >= 1"):
+    with pytest.raises(ConfigError, match=f"^{option} : {key} doit être >= 1"):
         load_settings(cfg, **{key: 0})
     assert getattr(load_settings(cfg, **{key: 3}), key) == 3
     assert getattr(load_settings(cfg, **{key: None}), key) in (50, 6)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from french_text import assert_french
 from typer.testing import CliRunner
 
 from ciblage.cli import app
@@ -40,42 +41,44 @@ def test_misspelt_source_is_named_with_a_suggestion(tmp_path: Path) -> None:
         check_config(load_settings(cfg))
     msg = str(err.value)
     assert "[sources.sirene_etablissements]" in msg and str(cfg) in msg
-    assert "did you mean 'sirene_etablissement'?" in msg and "known sources:" in msg
+    assert "vouliez-vous dire 'sirene_etablissement' ?" in msg and "sources connues :" in msg
     assert "\n" not in msg
 
 
 def test_required_source_missing(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, drop="sirene_unite_legale")
-    with pytest.raises(ConfigError, match=r"required source\(s\) not configured: "):
+    with pytest.raises(ConfigError, match=r"source\(s\) obligatoire\(s\) non configurée\(s\) : "):
         check_config(load_settings(cfg))
 
 
 def test_required_source_without_path_or_url(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, drop="ref_naf")
     cfg.write_text(cfg.read_text() + "[sources.ref_naf]\nsha256 = 'ab'\n")
-    with pytest.raises(ConfigError, match=r"\[sources.ref_naf\] needs a `path` or an `url`"):
+    with pytest.raises(ConfigError, match=r"\[sources.ref_naf\] demande un `path` ou une `url`"):
         check_config(load_settings(cfg))
 
 
 def test_unknown_run_key(tmp_path: Path) -> None:
     cfg = write_config(tmp_path)
     cfg.write_text(cfg.read_text().replace('as_of = "2026-11-01"', 'asof = "2026-11-01"'))
-    with pytest.raises(ConfigError, match=r"unknown key 'asof'.*did you mean 'as_of'"):
+    with pytest.raises(ConfigError, match=r"clé inconnue 'asof'.*vouliez-vous dire 'as_of'"):
         check_config(load_settings(cfg))
 
 
 def test_as_of_option_is_blamed_not_the_file(tmp_path: Path) -> None:
     cfg = write_config(tmp_path)
-    with pytest.raises(ConfigError, match=r"^--as-of: expected an ISO date .*2026-13-45"):
+    with pytest.raises(
+        ConfigError, match=r"^--as-of : date attendue au format AAAA-MM-JJ, reçu '2026-13-45'"
+    ):
         load_settings(cfg, as_of="2026-13-45")
     cfg.write_text(cfg.read_text().replace("2026-11-01", "2026-13-45"))
-    with pytest.raises(ConfigError, match=r"ciblage.toml \[run\] as_of: expected"):
+    with pytest.raises(ConfigError, match=r"ciblage.toml \[run\] as_of : date attendue"):
         load_settings(cfg)
 
 
 def test_source_option() -> None:
     check_sources_option(["offres"])
-    with pytest.raises(UsageError, match=r"--source sirene_etab: .*'sirene_etablissement'"):
+    with pytest.raises(UsageError, match=r"--source sirene_etab : .*'sirene_etablissement'"):
         check_sources_option(["sirene_etab"])
 
 
@@ -97,26 +100,33 @@ def _small_warehouse(path: Path) -> None:
 
 def test_territory_checked_against_the_warehouse(tmp_path: Path) -> None:
     settings = load_settings(write_config(tmp_path))
-    with pytest.raises(UsageError, match=r"^--territory: invalid territory 'dep45'"):
+    with pytest.raises(UsageError, match=r"^--territory : territoire invalide 'dep45'"):
         check_territory(settings, "dep45")
     check_territory(settings, "dep:999")  # no warehouse yet: the flow will say
     _small_warehouse(settings.warehouse)
     check_territory(settings, "dep:45")
     check_territory(settings, "bassin:2404")
-    with pytest.raises(UsageError, match=r"--territory dep:999: no such departement.*27, 45$"):
+    with pytest.raises(
+        UsageError, match=r"--territory dep:999 : pas de département 999 dans l'entrepôt.*27, 45$"
+    ):
         check_territory(settings, "dep:999")
 
 
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["run", "--as-of", "2026-13-45"], "error: --as-of: expected an ISO date"),
-        (["rerun", "-t", "dep:999"], "error: --territory dep:999: no such departement"),
-        (["rerun", "-t", "xx"], "error: --territory: invalid territory 'xx'"),
-        (["run", "-s", "sirene_etab"], "error: --source sirene_etab: unknown source"),
+        (["run", "--as-of", "2026-13-45"], "erreur : --as-of : date attendue au format AAAA-MM-JJ"),
+        (["rerun", "-t", "dep:999"], "erreur : --territory dep:999 : pas de département 999"),
+        (["rerun", "-t", "xx"], "erreur : --territory : territoire invalide 'xx'"),
+        (["run", "-s", "sirene_etab"], "erreur : --source sirene_etab : source inconnue"),
+        (["run", "--top", "0"], "erreur : --top : top_n doit être >= 1"),
+        (["score", "--horizon", "0"], "erreur : --horizon : horizon_months doit être >= 1"),
         (["ingest", "--top", "3"], "No such option"),  # click's own usage error, also 2
-        (["quality-report", "--run", "nope"], "error: --run nope: no data-quality results"),
-        (["status", "-c", "/nonexistent.toml"], "error: configuration file not found"),
+        (
+            ["quality-report", "--run", "nope"],
+            "erreur : --run nope : aucun résultat de qualité des données ; runs récents : aucun",
+        ),
+        (["status", "-c", "/nonexistent.toml"], "erreur : fichier de configuration introuvable"),
     ],
 )
 def test_cli_mistakes_are_one_line_exit_2(tmp_path: Path, args: list[str], expected: str) -> None:
@@ -131,6 +141,7 @@ def test_cli_mistakes_are_one_line_exit_2(tmp_path: Path, args: list[str], expec
     assert "Traceback" not in res.output
     if "No such option" not in expected:
         assert len(res.output.strip().splitlines()) == 1, res.output
+        assert_french(res.output)
     assert time.monotonic() - t0 < 10  # no Prefect server was started
 
 
@@ -138,7 +149,8 @@ def test_misspelt_source_in_cli_and_debug_shows_the_exception(tmp_path: Path) ->
     cfg = write_config(tmp_path, '[sources.sirene_etablissements]\npath = "x.zip"\n')
     res = CliRunner().invoke(app, ["run", "-c", str(cfg)])
     assert res.exit_code == EXIT_USAGE
-    assert res.output.startswith("error: ") and "did you mean" in res.output
+    assert res.output.startswith("erreur : ") and "vouliez-vous dire" in res.output
+    assert_french(res.output)
     res = CliRunner().invoke(app, ["--debug", "run", "-c", str(cfg)])
     assert isinstance(res.exception, ConfigError)
 
@@ -150,3 +162,33 @@ def test_match_mistake_is_french(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, args)
     assert res.exit_code == EXIT_USAGE
     assert res.output.startswith("erreur : ") and len(res.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "mapping", "expected"),
+    [
+        ("x = [", None, "TOML invalide"),
+        ("[publish]\nagency_mapping = 'agences.csv'\n", None, "fichier des agences introuvable"),
+        (
+            "[publish]\nagency_mapping = 'agences.csv'\n",
+            "commune;agency_code;agency_name\n45234;X/1;Y\n",
+            "ligne 2 : champ agency_code : 'X/1' invalide (lettres, chiffres, '-' ou '_')",
+        ),
+        ("[gates]\ncount_max = 2\n", None, "option(s) inconnue(s) dans [gates] : count_max"),
+    ],
+)
+def test_config_mistakes_through_the_cli_are_french(
+    tmp_path: Path, extra: str, mapping: str | None, expected: str
+) -> None:
+    """Analysts' terminal too: one French line naming the file (and line, field), exit 2."""
+    cfg = write_config(tmp_path, extra)
+    if mapping is not None:
+        (tmp_path / "agences.csv").write_text(mapping, encoding="utf-8")
+    if "TOML" not in expected:
+        _small_warehouse(load_settings(cfg).warehouse)
+    res = CliRunner().invoke(app, ["rerun", "-t", "dep:45", "-c", str(cfg)])
+    assert res.exit_code == EXIT_USAGE, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("erreur : ") and expected in lines[0]
+    assert str(tmp_path) in lines[0]
+    assert_french(lines[0].split(" : TOML invalide : ")[0])

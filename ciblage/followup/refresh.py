@@ -57,11 +57,14 @@ def followup_options(settings: Settings) -> dict[str, Any]:
     section = settings.section("followup")
     unknown = set(section) - set(DEFAULTS)
     if unknown:
-        raise ConfigError(f"{settings.config_path}: unknown [followup] option(s): {unknown}")
+        raise ConfigError(
+            f"{settings.config_path} : option(s) inconnue(s) dans [followup] : "
+            f"{', '.join(sorted(unknown))}"
+        )
     opts = {**DEFAULTS, **section}
     for key in ("cooldown_min_promotions", "cooldown_weeks", "cooldown_days"):
         if int(opts[key]) < 1:
-            raise ConfigError(f"{settings.config_path}: [followup] {key} must be >= 1")
+            raise ConfigError(f"{settings.config_path} : [followup] {key} doit être >= 1")
     return opts
 
 

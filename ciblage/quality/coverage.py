@@ -75,15 +75,35 @@ class Coverage:
     def success(self) -> bool:
         return not self.judged or self.share >= self.min_share
 
-    def describe(self) -> str:
-        if not self.judged:
-            n = f"{self.rows:,} rows, {self.population:,} establishments"
-            return f"{self.source} ({self.stage}): not judged ({n})"
-        return (
-            f"{self.source} ({self.stage}): informs {self.informed:,} of {self.population:,} "
-            f"establishments ({100 * self.share:.1f} %, bound {100 * self.min_share:.1f} %) "
-            f"from {self.rows:,} rows"
+    def describe(self, french: bool = False) -> str:
+        """English for the logs; `french=True` for the user (run outcome, `status`,
+        quality report)."""
+        unjudged, judged = _TEXT[french]
+        sep = " " if french else ","
+        return (judged if self.judged else unjudged).format(
+            source=self.source,
+            stage=self.stage,
+            rows=f"{self.rows:,}".replace(",", sep),
+            population=f"{self.population:,}".replace(",", sep),
+            informed=f"{self.informed:,}".replace(",", sep),
+            share=100 * self.share,
+            bound=100 * self.min_share,
         )
+
+
+# (not judged, judged) wording of `Coverage.describe`, per language (french: True)
+_TEXT = {
+    False: (
+        "{source} ({stage}): not judged ({rows} rows, {population} establishments)",
+        "{source} ({stage}): informs {informed} of {population} establishments "
+        "({share:.1f} %, bound {bound:.1f} %) from {rows} rows",
+    ),
+    True: (
+        "{source} ({stage}) : non évaluée ({rows} lignes, {population} établissements)",
+        "{source} ({stage}) : renseigne {informed} établissements sur {population} "
+        "({share:.1f} %, seuil {bound:.1f} %) à partir de {rows} lignes",
+    ),
+}
 
 
 def bounds(section: dict[str, Any] | None) -> dict[str, float]:
@@ -91,7 +111,9 @@ def bounds(section: dict[str, Any] | None) -> dict[str, float]:
     out = dict(DEFAULT_MIN_SHARE)
     for key, value in (section or {}).items():
         if key not in out:
-            raise ValueError(f"[coverage] {key}: unknown source; known: {', '.join(out)}")
+            raise ValueError(
+                f"[coverage] {key} : source inconnue ; sources connues : {', '.join(out)}"
+            )
         out[key] = float(value)
     return out
 
@@ -146,8 +168,8 @@ def measure_coverage(
         ended_at=datetime.now(UTC).replace(tzinfo=None),
         params={"as_of": as_of.isoformat(), "coverage": [c.__dict__ for c in out]},
         message=(
-            "source(s) informing (almost) no establishment: "
-            + "; ".join(c.describe() for c in failed)
+            "source(s) ne renseignant (presque) aucun établissement : "
+            + " ; ".join(c.describe(french=True) for c in failed)
         )
         if failed
         else None,
@@ -174,7 +196,7 @@ def _record_dq(con: duckdb.DuckDBPyConnection, run_id: str, cov: list[Coverage])
                 f"{c.stage}:{c.measure}",
                 c.success,
                 True,
-                c.describe(),
+                c.describe(french=True),
                 json.dumps(
                     {
                         "stage": c.stage,
@@ -231,4 +253,4 @@ def record_feature_coverage(settings: Settings, run_id: str) -> list[str]:
             con, run_id, settings.as_of, "features", bounds(settings.section("coverage"))
         )
         render_quality_report(con, run_id, settings.output / "quality" / f"{run_id}.html")
-    return [c.describe() for c in cov if not c.success]
+    return [c.describe(french=True) for c in cov if not c.success]

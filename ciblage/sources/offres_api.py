@@ -9,6 +9,9 @@ failed ingestion can be replayed without calling the API again.
 
 Credentials come from environment variables named in `[offres_api]` of ciblage.toml
 (never from the file itself). Base URLs are configurable so tests use a loopback server.
+Progress (one step per département) goes through `ciblage.progress`, like every stage: a
+bar in a terminal, the same lines in the logs. `OffresApiError` messages reach the user as
+the command's one-line error: French; log lines stay English.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from ciblage import progress
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +74,10 @@ class OffresApiSettings:
         missing = [v for v in (id_var, secret_var) if not environ.get(v)]
         if missing:
             raise OffresApiError(
-                "Offres API credentials missing: set the environment variable(s) "
+                "identifiants de l'API Offres d'emploi absents : définir la ou les variables "
+                "d'environnement "
                 + ", ".join(missing)
-                + " (an application registered on francetravail.io, scope "
+                + " (application inscrite sur francetravail.io, scope "
                 + f"'{SCOPE}')"
             )
         known = {f for f in cls.__dataclass_fields__ if f not in ("client_id", "client_secret")}
@@ -170,12 +176,12 @@ class OffresApiClient:
         resp = self._send("POST", s.token_url, data=data)
         if resp.status_code != 200:
             raise OffresApiError(
-                f"token request to {s.token_url} failed: HTTP {resp.status_code} "
-                f"{resp.text[:200]!r} (check client id/secret and scope)"
+                f"demande de jeton à {s.token_url} refusée : HTTP {resp.status_code} "
+                f"{resp.text[:200]!r} (vérifier l'identifiant, le secret et le scope)"
             )
         payload = resp.json()
         if "access_token" not in payload:
-            raise OffresApiError(f"token response without access_token: {payload!r:.200}")
+            raise OffresApiError(f"réponse de jeton sans access_token : {payload!r:.200}")
         self._token = payload["access_token"]
         ttl = float(payload.get("expires_in", 1499))
         self._token_expires = time.monotonic() + max(0.0, ttl - 60)
@@ -197,7 +203,9 @@ class OffresApiClient:
                 resp = self._http.request(method, url, **kwargs)
             except httpx.TransportError as exc:
                 if attempt == s.max_retries:
-                    raise OffresApiError(f"{method} {url}: {exc!r} after retries") from exc
+                    raise OffresApiError(
+                        f"{method} {url} : {exc!r} malgré les nouvelles tentatives"
+                    ) from exc
                 delay = min(s.max_wait_seconds, s.backoff_seconds * 2**attempt)
                 log.warning("%s %s: %r, retry in %.1fs", method, url, exc, delay)
             else:
@@ -205,7 +213,8 @@ class OffresApiClient:
                     return resp
                 if attempt == s.max_retries:
                     raise OffresApiError(
-                        f"{method} {url}: HTTP {resp.status_code} after {attempt} retries"
+                        f"{method} {url} : HTTP {resp.status_code} après {attempt} nouvelles "
+                        "tentatives"
                     )
                 backoff = s.backoff_seconds * 2**attempt
                 hinted = parse_retry_after(resp.headers.get("Retry-After"))
@@ -238,14 +247,16 @@ class OffresApiClient:
             return _Page(204, {}, 0)
         if resp.status_code not in (200, 206):
             raise OffresApiError(
-                f"GET {s.search_url} {params}: HTTP {resp.status_code} {resp.text[:300]!r}"
+                f"GET {s.search_url} {params} : HTTP {resp.status_code} {resp.text[:300]!r}"
             )
         try:
             body = resp.json()
         except ValueError as exc:
-            raise OffresApiError(f"GET {s.search_url} {params}: body is not JSON") from exc
+            raise OffresApiError(
+                f"GET {s.search_url} {params} : la réponse n'est pas du JSON"
+            ) from exc
         if not isinstance(body, dict) or not isinstance(body.get("resultats", []), list):
-            raise OffresApiError(f"GET {s.search_url} {params}: no 'resultats' list")
+            raise OffresApiError(f"GET {s.search_url} {params} : pas de liste 'resultats'")
         rng = parse_content_range(resp.headers.get("Content-Range"))
         total = rng[2] if rng else None
         if total is None and resp.status_code == 200:
@@ -254,12 +265,20 @@ class OffresApiClient:
 
     # ---- harvesting ----------------------------------------------------------------
     def harvest(
-        self, departements: Iterable[str], start: datetime, end: datetime, out_dir: Path
+        self,
+        departements: Iterable[str],
+        start: datetime,
+        end: datetime,
+        out_dir: Path,
+        bar: progress.Stage | None = None,
     ) -> HarvestReport:
-        """Save every offer created in [start, end] in the départements as page files."""
+        """Save every offer created in [start, end] in the départements as page files;
+        `bar` (a `ciblage.progress` stage counting départements) advances after each."""
         out_dir.mkdir(parents=True, exist_ok=True)
         for dep in departements:
             self._harvest_window(dep, start, end, out_dir)
+            if bar is not None:
+                bar.advance(1, item=f"{dep}, {progress.fmt_count(self.report.offers)} offres")
         return self.report
 
     def _harvest_window(self, dep: str, start: datetime, end: datetime, out_dir: Path) -> None:
@@ -331,14 +350,25 @@ def fetch_offres(
     settings = OffresApiSettings.from_config(section, environ)
     deps = list(departements or section.get("departements") or [])
     if not deps:
-        raise OffresApiError("no département to harvest: set [offres_api] departements")
+        raise OffresApiError(
+            "aucun département à collecter : renseigner departements dans [offres_api] "
+            "ou passer --departement"
+        )
     today = today or datetime.now(UTC).date()
     n_days = int(days or section.get("days", 31))
     end = datetime(today.year, today.month, today.day, tzinfo=UTC) - timedelta(seconds=1)
     start = end - timedelta(days=n_days) + timedelta(seconds=1)
     out_dir = Path(raw_dir) / folder / today.isoformat()
-    with OffresApiClient(settings, http=http, sleep=sleep) as client:
-        return client.harvest(deps, start, end, out_dir)
+    with (
+        progress.stage(f"collecte {folder}", total=len(deps), unit="départements") as bar,
+        OffresApiClient(settings, http=http, sleep=sleep) as client,
+    ):
+        report = client.harvest(deps, start, end, out_dir, bar=bar)
+        bar.outcome = (
+            f"{progress.fmt_count(report.offers)} offres en {len(report.files)} pages, "
+            f"{report.requests} requêtes"
+        )
+    return report
 
 
 def harvest_source(settings: Any, name: str) -> Path:

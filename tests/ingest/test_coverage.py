@@ -29,7 +29,7 @@ def _by_source(cov: list) -> dict:
 def test_bounds_defaults_and_overrides() -> None:
     b = bounds({"offres": 0.2})
     assert b["offres"] == 0.2 and b["dpae_departement"] == 0.5
-    with pytest.raises(ValueError, match="unknown source"):
+    with pytest.raises(ValueError, match="source inconnue"):
         bounds({"dpae": 0.1})
 
 
@@ -82,13 +82,13 @@ def test_rows_that_inform_nobody_are_a_critical_failure(
     summary = {"sources": sources}
     verdict = judge_sources(summary)  # what `ciblage ingest` / `run` end with
     assert verdict.status == "degraded"
-    assert "dpae_departement informs 0.0% of establishments" in (verdict.message() or "")
+    assert "dpae_departement renseigne 0.0 % des établissements" in (verdict.message() or "")
     dq = wh.execute(
         "SELECT success, critical, observed FROM dq_result WHERE run_id = 'cov' "
         "AND expectation = ? AND source = 'dpae_departement'",
         [EXPECTATION],
     ).fetchall()
-    assert dq == [(False, True, dpae.describe())]
+    assert dq == [(False, True, dpae.describe(french=True))]
     html = render_quality_report(wh, "cov", tmp_path / "q.html").read_text(encoding="utf-8")
     assert 'id="coverage-table"' in html and "sous le seuil" in html
     assert "uninformative" in html
@@ -98,4 +98,4 @@ def test_rows_that_inform_nobody_are_a_critical_failure(
     wh.close()
     run = next(x for x in collect_status(path) if x["run_id"] == "cov")
     assert run["status"] == "failed" and "dpae_departement" in run["error"]
-    assert "dpae_departement 0% BELOW BOUND" in run["coverage"]
+    assert "dpae_departement 0 % SOUS LE SEUIL" in run["coverage"]

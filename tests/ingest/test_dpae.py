@@ -173,7 +173,7 @@ def test_unknown_sector_fails_loudly_and_the_run_says_so(
     run = next(r for r in collect_status(path) if r["run_id"] == "r2")
     assert run["status"] == "failed"
     assert "GS9 Nouveau secteur" in run["error"]
-    assert run["dq"].startswith("1 critical failed")
+    assert run["dq"].startswith("1 critique(s) en échec")
 
 
 def test_relabelled_sector_loads_with_a_warning(

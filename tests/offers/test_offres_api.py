@@ -91,7 +91,7 @@ def test_bad_credentials_fail_clearly(fake_api: FakeApi, tmp_path: Path) -> None
     )
     with (
         OffresApiClient(settings, sleep=lambda s: None) as c,
-        pytest.raises(OffresApiError, match="token request .* HTTP 401"),
+        pytest.raises(OffresApiError, match="demande de jeton .* HTTP 401"),
     ):
         c.harvest(["45"], START, END, tmp_path)
 
@@ -100,7 +100,7 @@ def test_retries_run_out(fake_api: FakeApi, tmp_path: Path) -> None:
     fake_api.offers = make_offers("45", 5, START, timedelta(days=1))
     fake_api.server_error_at = set(range(1, 50))
     sleeps: list[float] = []
-    with client(fake_api, sleeps) as c, pytest.raises(OffresApiError, match="HTTP 503 after 6"):
+    with client(fake_api, sleeps) as c, pytest.raises(OffresApiError, match="HTTP 503 après 6"):
         c.harvest(["45"], START, END, tmp_path)
     assert sleeps == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
 
@@ -139,10 +139,16 @@ def test_header_parsing() -> None:
     assert parse_retry_after("soon") is None
 
 
-def test_fetch_offres_command(fake_api: FakeApi, tmp_path: Path, monkeypatch) -> None:
+def test_fetch_offres_command(fake_api: FakeApi, tmp_path: Path, monkeypatch, caplog) -> None:
+    """French summary; progress through `ciblage.progress` (the same lines as every stage:
+    start, end with the outcome), not a spinner of its own."""
+    import logging
+
+    from french_text import assert_french
     from typer.testing import CliRunner
 
     from ciblage.cli import app
+    from ciblage.progress import LOGGER_NAME
 
     fake_api.offers = make_offers("57", 20, datetime.now(UTC) - timedelta(days=3), timedelta(1))
     cfg = tmp_path / "ciblage.toml"
@@ -161,10 +167,40 @@ min_interval_seconds = 0
     )
     monkeypatch.setenv("T_ID", CLIENT_ID)
     monkeypatch.setenv("T_SECRET", CLIENT_SECRET)
-    result = CliRunner().invoke(app, ["fetch-offres", "-c", str(cfg), "-d", "57", "--days", "7"])
+    with caplog.at_level(logging.INFO, logger=LOGGER_NAME):
+        result = CliRunner().invoke(
+            app, ["fetch-offres", "-c", str(cfg), "-d", "57", "-d", "45", "--days", "7"]
+        )
     assert result.exit_code == 0, result.output
-    assert "20 offers in 1 pages" in result.output
+    assert "20 offres en 1 pages" in result.output
+    assert_french(result.output)
     assert len(list((tmp_path / "raw" / "offres").glob("*/offres_57_*.json"))) == 1
+    lines = [r.getMessage() for r in caplog.records if r.name == LOGGER_NAME]
+    assert lines[0] == "collecte offres : 2 départements à traiter"
+    assert lines[-1].startswith("collecte offres : 2/2 départements en ")
+    assert lines[-1].endswith(", 20 offres en 1 pages, 3 requêtes")
+
+
+def test_fetch_offres_without_credentials_is_one_french_line(tmp_path: Path, monkeypatch) -> None:
+    from french_text import assert_french
+    from typer.testing import CliRunner
+
+    from ciblage.cli import app
+
+    cfg = tmp_path / "ciblage.toml"
+    cfg.write_text(
+        '[offres_api]\nclient_id_env = "NO_ID_X"\nclient_secret_env = "NO_SECRET_X"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.delenv("NO_ID_X", raising=False)
+    monkeypatch.delenv("NO_SECRET_X", raising=False)
+    result = CliRunner().invoke(app, ["fetch-offres", "-c", str(cfg), "-d", "45"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output
+    assert lines[0].startswith("erreur : identifiants de l'API Offres d'emploi absents")
+    assert "NO_ID_X, NO_SECRET_X" in lines[0]
+    assert_french(lines[0].replace("francetravail.io", ""))
 
 
 def test_ingest_source_in_harvest_mode(fake_api: FakeApi, tmp_path: Path, monkeypatch) -> None:

@@ -57,14 +57,14 @@ def test_damaged_sources_through_the_cli(nightly_work: dict, tmp_path: Path) -> 
     _point(cfg, "sirene_etablissement", bad)
     code, last = _run(cfg)
     assert code == EXIT_NOT_PUBLISHED
-    assert last.startswith("NOT PUBLISHED: required source(s) failed: sirene_etablissement")
-    assert f"previous lists ({published.name}) kept" in last
+    assert last.startswith("NON PUBLIÉ : source(s) obligatoire(s) en échec : sirene_etablissement")
+    assert f"listes précédentes ({published.name}) conservées" in last
     assert latest_run_dir(settings) == published
     run = collect_status(settings.warehouse, last=1)[0]
     assert run["status"] == "failed" and run["stages"]["ingest"]["status"] == "failed"
     assert "score" not in run["stages"]
     report = (settings.output / "runs" / run["run_id"] / "run_report.md").read_text()
-    assert "NOT PUBLISHED" in report and "sirene_etablissement" in report
+    assert "NON PUBLIÉ" in report and "sirene_etablissement" in report
     # which data is old and since when, in French (ciblage/freshness.py)
     today = date.today().strftime("%d/%m/%Y")
     stale = f"Données SIRENE (établissements) du {today} : le chargement du {today} a échoué"
@@ -79,13 +79,13 @@ def test_damaged_sources_through_the_cli(nightly_work: dict, tmp_path: Path) -> 
     _point(cfg, "dpae_departement", dpae)
     code, last = _run(cfg)
     assert code == EXIT_DEGRADED, last
-    assert last.startswith("PUBLISHED WITH WARNINGS") and "dpae_departement failed" in last
+    assert last.startswith("PUBLIÉ AVEC AVERTISSEMENTS") and "dpae_departement en échec" in last
     new = latest_run_dir(settings)
     assert new != published
     run = collect_status(settings.warehouse, last=1)[0]
     assert run["status"] == "degraded"
     report = (new / "run_report.md").read_text()
-    assert "PUBLISHED WITH WARNINGS" in report and "dpae_departement" in report
+    assert "PUBLIÉ AVEC AVERTISSEMENTS" in report and "dpae_departement" in report
     stale = f"Données DPAE par département du {today} : le chargement du {today} a échoué"
     assert f"## Données anciennes\n\n- {stale}" in report
     assert run["stale_sources"] == [stale]

@@ -122,7 +122,7 @@ def test_run_report_and_status_name_the_stale_source(settings_factory, make_run)
     )
     assert report.stale_sources == [expected]
     md = (run_dir / "run_report.md").read_text(encoding="utf-8")
-    assert "PUBLISHED WITH WARNINGS" in md and f"## Données anciennes\n\n- {expected}" in md
+    assert "PUBLIÉ AVEC AVERTISSEMENTS" in md and f"## Données anciennes\n\n- {expected}" in md
     assert source_notices(run_dir) == [expected]
     bad = next(r for r in collect_status(s.warehouse) if r["run_id"] == "bad")
     assert bad["stale_sources"] == [expected]
@@ -132,4 +132,4 @@ def test_run_report_and_status_name_the_stale_source(settings_factory, make_run)
 
     res = CliRunner().invoke(app, ["status", "-c", str(s.config_path), "--wide"])
     assert res.exit_code == 0, res.output
-    assert f"old data: {expected}" in " ".join(res.output.split())
+    assert f"données anciennes : {expected}" in " ".join(res.output.split())

@@ -116,9 +116,9 @@ def test_scored_count_ratio_bounds(tmp_path: Path, now: int, passed: bool) -> No
     checks = _checks(evaluate(cur, prev, CFG), "scored_establishments")
     assert checks["dep:45"].passed is passed
     assert checks["dep:45"].value == pytest.approx(now / 100)
-    assert checks["dep:45"].bound == "0.8 <= current/previous <= 1.25"
+    assert checks["dep:45"].bound == "0.8 <= actuel/précédent <= 1.25"
     assert checks["dep:18"].passed  # the other département is judged on its own counts
-    assert f"{now} now vs 100" in checks["dep:45"].detail
+    assert f"{now} maintenant contre 100" in checks["dep:45"].detail
 
 
 @pytest.mark.parametrize(
@@ -182,7 +182,7 @@ def test_departement_disappeared_is_refused(tmp_path: Path) -> None:
     scored = _checks(checks, "scored_establishments")
     assert not scored["dep:18"].passed
     assert scored["dep:18"].value == 0
-    assert "0 now vs 40" in scored["dep:18"].detail
+    assert "0 maintenant contre 40" in scored["dep:18"].detail
     assert "dep:28" not in scored  # below the baseline: too small to judge
     assert scored["dep:45"].passed
 
@@ -226,7 +226,7 @@ def test_mean_abs_change_bounds(tmp_path: Path, deltas: list[int], passed: bool)
     assert checks["dep:45"].passed is passed
     assert checks["dep:45"].value == pytest.approx(sum(abs(d) for d in deltas) / len(deltas))
     assert checks["dep:18"].passed and checks["dep:18"].value == 0
-    assert "over 20 establishments" in checks["dep:45"].detail
+    assert "sur 20 établissements" in checks["dep:45"].detail
 
 
 def test_mean_abs_change_only_on_establishments_in_both_runs(tmp_path: Path) -> None:
@@ -285,7 +285,7 @@ def test_top10_replaced_share_bounds(
     check = _checks(evaluate(cur, prev, CFG), "top10_replaced_share")["departement:45"]
     assert check.passed is passed
     assert check.value == pytest.approx(n_replaced / n_lists)
-    assert check.detail.startswith(f"{n_replaced} of {n_lists} lists")
+    assert check.detail.startswith(f"{n_replaced} listes sur {n_lists}")
 
 
 @pytest.mark.parametrize(("shared_rank", "replaced"), [(10, False), (11, True)])
@@ -344,17 +344,17 @@ def test_incomplete_outputs_stop_the_evaluation(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        ("empty", "has no rows"),
-        ("columns", "lacks columns ['rank']"),
-        ("unreadable", "unreadable"),
-        ("snapshot", "gate snapshot missing"),
+        ("empty", "sans aucune ligne"),
+        ("columns", "sans les colonnes ['rank']"),
+        ("unreadable", "illisible"),
+        ("snapshot", "instantané des contrôles absent"),
         ("partial", "x.partial"),
     ],
 )
 def test_outputs_complete(tmp_path: Path, damage: str, message: str) -> None:
     run = _run(tmp_path, "cur")
     ok = evaluate(run, None, CFG)[0]
-    assert ok.passed and ok.value == 1 and ok.detail == "1 list rows"
+    assert ok.passed and ok.value == 1 and ok.detail == "1 lignes de listes"
     targets = run / TARGETS_FILE
     if damage == "empty":
         _targets({}).write_parquet(targets)
@@ -377,7 +377,7 @@ def test_gate_config_reads_its_section(tmp_path: Path) -> None:
     assert (g.high_potential_min, g.count_max_ratio, g.enabled) == (80, 2.0, False)
     assert isinstance(g.count_max_ratio, float) and g.count_min_ratio == 0.8
     cfg.write_text("[gates]\ncount_max = 2\n")
-    with pytest.raises(ConfigError, match="count_max.*known: enabled"):
+    with pytest.raises(ConfigError, match="count_max.*connues : enabled"):
         GateConfig.from_settings(load_settings(cfg))
 
 
@@ -392,20 +392,20 @@ def test_report_says_what_failed_and_round_trips(tmp_path: Path) -> None:
     rep = GateReport("r2", str(tmp_path), "r1", checks, published=False)
     assert not rep.passed and len(rep.failures) == 7
     assert rep.summary() == (
-        "; ".join(f"scored_establishments failed for dep:{d}: few" for d in range(10, 15))
-        + " (+2 more)"
+        " ; ".join(f"scored_establishments en échec pour dep:{d} : few" for d in range(10, 15))
+        + " (+2 autre(s))"
     )
     rep.write(tmp_path)
     md = (tmp_path / "run_report.md").read_text()
-    assert "NOT PUBLISHED: the previous lists (r1) stay published" in md
-    assert "- checks: 8, failed: 7" in md
+    assert "NON PUBLIÉ : les listes précédentes (r1) restent publiées" in md
+    assert "- contrôles : 8, en échec : 7" in md
     assert "| scored_establishments | dep:10 | 0.5 | 0.8 <= r <= 1.25 | few |" in md
     back = GateReport.read(tmp_path)
     assert back == rep
     ok = GateReport("r3", str(tmp_path), None, checks[-1:], published=True)
-    assert ok.passed and ok.summary() == "1 gate checks passed"
-    assert "\n- PUBLISHED (`latest` now points to this run)\n" in ok.to_markdown()
-    assert "compared with: nothing (first publication)" in ok.to_markdown()
+    assert ok.passed and ok.summary() == "1 contrôle(s) de publication réussi(s)"
+    assert "\n- PUBLIÉ (`latest` pointe désormais sur ce run)\n" in ok.to_markdown()
+    assert "comparé à : rien (première publication)" in ok.to_markdown()
 
 
 def test_warnings_are_added_to_the_report(tmp_path: Path) -> None:
@@ -417,8 +417,8 @@ def test_warnings_are_added_to_the_report(tmp_path: Path) -> None:
     assert rep is not None
     assert rep.warnings == ["dpae stale", "geoloc missing", "offres failed"]
     md = (tmp_path / "run_report.md").read_text()
-    assert "PUBLISHED WITH WARNINGS" in md and "- data warnings: 3" in md
-    assert "## Data warnings\n\n- dpae stale\n" in md
+    assert "PUBLIÉ AVEC AVERTISSEMENTS" in md and "- avertissements sur les données : 3" in md
+    assert "## Avertissements sur les données\n\n- dpae stale\n" in md
     assert GateReport.read(tmp_path).warnings == rep.warnings
 
 
@@ -499,7 +499,7 @@ def test_scope_of_agency_and_bassin_runs(tmp_path: Path) -> None:
 
 
 def test_snapshot_needs_scores(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="no scored establishment for as_of 2026-12-01"):
+    with pytest.raises(ValueError, match="aucun établissement noté au 2026-12-01"):
         write_snapshot(_warehouse(), tmp_path, date(2026, 12, 1), "all", CFG)
 
 
@@ -513,23 +513,23 @@ def test_report_markdown_and_json_in_full(tmp_path: Path) -> None:
     rep.warnings = ["données DPAE périmées"]
     assert rep.to_markdown() == "\n".join(
         [
-            "# Run report r2",
+            "# Rapport du run r2",
             "",
-            "- PUBLISHED WITH WARNINGS (degraded data; `latest` now points to this run)",
-            "- compared with: r1",
-            "- checks: 3, failed: 2",
-            "- data warnings: 1",
+            "- PUBLIÉ AVEC AVERTISSEMENTS (données dégradées ; `latest` pointe sur ce run)",
+            "- comparé à : r1",
+            "- contrôles : 3, en échec : 2",
+            "- avertissements sur les données : 1",
             "",
-            "## Data warnings",
+            "## Avertissements sur les données",
             "",
             "- données DPAE périmées",
             "",
-            "## Failed gates",
+            "## Contrôles en échec",
             "",
-            "| gate | territory | figure | bound | detail |",
+            "| contrôle | territoire | valeur | seuil | détail |",
             "|---|---|---|---|---|",
             "| scored_establishments | dep:45 | 0.5 | 0.8 <= r <= 1.25 | few |",
-            "| outputs_complete | run | n/a | readable | targets.parquet missing |",
+            "| outputs_complete | run | n/d | readable | targets.parquet missing |",
             "",
         ]
     )
@@ -541,14 +541,14 @@ def test_report_markdown_and_json_in_full(tmp_path: Path) -> None:
     assert "données DPAE périmées" in text  # not \u00e9 escapes
     assert (tmp_path / "run_report.md").read_text(encoding="utf-8") == rep.to_markdown()
     clean = GateReport("r3", "d", "r2", checks[2:], published=True).to_markdown()
-    assert clean.endswith("- data warnings: 0\n")
+    assert clean.endswith("- avertissements sur les données : 0\n")
 
 
-@pytest.mark.parametrize(("n", "more"), [(5, ""), (6, " (+1 more)")])
+@pytest.mark.parametrize(("n", "more"), [(5, ""), (6, " (+1 autre(s))")])
 def test_summary_names_five_failures(n: int, more: str) -> None:
     checks = [GateCheck("g", f"dep:{i}", 0.1, "b", False, "d") for i in range(n)]
     summary = GateReport("r", "d", None, checks).summary()
-    assert summary == "; ".join(f"g failed for dep:{i}: d" for i in range(5)) + more
+    assert summary == " ; ".join(f"g en échec pour dep:{i} : d" for i in range(5)) + more
 
 
 def test_unknown_gate_options_are_named(tmp_path: Path) -> None:
@@ -557,7 +557,7 @@ def test_unknown_gate_options_are_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         GateConfig.from_settings(load_settings(cfg))
     known = ", ".join(f.name for f in dataclasses.fields(GateConfig))
-    assert f"unknown option(s) in [gates]: alpha, zeta (known: {known})" in str(err.value)
+    assert f"option(s) inconnue(s) dans [gates] : alpha, zeta (connues : {known})" in str(err.value)
 
 
 def test_snapshot_is_rewritten_in_a_new_or_existing_folder(tmp_path: Path) -> None:
@@ -612,10 +612,10 @@ def test_outputs_complete_in_detail(tmp_path: Path) -> None:
         False,
     )
     assert check.detail == (
-        "targets.parquet missing; unfinished files: f0.tmp, f1.tmp, f2.tmp, f3.tmp, f4.tmp; "
-        "gate snapshot missing"
+        "targets.parquet absent ; fichiers inachevés : f0.tmp, f1.tmp, f2.tmp, f3.tmp, f4.tmp ; "
+        "instantané des contrôles absent"
     )
-    assert check.bound == "targets.parquet readable, non-empty; no unfinished file"
+    assert check.bound == "targets.parquet lisible, non vide ; aucun fichier inachevé"
 
 
 def test_outputs_check_stays_first_when_compared(tmp_path: Path) -> None:

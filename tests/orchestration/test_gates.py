@@ -47,7 +47,7 @@ def test_territory_losing_establishments_is_blocked(settings_factory, make_run) 
     assert not any(t == "dep:18" for _, t in failed)
     assert latest_run_dir(s) == first.resolve()  # previous lists stay published
     md = (second / "run_report.md").read_text()
-    assert "NOT PUBLISHED" in md and "dep:45" in md and "scored_establishments" in md
+    assert "NON PUBLIÉ" in md and "dep:45" in md and "scored_establishments" in md
     with session(s.warehouse) as con:
         status, message = con.execute(
             "SELECT status, message FROM run_ledger WHERE step = 'publication' "
@@ -105,7 +105,7 @@ def test_incomplete_run_is_never_published(settings_factory, make_run) -> None:
     rep = publish_run(s, broken, latest_run_dir(s))
     assert not rep.published
     assert rep.failures[0].name == "outputs_complete"
-    assert "targets.parquet missing" in rep.failures[0].detail
+    assert "targets.parquet absent" in rep.failures[0].detail
     assert "list.csv.partial" in rep.failures[0].detail
     assert latest_run_dir(s) == first.resolve()
 

@@ -95,9 +95,9 @@ def test_judge_sources_splits_required_and_optional() -> None:
     }
     v = judge_sources(summary, configured={"sirene_etablissement", "dpae_departement"})
     assert v.status == "failed"
-    assert v.failed_required == ["sirene_etablissement failed (missing column siret)"]
+    assert v.failed_required == ["sirene_etablissement en échec (missing column siret)"]
     # hires_siret is not configured: a deployment choice, not a degradation
-    assert v.degraded == ["dpae_departement stale (newest quarter 2025-03-31)"]
+    assert v.degraded == ["dpae_departement périmée (newest quarter 2025-03-31)"]
     assert judge_sources({"sources": {}}).status == "completed"
 
 
@@ -108,13 +108,15 @@ def test_required_source_failure_stops_before_scoring(stand_ins: Path, prefect_h
     nightly_flow(config=str(stand_ins))  # a good run publishes first
     published = latest_run_dir(settings)
     damage(stand_ins, "sirene_etablissement", "failed", "x.zip row 12: missing column 'siret'")
-    with pytest.raises(RunNotPublished, match=r"NOT PUBLISHED: required source.*siret") as err:
+    with pytest.raises(
+        RunNotPublished, match=r"NON PUBLIÉ : source\(s\) obligatoire\(s\) en échec.*siret"
+    ) as err:
         nightly_flow(config=str(stand_ins))
     assert CALLS == ["ingest", "score", "publish", "ingest"]  # no ranking on stale SIRENE
     assert latest_run_dir(settings) == published  # the previous lists stay
     report = Path(err.value.result["outcome"]["run_dir"]) / "run_report.md"
     text = report.read_text()
-    assert "NOT PUBLISHED" in text and "failed: 1" in text and "sirene_etablissement" in text
+    assert "NON PUBLIÉ" in text and "en échec : 1" in text and "sirene_etablissement" in text
     runs = collect_status(settings.warehouse, last=2)
     assert runs[0]["status"] == "failed" and runs[0]["stages"]["ingest"]["status"] == "failed"
     assert "sirene_etablissement" in runs[0]["error"]
@@ -132,7 +134,7 @@ def test_a_source_filling_no_feature_publishes_degraded(stand_ins: Path, prefect
     outcome = nightly_flow(config=str(stand_ins))["outcome"]
     assert outcome["status"] == "degraded" and "dpae: 0.0 %" in outcome["line"]
     report = json.loads((Path(outcome["run_dir"]) / "run_report.json").read_text())
-    assert report["published"] and "feature coverage" in report["warnings"][0]
+    assert report["published"] and "couverture des variables" in report["warnings"][0]
 
 
 def test_optional_source_failure_publishes_degraded(stand_ins: Path, prefect_harness) -> None:
@@ -149,7 +151,7 @@ def test_optional_source_failure_publishes_degraded(stand_ins: Path, prefect_har
     report = json.loads((run_dir / "run_report.json").read_text())
     assert report["published"] and "not UTF-8" in report["warnings"][0]
     md = (run_dir / "run_report.md").read_text()
-    assert "PUBLISHED WITH WARNINGS" in md and "data warnings: 1" in md
+    assert "PUBLIÉ AVEC AVERTISSEMENTS" in md and "avertissements sur les données : 1" in md
     runs = collect_status(load_settings(stand_ins).warehouse, last=1)
     assert runs[0]["status"] == "degraded"
 
@@ -163,15 +165,15 @@ def _cli(cfg: Path) -> tuple[int, list[str]]:
 
 def test_cli_exit_codes_and_last_line(stand_ins: Path, prefect_harness) -> None:
     code, lines = _cli(stand_ins)
-    assert code == 0 and lines[-1].startswith("PUBLISHED -> ")
+    assert code == 0 and lines[-1].startswith("PUBLIÉ -> ")
     damage(stand_ins, "dpae_departement", "stale", "newest quarter 2025-03-31")
     code, lines = _cli(stand_ins)
-    assert code == EXIT_DEGRADED and lines[-1].startswith("PUBLISHED WITH WARNINGS")
+    assert code == EXIT_DEGRADED and lines[-1].startswith("PUBLIÉ AVEC AVERTISSEMENTS")
     damage(stand_ins, "ref_naf", "failed", "naf_data.sql: unexpected end of file")
     code, lines = _cli(stand_ins)
     assert code == EXIT_NOT_PUBLISHED
-    assert lines[-1].startswith("NOT PUBLISHED: required source(s) failed: ref_naf failed")
-    assert "kept" in lines[-1]
+    assert lines[-1].startswith("NON PUBLIÉ : source(s) obligatoire(s) en échec : ref_naf en échec")
+    assert "conservées" in lines[-1]
 
 
 def test_deployed_flow_refuses_a_misspelt_source(stand_ins: Path, prefect_harness) -> None:
@@ -180,7 +182,7 @@ def test_deployed_flow_refuses_a_misspelt_source(stand_ins: Path, prefect_harnes
     from pipelines.nightly import nightly_flow
 
     stand_ins.write_text(stand_ins.read_text() + '[sources.sirene_etablissements]\npath = "x"\n')
-    with pytest.raises(ConfigError, match="did you mean 'sirene_etablissement'"):
+    with pytest.raises(ConfigError, match="vouliez-vous dire 'sirene_etablissement'"):
         nightly_flow(config=str(stand_ins))
     assert CALLS == []
 
@@ -210,10 +212,10 @@ def test_ingest_and_publish_commands_exit_codes(monkeypatch, tmp_path: Path) -> 
     assert CliRunner().invoke(app, ["ingest", "-c", str(cfg)]).exit_code == 0
     statuses["sirene_geoloc"] = "failed"
     res = CliRunner().invoke(app, ["ingest", "-c", str(cfg)])
-    assert res.exit_code == EXIT_DEGRADED and "ingest r DEGRADED" in res.stdout
+    assert res.exit_code == EXIT_DEGRADED and "ingest r DÉGRADÉ : " in res.stdout
     statuses["sirene_unite_legale"] = "failed"
     res = CliRunner().invoke(app, ["ingest", "-c", str(cfg)])
-    assert res.exit_code == EXIT_NOT_PUBLISHED and "ingest r FAILED" in res.stdout
+    assert res.exit_code == EXIT_NOT_PUBLISHED and "ingest r ÉCHEC : " in res.stdout
 
     published = {"value": False}
 
@@ -229,6 +231,6 @@ def test_ingest_and_publish_commands_exit_codes(monkeypatch, tmp_path: Path) -> 
 
     _plain_stage(monkeypatch, "publish", "publish_flow", publish)
     res = CliRunner().invoke(app, ["publish", "-c", str(cfg)])
-    assert res.exit_code == EXIT_NOT_PUBLISHED and "NOT published" in res.stdout
+    assert res.exit_code == EXIT_NOT_PUBLISHED and "NON publiées (voir run_report.md)" in res.stdout
     published["value"] = True
     assert CliRunner().invoke(app, ["publish", "-c", str(cfg)]).exit_code == 0

@@ -130,5 +130,5 @@ def test_gate_refusal_fails_the_run(fake_stages: Path, prefect_harness: None) ->
     from pipelines.nightly import PublicationBlocked, nightly_flow
 
     fake_stages.with_name("block-publish").touch()
-    with pytest.raises(PublicationBlocked, match=r"NOT published.*dep:45: 20 now vs 40"):
+    with pytest.raises(PublicationBlocked, match=r"NON PUBLIÉ.*dep:45 : 20 now vs 40"):
         nightly_flow(config=str(fake_stages))

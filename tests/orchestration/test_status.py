@@ -43,10 +43,10 @@ def test_ledger_and_status(settings_factory, capsys) -> None:
 
     show_status(config=str(s.config_path), last=5)
     out = capsys.readouterr().out
-    assert "R1" in out and "R0" in out and "model exploded" in out and "118 rows" in out
+    assert "R1" in out and "R0" in out and "model exploded" in out and "118 lignes" in out
 
 
 def test_status_before_any_run(settings_factory, capsys) -> None:
     s = settings_factory()
     show_status(config=str(s.config_path))
-    assert "nothing has run" in capsys.readouterr().out
+    assert "aucun run" in capsys.readouterr().out

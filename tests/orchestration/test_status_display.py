@@ -41,7 +41,7 @@ def test_killed_run_shows_interrupted(settings_factory) -> None:
     killed = next(r for r in runs if r["run_id"] == "killed")
     assert killed["status"] == "interrupted"
     assert killed["stages"]["score"]["status"] == "interrupted"
-    assert "killed" in killed["error"]
+    assert "tué" in killed["error"]
 
 
 def test_live_run_stays_running_and_dead_pid_does_not(settings_factory) -> None:
@@ -90,7 +90,7 @@ def test_status_at_80_columns_short_ids_by_default(settings_factory, monkeypatch
     for run_id in ids:
         assert run_id not in heads  # whole ids only with --wide
         assert shown[run_id] in heads and len(shown[run_id]) < len(run_id)
-    assert "INTERRUPTED" in heads[shown[ids[-1]]]
+    assert "INTERROMPU" in heads[shown[ids[-1]]]
 
 
 def test_status_wide_prints_whole_ids_within_80_columns(

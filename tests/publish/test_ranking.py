@@ -139,9 +139,9 @@ def test_territory_filters(synth_settings):
         ("agence", "2410")
     }
     assert (df["commune"] == "Montargis").all()
-    with pytest.raises(TerritoryError, match="not found"):
+    with pytest.raises(TerritoryError, match="introuvable"):
         _rank(synth_settings, territory="dep:99")
-    with pytest.raises(TerritoryError, match="invalid territory"):
+    with pytest.raises(TerritoryError, match="territoire invalide"):
         parse_territory("region:24")
 
 
@@ -163,10 +163,10 @@ def test_agency_mapping_file(tmp_path, synth_warehouse):
 @pytest.mark.parametrize(
     "content, message",
     [
-        ("commune;agence\n45234;X\n", "line 1: header"),
-        ("commune;agency_code;agency_name\n4523;X;Y\n", "line 2: field commune"),
-        ("commune;agency_code;agency_name\n45234;X/1;Y\n", "line 2: field agency_code"),
-        ("commune;agency_code;agency_name\n45234;X;Y\n45302;X;Z\n", "line 3: field agency_name"),
+        ("commune;agence\n45234;X\n", "ligne 1 : l'en-tête"),
+        ("commune;agency_code;agency_name\n4523;X;Y\n", "ligne 2 : champ commune"),
+        ("commune;agency_code;agency_name\n45234;X/1;Y\n", "ligne 2 : champ agency_code"),
+        ("commune;agency_code;agency_name\n45234;X;Y\n45302;X;Z\n", "ligne 3 : champ agency_name"),
     ],
 )
 def test_agency_mapping_errors(tmp_path, synth_warehouse, content, message):
@@ -183,7 +183,7 @@ def test_resolve_as_of(synth_warehouse):
     try:
         assert resolve_as_of(con, syn.AS_OF, explicit=True) == syn.AS_OF
         assert resolve_as_of(con, date(2026, 11, 20), explicit=False) == syn.AS_OF
-        with pytest.raises(RuntimeError, match="no scores as of 2026-11-20"):
+        with pytest.raises(RuntimeError, match="pas de scores au 2026-11-20"):
             resolve_as_of(con, date(2026, 11, 20), explicit=True)
     finally:
         con.close()

@@ -63,7 +63,9 @@ def _row(df: pl.DataFrame, rome: str, siret: str) -> dict:
 
 
 def test_as_of_fallback_is_said_and_needs_scores(synth_warehouse, caplog):
-    with pytest.raises(RuntimeError, match="^no score_etablissement_rome table: run `ciblage "):
+    with pytest.raises(
+        RuntimeError, match="^pas de table score_etablissement_rome : lancez d'abord `ciblage "
+    ):
         resolve_as_of(duckdb.connect(), syn.AS_OF, explicit=False)
     con = duckdb.connect(str(synth_warehouse), read_only=True)
     try:
@@ -72,7 +74,7 @@ def test_as_of_fallback_is_said_and_needs_scores(synth_warehouse, caplog):
         assert caplog.messages == [
             "no scores as of 2026-11-20; publishing the latest scores, as of 2026-11-01"
         ]
-        with pytest.raises(RuntimeError, match=r"2020-01-01 .*\(latest before it: None\)"):
+        with pytest.raises(RuntimeError, match=r"2020-01-01 .*\(dernière date avant : None\)"):
             resolve_as_of(con, date(2020, 1, 1), explicit=False)
     finally:
         con.close()
@@ -264,7 +266,7 @@ def test_top_n_below_one_and_unknown_cooldown_are_refused(tmp_path, synth_wareho
     with pytest.raises(ConfigError, match="top_n >= 1"):
         RankingOptions.from_settings(settings)
     settings = make_settings(tmp_path, synth_warehouse, 'cooldown = "later"')
-    with pytest.raises(ConfigError, match="cooldown must be one of .*got 'later'"):
+    with pytest.raises(ConfigError, match="cooldown doit valoir l'un de .*reçu 'later'"):
         RankingOptions.from_settings(settings)
 
 

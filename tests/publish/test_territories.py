@@ -34,7 +34,7 @@ def test_parse(text, level, code):
 
 @pytest.mark.parametrize("text", ["45", "dep:", "region:24", "commune:45234"])
 def test_parse_errors(text):
-    with pytest.raises(TerritoryError, match="invalid territory"):
+    with pytest.raises(TerritoryError, match="territoire invalide"):
         parse_territory(text)
 
 

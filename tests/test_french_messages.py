@@ -1,0 +1,154 @@
+"""User-facing lines are French (issue 13): a run's last line, its summary, `status`, the
+warehouse-lock refusal, the run report. Fast: no Prefect flow runs, no server starts.
+
+Each test fails if one of these lines goes back to English (`french_text.assert_french`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import typer
+from french_text import assert_french
+from typer.testing import CliRunner
+
+from ciblage.cli import _finish_run, app
+from ciblage.cli_errors import friendly
+from ciblage.gates import GateCheck, GateReport
+from ciblage.lock import WarehouseLockTimeout, _acquire, lock_path
+from ciblage.outcome import EXIT_NOT_PUBLISHED, judge_sources, status_fr
+from ciblage.status import _block, _fmt_stage
+
+
+def test_a_crashed_run_ends_on_one_french_line_exit_1(capsys) -> None:
+    def crash() -> dict:
+        raise RuntimeError("pas de table score_etablissement_rome")
+
+    with pytest.raises(typer.Exit) as end:
+        _finish_run(crash)
+    assert end.value.exit_code == EXIT_NOT_PUBLISHED
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("NON PUBLIÉ : le run s'est arrêté sur RuntimeError : pas de table")
+    assert_french(last.replace("RuntimeError", ""))
+
+
+def test_run_summary_line_is_french() -> None:
+    from pipelines.nightly import summary_line
+
+    result = {
+        "run_id": "r1",
+        "stages": {
+            "ingest": {"status": "skipped", "reused_from": "r0"},
+            "score": {"status": "completed", "seconds": 12.4},
+            "publish": {"status": "blocked", "seconds": 3.25},
+        },
+        "publish": {},
+    }
+    line = summary_line(result)
+    assert line == (
+        "run r1 : ingest réutilisé, score terminé (12 s), publish bloqué (3,2 s) ; "
+        "sortie : rien de nouveau publié"
+    )
+    assert_french(line)
+
+
+def test_source_verdict_is_french() -> None:
+    summary = {
+        "sources": {
+            "sirene_etablissement": {"status": "failed", "message": "x.zip ligne 12"},
+            "dpae_departement": {"status": "stale", "message": "trimestre 2025-03-31"},
+        }
+    }
+    message = judge_sources(summary).message() or ""
+    assert message == (
+        "source(s) obligatoire(s) en échec : sirene_etablissement en échec (x.zip ligne 12) | "
+        "source(s) facultative(s) sur leur dernier chargement réussi : "
+        "dpae_departement périmée (trimestre 2025-03-31)"
+    )
+    assert_french(message)
+
+
+def test_run_report_is_french(tmp_path: Path) -> None:
+    checks = [
+        GateCheck("scored_establishments", "dep:45", 0.5, "0.8 <= r <= 1.25", False, "peu"),
+        GateCheck("outputs_complete", "run", None, "lisible", False, "targets.parquet absent"),
+    ]
+    report = GateReport("r2", str(tmp_path), "r1", checks, published=False)
+    report.warnings = ["dpae_departement périmée"]
+    text = report.to_markdown()
+    assert text.startswith("# Rapport du run r2\n\n- NON PUBLIÉ : les listes précédentes (r1)")
+    # gate and file names stay as they are; everything else is French
+    assert_french(text.replace("scored_establishments", "").replace("outputs_complete", ""))
+    assert_french(report.summary().replace("scored_establishments", ""))
+
+
+def test_status_block_is_french() -> None:
+    run = {
+        "run_id": "20261127T181423",
+        "flows": "nightly",
+        "status": "interrupted",
+        "seconds": 42.0,
+        "started": datetime(2026, 11, 27, 18, 14, 23),
+        "as_of": "2026-11-01",
+        "territory": "dep:45",
+        "stages": {
+            "ingest": {"status": "completed", "rows_out": 1234567, "seconds": 30.0},
+            "score": {"status": "interrupted", "rows_out": None, "seconds": None},
+        },
+        "dq": "ok (12 contrôles)",
+        "stale_sources": ["Données DPAE du 01/10/2026 : le chargement du 27/11 a échoué"],
+        "model": None,
+        "coverage": "dpae_departement 0 % SOUS LE SEUIL",
+        "published": "NON publié : scores_snapshot en échec pour run : aucune donnée",
+        "error": "processus disparu (tué ou planté) pendant le run",
+    }
+    lines = [text for text, _ in _block(run, "20261127T181423")]
+    assert lines[0] == "20261127T181423  nightly  INTERROMPU  42.0s"
+    assert lines[1].startswith("  démarré 2026-11-27 18:14:23 UTC | données au 2026-11-01 |")
+    assert "  ingest   terminé, 1 234 567 lignes, 30.0s" in lines
+    assert_french("\n".join(lines).replace("scores_snapshot", ""))
+    assert _fmt_stage({"status": "skipped", "rows_out": 3, "seconds": 1.0}) == (
+        "réutilisé, 3 lignes, 1.0s"
+    )
+    assert status_fr("degraded") == "dégradé" and status_fr("brand-new") == "brand-new"
+
+
+def test_status_without_warehouse_is_french(tmp_path: Path) -> None:
+    cfg = tmp_path / "ciblage.toml"
+    cfg.write_text('[paths]\nwarehouse = "wh/c.duckdb"\n', encoding="utf-8")
+    res = CliRunner().invoke(app, ["status", "-c", str(cfg)])
+    assert res.exit_code == 0
+    assert res.output.startswith("pas encore d'entrepôt à ") and "aucun run" in res.output
+    assert_french(res.output)
+
+
+def test_warehouse_lock_timeout_is_one_french_line_exit_1(tmp_path: Path, capsys) -> None:
+    path = lock_path(tmp_path / "c.duckdb")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"run_id": "nightly-A", "flow": "nightly", "pid": 1, "host": "h"}')
+    holder, waiter = os.open(path, os.O_RDWR), os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(WarehouseLockTimeout) as err:
+            _acquire(waiter, path, timeout_s=0, poll_s=0.01, remind_s=60, log=lambda _: None)
+    finally:
+        os.close(waiter)
+        os.close(holder)
+    message = str(err.value)
+    assert message.startswith("abandon après 0 s d'attente : le run nightly-A (nightly, pid 1")
+    assert "tient le verrou de l'entrepôt" in message
+
+    @friendly
+    def command() -> None:
+        raise err.value
+
+    with pytest.raises(typer.Exit) as end:
+        command()
+    assert end.value.exit_code == EXIT_NOT_PUBLISHED
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("erreur : abandon après") and "\n" not in line
+    assert_french(line)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from ciblage.publish import fmt
 from ciblage.publish.exports import fiche_lines, write_fiches_sheet
-from ciblage.publish.site import copy_assets, fiche_context, render
+from ciblage.publish.site import copy_assets, render
+from ciblage.publish.site_data import fiche_context, fiche_data, json_script
 
 if TYPE_CHECKING:
     from ciblage.matching import MatchResult
@@ -101,6 +102,9 @@ def write_match_html(result: MatchResult, path: Path) -> Path:
         "match.html.j2",
         path,
         m=context,
+        fiches_json=json_script(
+            [fiche_data(f, with_map=False) for f in result.fiches], "fiches-donnees"
+        ),
         root="",
         as_of_fr=fmt.fr_date(result.as_of),
         run_id="match",

@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ciblage.config import PROJECT_ROOT
-from ciblage.publish import fmt
+from ciblage.publish.site_data import (
+    FICHE_HREF,
+    list_data,
+    write_fiche_files,
+    write_list_files,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -147,34 +152,6 @@ def _points(rows: list[dict[str, Any]], href: str) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def _display_row(r: dict[str, Any]) -> dict[str, Any]:
-    offers = r.get("last_offers") or []
-    return {
-        **r,
-        "stars_text": fmt.stars(r["stars"]),
-        "expected_fr": fmt.hires_band(r["expected_hires_6m"]),
-        "flags": fmt.flags(r),
-        "last_offer": fmt.offer_text(offers[0]) if offers else "",
-        "last_offer_sort": offers[0]["date_offre"].isoformat() if offers else "",
-    }
-
-
-def fiche_context(f: dict[str, Any]) -> dict[str, Any]:
-    lists = [
-        {**x, "stars_text": fmt.stars(x["stars"]), "expected_fr": fmt.hires_band(x["expected"])}
-        for x in f["lists"]
-    ]
-    return {**f, "lists": lists, "date_creation_fr": fmt.fr_date(f.get("date_creation"))}
-
-
-def write_fiche_page(
-    path: Path, f: dict[str, Any], common: dict[str, Any], agency: dict[str, Any] | None
-) -> Path:
-    one = _points([f], "")
-    svg = map_html(one, width=360) if one and one[0]["lat"] is not None else ""
-    return render("fiche.html.j2", path, f=fiche_context(f), agency=agency, map_svg=svg, **common)
-
-
 def write_agency_pages(
     site_dir: Path,
     agency: dict[str, Any],
@@ -183,36 +160,34 @@ def write_agency_pages(
     common: dict[str, Any],
     notes: dict[str, dict[str, Any]] | None = None,
 ) -> int:
-    """Agency page, one page per ROME (a short one says so and how to widen it), one
-    fiche per company; returns pages written."""
+    """The agency page, and two pages that draw any of its lists (`liste.html#D1507`; a
+    short one says so and how to widen it) and any of its companies (`fiche.html#SIRET`)
+    from the agency's data files; returns the files written.
+
+    Lines and fiches are data that site.js draws, a few files per agency: a national run
+    publishes millions of lines, and one page per list and per company meant a template
+    render per line and millions of files."""
     notes = notes or {}
     base = site_dir / "agences" / agency["code"]
     ctx = {**common, "root": "../../"}
     romes = []
-    all_rows = []
+    trades = []
+    all_rows: list[dict[str, Any]] = []
     for grp in rows.sort("code_rome", "rank").partition_by("code_rome", maintain_order=True):
-        disp = [_display_row(r) for r in grp.iter_rows(named=True)]
-        all_rows += disp
-        rome = {"code_rome": disp[0]["code_rome"], "rome_label": disp[0]["rome_label"]}
+        raw = list(grp.iter_rows(named=True))
+        all_rows += raw
+        code, label = raw[0]["code_rome"], raw[0]["rome_label"]
         romes.append(
             {
-                **rome,
-                "n": len(disp),
-                "best_name": disp[0]["name"],
-                "best_potential": disp[0]["hiring_potential"],
-                "short": rome["code_rome"] in notes,
+                "code_rome": code,
+                "rome_label": label,
+                "n": len(raw),
+                "best_name": raw[0]["name"],
+                "best_potential": raw[0]["hiring_potential"],
+                "short": code in notes,
             }
         )
-        render(
-            "rome.html.j2",
-            base / f"{rome['code_rome']}.html",
-            agency=agency,
-            rome=rome,
-            note=notes.get(rome["code_rome"]),
-            rows=disp,
-            map_svg=map_html(_points(disp, "fiches/{siret}.html")),
-            **ctx,
-        )
+        trades.append(list_data(code, label, raw, notes.get(code)))
     render(
         "agence.html.j2",
         base / "index.html",
@@ -220,13 +195,14 @@ def write_agency_pages(
         # the trades with the most real targets first (then the best one's potential): an
         # agency has dozens of trades, most with one or two companies
         romes=sorted(romes, key=lambda r: (-r["n"], -r["best_potential"], r["code_rome"])),
-        map_svg=map_html(_points(all_rows, "fiches/{siret}.html")),
+        map_svg=map_html(_points(all_rows, FICHE_HREF)),
         **ctx,
     )
-    fctx = {**common, "root": "../../../"}
-    for f in fiches:
-        write_fiche_page(base / "fiches" / f"{f['siret']}.html", f, fctx, agency)
-    return 1 + len(romes) + len(fiches)
+    index = write_list_files(base / "listes", trades)
+    render("liste.html.j2", base / "liste.html", agency=agency, index=index, **ctx)
+    files = write_fiche_files(base / "fiches", fiches)
+    render("fiche.html.j2", base / "fiche.html", agency=agency, files=files, **ctx)
+    return 3 + len(set(index.values())) + files
 
 
 def write_index(

@@ -85,9 +85,11 @@ def test_site_opens_in_browser(published_dir):
         assert page.locator("#agences tbody tr").count() >= 1
         page.locator("#agences tbody a").first.click()
         page.locator("#metiers tbody a").first.click()
+        page.wait_for_selector("#liste tbody tr")  # drawn from the agency's list file
         rows = page.locator("#liste tbody tr")
         assert rows.count() >= 1
         page.locator("#liste tbody a").first.click()
+        page.wait_for_selector(".raisons li")  # drawn from the agency's fiche file
         assert page.locator(".raisons li").count() >= 1
         assert "Immersion professionnelle" in page.inner_text(".aides-fiche")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import openpyxl
 import pytest
@@ -83,7 +85,10 @@ def test_cli_prints_and_writes(tmp_path, synth_warehouse):
     assert wb.sheetnames == ["Profil", "Entreprises", "Fiches"]
     assert wb["Entreprises"].max_row == 6  # header + 5 companies
     html = (out / "profil_M1607_45234.html").read_text("utf-8")
-    assert html.count('class="fiche"') == 5 and "bénéficiaire du RSA" in html
+    assert "bénéficiaire du RSA" in html
+    data = html.split('<script type="application/json" id="fiches-donnees">')[1]
+    fiches = json.loads(data.split("</script>")[0])
+    assert len(fiches) == 5 and all(f["aids"] and f["reasons"] for f in fiches)
     for p in (syn.P_ETAB, syn.P_UNITE):
         assert p not in html
     bad = CliRunner().invoke(

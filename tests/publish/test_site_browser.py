@@ -89,7 +89,7 @@ def test_index_agency_list_and_fiche(run_dir):
         # the fiche shows the reasons and the hiring aids
         first = lst.row(0, named=True)
         page.fill("#potentiel-min", "0")
-        page.click(f"#liste a[href='fiches/{first['siret']}.html']")
+        page.click(f"#liste a[href='fiche.html#{first['siret']}']")
         assert page.inner_text("h1") == first["name"]
         reasons = page.locator(".raisons li").all_inner_texts()
         assert reasons == first["reasons"]
@@ -98,10 +98,29 @@ def test_index_agency_list_and_fiche(run_dir):
         assert first["siret"] in page.inner_text("dl")
 
 
+def _fiche_uri(run_dir: Path, agency: str, siret: str) -> str:
+    return (run_dir / "site" / "agences" / agency / "fiche.html").as_uri() + "#" + siret
+
+
+def test_fiche_page_follows_the_address(run_dir):
+    """One fiche page per agency draws any of its companies from the data files: another
+    SIRET in the address shows that company, an unknown one says so."""
+    targets = pl.read_parquet(run_dir / "targets.parquet").filter(
+        pl.col("territory_level") == "agence", pl.col("territory_code") == "2420"
+    )
+    names = dict(targets.select("siret", "name").unique().iter_rows())
+    with chromium_page() as page:
+        for siret, name in sorted(names.items()):
+            page.goto(_fiche_uri(run_dir, "2420", siret))
+            assert page.inner_text("h1") == name
+            assert siret in page.inner_text(".fiche")
+        page.evaluate("window.location.hash = '#00000000000000'")
+        assert "Entreprise introuvable" in page.inner_text("#fiche-page")
+
+
 def test_public_employer_fiche_shows_pec(run_dir):
     with chromium_page() as page:
-        fiche = run_dir / "site" / "agences" / "2420" / "fiches" / f"{syn.PUBLIC}.html"
-        page.goto(fiche.as_uri())
+        page.goto(_fiche_uri(run_dir, "2420", syn.PUBLIC))
         aids = page.inner_text(".aides-fiche")
         assert "Parcours emploi compétences" in aids and "employeur public" in aids
         assert "Emplois francs" not in aids  # private employers only
@@ -146,11 +165,11 @@ def test_short_list_contact_and_fiche(run_dir):
         page.goto((run_dir / "site" / "agences" / "2420" / "index.html").as_uri())
         assert page.locator(".badge.court").count() >= 1
         _shot(page, "agence")
-        page.goto((run_dir / "site" / "agences" / "2420" / "D1507.html").as_uri())
+        page.goto((run_dir / "site" / "agences" / "2420" / "liste.html").as_uri() + "#D1507")
         note = page.inner_text(".liste-courte")
         assert note.startswith("Liste courte") and "Pour élargir" in note
         _shot(page, "liste")
-        page.goto((run_dir / "site" / "agences" / "2420" / "fiches" / f"{syn.MANY}.html").as_uri())
+        page.goto(_fiche_uri(run_dir, "2420", syn.MANY))
         contact = page.inner_text(".contact")
         assert "02 38 00 00 01" in contact and "contact vu dans l'offre du 02/10/2026" in contact
         assert (
@@ -179,4 +198,6 @@ def test_match_page(tmp_path, synth_warehouse):
         page.goto(html.as_uri())
         assert "Peu de résultats" in page.inner_text(".liste-courte")
         assert "Personnel de cuisine" in page.inner_text("dl.profil")
+        assert page.locator(".fiche").count() == len(res.fiches)
+        assert page.locator(".fiche .aides-fiche").first.is_visible()
         _shot(page, "match")

@@ -17,7 +17,7 @@ import polars as pl
 from ciblage.config import load_settings
 from ciblage.freshness import source_notices
 from ciblage.publish import fmt
-from ciblage.publish.exports import write_csv, write_xlsx
+from ciblage.publish.exports import list_table, write_csv, write_xlsx
 from ciblage.publish.fiche import build_fiches, extras_sql
 from ciblage.publish.site import SITE_DIR, write_agency_pages
 from ciblage.publish.targets import TARGETS_FILE
@@ -141,9 +141,10 @@ def write_agency(config: str, run_dir: str, code: str) -> dict[str, Any]:
     folder = out / "agences" / code
     folder.mkdir(parents=True, exist_ok=True)
     stem = export_stem(code, as_of)
-    csv_path = write_csv(rows, folder / f"{stem}.csv")
+    table = list_table(rows)
+    csv_path = write_csv(rows, folder / f"{stem}.csv", table)
     title = f"{name} ({code}) — entreprises à fort potentiel d'embauche au {fmt.fr_date(as_of)}"
-    xlsx_path = write_xlsx(rows, fiches, folder / f"{stem}.xlsx", title, notes)
+    xlsx_path = write_xlsx(rows, fiches, folder / f"{stem}.xlsx", title, notes, table)
     agency = {
         "code": code,
         "name": name,

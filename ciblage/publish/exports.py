@@ -62,11 +62,12 @@ def list_table(rows: pl.DataFrame) -> list[list[Any]]:
     return [[get(r) for _h, get, _w in COLUMNS] for r in ordered.iter_rows(named=True)]
 
 
-def write_csv(rows: pl.DataFrame, path: Path) -> Path:
-    """All lists of a territory in one CSV (UTF-8 BOM, `;`, decimal comma)."""
+def write_csv(rows: pl.DataFrame, path: Path, table: list[list[Any]] | None = None) -> Path:
+    """All lists of a territory in one CSV (UTF-8 BOM, `;`, decimal comma); `table`: the
+    rows' `list_table` when the caller already has it (the XLSX uses the same)."""
     import polars as pl
 
-    table = list_table(rows)
+    table = list_table(rows) if table is None else table
     df = pl.DataFrame(table, schema=HEADERS, orient="row", infer_schema_length=None)
     df = df.with_columns(
         (CSV_TEXT_PREFIX + pl.col(c).cast(pl.String)).fill_null("").alias(c)
@@ -87,6 +88,7 @@ def write_xlsx(
     path: Path,
     title: str,
     notes: dict[str, dict[str, Any]] | None = None,
+    table: list[list[Any]] | None = None,
 ) -> Path:
     """« Sommaire » (full trade names, companies, short lists and how to widen them, a
     link to each trade's first row) + « Listes » (every trade's list, one row per company
@@ -101,7 +103,10 @@ def write_xlsx(
     import xlsxwriter
 
     tmp = path.with_suffix(".xlsx.tmp")
-    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_urls": False, "tmpdir": str(path.parent)})
+    wb = xlsxwriter.Workbook(
+        str(tmp),
+        {"strings_to_urls": False, "strings_to_formulas": False, "tmpdir": str(path.parent)},
+    )
     try:
         head = wb.add_format(
             {"bold": True, "bg_color": "#1F4E79", "font_color": "#FFFFFF", "text_wrap": True}
@@ -136,10 +141,17 @@ def write_xlsx(
         lists.freeze_panes(1, 0)
         for c, (_h, _g, width) in enumerate(COLUMNS):
             lists.set_column(c, c, width)
-        table = list_table(rows)
+        table = list_table(rows) if table is None else table
+        # typed writes: xlsxwriter's generic write() costs a third more per cell (a
+        # national agency has tens of thousands), and it would turn a text starting with
+        # "=" (a company name, an offer title) into a formula; an empty value, no cell
+        text, number = lists.write_string, lists.write_number
         for r, values in enumerate(table, start=1):
             for c, value in enumerate(values):
-                lists.write(r, c, value, dec if isinstance(value, float) else wrap)
+                if isinstance(value, str):
+                    text(r, c, value, wrap)
+                elif value is not None:
+                    number(r, c, value, dec if isinstance(value, float) else wrap)
         lists.autofilter(0, 0, max(len(table), 1), len(COLUMNS) - 1)
         write_fiches_sheet(wb.add_worksheet("Fiches"), fiches, head, bold, wrap)
     finally:
@@ -157,12 +169,12 @@ def write_fiches_sheet(
     ws.freeze_panes(1, 0)
     r = 1
     for f in fiches:
-        ws.write(r, 0, f["name"], bold)
-        ws.write(r, 1, f"{f['commune'] or ''} — SIRET {f['siret']}", bold)
+        ws.write_string(r, 0, f["name"], bold)
+        ws.write_string(r, 1, f"{f['commune'] or ''} — SIRET {f['siret']}", bold)
         r += 1
         for label, value in fiche_lines(f):
-            ws.write(r, 0, label, wrap)
-            ws.write(r, 1, value, wrap)
+            ws.write_string(r, 0, label, wrap)
+            ws.write_string(r, 1, value, wrap)
             r += 1
         r += 1
     ws.autofilter(0, 0, max(r - 1, 1), 1)

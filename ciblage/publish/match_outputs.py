@@ -32,7 +32,7 @@ TABLE = [
 def write_match_xlsx(result: MatchResult, path: Path) -> Path:
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_urls": False})
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_urls": False, "strings_to_formulas": False})
     try:
         head = wb.add_format({"bold": True, "bg_color": "#1F4E79", "font_color": "#FFFFFF"})
         bold = wb.add_format({"bold": True})

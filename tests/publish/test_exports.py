@@ -177,3 +177,24 @@ def test_site_says_when_the_baseline_ranked_the_lists(tmp_path) -> None:
     )
     assert "avertissement" not in page.read_text("utf-8")
     assert summary_fr({"passed": True}) is None
+
+
+def test_xlsx_text_starting_with_equals_stays_text(run_dir, tmp_path):
+    """A company name or offer title starting with "=" is shown, never run as a formula."""
+    from ciblage.publish.exports import write_xlsx
+    from ciblage.publish.fiche import build_fiches
+
+    rows = (
+        pl.read_parquet(run_dir / "targets.parquet")
+        .filter(pl.col("territory_level") == "agence", pl.col("territory_code") == "2420")
+        .head(2)
+        .with_columns(pl.lit('=HYPERLINK("http://x","y")').alias("name"))
+    )
+    path = write_xlsx(
+        rows, build_fiches(rows.iter_rows(named=True), aids=[]), tmp_path / "x.xlsx", "t"
+    )
+    wb = openpyxl.load_workbook(path)
+    cell = wb[LISTS_SHEET].cell(2, HEADERS.index("Entreprise") + 1)
+    assert cell.value == '=HYPERLINK("http://x","y")' and cell.data_type == "s"
+    fiche = wb["Fiches"].cell(2, 1)
+    assert fiche.value == '=HYPERLINK("http://x","y")' and fiche.data_type == "s"

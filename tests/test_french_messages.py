@@ -152,3 +152,24 @@ def test_warehouse_lock_timeout_is_one_french_line_exit_1(tmp_path: Path, capsys
     line = capsys.readouterr().err.strip()
     assert line.startswith("erreur : abandon après") and "\n" not in line
     assert_french(line)
+
+
+def test_a_stopped_load_says_why_in_french() -> None:
+    """The quality gate's refusal and a reader's error reach the ingest table and a run's
+    last line; the log keeps the English message."""
+    from ciblage.ingest.readers import IngestError
+    from ciblage.quality import Check, CheckResult, QualityOutcome
+
+    check = Check.luhn("siret")
+    result = CheckResult(check, "all", False, "2 of 5 values fail", 2, 5, ("1234",), (3,))
+    outcome = QualityOutcome("r", "sirene_etablissement", "stg", file="x.zip", results=[result])
+    text = outcome.message(french=True)
+    assert text.startswith(
+        "Contrôle de qualité des données en échec pour source 'sirene_etablissement' "
+        "(fichier x.zip) : 1 contrôle(s) critique(s) en échec ;"
+    )
+    assert "champ 'siret' (SIREN/SIRET valide" in text and "(lignes 3)" in text
+    assert_french(text)
+    assert outcome.message().startswith("Data quality check failed")  # the log line
+    error = IngestError("fichier vide", file="x.csv", row=1, field="siret")
+    assert str(error) == "fichier x.csv, ligne 1, champ 'siret' : fichier vide"

@@ -124,8 +124,8 @@ def validate_sectors(
     """
     if not table_exists(con, "ref_dpae_secteur"):
         raise QualityFailure(
-            f"source '{spec.name}' ({file}): table ref_dpae_secteur is missing; load the "
-            "source ref_dpae_secteur (data/reference/dpae_secteurs.csv) first"
+            f"source '{spec.name}' ({file}) : table ref_dpae_secteur absente ; chargez d'abord "
+            "la source ref_dpae_secteur (data/reference/dpae_secteurs.csv)"
         )
     total = con.execute(f"SELECT count(*) FROM {staging}").fetchone()[0]
     errors, warnings = [], []
@@ -149,24 +149,30 @@ def validate_sectors(
             _record(con, run_id, spec.name, EXPECT_LABEL, field, False, relabelled, total, file)
         if unknown:
             value, row, fname, n = unknown[0][:4]
-            more = f" (and {len(unknown) - 1} other unknown value(s))" if len(unknown) > 1 else ""
+            more = (
+                f" (et {len(unknown) - 1} autre(s) valeur(s) inconnue(s))"
+                if len(unknown) > 1
+                else ""
+            )
             errors.append(
-                f"{fname or file}, line {row}, field {field}: sector value {value!r} maps to no "
-                f"{nomenclature} code of data/reference/dpae_secteurs.csv ({n} row(s)){more}"
+                f"{fname or file}, ligne {row}, champ {field} : le secteur {value!r} ne "
+                f"correspond à aucun code {nomenclature} de data/reference/dpae_secteurs.csv "
+                f"({n} ligne(s)){more}"
             )
         for value, row, fname, _n, code, libelle, _label in relabelled[:3]:
             warnings.append(
-                f"{fname or file}, line {row}, field {field}: {value!r} has code {code}, "
-                f"labelled {libelle!r} in dpae_secteurs.csv"
+                f"{fname or file}, ligne {row}, champ {field} : {value!r} a le code {code}, "
+                f"libellé {libelle!r} dans dpae_secteurs.csv"
             )
     if errors:
         raise QualityFailure(
-            f"Unknown DPAE sector in source '{spec.name}': "
-            + "; ".join(errors)
-            + ". The load is stopped and the previous data kept: add the sector and its NAF "
-            "mapping to data/reference/dpae_secteurs.csv if URSSAF introduced it."
+            f"Secteur DPAE inconnu dans la source '{spec.name}' : "
+            + " ; ".join(errors)
+            + ". Le chargement est arrêté et les données précédentes conservées : ajoutez le "
+            "secteur et sa correspondance NAF à data/reference/dpae_secteurs.csv si l'URSSAF "
+            "l'a introduit."
         )
-    return ("relabelled DPAE sector(s): " + "; ".join(warnings)) if warnings else ""
+    return ("secteur(s) DPAE renommé(s) : " + " ; ".join(warnings)) if warnings else ""
 
 
 # ---- specs --------------------------------------------------------------------------------

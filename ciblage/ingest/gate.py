@@ -83,9 +83,9 @@ def quality_gate(
     if len(outcomes) > 1:  # each call replaces the run's dq_result rows: store both
         outcome.results.extend(r for o in outcomes[1:] for r in o.results)
         record_results(con, outcome)
-    if not outcome.passed:
-        raise QualityFailure(outcome.message())
-    warning = outcome.message() if outcome.failures else ""  # non-critical only
+    if not outcome.passed:  # what the user reads: French (the log line stays English)
+        raise QualityFailure(outcome.message(french=True))
+    warning = outcome.message(french=True) if outcome.failures else ""  # non-critical only
     return "; ".join(m for m in (note, warning) if m)
 
 
@@ -97,8 +97,12 @@ def is_stale(
     row = con.execute(f"SELECT max({spec.freshness}) FROM {staging}").fetchone()
     newest = row[0] if row else None
     if newest is None:
-        return "no dated row"
+        return "aucune ligne datée"
     if isinstance(newest, datetime):
         newest = newest.date()
     age = (as_of - newest).days
-    return f"newest data {newest} is {age} days old" if age > spec.max_age_days else None
+    return (
+        f"données les plus récentes du {newest}, vieilles de {age} jours"
+        if (age > spec.max_age_days)
+        else None
+    )

@@ -232,10 +232,10 @@ def _load(
     dq_max_rows: int | None,
 ) -> tuple[LoadResult, dict[str, Any] | None]:
     if path is None or not path.exists():
-        what = f"file not found: {path}" if path else "not configured"
+        what = f"fichier introuvable : {path}" if path else "non configurée"
         if spec.required:
             raise IngestError(what, file=str(path) if path else spec.name)
-        msg = f"optional source {what}; last good load kept"
+        msg = f"source facultative : {what} ; dernier chargement réussi conservé"
         log.warning("%s: %s", spec.name, msg)
         return LoadResult(spec.name, "missing", message=msg), None
     phases: dict[str, tuple[float, float]] = {}
@@ -252,7 +252,7 @@ def _load(
     tick("fingerprint")
     tables_there = all(table_exists(con, t) for t in spec.tables)
     if not force and previous and previous[0].get("key") == fp["key"] and tables_there:
-        return LoadResult(spec.name, "unchanged", message="inputs unchanged: no-op"), fp
+        return LoadResult(spec.name, "unchanged", message="entrées inchangées : rien à faire"), fp
     staging = _staging_name(spec)
     try:
         rejects = _stage(con, spec, path, staging, progress)
@@ -266,7 +266,7 @@ def _load(
         tick("quality")
         stale = is_stale(con, spec, staging, as_of)
         if stale and previous:
-            msg = f"stale source ({stale}); last good load kept"
+            msg = f"source périmée ({stale}) ; dernier chargement réussi conservé"
             log.warning("%s: %s", spec.name, msg)
             return LoadResult(spec.name, "stale", rows_read=rows_read, message=msg), fp
         if rejects:
@@ -292,7 +292,7 @@ def _load(
     finally:
         con.execute(f"DROP VIEW IF EXISTS {staging}__ok")
         con.execute(f"DROP TABLE IF EXISTS {staging}")
-    msg = "; ".join(m for m in (f"stale: {stale}" if stale else "", dq) if m)
+    msg = " ; ".join(m for m in (f"périmée : {stale}" if stale else "", dq) if m)
     if quarantined:
         log.warning("%s: %d rows quarantined (see table quarantine)", spec.name, quarantined)
     result = LoadResult(spec.name, "loaded", rows_read, rows_loaded, quarantined, message=msg)

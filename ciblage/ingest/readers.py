@@ -46,13 +46,14 @@ class IngestError(Exception):
         where = ", ".join(
             p
             for p in (
-                f"file {file}" if file else "",
-                f"line {row}" if row is not None else "",
-                f"field {field!r}" if field else "",
+                f"fichier {file}" if file else "",
+                f"ligne {row}" if row is not None else "",
+                f"champ {field!r}" if field else "",
             )
             if p
         )
-        super().__init__(f"{where}: {message}" if where else message)
+        # the user reads it (ingest table, a run's last line): French, like `message`
+        super().__init__(f"{where} : {message}" if where else message)
         self.file, self.row, self.field = file, row, field
 
 
@@ -122,7 +123,7 @@ def _header_names(stream: io.BufferedReader, file: str, spec: SourceSpec) -> lis
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise IngestError(
-            f"header is not UTF-8 ({exc.reason} at byte {exc.start}); expected a UTF-8 file",
+            f"en-tête pas en UTF-8 ({exc.reason} à l'octet {exc.start}) ; fichier UTF-8 attendu",
             file=file,
             row=1,
         ) from exc
@@ -131,8 +132,8 @@ def _header_names(stream: io.BufferedReader, file: str, spec: SourceSpec) -> lis
         for other in (";", ",", "\t", "|"):
             if other != spec.delimiter and other in text:
                 raise IngestError(
-                    f"wrong separator: expected {spec.delimiter!r} but the header is split by "
-                    f"{other!r}",
+                    f"mauvais séparateur : {spec.delimiter!r} attendu mais l'en-tête est séparé "
+                    f"par {other!r}",
                     file=file,
                     row=1,
                 )
@@ -154,7 +155,7 @@ def _header_names(stream: io.BufferedReader, file: str, spec: SourceSpec) -> lis
     missing = [c for c in spec.columns if c not in names]
     if missing:
         raise IngestError(
-            f"missing column(s) {', '.join(missing)}; header has {len(names)} columns: "
+            f"colonne(s) manquante(s) {', '.join(missing)} ; l'en-tête a {len(names)} colonnes : "
             f"{', '.join(names[:8])}{', ...' if len(names) > 8 else ''}",
             file=file,
             row=1,
@@ -277,15 +278,17 @@ def csv_batches(
                 if bad:
                     row, name, text = bad
                     raise IngestError(
-                        f"invalid UTF-8 (file must be UTF-8 encoded): {text!r}",
+                        f"UTF-8 invalide (le fichier doit être encodé en UTF-8) : {text!r}",
                         file=file,
                         row=row,
                         field=name,
                     ) from exc
-            raise IngestError(f"unreadable CSV after line {seen + 1}: {msg}", file=file) from exc
+            raise IngestError(
+                f"CSV illisible après la ligne {seen + 1} : {msg}", file=file
+            ) from exc
         except (zipfile.BadZipFile, EOFError, OSError) as exc:
             raise IngestError(
-                f"truncated or corrupt archive after line {seen + 1}: {exc}", file=file
+                f"archive tronquée ou corrompue après la ligne {seen + 1} : {exc}", file=file
             ) from exc
 
 
@@ -297,7 +300,8 @@ def _zip_member(zf: zipfile.ZipFile, path: Path, spec: SourceSpec) -> str:
     if len(csvs) == 1:
         return csvs[0]
     raise IngestError(
-        f"expected member {spec.member or '*.csv'} in the zip, found: {', '.join(names) or 'none'}",
+        f"membre {spec.member or '*.csv'} attendu dans le zip, trouvé : "
+        f"{', '.join(names) or 'aucun'}",
         file=path.name,
     )
 
@@ -307,7 +311,7 @@ def read_zip_csv(path: Path, spec: SourceSpec) -> Iterator[pa.RecordBatch]:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise IngestError(f"truncated or corrupt zip archive: {exc}", file=path.name) from exc
+        raise IngestError(f"archive zip tronquée ou corrompue : {exc}", file=path.name) from exc
     with zf:
         member = _zip_member(zf, path, spec)
         label = f"{path.name}!{member}"
@@ -328,7 +332,7 @@ def read_parquet(path: Path, spec: SourceSpec) -> Iterator[pa.RecordBatch]:
     missing = [c for c in spec.columns if c not in names]
     if missing:
         raise IngestError(
-            f"missing column(s) {', '.join(missing)} in the Parquet schema",
+            f"colonne(s) manquante(s) {', '.join(missing)} dans le schéma Parquet",
             file=path.name,
             field=missing[0],
         )
@@ -378,11 +382,11 @@ def read_naf_sql(path: Path, spec: SourceSpec) -> Iterator[pa.RecordBatch]:
         raise IngestError("fichier vide (aucune instruction INSERT)", file=path.name, row=1)
     m = re.search(r'INSERT INTO\s+"?naf"?\s*\(([^)]*)\)\s*VALUES', text, re.IGNORECASE)
     if not m:
-        raise IngestError("no INSERT INTO naf (...) VALUES statement found", file=path.name)
+        raise IngestError("aucune instruction INSERT INTO naf (...) VALUES trouvée", file=path.name)
     cols = [c.strip().strip('"') for c in m.group(1).split(",")][1:]  # drop the id
     missing = [c for c in spec.columns if c not in cols]
     if missing:
-        raise IngestError(f"missing column(s) {', '.join(missing)}", file=path.name)
+        raise IngestError(f"colonne(s) manquante(s) {', '.join(missing)}", file=path.name)
     rows, lines = [], []
     line, pos = 1, 0
     for t in _TUPLE.finditer(text, m.end()):

@@ -154,7 +154,7 @@ def test_unknown_sector_fails_loudly_and_the_run_says_so(
     verdict = judge_sources({"sources": {"dpae_departement": r.as_dict()}})
     assert verdict.status == "degraded" and "'GS9 Nouveau secteur'" in (verdict.message() or "")
     # editor lines (header = 1): per quarter, GS1 CDI, GS1 CDD, GS9 CDI (line 4)
-    for part in ("new.csv", "line 4", "grand_secteur_d_activite", "'GS9 Nouveau secteur'"):
+    for part in ("new.csv", "ligne 4", "grand_secteur_d_activite", "'GS9 Nouveau secteur'"):
         assert part in r.message, r.message
     assert (
         wh.execute("SELECT count(*) FROM dpae_aggregate WHERE secteur_code = 'GS3'").fetchone()[0]
@@ -183,7 +183,7 @@ def test_relabelled_sector_loads_with_a_warning(
     path = _dep(tmp_path, {"GS3 Commerce de détail et de gros": 900, "GS1 Industrie": 400})
     r = load("dpae_departement", path)
     assert r.status == "loaded", r.message
-    assert "relabelled" in r.message and "GS3" in r.message
+    assert "renommé" in r.message and "GS3" in r.message
     assert wh.execute(
         "SELECT DISTINCT secteur_label FROM dpae_aggregate WHERE secteur_code = 'GS3'"
     ).fetchall() == [("Commerce de détail et de gros",)]

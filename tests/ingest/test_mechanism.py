@@ -84,7 +84,7 @@ def test_failed_load_keeps_previous_data(
     data = etab_zip(tmp_path / "new.zip", _rows(300)).read_bytes()
     path.write_bytes(data[: len(data) // 2])  # a download cut in the middle
     r = load("sirene_etablissement", path, "r2")
-    assert r.status == "failed" and "truncated or corrupt zip" in r.message
+    assert r.status == "failed" and "archive zip tronquée ou corrompue" in r.message
     assert _count(wh, "etablissement") == 200
     assert _leftovers(wh) == []
     assert _count(wh, "quarantine WHERE run_id = 'r2'") == 0
@@ -101,7 +101,8 @@ def test_quality_gate_stops_the_source(
     r = load("sirene_etablissement", path, "r2")
     assert r.status == "failed"
     assert (
-        "siret" in r.message and "Luhn" in r.message and "previous good data is kept" in r.message
+        "champ 'siret' (SIREN/SIRET valide (longueur et clé de contrôle)" in r.message
+        and "dernières données valides sont conservées" in r.message
     )
     assert "(13 chiffres au lieu de 14)" in r.message  # a lost digit, not a wrong check digit
     assert _count(wh, "etablissement") == 100
@@ -138,7 +139,7 @@ def test_large_files_are_gated_on_a_sample(
     # a broken large file is still stopped by the sampled gate
     etab_zip(path, [dict(r, siret=r["siret"][:13]) for r in _rows(400)])
     r = load("sirene_etablissement", path, "r2", dq_max_rows=100)
-    assert r.status == "failed" and "Luhn" in r.message
+    assert r.status == "failed" and "clé de contrôle" in r.message
     assert _count(wh, "etablissement") == 400
 
 
@@ -167,7 +168,7 @@ def test_sampled_reload_counts_the_whole_table(
 
     etab_zip(path, _rows(384))  # ceil(0.98 * 392) = 385: just past
     r = load("sirene_etablissement", path, "r3", dq_max_rows=100)
-    assert r.status == "failed" and "previous good data is kept" in r.message
+    assert r.status == "failed" and "dernières données valides sont conservées" in r.message
     ok, text = observed("r3")
     assert not ok and text.startswith("384 rows against 392 in the previous load")
     assert _count(wh, "etablissement") == 392
@@ -204,7 +205,7 @@ def test_dpae_labels_stale_and_missing(
     # An old file (series suspended): warned, last good load kept.
     stale = _dpae(tmp_path, "dpae_old.csv", "2024-12-31")
     r = load("dpae_departement", stale, "r2")
-    assert r.status == "stale" and "last good load kept" in r.message
+    assert r.status == "stale" and "dernier chargement réussi conservé" in r.message
     assert wh.execute("SELECT max(annee) FROM dpae_aggregate").fetchone()[0] == 2026
     # Missing file: warned, kept.
     r = load("dpae_departement", tmp_path / "nope.csv", "r3")

@@ -79,7 +79,7 @@ def test_sampled_reload_counts_the_staged_table(
             note == f"row-level expectations on a {100 * 100 / rows:.1f} % sample of {rows:,} rows"
         )
     else:
-        with pytest.raises(QualityFailure, match=f"{rows} rows against 400"):
+        with pytest.raises(QualityFailure, match=f"{rows} lignes contre 400"):
             quality_gate(con, SPEC, staging, "r", 400, "f.csv", max_rows=100)
     res = _results(con)
     ok, observed = res[(ROW_COUNT, "all")]
@@ -118,7 +118,7 @@ def test_not_sampled_at_or_under_max_rows(con: duckdb.DuckDBPyConnection, max_ro
 def test_one_bad_row_on_the_whole_table(con: duckdb.DuckDBPyConnection) -> None:
     """Unsampled, a single bad SIRET among 400 fails a mostly=1.0 check."""
     staging = _stage(con, 400, bad=1)
-    with pytest.raises(QualityFailure, match="previous good data is kept"):
+    with pytest.raises(QualityFailure, match="dernières données valides sont conservées"):
         quality_gate(con, SPEC, staging, "r", None, "f.csv", max_rows=None)
     assert not _results(con)[(LUHN, "45")][0]
 
@@ -143,11 +143,11 @@ def test_non_critical_failure_is_a_warning(con: duckdb.DuckDBPyConnection) -> No
     staging = _stage(con, 400, bad=1)
     spec = _spec(Check.luhn("siret", critical=False), Check.row_count_ratio(0.98))
     note = quality_gate(con, spec, staging, "r", 400, "f.csv", max_rows=None)
-    assert "Warnings (non-critical)" in note and "siret" in note
+    assert "Avertissements (non critiques) :" in note and "siret" in note
     sampled = _stage(con, 1000, bad=500)
     note = quality_gate(con, spec, sampled, "r", 1000, "f.csv", max_rows=100)
     assert note.startswith("row-level expectations on a 10.0 % sample of 1,000 rows; ")
-    assert "Warnings (non-critical)" in note
+    assert "Avertissements (non critiques) :" in note
 
 
 def test_no_check_no_gate(con: duckdb.DuckDBPyConnection) -> None:
@@ -163,9 +163,15 @@ def test_freshness(con: duckdb.DuckDBPyConnection) -> None:
     spec = _spec(freshness="day", max_age_days=10)
     assert is_stale(con, _spec(), "d", date(2027, 1, 1)) is None  # no freshness rule
     assert is_stale(con, spec, "d", date(2026, 7, 10)) is None  # 10 days: just inside
-    assert is_stale(con, spec, "d", date(2026, 7, 11)) == "newest data 2026-06-30 is 11 days old"
-    assert is_stale(con, spec, "ts", date(2026, 7, 11)) == "newest data 2026-06-30 is 11 days old"
-    assert is_stale(con, spec, "e", date(2026, 7, 11)) == "no dated row"
+    assert (
+        is_stale(con, spec, "d", date(2026, 7, 11))
+        == "données les plus récentes du 2026-06-30, vieilles de 11 jours"
+    )
+    assert (
+        is_stale(con, spec, "ts", date(2026, 7, 11))
+        == "données les plus récentes du 2026-06-30, vieilles de 11 jours"
+    )
+    assert is_stale(con, spec, "e", date(2026, 7, 11)) == "aucune ligne datée"
 
 
 def test_sampling_is_logged(
@@ -179,7 +185,7 @@ def test_sampling_is_logged(
 
 def test_failure_names_the_file_and_rows(con: duckdb.DuckDBPyConnection) -> None:
     staging = _stage(con, 1000, bad=300)
-    with pytest.raises(QualityFailure, match=r"\(file f\.csv\)"):
+    with pytest.raises(QualityFailure, match=r"\(fichier f\.csv\)"):
         quality_gate(con, SPEC, staging, "r", None, "f.csv", max_rows=100)
     rows = con.execute(
         "SELECT details FROM dq_result WHERE run_id = 'r' AND NOT success "

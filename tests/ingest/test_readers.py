@@ -47,7 +47,9 @@ def test_missing_column_is_named(tmp_path: Path) -> None:
     cols = [c for c in formats.SIRENE_ETABLISSEMENT_COLUMNS if c != "codeCommuneEtablissement"]
     data = csv_bytes([{c: "x" for c in cols}], cols)
     path = write_zip(tmp_path / "e.zip", formats.SIRENE_ETABLISSEMENT_CSV, data)
-    with pytest.raises(IngestError, match="missing column.*codeCommuneEtablissement") as err:
+    with pytest.raises(
+        IngestError, match=r"colonne\(s\) manquante\(s\).*codeCommuneEtablissement"
+    ) as err:
         _read(path)
     assert err.value.field == "codeCommuneEtablissement"
 
@@ -65,7 +67,7 @@ def test_unused_official_column_missing_only_warns(
 
 def test_wrong_separator(tmp_path: Path) -> None:
     path = etab_zip(tmp_path / "e.zip", [etab_row(siret("44318460", "0001"))], sep=";")
-    with pytest.raises(IngestError, match="wrong separator: expected ',' .* ';'"):
+    with pytest.raises(IngestError, match="mauvais séparateur : ',' attendu .* ';'"):
         _read(path)
 
 
@@ -74,7 +76,7 @@ def test_truncated_zip(tmp_path: Path) -> None:
     full = etab_zip(tmp_path / "full.zip", rows).read_bytes()
     cut = tmp_path / formats.SIRENE_ETABLISSEMENT_ZIP
     cut.write_bytes(full[: len(full) // 2])
-    with pytest.raises(IngestError, match="truncated or corrupt zip") as err:
+    with pytest.raises(IngestError, match="archive zip tronquée ou corrompue") as err:
         _read(cut)
     assert err.value.file == cut.name
 
@@ -86,10 +88,10 @@ def test_bad_encoding_names_file_row_and_field(tmp_path: Path) -> None:
     lines = data.split(b"\n")
     lines[2] = lines[2].replace(b"ORLEANS", "ORLÉANS".encode("latin-1"))
     path = write_zip(tmp_path / "e.zip", formats.SIRENE_ETABLISSEMENT_CSV, b"\n".join(lines))
-    with pytest.raises(IngestError, match="invalid UTF-8") as err:
+    with pytest.raises(IngestError, match="UTF-8 invalide") as err:
         _read(path)
     assert (err.value.row, err.value.field) == (3, "libelleCommuneEtablissement")
-    assert "e.zip" in str(err.value) and "line 3" in str(err.value)
+    assert "e.zip" in str(err.value) and "ligne 3" in str(err.value)
 
 
 def test_malformed_line_without_sink_is_an_error(tmp_path: Path) -> None:

@@ -2,6 +2,9 @@
 
 Heavy imports (prefect, sklearn, great_expectations) happen inside each command so that
 `ciblage --help` and `ciblage match` start fast.
+
+Everything the user reads is French (issue 13): the help (options and the commands'
+docstrings, which Typer shows as their help), messages and last lines; logs stay English.
 """
 
 from __future__ import annotations
@@ -18,21 +21,22 @@ from ciblage.cli_errors import DEBUG, exit_now, french, friendly, last_words, pr
 from ciblage.prefect_api import start_early, wait_ready
 
 app = typer.Typer(
-    help="ciblage: which establishments are most likely to hire, per territory and ROME trade.",
+    help="ciblage : les établissements les plus susceptibles de recruter, par territoire et "
+    "par métier ROME.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
-    epilog="Exit codes: 0 published (or done), 1 failed / not published, 2 mistake in the "
-    "command line or the configuration (nothing ran), 3 published with warnings (degraded "
-    "data). `ciblage --debug COMMAND` shows the traceback of an error.",
+    epilog="Codes de sortie : 0 publié (ou terminé), 1 échec / non publié, 2 erreur dans la "
+    "ligne de commande ou la configuration (rien n'a tourné), 3 publié avec avertissements "
+    "(données dégradées). `ciblage --debug COMMANDE` montre la trace d'une erreur.",
 )
-promotions_app = typer.Typer(help="Promotion follow-up ledger.", no_args_is_help=True)
+promotions_app = typer.Typer(help="Suivi des promotions (registre).", no_args_is_help=True)
 app.add_typer(promotions_app, name="promotions")
 
 
 @app.callback()
 def _main(
     debug: Annotated[
-        bool, typer.Option("--debug", help="Show the traceback of an error instead of one line.")
+        bool, typer.Option("--debug", help="Montrer la trace d'une erreur au lieu d'une ligne.")
     ] = False,
     verbose: Annotated[
         bool,
@@ -43,7 +47,7 @@ def _main(
         ),
     ] = False,
 ) -> None:
-    """Global options (the exit codes are in the epilog of `ciblage --help`)."""
+    """Options communes (les codes de sortie sont en fin de `ciblage --help`)."""
     from ciblage.terminal import setup
 
     DEBUG["on"] = debug
@@ -53,22 +57,27 @@ def _main(
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
-        "--config", "-c", help="Path to ciblage.toml (default: $CIBLAGE_CONFIG or ./ciblage.toml)."
+        "--config",
+        "-c",
+        help="Chemin de ciblage.toml (défaut : $CIBLAGE_CONFIG ou ./ciblage.toml).",
     ),
 ]
 AsOfOpt = Annotated[
-    str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: config, else today).")
+    str | None,
+    typer.Option(
+        "--as-of", help="Date de référence AAAA-MM-JJ (défaut : configuration, sinon aujourd'hui)."
+    ),
 ]
 TerritoryOpt = Annotated[
     str,
     typer.Option(
         "--territory",
         "-t",
-        help="'all', or dep:<code>, bassin:<code>, agence:<code> (e.g. dep:45).",
+        help="'all', ou dep:<code>, bassin:<code>, agence:<code> (ex. dep:45).",
     ),
 ]
 SourcesOpt = Annotated[
-    list[str] | None, typer.Option("--source", "-s", help="Only these sources (repeatable).")
+    list[str] | None, typer.Option("--source", "-s", help="Seulement ces sources (répétable).")
 ]
 
 
@@ -85,12 +94,12 @@ def _server_early() -> None:
 
 @app.command()
 def sample(
-    out: Annotated[Path, typer.Option(help="Folder to write the sample into.")] = Path(
+    out: Annotated[Path, typer.Option(help="Dossier où écrire l'échantillon.")] = Path(
         "data/sample"
     ),
-    seed: Annotated[int, typer.Option(help="Random seed (the shipped sample uses 42).")] = 42,
+    seed: Annotated[int, typer.Option(help="Graine aléatoire (42 pour l'échantillon livré).")] = 42,
 ) -> None:
-    """Generate the real-format sample (SIRENE, DPAE, offers, hires) for 3 départements."""
+    """Générer l'échantillon au format réel (SIRENE, DPAE, offres, embauches), 3 départements."""
     from ciblage.sample import generate
 
     written = generate(out, seed=seed)
@@ -101,7 +110,7 @@ def sample(
 @app.command()
 @friendly
 def ingest(config: ConfigOpt = None, source: SourcesOpt = None, as_of: AsOfOpt = None) -> None:
-    """Load every configured source into the warehouse, validated (Prefect flow `ingest`)."""
+    """Charger chaque source configurée dans l'entrepôt, contrôlée (flow Prefect `ingest`)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -152,10 +161,10 @@ def ingest(config: ConfigOpt = None, source: SourcesOpt = None, as_of: AsOfOpt =
 def score(
     config: ConfigOpt = None,
     as_of: AsOfOpt = None,
-    horizon: Annotated[int | None, typer.Option(help="Horizon in months.")] = None,
+    horizon: Annotated[int | None, typer.Option(help="Horizon en mois.")] = None,
     territory: TerritoryOpt = "all",
 ) -> None:
-    """Build features, train/back-test the model and score establishments (flow `score`)."""
+    """Calculer les variables, entraîner et tester le modèle, noter (flow `score`)."""
     preflight(config, as_of=as_of, horizon=horizon, territory=territory)
     _server_early()
     from ciblage.progress import fmt_count
@@ -190,9 +199,9 @@ def publish(
     config: ConfigOpt = None,
     as_of: AsOfOpt = None,
     territory: TerritoryOpt = "all",
-    top: Annotated[int | None, typer.Option("--top", help="Companies per list.")] = None,
+    top: Annotated[int | None, typer.Option("--top", help="Entreprises par liste.")] = None,
 ) -> None:
-    """Rank and write every agency's lists, fiches and HTML site (flow `publish`)."""
+    """Classer et écrire les listes, fiches et le site HTML de chaque agence (flow `publish`)."""
     preflight(config, as_of=as_of, top=top, territory=territory)
     _server_early()
     from pipelines.publish import publish_flow
@@ -215,10 +224,10 @@ def run(
     as_of: AsOfOpt = None,
     territory: TerritoryOpt = "all",
     source: SourcesOpt = None,
-    horizon: Annotated[int | None, typer.Option(help="Horizon in months.")] = None,
-    top: Annotated[int | None, typer.Option("--top", help="Companies per list.")] = None,
+    horizon: Annotated[int | None, typer.Option(help="Horizon en mois.")] = None,
+    top: Annotated[int | None, typer.Option("--top", help="Entreprises par liste.")] = None,
 ) -> None:
-    """Run ingest -> score -> publish (flow `nightly`), with no Prefect server to start."""
+    """Enchaîner ingest -> score -> publish (flow `nightly`), sans serveur Prefect à lancer."""
     preflight(config, as_of=as_of, horizon=horizon, top=top, territory=territory, sources=source)
     _server_early()
     # the stages' modules, imported while the server boots (the flow would import them)
@@ -269,14 +278,14 @@ def _finish_run(call: Any) -> None:
 @friendly
 def rerun(
     territory: Annotated[
-        str, typer.Option("--territory", "-t", help="dep:<code>, bassin:<code> or agence:<code>.")
+        str, typer.Option("--territory", "-t", help="dep:<code>, bassin:<code> ou agence:<code>.")
     ],
     config: ConfigOpt = None,
     as_of: AsOfOpt = None,
-    horizon: Annotated[int | None, typer.Option(help="Horizon in months.")] = None,
-    top: Annotated[int | None, typer.Option("--top", help="Companies per list.")] = None,
+    horizon: Annotated[int | None, typer.Option(help="Horizon en mois.")] = None,
+    top: Annotated[int | None, typer.Option("--top", help="Entreprises par liste.")] = None,
 ) -> None:
-    """Rescore and republish one territory on the current warehouse (flow `territory-rerun`)."""
+    """Renoter et republier un territoire sur l'entrepôt actuel (flow `territory-rerun`)."""
     preflight(config, as_of=as_of, horizon=horizon, top=top, territory=territory)
     _server_early()
     # the stages' modules, imported while the server boots (the flow would import them)
@@ -295,15 +304,16 @@ def rerun(
 @friendly
 def status(
     config: ConfigOpt = None,
-    last: Annotated[int, typer.Option(help="How many runs to show.")] = 10,
+    last: Annotated[int, typer.Option(help="Nombre de runs à montrer.")] = 10,
     wide: Annotated[
         bool, typer.Option("--wide", help="Identifiants de run complets (sinon : courts).")
     ] = False,
 ) -> None:
-    """Last runs: parameters, row counts per stage, durations, data quality, publication.
+    """Derniers runs : paramètres, lignes par étape, durées, qualité des données, publication.
 
-    Runs are headed by a short id (the shortest prefix no other run shares), which every
-    command taking a run id accepts; --wide prints whole ids."""
+    Chaque run est titré par un identifiant court (le plus court préfixe qu'aucun autre run
+    ne partage), accepté par toute commande qui prend un identifiant de run ; --wide montre
+    les identifiants complets."""
     from ciblage.status import show_status
 
     show_status(config=_cfg(config), last=last, wide=wide)
@@ -312,24 +322,27 @@ def status(
 @app.command()
 @french
 def match(
-    rome: Annotated[str, typer.Option(help="ROME code (M1607) or job title (« secrétaire »).")],
+    rome: Annotated[str, typer.Option(help="Code ROME (M1607) ou intitulé (« secrétaire »).")],
     commune: Annotated[
         str,
-        typer.Option(help="Commune of the job seeker: INSEE code, postcode or name (« Orléans »)."),
+        typer.Option(
+            help="Commune du demandeur d'emploi : code INSEE, code postal ou nom (« Orléans »)."
+        ),
     ],
-    rayon: Annotated[float, typer.Option(help="Search radius in km.")] = 20.0,
-    rqth: Annotated[bool, typer.Option(help="Recognised disabled worker (RQTH).")] = False,
-    rsa: Annotated[bool, typer.Option(help="RSA recipient.")] = False,
-    age: Annotated[int | None, typer.Option(help="Age of the job seeker.")] = None,
-    qpv: Annotated[bool, typer.Option(help="Lives in a priority neighbourhood (QPV).")] = False,
+    rayon: Annotated[float, typer.Option(help="Rayon de recherche en km.")] = 20.0,
+    rqth: Annotated[bool, typer.Option(help="Travailleur handicapé reconnu (RQTH).")] = False,
+    rsa: Annotated[bool, typer.Option(help="Bénéficiaire du RSA.")] = False,
+    age: Annotated[int | None, typer.Option(help="Âge du demandeur d'emploi.")] = None,
+    qpv: Annotated[bool, typer.Option(help="Habite un quartier prioritaire (QPV).")] = False,
     mois_chomage: Annotated[
-        int | None, typer.Option("--mois-chomage", help="Months registered as job seeker.")
+        int | None,
+        typer.Option("--mois-chomage", help="Mois d'inscription comme demandeur d'emploi."),
     ] = None,
-    n: Annotated[int, typer.Option(help="How many companies.")] = 5,
-    out: Annotated[Path | None, typer.Option(help="Folder for the XLSX/HTML output.")] = None,
+    n: Annotated[int, typer.Option(help="Nombre d'entreprises.")] = 5,
+    out: Annotated[Path | None, typer.Option(help="Dossier des fichiers XLSX/HTML.")] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """The best companies for one profile, with their fiche and the hiring aids that apply."""
+    """Les meilleures entreprises pour un profil, leur fiche et les aides qui s'appliquent."""
     from ciblage.matching import run_match_cli
 
     run_match_cli(
@@ -350,10 +363,10 @@ def match(
 @promotions_app.command("import")
 @french
 def promotions_import(
-    file: Annotated[Path, typer.Argument(help="CSV or XLSX filled by an agency.")],
+    file: Annotated[Path, typer.Argument(help="CSV ou XLSX rempli par une agence.")],
     config: ConfigOpt = None,
 ) -> None:
-    """Import promotions and their outcomes (idempotent; corrections keep history)."""
+    """Importer promotions et suites (idempotent ; les corrections gardent l'historique)."""
     from ciblage.followup.ledger import import_promotions_cli
 
     import_promotions_cli(config=_cfg(config), path=file)
@@ -365,16 +378,16 @@ def fetch_offres_cmd(
     config: ConfigOpt = None,
     departement: Annotated[
         list[str] | None,
-        typer.Option("--departement", "-d", help="Département (repeatable; default: config)."),
+        typer.Option("--departement", "-d", help="Département (répétable ; défaut : config)."),
     ] = None,
     days: Annotated[
-        int | None, typer.Option(help="Offers created in the last N days (default: config).")
+        int | None, typer.Option(help="Offres créées ces N derniers jours (défaut : config).")
     ] = None,
 ) -> None:
-    """Harvest job offers from the Offres d'emploi API v2 into <raw>/offres/<date>/.
+    """Collecter les offres de l'API Offres d'emploi v2 dans <raw>/offres/<date>/.
 
-    Progress per département goes through `ciblage.progress` (bar in a terminal, the same
-    lines in the logs), like every stage."""
+    La progression par département passe par `ciblage.progress` (barre dans un terminal,
+    les mêmes lignes dans les journaux), comme chaque étape."""
     from ciblage.config import load_settings
     from ciblage.outcome import EXIT_NOT_PUBLISHED
     from ciblage.progress import fmt_count
@@ -409,15 +422,16 @@ def quality_report_cmd(
         str | None,
         typer.Option(
             "--run",
-            help="Run id, or the short id `ciblage status` shows (any unambiguous prefix); "
-            "default: the latest validated run.",
+            help="Identifiant de run, ou l'identifiant court de `ciblage status` (tout préfixe "
+            "non ambigu) ; défaut : le dernier run contrôlé.",
         ),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="HTML file (default: <output>/quality/<run>.html).")
+        Path | None,
+        typer.Option("--out", help="Fichier HTML (défaut : <output>/quality/<run>.html)."),
     ] = None,
 ) -> None:
-    """Write the data-quality report (expectations, failures, quarantine) of an ingest run."""
+    """Écrire le rapport de qualité des données d'un run d'ingestion (contrôles, quarantaine)."""
     from ciblage.config import load_settings
     from ciblage.preflight import UsageError
     from ciblage.quality.report import (

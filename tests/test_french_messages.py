@@ -173,3 +173,23 @@ def test_a_stopped_load_says_why_in_french() -> None:
     assert outcome.message().startswith("Data quality check failed")  # the log line
     error = IngestError("fichier vide", file="x.csv", row=1, field="siret")
     assert str(error) == "fichier x.csv, ligne 1, champ 'siret' : fichier vide"
+
+
+@pytest.mark.parametrize(
+    ("args", "french"),
+    [
+        ([], "Codes de sortie : 0 publié (ou terminé), 1 échec / non publié, 2 erreur"),
+        (["rerun"], "Entreprises par liste."),
+        (["match"], "Commune du demandeur d'emploi : code INSEE, code postal ou nom"),
+        (["fetch-offres"], "Collecter les offres de l'API Offres d'emploi v2"),
+    ],
+)
+def test_help_is_french(args: list[str], french: str, monkeypatch) -> None:
+    """Our help texts (Click's own « Show this message and exit. » stays as it is)."""
+    monkeypatch.setenv("COLUMNS", "200")
+    res = CliRunner().invoke(app, [*args, "--help"])
+    assert res.exit_code == 0
+    text = " ".join(res.output.replace("│", " ").split())
+    assert french in text
+    for english in ("Exit codes", "Path to ciblage.toml", "Companies per list", "job seeker"):
+        assert english not in text

@@ -28,8 +28,8 @@ def selected_specs(names: Iterable[str] | None = None) -> list[SourceSpec]:
     unknown = wanted - {s.name for s in SPECS}
     if unknown:
         raise ValueError(
-            f"unknown source(s): {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(s.name for s in SPECS)}"
+            f"source(s) inconnue(s) : {', '.join(sorted(unknown))} ; "
+            f"sources connues : {', '.join(s.name for s in SPECS)}"
         )
     return [s for s in SPECS if s.name in wanted]
 
@@ -44,7 +44,9 @@ def resolve_path(settings: Settings, name: str) -> Path | None:
         from ciblage.sources.download import resolve_source
     except ImportError:
         if src.url:
-            raise RuntimeError(f"{name}: URL sources need ciblage.sources.download") from None
+            raise RuntimeError(
+                f"{name} : une source par URL demande ciblage.sources.download"
+            ) from None
         return src.path
     return resolve_source(settings, name)
 

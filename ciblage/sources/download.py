@@ -116,7 +116,8 @@ def download(
                 attempt += 1
                 if attempt > retries:
                     raise DownloadError(
-                        f"download of {url} failed after {retries} retries: {exc}"
+                        f"téléchargement de {url} en échec après {retries} nouvelles tentatives : "
+                        f"{exc}"
                     ) from exc
                 delay = _delay(exc, backoff, attempt)
                 log.warning("download of %s: %s; retry %d in %.1fs", url, exc, attempt, delay)
@@ -229,7 +230,7 @@ def _raise_for_status(resp: httpx.Response, url: str) -> None:
         wait = float(after) if re.fullmatch(r"\d+(\.\d+)?", after) else None
         raise _Retryable(f"HTTP {code}", retry_after=wait)
     if code not in (200, 206):
-        raise DownloadError(f"download of {url} failed: HTTP {code} {resp.reason_phrase}")
+        raise DownloadError(f"téléchargement de {url} en échec : HTTP {code} {resp.reason_phrase}")
 
 
 def _content_range(resp: httpx.Response) -> tuple[int, int | None]:
@@ -246,7 +247,8 @@ def _filename(resp: httpx.Response, url: str) -> str:
     name = Path(unquote(raw)).name  # never a path from the server
     if not name or name.startswith("."):
         raise DownloadError(
-            f"cannot name the file downloaded from {url}: set `filename` in the source's options"
+            f"impossible de nommer le fichier téléchargé depuis {url} : renseigner `filename` "
+            "dans les options de la source"
         )
     return name
 
@@ -291,8 +293,8 @@ def _finish(
         part.unlink()
         part_meta.unlink(missing_ok=True)
         raise DownloadError(
-            f"checksum mismatch for {url}: expected sha256 {expected}, got {digest} "
-            f"({size:,} bytes); the file was discarded and not used"
+            f"somme de contrôle différente pour {url} : sha256 {expected} attendu, {digest} "
+            f"reçu ({size:,} octets) ; le fichier est écarté, non utilisé"
         )
     part_meta.unlink(missing_ok=True)
     if last and last["sha256"] == digest:

@@ -61,7 +61,7 @@ def offer_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise FileNotFoundError(f"offres source not found: {path}")
+        raise FileNotFoundError(f"source des offres introuvable : {path}")
     files = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in OFFRE_SUFFIXES]
     return sorted(files, key=lambda p: p.relative_to(path).as_posix())
 
@@ -115,7 +115,7 @@ def _json_error(
     file: Path, exc: json.JSONDecodeError, line: int | None = None
 ) -> OffresFormatError:
     where = f"{file}:{line if line is not None else exc.lineno}"
-    return OffresFormatError(f"{where}: invalid JSON ({exc.msg}, column {exc.colno})")
+    return OffresFormatError(f"{where} : JSON invalide ({exc.msg}, colonne {exc.colno})")
 
 
 def _iter_json_lines(file: Path) -> Iterator[tuple[int, Any]]:
@@ -152,18 +152,20 @@ def iter_offers(file: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         for row, offer in rows:
             if not isinstance(offer, dict):
                 raise OffresFormatError(
-                    f"{file}:{row}: expected an offer object, got {type(offer).__name__}"
+                    f"{file}:{row} : objet offre attendu, reçu {type(offer).__name__}"
                 )
             yield row, offer
     except UnicodeDecodeError as exc:
-        raise OffresFormatError(f"{file}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+        raise OffresFormatError(
+            f"{file} : pas en UTF-8 ({exc.reason} à l'octet {exc.start})"
+        ) from exc
 
 
 def _document_rows(file: Path, doc: Any) -> Iterable[tuple[int, Any]]:
     if isinstance(doc, dict) and "resultats" in doc:
         results = doc["resultats"]
         if not isinstance(results, list):
-            raise OffresFormatError(f"{file}: 'resultats' must be a list")
+            raise OffresFormatError(f"{file} : 'resultats' doit être une liste")
         return enumerate(results, start=1)
     if isinstance(doc, list):
         return enumerate(doc, start=1)
@@ -172,8 +174,8 @@ def _document_rows(file: Path, doc: Any) -> Iterable[tuple[int, Any]]:
     if isinstance(doc, dict) and not doc:
         return []  # an empty answer saved from a 204 No Content
     raise OffresFormatError(
-        f"{file}: not an Offres API search response (no 'resultats'), "
-        "nor a list of offers, nor an offer"
+        f"{file} : ni une réponse de recherche de l'API Offres (pas de 'resultats'), "
+        "ni une liste d'offres, ni une offre"
     )
 
 

@@ -126,7 +126,7 @@ def test_invalid_rows_are_counted_not_loaded(tmp_path: Path) -> None:
 def test_bad_json_line_names_file_and_line(tmp_path: Path) -> None:
     f = tmp_path / "bad.jsonl"
     f.write_text(json.dumps(offer("A", "x")) + "\n" + '{"id": "B", "intitule": \n')
-    with pytest.raises(OffresFormatError, match=r"bad\.jsonl:2: invalid JSON"):
+    with pytest.raises(OffresFormatError, match=r"bad\.jsonl:2 : JSON invalide"):
         list(read_offres(f))
 
 
@@ -134,22 +134,22 @@ def test_truncated_search_response_names_file_and_line(tmp_path: Path) -> None:
     f = tmp_path / "page.json"
     text = json.dumps({"resultats": [offer("A", "x")]}, indent=1)
     f.write_text(text[: len(text) // 2])
-    with pytest.raises(OffresFormatError, match=r"page\.json:\d+: invalid JSON"):
+    with pytest.raises(OffresFormatError, match=r"page\.json:\d+ : JSON invalide"):
         list(read_offres(f))
 
 
 def test_wrong_document_shapes_are_rejected(tmp_path: Path) -> None:
     f = tmp_path / "other.json"
     f.write_text(json.dumps({"codeErreur": "x"}))
-    with pytest.raises(OffresFormatError, match="no 'resultats'"):
+    with pytest.raises(OffresFormatError, match="pas de 'resultats'"):
         list(read_offres(f))
     g = tmp_path / "scalars.jsonl"
     g.write_text('{"id": "A"}\n42\n')
-    with pytest.raises(OffresFormatError, match=r"scalars\.jsonl:2: expected an offer object"):
+    with pytest.raises(OffresFormatError, match=r"scalars\.jsonl:2 : objet offre attendu"):
         list(read_offres(g))
     h = tmp_path / "latin1.jsonl"
     h.write_bytes('{"id": "A", "intitule": "Boulanger pâtissier"}'.encode("latin-1"))
-    with pytest.raises(OffresFormatError, match="not UTF-8"):
+    with pytest.raises(OffresFormatError, match="pas en UTF-8"):
         list(read_offres(h))
 
 

@@ -174,7 +174,7 @@ def test_retry_after_on_429(server: FileServer, tmp_path: Path) -> None:
 
 def test_gives_up_after_the_retries(server: FileServer, tmp_path: Path) -> None:
     server.fail_next = 10
-    with pytest.raises(DownloadError, match="after 2 retries: HTTP 503"):
+    with pytest.raises(DownloadError, match="après 2 nouvelles tentatives : HTTP 503"):
         fetch(server, tmp_path, retries=2)
     assert len(server.requests) == 3
 
@@ -211,7 +211,7 @@ def test_partial_of_an_old_version_is_not_resumed(server: FileServer, tmp_path: 
 def test_expected_sha256(server: FileServer, tmp_path: Path) -> None:
     good = hashlib.sha256(server.content).hexdigest()
     assert fetch(server, tmp_path, expected_sha256=good.upper()).status == "downloaded"
-    with pytest.raises(DownloadError, match="checksum mismatch.*not used"):
+    with pytest.raises(DownloadError, match="somme de contrôle différente.*non utilisé"):
         fetch(server, tmp_path / "other", expected_sha256="0" * 64)
     assert not any((tmp_path / "other" / "sirene" / "2026-11-02").iterdir())
 

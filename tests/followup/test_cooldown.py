@@ -132,5 +132,5 @@ def test_promotions_after_as_of_are_ignored_and_options_apply(
 def test_bad_option_is_a_config_error(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cooldown_weeks"):
         build_derived(con, settings_for(tmp_path, "2026-11-01", "cooldown_weeks = 0"))
-    with pytest.raises(ConfigError, match="unknown"):
+    with pytest.raises(ConfigError, match=r"inconnue\(s\) dans \[followup\] : cooldown"):
         build_derived(con, settings_for(tmp_path, "2026-11-01", "cooldown = 3"))

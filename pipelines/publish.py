@@ -31,7 +31,9 @@ from ciblage.publish.agency import (
     AGENCY_INPUTS,
     AGENCY_LEVEL,
     RANKING_FILE,
+    SUMMARY_FILE,
     common_context,
+    link_or_copy,
     write_agency,
     write_agency_inputs,
 )
@@ -62,13 +64,15 @@ from scoring.ranking import (
 )
 
 log = logging.getLogger("ciblage.publish")
-SUMMARY_FILE = "publish_summary.json"
 
 
 @task(name="publish_agency", retries=1, retry_delay_seconds=5)
-def publish_agency(config: str, run_dir: str, agency_code: str) -> dict[str, Any]:
-    """One agency's CSV, XLSX and site pages (read-only warehouse access)."""
-    return write_agency(config, run_dir, agency_code)
+def publish_agency(
+    config: str, run_dir: str, agency_code: str, previous: str | None = None
+) -> dict[str, Any]:
+    """One agency's CSV, XLSX and site pages (read-only warehouse access), linked from
+    the `previous` run when unchanged."""
+    return write_agency(config, run_dir, agency_code, previous)
 
 
 def refresh_followup_outputs(
@@ -138,8 +142,11 @@ def carry_over(
             continue
         src_files, src_site = previous / "agences" / code, previous / SITE_DIR / "agences" / code
         if src_files.is_dir() and src_site.is_dir():
-            shutil.copytree(src_files, run_dir / "agences" / code, dirs_exist_ok=True)
-            shutil.copytree(src_site, run_dir / SITE_DIR / "agences" / code, dirs_exist_ok=True)
+            for src, dst in (
+                (src_files, run_dir / "agences" / code),
+                (src_site, run_dir / SITE_DIR / "agences" / code),
+            ):
+                shutil.copytree(src, dst, dirs_exist_ok=True, copy_function=link_or_copy)
             carried.append({**old_agencies[code], "carried_from": previous.name})
     log.info("territory rerun: %d agencies carried over from %s", len(carried), previous.name)
     return carried
@@ -205,7 +212,10 @@ def publish_flow(
             done = {a["code"] for a in carried}
             codes = [c for c in counts["agencies"] if c not in done]
             with progress.stage("fichiers des agences", total=len(codes), unit="agences") as bar:
-                futures = publish_agency.map(unmapped(cfg), unmapped(str(run_dir)), codes)
+                prev = str(previous) if previous is not None else None
+                futures = publish_agency.map(
+                    unmapped(cfg), unmapped(str(run_dir)), codes, unmapped(prev)
+                )
                 agencies = []
                 for f in futures:
                     agencies.append(f.result())

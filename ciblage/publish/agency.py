@@ -7,14 +7,18 @@ other readers use the warehouse.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from ciblage.config import load_settings
+from ciblage.config import PROJECT_ROOT, load_settings
 from ciblage.freshness import source_notices
 from ciblage.publish import fmt
 from ciblage.publish.exports import list_table, write_csv, write_xlsx
@@ -41,6 +45,7 @@ def agency_rows(run_dir: Path, code: str) -> pl.DataFrame:
 
 
 RANKING_FILE = "ranking.json"
+SUMMARY_FILE = "publish_summary.json"
 # What every agency's files need from the warehouse, computed once for the whole run by
 # `write_agency_inputs` (one pass over the national tables instead of one per agency);
 # removed when the fan-out is done.
@@ -120,8 +125,15 @@ def common_context(as_of: date, run_id: str, run_dir: Path | None = None) -> dic
     return ctx
 
 
-def write_agency(config: str, run_dir: str, code: str) -> dict[str, Any]:
-    """CSV, XLSX and site pages of one agency; returns what was written."""
+def write_agency(
+    config: str, run_dir: str, code: str, previous: str | None = None
+) -> dict[str, Any]:
+    """CSV, XLSX and site pages of one agency; returns what was written.
+
+    `previous`: the last published run folder. When everything the agency's files show is
+    the same as in that run (its digest, see `agency_digest`), they are linked from it
+    instead of written again: a territory rerun or a same-day nightly on unchanged data
+    rewrites nothing. The reused pages say which run wrote them."""
     settings = load_settings(config)
     out = Path(run_dir)
     rows = agency_rows(out, code)
@@ -136,6 +148,11 @@ def write_agency(config: str, run_dir: str, code: str) -> dict[str, Any]:
         notes = short_list_notes(con, out, code, counts, opts.top_n, threshold)
     finally:
         con.close()
+    common = common_context(as_of, out.name, out)
+    digest = agency_digest(rows, extras, notes, search, common)
+    reused = reuse_agency(Path(previous), out, code, digest) if previous else None
+    if reused is not None:
+        return reused
     fiches = build_fiches(rows.iter_rows(named=True), extras)
     name = rows["territory_name"][0]
     folder = out / "agences" / code
@@ -155,7 +172,68 @@ def write_agency(config: str, run_dir: str, code: str) -> dict[str, Any]:
         "xlsx": xlsx_path.name,
         "search": search,
     }
-    pages = write_agency_pages(
-        out / SITE_DIR, agency, rows, fiches, common_context(as_of, out.name, out), notes
-    )
-    return {**agency, "pages": pages}
+    pages = write_agency_pages(out / SITE_DIR, agency, rows, fiches, common, notes)
+    return {**agency, "pages": pages, "digest": digest}
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """The code and texts that shape an agency's files (publish modules, contact and aid
+    rules, the site's templates and script, the aids referential): files written by
+    another version are never reused."""
+    h = hashlib.sha256()
+    roots = [Path(__file__).parent, PROJECT_ROOT / "reports" / "templates" / "site"]
+    files = [p for r in roots for p in r.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    files += [PROJECT_ROOT / "ciblage" / n for n in ("contacts.py", "aids.py", "territories.py")]
+    files += sorted((PROJECT_ROOT / "data" / "aides").glob("*"))
+    for path in sorted(set(files)):
+        h.update(path.relative_to(PROJECT_ROOT).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def agency_digest(
+    rows: pl.DataFrame,
+    extras: dict[str, Any],
+    notes: dict[str, Any],
+    search: str,
+    common: dict[str, Any],
+) -> str:
+    """sha256 of everything an agency's files show: its target rows (every column, in
+    order), the fiche extras, the short-list notes, the search terms, the page header
+    (as-of, model and stale-source notices; not the run id) and the code version."""
+    import io
+
+    buf = io.BytesIO()
+    rows.sort("code_rome", "rank").write_ipc(buf, compression="uncompressed")
+    header = {k: v for k, v in common.items() if k != "run_id"}
+    h = hashlib.sha256(code_digest().encode())
+    h.update(buf.getvalue())
+    h.update(json.dumps([extras, notes, search, header], sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def reuse_agency(previous: Path, out: Path, code: str, digest: str) -> dict[str, Any] | None:
+    """The previous run's entry for agency `code` with its files linked into `out`, when
+    its digest is `digest`; None otherwise (the files are then written)."""
+    summary = previous / SUMMARY_FILE
+    if previous.resolve() == out.resolve() or not summary.is_file():
+        return None
+    old = {a["code"]: a for a in json.loads(summary.read_text("utf-8"))["agencies"]}.get(code)
+    if old is None or old.get("digest") != digest:
+        return None
+    pairs = [(previous / "agences" / code, out / "agences" / code)]
+    pairs.append((previous / SITE_DIR / "agences" / code, out / SITE_DIR / "agences" / code))
+    if not all(src.is_dir() for src, _ in pairs):
+        return None
+    for src, dst in pairs:
+        shutil.copytree(src, dst, dirs_exist_ok=True, copy_function=link_or_copy)
+    return {**old, "reused_from": previous.name}
+
+
+def link_or_copy(src: str, dst: str) -> None:
+    """Hard link (runs never modify a published file), a copy across file systems."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)

@@ -124,6 +124,33 @@ def test_territory_rerun_carries_other_territories(synth_published, run_dir):
         assert (new_dir / "agences" / code / f"{export_stem(code, syn.AS_OF)}.xlsx").is_file()
         assert (new_dir / "site" / "agences" / code / "index.html").is_file()
     assert result["published"] is True
+    # the rerun's own agencies: same lists, fiches and header as the run it follows, so
+    # their files are that run's (linked, not written again), byte for byte
+    summary = json.loads((new_dir / "publish_summary.json").read_text("utf-8"))
+    in_scope = [a for a in summary["agencies"] if "carried_from" not in a]
+    assert in_scope and all(a["reused_from"] == run_dir.name for a in in_scope)
+    for a in in_scope:
+        for sub in (Path("agences") / a["code"], Path("site") / "agences" / a["code"]):
+            old = {
+                p.relative_to(run_dir / sub): p.read_bytes()
+                for p in (run_dir / sub).rglob("*")
+                if p.is_file()
+            }
+            new = {
+                p.relative_to(new_dir / sub): p.read_bytes()
+                for p in (new_dir / sub).rglob("*")
+                if p.is_file()
+            }
+            assert old and new == old, sub
+    # lists that changed (a shorter top) are written again
+    shorter = publish_flow(config=synth_published["config"], territory="dep:28", top_n=2)
+    third = Path(shorter["run_dir"])
+    summary = json.loads((third / "publish_summary.json").read_text("utf-8"))
+    rewritten = [a for a in summary["agencies"] if "carried_from" not in a]
+    assert rewritten and not any("reused_from" in a for a in rewritten)
+    for a in rewritten:
+        ranks = pl.read_csv(third / "agences" / a["code"] / a["csv"], separator=";")["Rang"]
+        assert ranks.max() <= 2
 
 
 def test_out_dir_run_is_not_published(synth_published, tmp_path):

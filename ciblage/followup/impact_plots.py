@@ -10,14 +10,24 @@ from __future__ import annotations
 import hashlib
 import shutil
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-import matplotlib
+import polars as pl
 
-matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import polars as pl  # noqa: E402
+@lru_cache(maxsize=1)
+def _pyplot() -> Any:
+    """matplotlib, imported on the first plot actually drawn: its import costs seconds,
+    and a rerun on an unchanged ledger copies every plot (`draw_cached`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
 
 _HIRES = "#1f6f8b"
 _DATA = "#99c4c8"
@@ -26,6 +36,7 @@ _GOAL = "#c0392b"
 
 def plot_bands(bands: pl.DataFrame, goal: float, path: Path) -> Path:
     """Conversion by hiring-potential band, with its 95 % interval and the goal line."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.6), dpi=100)
     if not bands.is_empty():
         x = list(range(bands.height))
@@ -66,6 +77,7 @@ def plot_bands(bands: pl.DataFrame, goal: float, path: Path) -> Path:
 
 def plot_months(months: pl.DataFrame, goal: float, path: Path) -> Path:
     """Promotions per month (bars) and the month's conversion rate (line) against the goal."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.6), dpi=100)
     if not months.is_empty():
         labels = [m.strftime("%m/%Y") for m in months["month"]]

@@ -20,6 +20,11 @@ tests relevant to it (seconds each), never the end-to-end suite. A mutant counts
 killed when a test fails (or times out); the figure printed per module is killed / all.
 The surviving mutants are printed with their diff; `--keep` keeps the workspace to look
 at them (`cd <workdir>/<module> && python -m mutmut show <name>`).
+
+`--names PATTERN ...` runs only some mutants of the module(s), to measure or re-check a
+part (fnmatch patterns): a Python pattern is on mutmut's names (`scoring.ranking.x_rank_all*`,
+`scoring.ranking.xǁRankingOptionsǁfrom_settings*`), a SQL one on `FILE:LINE`
+(`sql/target_rank.sql:4*`); the part (Python or SQL) no pattern names is skipped.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -452,6 +457,70 @@ EQUIVALENT += [
     ("scoring/ranking.py", _RANK_ALL, _RANK_ALL.replace("partitioned)", "None)"), _SAME_LISTS),
     ("scoring/ranking.py", _RANK_ALL, _RANK_ALL.replace("partitioned)", ")"), _SAME_LISTS),
 ]
+_NO_RANK = 'if not table_exists(con, "target_rank"):  # nothing in scope had a candidate'
+_FALLBACK = 'rank_partition(con, Partition("-", (), 0), as_of, options)'
+_EMPTY_PART = (
+    "the stand-in partition of an empty ranking holds no territory (none is in a partition "
+    "'-' or NULL): ranking it appends no row"
+)
+_OFFRES_BOUND = "or not 0 <= (opts.min_potential_offres or 0) <= 100"
+EQUIVALENT += [
+    *(
+        (
+            "scoring/ranking.py",
+            _NO_RANK,
+            _NO_RANK.replace('"target_rank"', after),
+            "a name no table has: the stand-in partition is ranked after every ranking, not "
+            "only an empty one; it holds no territory, so it appends no row (same lists, same "
+            "count)",
+        )
+        for after in ("None", '"XXtarget_rankXX"', '"TARGET_RANK"')
+    ),
+    *(
+        ("scoring/ranking.py", _FALLBACK, _FALLBACK.replace('"-", (), 0', after), _EMPTY_PART)
+        for after in ("None, (), 0", '"XX-XX", (), 0')
+    ),
+    (
+        "scoring/ranking.py",
+        _FALLBACK,
+        _FALLBACK.replace("as_of, options", "None, options"),
+        _EMPTY_PART + ", whatever the as-of date",
+    ),
+    *(
+        (
+            "scoring/ranking.py",
+            _FALLBACK,
+            _FALLBACK.replace('"-", (), 0', after),
+            "rank_partition never reads a partition's number of territories",
+        )
+        for after in ('"-", (), None', '"-", (), 1')
+    ),
+    (
+        "scoring/ranking.py",
+        'scope, deps = "scope_part", part.deps',
+        'scope, deps = "SCOPE_PART", part.deps',
+        "a table name in SQL text: case-insensitive",
+    ),
+    (
+        "scoring/ranking.py",
+        'cooldown="promotion_cooldown" if use_cooldown else EMPTY_COOLDOWN,',
+        'cooldown="PROMOTION_COOLDOWN" if use_cooldown else EMPTY_COOLDOWN,',
+        "a table name in SQL text: case-insensitive",
+    ),
+    (
+        "scoring/ranking.py",
+        'signal="feature_etablissement"',
+        'signal="FEATURE_ETABLISSEMENT"',
+        "a table name in SQL text: case-insensitive",
+    ),
+    (
+        "scoring/ranking.py",
+        _OFFRES_BOUND,
+        _OFFRES_BOUND.replace("or 0)", "or 1)"),
+        "the stand-in for an unset (None) or 0 min_potential_offres is only range-checked: "
+        "0 and 1 both pass",
+    ),
+]
 _COLUMNS = 'columns=[*LIST_KEY, "rank", "siret"]),'
 EQUIVALENT += [
     (
@@ -467,7 +536,7 @@ EQUIVALENT += [
 # is equivalent, SQL and DuckDB identifiers being case-insensitive; not when a quoted
 # literal changes ('P' is not 'p').
 _SQL_WORDS = re.compile(
-    r"\b(select|from|join|where|create|macro|when|then|else|coalesce|order by|group by|limit"
+    r"\b(select|from|join|where|create|drop|macro|when|then|else|coalesce|order by|group by|limit"
     r"|is (not )?(null|true|false)|list_contains)\b",
     re.I,
 )
@@ -593,9 +662,11 @@ def run_mutmut(work: Path, module: Module) -> Outcome:
         if not name or not any(fnmatch.fnmatch(name, n) for n in names):
             continue
         out.total += 1
-        if status in ("killed", "timeout", "caught by type check"):
+        if status in ("killed", "caught by type check"):
             out.killed += 1
-        elif status == "survived":
+        elif status in ("survived", "timeout"):
+            # a timeout counts as killed, unless the mutant is a known equivalent (on a
+            # loaded machine, mutmut's CPU limit can stop one that would have survived)
             show = subprocess.run(
                 [_python(work), "-m", "mutmut", "show", name],
                 cwd=work,
@@ -614,7 +685,11 @@ def run_mutmut(work: Path, module: Module) -> Outcome:
             text = f"{name}: {before!r} -> {after!r}"
             why = is_equivalent(file, before, after)
             if why:
-                out.equivalent.append(f"{text} ({why})")
+                out.equivalent.append(
+                    f"{text} ({why}{', timed out' if status == 'timeout' else ''})"
+                )
+            elif status == "timeout":
+                out.killed += 1
             else:
                 out.survivors.append(text)
         else:
@@ -700,7 +775,10 @@ def _pytest(work: Path, tests: tuple[str, ...], timeout: float) -> tuple[int, fl
     return code, time.monotonic() - start
 
 
-def run_sql(work: Path, module: Module, verbose: bool) -> Outcome:
+def run_sql(
+    work: Path, module: Module, verbose: bool, only: tuple[str, ...] | None = None
+) -> Outcome:
+    """Every SQL mutant of the module, or those whose `FILE:LINE` matches one of `only`."""
     tests = module.sql_tests or module.tests
     code, baseline = _pytest(work, tests, timeout=1800)
     if code != 0:
@@ -711,6 +789,10 @@ def run_sql(work: Path, module: Module, verbose: bool) -> Outcome:
         original = path.read_text(encoding="utf-8")
         try:
             for desc, lineno, mutated in sql_mutants(original):
+                if only is not None and not any(
+                    fnmatch.fnmatch(f"{rel}:{lineno}", p) for p in only
+                ):
+                    continue
                 path.write_text(mutated, encoding="utf-8")
                 code, _ = _pytest(work, tests, timeout=10 * baseline + 30)
                 out.total += 1
@@ -735,14 +817,23 @@ def run_sql(work: Path, module: Module, verbose: bool) -> Outcome:
     return out
 
 
-def run_module(name: str, workdir: Path, verbose: bool) -> Outcome:
+def run_module(name: str, workdir: Path, verbose: bool, only: list[str] | None = None) -> Outcome:
+    """One module's mutants (`only`: the `--names` patterns, see the module's docstring)."""
     module = MODULES[name]
+    sql_only = None
+    if only is not None:
+        sql_only = tuple(p for p in only if ".sql:" in p)
+        py_only = tuple(p for p in only if ".sql:" not in p)
+        module = replace(
+            module, python=module.python if py_only else (), sql=module.sql if sql_only else ()
+        )
+        module = replace(module, names=py_only)
     work = workdir / name
     prepare(work, module)
     total = Outcome()
     parts = []
     if module.sql:
-        sql = run_sql(work, module, verbose)
+        sql = run_sql(work, module, verbose, sql_only)
         parts.append(f"SQL {sql.killed}/{sql.total}")
         total.add(sql)
     if module.python:
@@ -778,6 +869,12 @@ def main(argv: list[str] | None = None) -> int:
         default=0.9,
         help="exit 1 when a module kills less than this share (default 0.9)",
     )
+    parser.add_argument(
+        "--names",
+        nargs="+",
+        metavar="PATTERN",
+        help="only these mutants: mutmut names or FILE:LINE of SQL (fnmatch)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="print each SQL mutant")
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULES]
@@ -794,7 +891,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name in args.modules or list(MODULES):
             try:
-                results[name] = run_module(name, args.workdir, args.verbose)
+                results[name] = run_module(name, args.workdir, args.verbose, args.names)
             except (RuntimeError, subprocess.CalledProcessError) as exc:
                 print(f"{name:18} could not run: {exc}", flush=True)
                 failed.append(name)

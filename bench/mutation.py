@@ -140,6 +140,7 @@ MODULES: dict[str, Module] = {
         tests=(
             "tests/publish/test_ranking.py",
             "tests/publish/test_ranking_bounds.py",
+            "tests/publish/test_ranking_mutants.py",
             "tests/publish/test_targets_schema.py::test_written_file_validates",
         ),
         note="options, candidates, partitions of territories, ranking rules (SQL: own operators)",

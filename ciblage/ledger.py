@@ -213,3 +213,14 @@ def last_stage_record(warehouse: str | Path, stage: str) -> dict[str, Any] | Non
         ).fetchone()
         rec["later_activity"] = bool(later and later[0])
     return rec
+
+
+def stage_started_since(warehouse: str | Path, stage: str, since: Any) -> bool:
+    """Whether any run of `stage` (not a reuse) started after `since`."""
+    with session(warehouse, read_only=False) as con:
+        row = con.execute(
+            """SELECT count(*) FROM run_ledger WHERE stage = ? AND status <> 'skipped'
+               AND started_at > ?""",
+            [stage, since],
+        ).fetchall()
+    return bool(row and row[0][0])

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ciblage.config import Settings
-from ciblage.ledger import COMPLETED, last_stage_record
+from ciblage.ledger import COMPLETED, last_stage_record, stage_started_since
 
 
 def _file_sig(path: Path) -> list[Any]:
@@ -68,3 +68,30 @@ def reusable_record(settings: Settings, stage: str, key: str) -> dict[str, Any] 
     if rec is None or rec["status"] != COMPLETED or rec["later_activity"]:
         return None
     return rec if rec["params"].get("key") == key else None
+
+
+def config_digest(settings: Settings) -> str:
+    return hashlib.sha256(settings.config_path.read_bytes()).hexdigest()[:20]
+
+
+def covering_score_record(settings: Settings, params: dict[str, Any]) -> dict[str, Any] | None:
+    """For a territory rerun: the completed score stage whose scores already are this
+    rerun's, or None if it must score.
+
+    A rerun does not re-ingest, so its territory's scores are those of the last score
+    stage when that stage scored this territory (all of France, or this very territory)
+    for the same as-of, horizon and configuration, and nothing changed the warehouse's
+    inputs or scores since: no ingest started after it, no other score run after it
+    (`later_activity`). Scoring again would write the same rows (the model, the features
+    and the prediction are deterministic), a few seconds of a rerun and its imports."""
+    rec = last_stage_record(settings.warehouse, "score")
+    if rec is None or rec["status"] != COMPLETED or rec["later_activity"]:
+        return None
+    old = rec["params"]
+    if old.get("territory") not in ("all", params.get("territory")):
+        return None
+    if any(old.get(k) != params.get(k) for k in ("as_of", "horizon_months", "config")):
+        return None
+    if stage_started_since(settings.warehouse, "ingest", rec["started_at"]):
+        return None
+    return rec

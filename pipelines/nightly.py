@@ -35,7 +35,13 @@ from ciblage.ledger import (
 from ciblage.outcome import RunNotPublished, SourceVerdict, judge_sources
 from ciblage.preflight import check_source_names
 from ciblage.progress import fmt_seconds
-from ciblage.resume import inputs_fingerprint, reusable_record, stage_key
+from ciblage.resume import (
+    config_digest,
+    covering_score_record,
+    inputs_fingerprint,
+    reusable_record,
+    stage_key,
+)
 from ciblage.runs import bind_run_id, create_run_dir, latest_run_dir, locked, new_run_id
 
 
@@ -80,6 +86,9 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+RERUN_FLOW = "territory-rerun"
+
+
 class _Stages:
     """Runs stages in order inside one nightly/rerun flow run, reusing completed ones."""
 
@@ -98,6 +107,8 @@ class _Stages:
         rec = None
         if self.resume and not self.upstream_ran:
             rec = reusable_record(self.settings, stage, key)
+        elif stage == "score" and self.flow_name == RERUN_FLOW and not self.upstream_ran:
+            rec = covering_score_record(self.settings, params)  # its scores are current
         if rec is not None:
             log.info(f"stage {stage}: reusing run {rec['run_id']} (same inputs, completed)")
             now = utcnow()
@@ -178,7 +189,12 @@ def _stage_calls(
         calls.append(
             (
                 "score",
-                {"as_of": day, "horizon_months": horizon, "territory": territory},
+                {
+                    "as_of": day,
+                    "horizon_months": horizon,
+                    "territory": territory,
+                    "config": config_digest(settings),
+                },
                 lambda: score_flow(
                     config=cfg, as_of=day, horizon_months=horizon, territory=territory
                 ),
@@ -361,7 +377,7 @@ def territory_rerun_flow(
     """An analyst's rerun of one territory on the current warehouse: score → publish."""
     return _final(
         _run_chain(
-            "territory-rerun",
+            RERUN_FLOW,
             ["score", "publish"],
             config=config,
             as_of=as_of,

@@ -3,11 +3,11 @@ files and the site, then publish the run (gates, then the atomic `latest` switch
 
 The warehouse is written only at the start (follow-up ledgers and cool-downs, under the
 write lock); that connection is closed before the ranking, which runs on a read-only
-connection, and before the per-agency fan-out (`publish_agency`, one task per agency with
-picklable arguments, each opening the warehouse read-only) so that the fan-out can run
-on threads or on a Dask cluster. A territory rerun (`dep:45`…) republishes its
-territories and carries the other territories' lists over from the published run, so the
-new run is complete on its own.
+connection, and before the per-agency fan-out (`publish_agencies`, a few batches of
+agencies per CPU, with picklable arguments, each opening the warehouse read-only) so that
+the fan-out can run on threads, processes or a Dask cluster. A territory rerun (`dep:45`…)
+republishes its territories and carries the other territories' lists over from the
+published run, so the new run is complete on its own.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import shutil
 from datetime import date
 from pathlib import Path
@@ -66,13 +67,27 @@ from scoring.ranking import (
 log = logging.getLogger("ciblage.publish")
 
 
-@task(name="publish_agency", retries=1, retry_delay_seconds=5)
-def publish_agency(
-    config: str, run_dir: str, agency_code: str, previous: str | None = None
-) -> dict[str, Any]:
-    """One agency's CSV, XLSX and site pages (read-only warehouse access), linked from
-    the `previous` run when unchanged."""
-    return write_agency(config, run_dir, agency_code, previous)
+@task(name="publish_agencies", retries=1, retry_delay_seconds=5)
+def publish_agencies(
+    config: str, run_dir: str, codes: list[str], previous: str | None = None
+) -> list[dict[str, Any]]:
+    """Some agencies' CSV, XLSX and site pages (read-only warehouse access), each linked
+    from the `previous` run when unchanged."""
+    return [write_agency(config, run_dir, code, previous) for code in codes]
+
+
+# Fan-out tasks per CPU. A task costs Prefect API calls and, on a process pool, a round
+# trip to a worker: about a second under load, more than a small agency's files (400
+# agencies as 400 tasks spent two thirds of their time there). A few tasks per worker
+# still balance big and small agencies.
+TASKS_PER_CPU = 8
+
+
+def agency_batches(codes: list[str], cpus: int | None = None) -> list[list[str]]:
+    """`codes` dealt round-robin into at most TASKS_PER_CPU × cpus batches (a territory
+    rerun's few agencies: one per batch)."""
+    n = max(1, min(len(codes), TASKS_PER_CPU * (cpus or os.cpu_count() or 2)))
+    return [b for b in (codes[i::n] for i in range(n)) if b]
 
 
 def refresh_followup_outputs(
@@ -213,13 +228,14 @@ def publish_flow(
             codes = [c for c in counts["agencies"] if c not in done]
             with progress.stage("fichiers des agences", total=len(codes), unit="agences") as bar:
                 prev = str(previous) if previous is not None else None
-                futures = publish_agency.map(
-                    unmapped(cfg), unmapped(str(run_dir)), codes, unmapped(prev)
+                futures = publish_agencies.map(
+                    unmapped(cfg), unmapped(str(run_dir)), agency_batches(codes), unmapped(prev)
                 )
                 agencies = []
                 for f in futures:
-                    agencies.append(f.result())
-                    bar.advance(1, item=agencies[-1]["code"])
+                    batch = f.result()
+                    agencies += batch
+                    bar.advance(len(batch), item=batch[-1]["code"])
             agencies = sorted(agencies + carried, key=lambda a: a["code"])
             shutil.rmtree(run_dir / AGENCY_INPUTS, ignore_errors=True)
             write_index(

@@ -148,11 +148,12 @@ def measure_coverage(
         Coverage(stage, s, m, int(p or 0), int(i or 0), float(sh), int(r or 0), min_share[s])
         for s, m, p, i, sh, r in rows
     ]
-    con.executemany(
-        "UPDATE source_coverage SET min_share = ?, success = ? "
-        "WHERE run_id = ? AND stage = ? AND source = ?",
-        [[c.min_share, c.success, run_id, stage, c.source] for c in out],
-    )
+    if out:  # DuckDB refuses an executemany without parameter sets
+        con.executemany(
+            "UPDATE source_coverage SET min_share = ?, success = ? "
+            "WHERE run_id = ? AND stage = ? AND source = ?",
+            [[c.min_share, c.success, run_id, stage, c.source] for c in out],
+        )
     _record_dq(con, run_id, out)
     failed = [c for c in out if not c.success]
     for c in failed:
@@ -185,33 +186,32 @@ def _record_dq(con: duckdb.DuckDBPyConnection, run_id: str, cov: list[Coverage])
         "column_name)",
         [run_id, EXPECTATION, [f"{c.stage}:{c.measure}" for c in cov]],
     )
-    con.executemany(
-        "INSERT INTO dq_result VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    rows = [
         [
-            [
-                run_id,
-                c.source,
-                WHOLE_TABLE,
-                EXPECTATION,
-                f"{c.stage}:{c.measure}",
-                c.success,
-                True,
-                c.describe(french=True),
-                json.dumps(
-                    {
-                        "stage": c.stage,
-                        "population": c.population,
-                        "informed": c.informed,
-                        "share": c.share,
-                        "min_share": c.min_share,
-                        "rows": c.rows,
-                    }
-                ),
-            ]
-            for c in cov
-            if c.judged
-        ],
-    )
+            run_id,
+            c.source,
+            WHOLE_TABLE,
+            EXPECTATION,
+            f"{c.stage}:{c.measure}",
+            c.success,
+            True,
+            c.describe(french=True),
+            json.dumps(
+                {
+                    "stage": c.stage,
+                    "population": c.population,
+                    "informed": c.informed,
+                    "share": c.share,
+                    "min_share": c.min_share,
+                    "rows": c.rows,
+                }
+            ),
+        ]
+        for c in cov
+        if c.judged
+    ]
+    if rows:  # none judged (a small territory's rerun): nothing to record
+        con.executemany("INSERT INTO dq_result VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def coverage_rows(con: duckdb.DuckDBPyConnection, run_ids: list[str]) -> list[dict[str, Any]]:

@@ -99,3 +99,19 @@ def test_rows_that_inform_nobody_are_a_critical_failure(
     run = next(x for x in collect_status(path) if x["run_id"] == "cov")
     assert run["status"] == "failed" and "dpae_departement" in run["error"]
     assert "dpae_departement 0 % SOUS LE SEUIL" in run["coverage"]
+
+
+def test_nothing_judged_records_nothing(tmp_path: Path) -> None:
+    """A small territory's rerun may judge no source (no rows or no establishment in
+    scope): the quality results get no row, and the score stage goes on (DuckDB refuses
+    an executemany without parameter sets)."""
+    from ciblage.quality.coverage import Coverage, _record_dq
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    unjudged = Coverage("features", "offres", "etablissements", 0, 0, 0.0, 0, 0.2)
+    _record_dq(con, "r1", [unjudged])
+    _record_dq(con, "r1", [])
+    assert con.execute("SELECT count(*) FROM dq_result").fetchall() == [(0,)]
+    judged = Coverage("features", "offres", "etablissements", 10, 5, 0.5, 7, 0.2)
+    _record_dq(con, "r1", [unjudged, judged])
+    assert con.execute("SELECT source, success FROM dq_result").fetchall() == [("offres", True)]

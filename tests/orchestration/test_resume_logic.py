@@ -117,13 +117,41 @@ def test_standalone_stage_run_prevents_reuse(fake_stages: Path, prefect_harness:
     assert CALLS == ["ingest", "score", "publish", "score", "publish"]
 
 
-def test_territory_rerun_never_reuses(fake_stages: Path, prefect_harness: None) -> None:
-    from pipelines.nightly import territory_rerun_flow
+def test_territory_rerun_scores_only_when_its_scores_are_not_current(
+    fake_stages: Path, prefect_harness: None
+) -> None:
+    """A rerun always publishes; it scores unless the last score stage already scored its
+    territory for the same as-of, horizon, configuration and code, with no ingest since."""
+    from pipelines.nightly import nightly_flow, territory_rerun_flow
 
     cfg = str(fake_stages)
-    territory_rerun_flow(territory="dep:45", config=cfg)
-    territory_rerun_flow(territory="dep:45", config=cfg)
-    assert CALLS == ["score", "publish", "score", "publish"]
+
+    def rerun(**kw) -> list[str]:
+        CALLS.clear()
+        territory_rerun_flow(config=cfg, **kw)
+        return list(CALLS)
+
+    assert rerun(territory="dep:45") == ["score", "publish"]
+    assert rerun(territory="dep:45") == ["publish"]  # same scores
+    assert rerun(territory="dep:28") == ["score", "publish"]  # not scored yet
+    assert rerun(territory="dep:45") == ["score", "publish"]  # dep:28's scoring came after
+    assert rerun(territory="dep:45", as_of="2026-10-01") == ["score", "publish"]
+    assert rerun(territory="dep:45", horizon_months=3) == ["score", "publish"]
+    CALLS.clear()
+    nightly_flow(config=cfg)  # ingests and scores all of France
+    assert rerun(territory="dep:45") == ["publish"]
+    assert rerun(territory="dep:28") == ["publish"]
+    fake_stages.write_text(fake_stages.read_text() + "# edited\n")  # another configuration
+    assert rerun(territory="dep:45") == ["score", "publish"]
+    CALLS.clear()
+    nightly_flow(config=cfg, sources=["hires_siret"])  # a new ingest
+    assert rerun(territory="dep:45") == ["publish"]  # that run scored everything again
+    with session(fake_stages.parent / "wh" / "c.duckdb", read_only=False) as con:
+        rows = con.execute(
+            "SELECT status, params FROM run_ledger WHERE flow = 'territory-rerun' "
+            "AND stage = 'score' ORDER BY started_at DESC LIMIT 1"
+        ).fetchall()
+    assert rows[0][0] == "skipped" and json.loads(rows[0][1])["reused_from"]
 
 
 def test_gate_refusal_fails_the_run(fake_stages: Path, prefect_harness: None) -> None:

@@ -288,9 +288,10 @@ def rerun(
     """Renoter et republier un territoire sur l'entrepôt actuel (flow `territory-rerun`)."""
     preflight(config, as_of=as_of, horizon=horizon, top=top, territory=territory)
     _server_early()
-    # the stages' modules, imported while the server boots (the flow would import them)
-    import pipelines.publish
-    import pipelines.score  # noqa: F401
+    # the publish stage's modules, imported while the server boots; not the score stage's
+    # (scikit-learn, skops: seconds of CPU on a 2-core machine beside the booting server):
+    # a rerun on current scores does not score (pipelines.nightly imports it if it does)
+    import pipelines.publish  # noqa: F401
     from pipelines.nightly import territory_rerun_flow
 
     _finish_run(

@@ -184,22 +184,21 @@ def _stage_calls(
             )
         )
     if "score" in stages:
-        from pipelines.score import score_flow
 
-        calls.append(
-            (
-                "score",
-                {
-                    "as_of": day,
-                    "horizon_months": horizon,
-                    "territory": territory,
-                    "config": config_digest(settings),
-                },
-                lambda: score_flow(
-                    config=cfg, as_of=day, horizon_months=horizon, territory=territory
-                ),
-            )
-        )
+        def score() -> Any:
+            # imported when it runs: a territory rerun on current scores skips it, and its
+            # modules (scikit-learn, skops) cost seconds of a rerun's start
+            from pipelines.score import score_flow
+
+            return score_flow(config=cfg, as_of=day, horizon_months=horizon, territory=territory)
+
+        params = {
+            "as_of": day,
+            "horizon_months": horizon,
+            "territory": territory,
+            "config": config_digest(settings),
+        }
+        calls.append(("score", params, score))
     if "publish" in stages:
         from pipelines.publish import publish_flow
 

@@ -58,4 +58,4 @@ def test_bad_json_fails_the_source_with_file_and_line(tmp_path: Path) -> None:
     kw = {"run_id": "r1", "as_of": date(2026, 11, 1), "registry": registry()}
     result = load_source(con, OFFRES, f, **kw)
     assert result.status == "failed"
-    assert "broken.jsonl:2: invalid JSON" in result.message
+    assert "broken.jsonl:2 : JSON invalide" in result.message

@@ -35,6 +35,18 @@ from tests.publish.conftest import make_settings
 ORLEANS = ("agence", "2420")
 
 
+def _altered_copy(tmp_path, warehouse, sql: str):
+    """Settings on a copy of `warehouse` changed by `sql` (the original stays shared)."""
+    path = tmp_path / "altered.duckdb"
+    shutil.copy(warehouse, path)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(sql)
+    finally:
+        con.close()
+    return make_settings(tmp_path, path)
+
+
 def _rank(settings, territory="all", con=None, **opts) -> pl.DataFrame:
     options = RankingOptions(**{**RankingOptions.from_settings(settings).__dict__, **opts})
     own = con is None
@@ -346,14 +358,11 @@ def test_rerun_reads_only_its_departements_scores(tmp_path, sorted_scores_wareho
 
 def test_rerun_skips_other_departements_rows(tmp_path, sorted_scores_warehouse):
     """The filter is applied: a score row filed under another département is not read."""
-    path = tmp_path / "w.duckdb"
-    path.write_bytes(sorted_scores_warehouse.read_bytes())
-    con = duckdb.connect(str(path))
-    try:
-        con.execute("UPDATE score_etablissement_rome SET code_departement = '45'")
-    finally:
-        con.close()
-    settings = make_settings(tmp_path, path)
+    settings = _altered_copy(
+        tmp_path,
+        sorted_scores_warehouse,
+        "UPDATE score_etablissement_rome SET code_departement = '45'",
+    )
     assert _rank(settings, "dep:28").is_empty()
     assert not _rank(settings, "all").is_empty()
 
@@ -439,14 +448,11 @@ def test_rerun_reads_scores_stored_before_the_departement_column(tmp_path, synth
     """A warehouse scored before score_etablissement_rome had code_departement gets the
     column added, NULL in its old rows: a territory rerun on those scores must still list
     the territory's companies."""
-    path = tmp_path / "old.duckdb"
-    shutil.copy(synth_warehouse, path)
-    con = duckdb.connect(str(path))
-    try:
-        con.execute("ALTER TABLE score_etablissement_rome ADD COLUMN code_departement VARCHAR")
-    finally:
-        con.close()
-    settings = make_settings(tmp_path, path)
+    settings = _altered_copy(
+        tmp_path,
+        synth_warehouse,
+        "ALTER TABLE score_etablissement_rome ADD COLUMN code_departement VARCHAR",
+    )
     (tmp_path / "f").mkdir()
     fresh = _rank(make_settings(tmp_path / "f", synth_warehouse), "dep:45")
     old = _rank(settings, "dep:45")

@@ -34,7 +34,8 @@ from ciblage.publish.agency import (
     RANKING_FILE,
     SUMMARY_FILE,
     common_context,
-    link_or_copy,
+    published_agencies,
+    reuse_agency,
     write_agency,
     write_agency_inputs,
 )
@@ -69,11 +70,16 @@ log = logging.getLogger("ciblage.publish")
 
 @task(name="publish_agencies", retries=1, retry_delay_seconds=5)
 def publish_agencies(
-    config: str, run_dir: str, codes: list[str], previous: str | None = None
+    config: str,
+    run_dir: str,
+    codes: list[str],
+    previous: str | None = None,
+    before: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Some agencies' CSV, XLSX and site pages (read-only warehouse access), each linked
-    from the `previous` run when unchanged."""
-    return [write_agency(config, run_dir, code, previous) for code in codes]
+    from the `previous` run when unchanged (`before`: those agencies' entries there)."""
+    before = before or {}
+    return [write_agency(config, run_dir, c, previous, before.get(c)) for c in codes]
 
 
 # Fan-out tasks per CPU. A task costs Prefect API calls and, on a process pool, a round
@@ -143,25 +149,20 @@ def rank(
 
 
 def carry_over(
-    previous: Path, run_dir: Path, scope: set[tuple[str, str]], listed: list[str]
+    previous: Path,
+    run_dir: Path,
+    scope: set[tuple[str, str]],
+    listed: list[str],
+    old_agencies: dict[str, dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """Copy the files of the agencies outside this rerun's scope (their rows are already
-    in targets.parquet, see `rank`); returns their summary entries."""
-    summary_path = previous / SUMMARY_FILE
-    if not summary_path.is_file():
-        return []
-    old_agencies = {a["code"]: a for a in json.loads(summary_path.read_text("utf-8"))["agencies"]}
+    in targets.parquet, see `rank`); returns their summary entries (`old_agencies`: the
+    previous run's, by code)."""
     carried = []
     for code in listed:
         if (AGENCY_LEVEL, code) in scope or code not in old_agencies:
             continue
-        src_files, src_site = previous / "agences" / code, previous / SITE_DIR / "agences" / code
-        if src_files.is_dir() and src_site.is_dir():
-            for src, dst in (
-                (src_files, run_dir / "agences" / code),
-                (src_site, run_dir / SITE_DIR / "agences" / code),
-            ):
-                shutil.copytree(src, dst, dirs_exist_ok=True, copy_function=link_or_copy)
+        if reuse_agency(previous, run_dir, code, old_agencies[code]) is not None:
             carried.append({**old_agencies[code], "carried_from": previous.name})
     log.info("territory rerun: %d agencies carried over from %s", len(carried), previous.name)
     return carried
@@ -220,16 +221,19 @@ def publish_flow(
             n_rows = validate_targets(run_dir / TARGETS_FILE)
             counts = targets_summary(run_dir / TARGETS_FILE)
             carried: list[dict[str, Any]] = []
-            if flt.level is not None and previous is not None and previous != run_dir.resolve():
-                carried = carry_over(previous, run_dir, scope, counts["agencies"])
+            old = published_agencies(previous, run_dir)  # the summary, read once
+            if flt.level is not None and previous is not None and old:
+                carried = carry_over(previous, run_dir, scope, counts["agencies"], old)
             ranking = write_ranking_note(settings, used_as_of, run_dir)
             write_sources_note(settings, run_dir)
             done = {a["code"] for a in carried}
             codes = [c for c in counts["agencies"] if c not in done]
             with progress.stage("fichiers des agences", total=len(codes), unit="agences") as bar:
                 prev = str(previous) if previous is not None else None
+                batches = agency_batches(codes)
+                befores = [{c: old[c] for c in b if c in old} for b in batches]
                 futures = publish_agencies.map(
-                    unmapped(cfg), unmapped(str(run_dir)), agency_batches(codes), unmapped(prev)
+                    unmapped(cfg), unmapped(str(run_dir)), batches, unmapped(prev), befores
                 )
                 agencies = []
                 for f in futures:

@@ -126,11 +126,16 @@ def common_context(as_of: date, run_id: str, run_dir: Path | None = None) -> dic
 
 
 def write_agency(
-    config: str, run_dir: str, code: str, previous: str | None = None
+    config: str,
+    run_dir: str,
+    code: str,
+    previous: str | None = None,
+    before: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """CSV, XLSX and site pages of one agency; returns what was written.
 
-    `previous`: the last published run folder. When everything the agency's files show is
+    `previous`: the last published run folder, `before`: the agency's entry in its summary
+    (`published_agencies`, read once by the flow). When everything the agency's files show is
     the same as in that run (its digest, see `agency_digest`), they are linked from it
     instead of written again: a territory rerun or a same-day nightly on unchanged data
     rewrites nothing. The reused pages say which run wrote them."""
@@ -150,9 +155,10 @@ def write_agency(
         con.close()
     common = common_context(as_of, out.name, out)
     digest = agency_digest(rows, extras, notes, search, common)
-    reused = reuse_agency(Path(previous), out, code, digest) if previous else None
-    if reused is not None:
-        return reused
+    if previous and before and before.get("digest") == digest:
+        reused = reuse_agency(Path(previous), out, code, before)
+        if reused is not None:
+            return reused
     fiches = build_fiches(rows.iter_rows(named=True), extras)
     name = rows["territory_name"][0]
     folder = out / "agences" / code
@@ -213,15 +219,22 @@ def agency_digest(
     return h.hexdigest()
 
 
-def reuse_agency(previous: Path, out: Path, code: str, digest: str) -> dict[str, Any] | None:
-    """The previous run's entry for agency `code` with its files linked into `out`, when
-    its digest is `digest`; None otherwise (the files are then written)."""
+def published_agencies(previous: Path | None, out: Path) -> dict[str, dict[str, Any]]:
+    """Agency entries of the `previous` run's summary, by code (none when `out` is that
+    run, or it has no summary)."""
+    if previous is None or previous.resolve() == out.resolve():
+        return {}
     summary = previous / SUMMARY_FILE
-    if previous.resolve() == out.resolve() or not summary.is_file():
-        return None
-    old = {a["code"]: a for a in json.loads(summary.read_text("utf-8"))["agencies"]}.get(code)
-    if old is None or old.get("digest") != digest:
-        return None
+    if not summary.is_file():
+        return {}
+    return {a["code"]: a for a in json.loads(summary.read_text("utf-8"))["agencies"]}
+
+
+def reuse_agency(
+    previous: Path, out: Path, code: str, old: dict[str, Any]
+) -> dict[str, Any] | None:
+    """`old` (the previous run's entry of agency `code`) with its files linked into `out`;
+    None when that run lacks them (the files are then written)."""
     pairs = [(previous / "agences" / code, out / "agences" / code)]
     pairs.append((previous / SITE_DIR / "agences" / code, out / SITE_DIR / "agences" / code))
     if not all(src.is_dir() for src, _ in pairs):

@@ -24,10 +24,8 @@ def json_script(data: Any, element_id: str) -> str:
     """`data` as an inline JSON block that site.js renders: the page stays one file that
     opens from `file://` (no fetch), and `<` is escaped so no value can close the tag."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
-    return (
-        f'<script type="application/json" id="{element_id}">'
-        f"{text.replace('<', chr(92) + 'u003c')}</script>"
-    )
+    text = text.replace("<", "\\u003c")  # JSON's escape of "<": the same value once parsed
+    return f'<script type="application/json" id="{element_id}">{text}</script>'
 
 
 def row_data(r: dict[str, Any]) -> dict[str, Any]:

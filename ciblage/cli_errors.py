@@ -5,7 +5,8 @@ several tracebacks, after the temporary Prefect server had started. Commands che
 inputs first (`preflight`, no Prefect) and are wrapped by `friendly` (operator commands)
 or `french` (counselor-facing commands: match, promotions import), which turn the
 expected errors into one French line on stderr (`erreur : <quoi et où>`) and exit code 2
-(`EXIT_USAGE`); a warehouse held too long by a run is exit code 1. User-facing text is in
+(`EXIT_USAGE`); a warehouse held too long by a run, or a persisted model refused at
+loading (changed file, other features), is exit code 1. User-facing text is in
 French (analysts' terminal included), logs stay in English.
 """
 
@@ -38,6 +39,13 @@ def _one_line(exc: BaseException) -> str:
 PREFIX = "erreur : "
 
 
+def _model_refused(exc: BaseException) -> bool:
+    """`scoring.model.ModelIntegrityError`, without importing scikit-learn for `--help`:
+    the error exists only once that module is loaded."""
+    module = sys.modules.get("scoring.model")
+    return module is not None and isinstance(exc, module.ModelIntegrityError)
+
+
 def _wrap(fn: F) -> F:
     from ciblage.preflight import UsageError
     from ciblage.territories import TerritoryError
@@ -53,6 +61,11 @@ def _wrap(fn: F) -> F:
             raise typer.Exit(EXIT_USAGE) from None
         except WarehouseLockTimeout as exc:
             if DEBUG["on"]:
+                raise
+            typer.echo(f"{PREFIX}{_one_line(exc)}", err=True)
+            raise typer.Exit(EXIT_NOT_PUBLISHED) from None
+        except ValueError as exc:  # a persisted model refused at loading
+            if DEBUG["on"] or not _model_refused(exc):
                 raise
             typer.echo(f"{PREFIX}{_one_line(exc)}", err=True)
             raise typer.Exit(EXIT_NOT_PUBLISHED) from None

@@ -193,7 +193,10 @@ def _model_line(row: dict[str, Any]) -> str:
     if bt.get("calibration_ratio") is not None:
         parts.append(f"calibration {bt['calibration_ratio']:.2f}")
     if gate.get("passed") is False:
-        parts.append(f"MODÈLE REFUSÉ ({gate.get('reason')}) : listes classées par la référence")
+        from scoring.model_gate import reason_fr  # numpy: only for a refused model
+
+        reason = reason_fr(gate.get("reason")) or "raison non enregistrée"
+        parts.append(f"MODÈLE REFUSÉ ({reason}) : listes classées par la référence")
     elif gate.get("ranking_method") == "baseline":
         parts.append("modèle accepté ; l'ajustement a gardé la référence seule")
     elif gate:

@@ -356,6 +356,11 @@ def fingerprint(train: pd.DataFrame, params: Params | None, seed: int) -> str:
     return h.hexdigest()
 
 
+class ModelIntegrityError(ValueError):
+    """A persisted model that must not be used (changed file, other features); its
+    message is French: it reaches the user (`ciblage score`, a run's last line)."""
+
+
 def load_model(path: Path, expected_sha256: str | None = None) -> ScoringModel:
     """Load a persisted model, refusing a file whose hash differs from the registry's."""
     import skops.io as sio
@@ -364,9 +369,16 @@ def load_model(path: Path, expected_sha256: str | None = None) -> ScoringModel:
     digest = sha256_file(path)
     want = expected_sha256 or meta["sha256"]
     if digest != want:
-        raise ValueError(f"{path}: sha256 {digest} does not match the registered {want}")
+        raise ModelIntegrityError(
+            f"modèle {path} refusé : son empreinte sha256 {digest[:12]}… diffère de celle "
+            f"enregistrée ({want[:12]}…) ; fichier modifié ou abîmé : réentraîner le modèle "
+            "(`ciblage score` sans --territory)"
+        )
     if list(meta["features"]) != list(FEATURES):
-        raise ValueError(f"{path}: trained on other features than this code version computes")
+        raise ModelIntegrityError(
+            f"modèle {path} refusé : entraîné sur d'autres variables que celles que calcule "
+            "cette version du code : réentraîner le modèle (`ciblage score` sans --territory)"
+        )
     bundle = sio.load(path, trusted=_TRUSTED_TYPES)
     prior = Prior.from_json(meta["prior"])
     return ScoringModel(bundle["regressor"], prior, float(meta["dispersion"]), meta)

@@ -26,6 +26,18 @@ CALIBRATION_BOUNDS = (0.8, 1.25)
 BOUND_FACTOR = 2.0
 BASELINES = ("headcount", "past_12m")
 
+# The gate's `reason` as stored (model registry, ledger, ranking.json, logs): English,
+# made of the check names. `reason_fr` turns it into what a user reads, at display time,
+# so that registries written before it still read in French.
+NO_BACKTEST = "no back-test (not enough history): the model cannot be verified"
+FAILED = "failed: "
+AT_SCORING = "a prediction above the plausibility bound at scoring time"
+CHECKS_FR = {
+    "calibration_ratio": "ratio de calibration",
+    "max_prediction": "prédiction maximale",
+    "ranking_vs_baseline": "classement face à la référence",
+}
+
 
 def prediction_bound(max_label: float, max_past_12m: float, horizon_months: int) -> float:
     """Largest expected hires of one establishment the data makes plausible."""
@@ -45,7 +57,7 @@ def evaluate_gate(backtest: dict[str, Any], bound: float, max_predicted: float |
             "passed": False,
             "checks": checks,
             "bound": bound,
-            "reason": "no back-test (not enough history): the model cannot be verified",
+            "reason": NO_BACKTEST,
         }
     obs, pred = backtest.get("hires_observed") or 0.0, backtest.get("hires_predicted") or 0.0
     ratio = pred / obs if obs > 0 else None
@@ -78,8 +90,24 @@ def evaluate_gate(backtest: dict[str, Any], bound: float, max_predicted: float |
         "passed": not failed,
         "checks": checks,
         "bound": bound,
-        "reason": ("failed: " + ", ".join(failed)) if failed else None,
+        "reason": (FAILED + ", ".join(failed)) if failed else None,
     }
+
+
+def reason_fr(reason: str | None) -> str | None:
+    """A refusal's reason as a user reads it (status, run report): French, from the
+    stored English reason and its check names. An unknown reason is shown as stored."""
+    if not reason:
+        return None
+    if reason == NO_BACKTEST:
+        return "pas de back-test (historique insuffisant) : le modèle ne peut pas être vérifié"
+    if reason == AT_SCORING or reason.startswith("failed at scoring"):
+        return "une prédiction au-dessus de la borne de plausibilité au moment du score"
+    if reason.startswith(FAILED):
+        names = [n.strip() for n in reason.removeprefix(FAILED).split(",") if n.strip()]
+        label = "contrôles échoués" if len(names) > 1 else "contrôle échoué"
+        return f"{label} : " + ", ".join(CHECKS_FR.get(n, n) for n in names)
+    return reason
 
 
 def summary_fr(gate: dict[str, Any] | None) -> str | None:
@@ -121,9 +149,10 @@ def published_model(con: Any, as_of: Any) -> dict[str, Any] | None:
     refused = model_id.endswith("#baseline") or gate.get("passed") is False
     reason = gate.get("reason")
     if model_id.endswith("#baseline"):
-        reason = "a prediction above the plausibility bound at scoring time"
+        reason = AT_SCORING
     return {
         "model_id": model_id,
         "ranking_method": "baseline" if refused else "model",
         "reason": reason if refused else None,
+        "reason_fr": reason_fr(reason) if refused else None,
     }

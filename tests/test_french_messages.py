@@ -141,17 +141,22 @@ def test_warehouse_lock_timeout_is_one_french_line_exit_1(tmp_path: Path, capsys
     message = str(err.value)
     assert message.startswith("abandon après 0 s d'attente : le run nightly-A (nightly, pid 1")
     assert "tient le verrou de l'entrepôt" in message
+    line = _friendly_line(err.value, capsys)
+    assert line.startswith("erreur : abandon après") and "\n" not in line
+    assert_french(line)
+
+
+def _friendly_line(exc: BaseException, capsys) -> str:
+    """What an operator command (`friendly`) prints when `exc` stops it: exit code 1."""
 
     @friendly
     def command() -> None:
-        raise err.value
+        raise exc
 
     with pytest.raises(typer.Exit) as end:
         command()
     assert end.value.exit_code == EXIT_NOT_PUBLISHED
-    line = capsys.readouterr().err.strip()
-    assert line.startswith("erreur : abandon après") and "\n" not in line
-    assert_french(line)
+    return capsys.readouterr().err.strip()
 
 
 def test_a_stopped_load_says_why_in_french() -> None:
@@ -193,3 +198,95 @@ def test_help_is_french(args: list[str], french: str, monkeypatch) -> None:
     assert french in text
     for english in ("Exit codes", "Path to ciblage.toml", "Companies per list", "job seeker"):
         assert english not in text
+
+
+@pytest.mark.parametrize(
+    ("reason", "french"),
+    [
+        (
+            "no back-test (not enough history): the model cannot be verified",
+            "pas de back-test (historique insuffisant) : le modèle ne peut pas être vérifié",
+        ),
+        ("failed: calibration_ratio", "contrôle échoué : ratio de calibration"),
+        (
+            "failed: calibration_ratio, max_prediction, ranking_vs_baseline",
+            "contrôles échoués : ratio de calibration, prédiction maximale, "
+            "classement face à la référence",
+        ),
+        (
+            "a prediction above the plausibility bound at scoring time",
+            "une prédiction au-dessus de la borne de plausibilité au moment du score",
+        ),
+        (
+            "failed at scoring: max_prediction 812.3 > bound 80.0",
+            "une prédiction au-dessus de la borne de plausibilité au moment du score",
+        ),
+    ],
+)
+def test_model_gate_refusal_reads_in_french(reason: str, french: str) -> None:
+    """The gate stores English reasons made of check names (registries written before
+    stay readable); what `status` shows is French, computed when it is shown."""
+    from ciblage.status import _model_line
+    from scoring.model_gate import evaluate_gate, reason_fr
+
+    assert reason_fr(reason) == french
+    assert_french(french)
+    row = {"params": {"gate": {"passed": False, "reason": reason}}, "message": "model m1"}
+    line = _model_line(row)
+    assert line == f"m1, MODÈLE REFUSÉ ({french}) : listes classées par la référence"
+    assert_french(line)
+    # what the gate writes today reads the same way
+    assert reason_fr(evaluate_gate({}, 5.0, None)["reason"]) == reason_fr(
+        "no back-test (not enough history): the model cannot be verified"
+    )
+
+
+def test_model_refused_without_a_reason_still_reads_in_french() -> None:
+    from ciblage.status import _model_line
+
+    line = _model_line({"params": {"gate": {"passed": False}}, "message": "model m1"})
+    assert "raison non enregistrée" in line
+    assert_french(line)
+
+
+def _stored_model(tmp_path: Path, features: list[str] | None = None) -> Path:
+    """A model folder as `save_model` writes it; `load_model` checks it before reading."""
+    import hashlib
+    import json
+
+    from scoring.features import FEATURES
+
+    path = tmp_path / "models" / "hgb-x" / "model.skops"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"skops")
+    meta = {
+        "sha256": hashlib.sha256(b"skops").hexdigest(),
+        "features": list(FEATURES) if features is None else features,
+    }
+    (path.parent / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("tamper", ["file", "features"])
+def test_a_refused_model_file_is_one_french_line_naming_it(
+    tamper: str, tmp_path: Path, capsys
+) -> None:
+    from scoring.model import ModelIntegrityError, load_model
+
+    path = _stored_model(tmp_path, ["siret_age"] if tamper == "features" else None)
+    if tamper == "file":
+        path.write_bytes(b"skops, changed")
+    with pytest.raises(ModelIntegrityError) as err:
+        load_model(path)
+    message = str(err.value)
+    assert message.startswith(f"modèle {path} refusé : ")
+    assert ("empreinte sha256" if tamper == "file" else "d'autres variables") in message
+    assert_french(message)
+    assert _friendly_line(err.value, capsys) == f"erreur : {message}"
+
+    @friendly
+    def other() -> None:
+        raise ValueError("not a model")
+
+    with pytest.raises(ValueError, match="not a model"):  # any other error is not hidden
+        other()

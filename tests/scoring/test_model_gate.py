@@ -246,6 +246,7 @@ def test_published_model_says_which_ranking_the_scores_come_from() -> None:
         "model_id": "m1",
         "ranking_method": "model",
         "reason": None,
+        "reason_fr": None,
     }
     con.execute("CREATE TABLE model_registry (model_id VARCHAR, metrics VARCHAR)")
     con.execute(
@@ -259,12 +260,14 @@ def test_published_model_says_which_ranking_the_scores_come_from() -> None:
         "model_id": "m1",
         "ranking_method": "baseline",
         "reason": "failed: calibration_ratio",
+        "reason_fr": "contrôle échoué : ratio de calibration",
     }
     # refused at scoring time: the registry's gate had passed
     assert published_model(con, "2026-10-01") == {
         "model_id": "m2#baseline",
         "ranking_method": "baseline",
         "reason": "a prediction above the plausibility bound at scoring time",
+        "reason_fr": "une prédiction au-dessus de la borne de plausibilité au moment du score",
     }
     con.execute("UPDATE model_registry SET metrics = NULL WHERE model_id = 'm1'")
     assert published_model(con, "2026-11-01")["ranking_method"] == "model"

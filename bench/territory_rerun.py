@@ -5,8 +5,10 @@
 Without --config, generates the sample into a temporary folder and runs `ciblage run`
 once to build the warehouse and publish a first run (not timed). Then runs the command
 `repeat` times, each in a fresh process exactly as an analyst types it (interpreter
-start-up, imports, the temporary Prefect server, the flows, the last line), and prints
-the wall time of each, the median, and for the median run where its seconds went:
+start-up, imports, the Prefect server, the flows, the last line), and prints the wall
+time of each, the medians of the runs that started the shared Prefect server and of
+those that reused it (see ciblage.prefect_api; `--temporary` gives each command its own,
+stopped at its end), and for each median run where its seconds went:
 imports, Prefect's temporary server (start, stop, logs and events drained at exit), the
 score stage (features, prediction, tables), the publish stage (follow-up refresh,
 ranking, carried-over territories, targets file, agency files, site index, gates and
@@ -155,10 +157,13 @@ if hasattr(ciblage.cli, "start_early"):  # the server starts before the flows' i
 
     def start_early():
         t0 = time.perf_counter()
+        server = None
         try:
-            return real_start()
+            server = real_start()
+            return server
         finally:
             marks["started"] = time.perf_counter()
+            marks["server"] = "reused" if server and server.process is None else "started"
             spent["spawn prefect server (early)"] = marks["started"] - t0
 
     def wait_ready():
@@ -207,7 +212,7 @@ def dump():
     missing = [p[0] for p in phases if p[1] and p[0] not in patched]
     with open(out, "w") as f:
         json.dump({"t_start": t_start, "t_end": time.time(), "spent": spent,
-                   "counts": counts, "missing": missing}, f)
+                   "counts": counts, "missing": missing, "server": marks.get("server")}, f)
 
 import atexit
 def atexit_last():  # registered first, so it runs after every other exit hook
@@ -293,7 +298,14 @@ def main() -> None:
     parser.add_argument("--territory", default="dep:45")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--config", type=Path, help="existing config with a built warehouse")
+    parser.add_argument(
+        "--temporary",
+        action="store_true",
+        help="a Prefect server per command, as Prefect's own (CIBLAGE_PREFECT_IDLE_MINUTES=0)",
+    )
     args = parser.parse_args()
+    if args.temporary:
+        os.environ["CIBLAGE_PREFECT_IDLE_MINUTES"] = "0"
 
     with tempfile.TemporaryDirectory(prefix="ciblage-bench-") as tmp:
         work = Path(tmp)
@@ -312,14 +324,23 @@ def main() -> None:
         for i in range(args.repeat):
             run = _timed_rerun(cfg, args.territory, work)
             runs.append(run)
-            print(f"`ciblage rerun -t {args.territory}` #{i + 1}: {run['wall']:.2f} s wall")
-        median = sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]
-        print(
-            f"median {statistics.median(r['wall'] for r in runs):.2f} s wall "
-            f"(load average {os.getloadavg()[0]:.1f}); breakdown of the median run:"
-        )
-        _report(median)
-        print(f"last line: {median['last_line']}")
+            print(
+                f"`ciblage rerun -t {args.territory}` #{i + 1}: {run['wall']:.2f} s wall "
+                f"(Prefect server {run.get('server') or 'not started early'})"
+            )
+        print(f"load average {os.getloadavg()[0]:.1f}")
+        for kind in ("started", "reused", None):
+            group = [r for r in runs if r.get("server") == kind]
+            if not group:
+                continue
+            median = sorted(group, key=lambda r: r["wall"])[len(group) // 2]
+            print(
+                f"server {kind or 'not started early'}: median "
+                f"{statistics.median(r['wall'] for r in group):.2f} s wall over {len(group)} "
+                "run(s); breakdown of the median run:"
+            )
+            _report(median)
+            print(f"last line: {median['last_line']}")
 
 
 if __name__ == "__main__":

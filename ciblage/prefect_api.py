@@ -1,15 +1,21 @@
-"""Prefect's temporary API server, started early: it boots while the command imports.
+"""Prefect's API server for `ciblage` commands: started early, and shared between commands.
 
-Why: without a Prefect server configured, Prefect starts a temporary one (a uvicorn
-subprocess serving its API on a local SQLite database) at the first API call, inside the
-flow, after the command has imported Prefect, polars and scikit-learn. `ciblage rerun`
-thus paid the imports, then the server's start-up, one after the other. Here a pipeline
-command spawns the very same server (the command Prefect's `SubprocessASGIServer` runs:
-uvicorn on `prefect.server.api.server:create_app`, UI off, ephemeral services) as soon as
-its inputs are checked, and points `PREFECT_API_URL` at it before Prefect is imported, so
-that the server boots on the other core while the main process imports. Prefect then
-uses it like any API; the flow runs and their logs land in the same database. The command
-stops it at its end, as Prefect stops its own (and at exit, as a safety net).
+Why early: without a Prefect server configured, Prefect starts a temporary one (a
+uvicorn subprocess serving its API on a local SQLite database) at the first API call,
+inside the flow, after the command has imported Prefect, polars and scikit-learn: the
+imports, then the server's start-up, one after the other. Here a pipeline command starts
+the server (`ciblage.prefect_server`, serving Prefect's `create_app` with the settings
+Prefect's `SubprocessASGIServer` uses: UI off, ephemeral services) as soon as its inputs
+are checked, and points `PREFECT_API_URL` at it before Prefect is imported, so that the
+server boots on the other core while the main process imports.
+
+Why shared: that server spends about 9 CPU-seconds importing Prefect's API before it
+answers, more than a territory rerun's own work. So the server is started detached and
+recorded in `$PREFECT_HOME/ciblage-server.json`; the next command with the same Python,
+Prefect version and Prefect settings reuses it, and it stops by itself after
+`CIBLAGE_PREFECT_IDLE_MINUTES` (default 15) without a request. `0` restores Prefect's
+behaviour: a server per command, stopped at its end. Flow runs and logs land in the same
+database (`$PREFECT_HOME`) either way.
 
 Nothing is started when `PREFECT_API_URL` is already set (a real server: deployments,
 `prefect server start`), when the ephemeral mode is disabled, or when Prefect is already
@@ -19,7 +25,10 @@ imported in this process (tests driving the CLI in-process): Prefect then does a
 from __future__ import annotations
 
 import atexit
+import fcntl
+import importlib.metadata
 import importlib.util
+import json
 import os
 import socket
 import subprocess
@@ -28,16 +37,30 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
+
+from ciblage.prefect_server import lock_file
 
 API_URL_ENV = "PREFECT_API_URL"
+IDLE_ENV = "CIBLAGE_PREFECT_IDLE_MINUTES"
+DEFAULT_IDLE_MINUTES = 15.0
+STATE_NAME = "ciblage-server.json"
+SERVER_APP = "prefect.server.api.server:create_app"  # what `ciblage.prefect_server` serves
 
 
 class EarlyServer:
-    """A Prefect API server subprocess this command started and will stop."""
+    """A Prefect API server this command started (`process`) or reuses (`pid` only)."""
 
-    def __init__(self, process: subprocess.Popen[bytes], port: int) -> None:
-        self.process, self.port = process, port
+    def __init__(
+        self, port: int, pid: int, process: subprocess.Popen[bytes] | None, shared: bool
+    ) -> None:
+        self.port, self.pid, self.process, self.shared = port, pid, process, shared
         self.api_url = f"http://127.0.0.1:{port}/api"
+
+    def alive(self) -> bool:
+        if self.process is not None:
+            return self.process.poll() is None
+        return _is_server_pid(self.pid)
 
     def wait_ready(self, timeout: float = 300.0) -> float:
         """Block until the API answers /health (seconds waited); the caller's flows need it.
@@ -47,10 +70,10 @@ class EarlyServer:
         """
         start = time.monotonic()
         while time.monotonic() - start < timeout:
-            if self.process.poll() is not None:
+            if not self.alive():
+                code = self.process.returncode if self.process is not None else "?"
                 raise RuntimeError(
-                    f"Prefect's temporary server on port {self.port} exited with code "
-                    f"{self.process.returncode} before answering"
+                    f"Prefect's server on port {self.port} exited with code {code} before answering"
                 )
             try:
                 with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as resp:
@@ -59,18 +82,21 @@ class EarlyServer:
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"Prefect's temporary server did not answer within {timeout:.0f} s")
+        if not self.shared:
+            self.stop()
+        raise RuntimeError(f"Prefect's server did not answer within {timeout:.0f} s")
 
     def stop(self) -> None:
         """Terminate the server (idempotent), as Prefect's `SubprocessASGIServer.stop`."""
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        elif self.process is None and _is_server_pid(self.pid):
+            os.kill(self.pid, 15)
 
 
 _current: dict[str, EarlyServer | None] = {"server": None}
@@ -82,61 +108,142 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _prefect_dir() -> Path | None:
-    spec = importlib.util.find_spec("prefect")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
+def _is_server_pid(pid: int) -> bool:
+    """The process exists and is a `ciblage.prefect_server` (not a recycled pid)."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:
+        return b"ciblage.prefect_server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # no /proc (macOS): trust the pid
+        return True
 
 
-def start_early() -> EarlyServer | None:
-    """Spawn the temporary server now and point Prefect at it (see the module docstring)."""
-    if _current["server"] is not None:
-        return _current["server"]
-    if os.environ.get(API_URL_ENV) or "prefect" in sys.modules:
-        return None
-    if os.environ.get("PREFECT_SERVER_ALLOW_EPHEMERAL_MODE", "true").lower() in ("0", "false"):
-        return None
-    prefect_dir = _prefect_dir()
-    if prefect_dir is None:
-        return None
-    port = _free_port()
+def idle_minutes() -> float:
+    """How long a shared server waits for the next command (0: stop with this command)."""
+    from ciblage.preflight import UsageError
+
+    raw = os.environ.get(IDLE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_IDLE_MINUTES
+    try:
+        value = float(raw.replace(",", "."))
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise UsageError(f"{IDLE_ENV}={raw!r} : nombre de minutes attendu (0 ou plus)")
+    return value
+
+
+def state_file() -> Path:
+    """Where the shared server is recorded: beside Prefect's database."""
+    home = os.environ.get("PREFECT_HOME") or "~/.prefect"
+    return Path(home).expanduser() / STATE_NAME
+
+
+def fingerprint() -> dict[str, Any]:
+    """What a reused server must share with this command: a server started by another
+    Python, Prefect version or Prefect settings (database, home) is not reused."""
+    try:
+        version = importlib.metadata.version("prefect")
+    except importlib.metadata.PackageNotFoundError:
+        version = None
+    client_side = ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_LOGGING_", "PREFECT_CLIENT_")
+    settings = {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith("PREFECT_") and not k.startswith(client_side)
+    }
+    settings = dict(sorted(settings.items()))
+    return {"python": sys.executable, "prefect": version, "settings": settings}
+
+
+def _spawn(port: int, state: Path | None, idle_s: float) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "PREFECT_UI_ENABLED": "0",
         "PREFECT__SERVER_EPHEMERAL": "1",
         "PREFECT__SERVER_FINAL": "1",
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--app-dir",
-            str(prefect_dir.parent),
-            "--factory",
-            "prefect.server.api.server:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "error",
-            "--lifespan",
-            "on",
-        ],
-        env=env,
-        stdin=subprocess.DEVNULL,
-    )
-    server = EarlyServer(process, port)
+    env.pop(API_URL_ENV, None)
+    command = [sys.executable, "-m", "ciblage.prefect_server", "--port", str(port)]
+    command += ["--app", SERVER_APP]
+    if state is None:  # this command's own server, stopped at its end
+        return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
+    command += ["--state", str(state), "--idle", str(idle_s)]
+    with open(state.with_name("ciblage-server.log"), "ab") as log:
+        # its own session and no inherited terminal or pipe: it outlives this command
+        # without holding a caller's output open (a CI job waiting for EOF)
+        return subprocess.Popen(
+            command,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _shared_server(idle_s: float) -> EarlyServer:
+    """The recorded server if it is alive and fits this command, else a new one recorded.
+
+    Under the state file's lock, which the server also takes before retiring: the touch
+    given to a picked server's state tells it a command is coming.
+    """
+    state = state_file()
+    state.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_file(state), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        want = fingerprint()
+        try:
+            info = json.loads(state.read_text())
+        except (OSError, ValueError):
+            info = {}
+        pid, port = info.get("pid"), info.get("port")
+        alive = isinstance(pid, int) and isinstance(port, int) and _is_server_pid(pid)
+        if alive and info.get("fingerprint") == want:
+            os.utime(state)
+            return EarlyServer(port, pid, None, shared=True)
+        # none, or one of another Prefect or other settings: a new one is recorded (the
+        # other, maybe serving a running command, retires once idle: no longer recorded)
+        port = _free_port()
+        process = _spawn(port, state, idle_s)
+        info = {"pid": process.pid, "port": port, "started": time.time(), "fingerprint": want}
+        state.write_text(json.dumps(info))
+        return EarlyServer(port, process.pid, process, shared=True)
+    finally:
+        os.close(fd)
+
+
+def start_early() -> EarlyServer | None:
+    """Start (or reuse) the server now and point Prefect at it (see the module docstring)."""
+    if _current["server"] is not None:
+        return _current["server"]
+    if os.environ.get(API_URL_ENV) or "prefect" in sys.modules:
+        return None
+    if os.environ.get("PREFECT_SERVER_ALLOW_EPHEMERAL_MODE", "true").lower() in ("0", "false"):
+        return None
+    if importlib.util.find_spec("prefect") is None:
+        return None
+    idle_s = idle_minutes() * 60
+    if idle_s > 0:
+        server = _shared_server(idle_s)
+    else:
+        port = _free_port()
+        server = EarlyServer(port, 0, None, shared=False)
+        server.process = _spawn(port, None, 0)
+        server.pid = server.process.pid
+        atexit.register(server.stop)
     os.environ[API_URL_ENV] = server.api_url
     _current["server"] = server
-    atexit.register(server.stop)
     return server
 
 
 def wait_ready() -> None:
-    """Before the first flow: the early server, if any, must answer."""
+    """Before the first flow: the server, if any, must answer. (A picked shared server
+    does not retire meanwhile: the touch of its state file gives it `idle` more seconds.)"""
     server = _current["server"]
     if server is not None:
         timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", 300))
@@ -144,7 +251,20 @@ def wait_ready() -> None:
 
 
 def stop() -> None:
-    """Stop the early server, if any (after the logs and events were sent to it)."""
+    """At a command's end: stop its own server; a shared one stays for the next command."""
     server = _current["server"]
-    if server is not None:
+    if server is not None and not server.shared:
         server.stop()
+
+
+def stop_shared() -> bool:
+    """Stop the recorded shared server now, if any (True if one was running)."""
+    try:
+        info = json.loads(state_file().read_text())
+    except (OSError, ValueError):
+        return False
+    pid = info.get("pid")
+    if isinstance(pid, int) and _is_server_pid(pid):
+        os.kill(pid, 15)
+        return True
+    return False

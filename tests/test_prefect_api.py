@@ -1,7 +1,9 @@
-"""Prefect's temporary server started early by the CLI: used by the flows, then stopped."""
+"""Prefect's server started early by the CLI: used by the flows, then stopped (temporary)
+or left for the next command (shared, the default)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -36,24 +38,20 @@ _SCRIPT = textwrap.dedent(
     def answer() -> int:
         return 42
 
+    print("waited", prefect_api._current["server"].wait_ready())
     prefect_api.wait_ready()
     assert answer() == 42
     from prefect.settings import PREFECT_API_URL
     print("api", PREFECT_API_URL.value() == server.api_url)
     print("own server", "prefect.server.api.server" in sys.modules)
     prefect_api.stop()
-    print("stopped", server.process.poll() is not None)
+    print("port", server.port, "started here", server.process is not None)
+    print("stopped", not server.alive())
     """
 )
 
 
-@pytest.mark.slow
-def test_flows_run_on_the_early_server_and_it_stops():
-    env = {
-        k: v
-        for k, v in __import__("os").environ.items()
-        if k not in ("PREFECT_API_URL",) and not k.startswith("PREFECT__")
-    }
+def _command(env: dict[str, str]) -> dict[str, str]:
     done = subprocess.run(
         [sys.executable, "-c", _SCRIPT],
         cwd=ROOT,
@@ -65,7 +63,37 @@ def test_flows_run_on_the_early_server_and_it_stops():
     assert done.returncode == 0, done.stderr[-3000:]
     assert "api True" in done.stdout
     assert "own server False" in done.stdout  # Prefect did not start a second one
-    assert "stopped True" in done.stdout
+    return dict(line.split(" ", 1) for line in done.stdout.splitlines())
+
+
+def _env(tmp_path: Path, idle_minutes: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PREFECT_API_URL",) and not k.startswith("PREFECT__")
+    }
+    return {**env, "PREFECT_HOME": str(tmp_path), prefect_api.IDLE_ENV: idle_minutes}
+
+
+@pytest.mark.slow
+def test_flows_run_on_the_early_server_and_it_stops_with_idle_zero(tmp_path: Path):
+    out = _command(_env(tmp_path, "0"))
+    assert out["stopped"] == "True"
+    assert not (tmp_path / prefect_api.STATE_NAME).exists()
+
+
+@pytest.mark.slow
+def test_the_next_command_finds_the_shared_server_ready(tmp_path: Path, monkeypatch):
+    env = _env(tmp_path, "5")
+    try:
+        first, second = _command(env), _command(env)
+    finally:
+        monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+        prefect_api.stop_shared()
+    assert first["port"].endswith("started here True")
+    assert first["stopped"] == "False"  # left for the next command
+    assert second["port"] == first["port"].replace("True", "False")  # the same, reused
+    assert float(second["waited"]) < 1.0  # no start-up to wait for
 
 
 def test_score_flow_imports_skops_without_pytest_and_dask_and_they_still_import():

@@ -12,8 +12,6 @@ from datetime import date, datetime
 import duckdb
 
 from ciblage.ingest.spec import SourceSpec
-from ciblage.quality import validate_table
-from ciblage.quality.validate import record_results
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +39,10 @@ def quality_gate(
     """
     if not spec.checks:
         return ""
+    # pandas and Great Expectations: imported by the ingestion only, not by every
+    # command that reads the source specs (`ciblage.quality`)
+    from ciblage.quality.validate import record_results, validate_table
+
     rows = con.execute(f"SELECT count(*) FROM {staging}").fetchone()[0]
     row_checks = [c for c in spec.checks if c.kind != "row_count_ratio"]
     table_checks = [c for c in spec.checks if c.kind == "row_count_ratio"]

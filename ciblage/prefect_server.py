@@ -1,0 +1,149 @@
+"""The local Prefect API server process that `ciblage` commands share, and its idle stop.
+
+Why: Prefect's temporary server spends about 9 CPU-seconds importing its API (pydantic
+schemas, SQLAlchemy models) before it answers, on every command: the largest part of a
+territory rerun on the sample. `ciblage.prefect_api` therefore starts this process
+detached and lets the next commands reuse it; the server stops itself once no request
+and no connection has come for `--idle` seconds, so no one has a server to start or to
+stop by hand, and none lingers for long.
+
+Run as `python -m ciblage.prefect_server --port N --idle S --state FILE --app MODULE:FACTORY`
+(the factory is Prefect's `create_app` in production; tests pass a small one). It serves
+the app with uvicorn, counts open connections and the last request, and when idle it
+takes the state file's lock, checks the file was not claimed meanwhile (a command that
+picks this server touches the file under that lock), removes the file and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import importlib
+import json
+import os
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
+
+
+def lock_file(state: Path) -> Path:
+    """The lock that serialises picking, starting and retiring the shared server."""
+    return state.with_name(state.name + ".lock")
+
+
+class IdleWatch:
+    """ASGI wrapper: the app, plus when it was last used and how many connections are open.
+
+    An open connection (Prefect's events websocket during a long stage) counts as use, so
+    a server is never retired under a running command.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app, self.open, self.last = app, 0, time.monotonic()
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, send)
+            return
+        self.open += 1
+        self.last = time.monotonic()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.open -= 1
+            self.last = time.monotonic()
+
+    def idle_for(self) -> float:
+        return 0.0 if self.open else time.monotonic() - self.last
+
+
+def retire_if_idle(state: Path, watch: IdleWatch, idle: float) -> bool:
+    """True when this server may stop: idle for `idle` s, and its state file unclaimed.
+
+    Under the lock, a command picking this server has touched the state file: a touch
+    newer than `idle` seconds keeps it. When retiring, the state file is removed (if it is
+    still this server's) so that no command picks a server that is going away.
+    """
+    if watch.idle_for() < idle:
+        return False
+    lock = lock_file(state)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            info = json.loads(state.read_text())
+            claimed = time.time() - state.stat().st_mtime
+        except (OSError, ValueError):
+            return True  # no state (removed by hand, or another server's): just stop
+        if info.get("pid") != os.getpid():
+            return True
+        if claimed < idle:
+            return False
+        state.unlink(missing_ok=True)
+        return True
+    finally:
+        os.close(fd)
+
+
+def serve(app: ASGIApp, port: int, state: Path | None, idle: float) -> None:
+    """Serve `app` on 127.0.0.1:`port` until signalled, or (with a state file) until idle
+    (see `retire_if_idle`)."""
+    import uvicorn
+
+    watch = IdleWatch(app)
+    server = uvicorn.Server(
+        uvicorn.Config(watch, host="127.0.0.1", port=port, log_level="error", lifespan="on")
+    )
+    tick = max(0.2, min(30.0, idle / 4))
+
+    async def main() -> None:
+        async def watchdog() -> None:
+            while not server.should_exit:
+                await asyncio.sleep(tick)
+                if await asyncio.to_thread(retire_if_idle, state, watch, idle):
+                    server.should_exit = True
+
+        task = asyncio.create_task(watchdog()) if state is not None else None
+        try:
+            await server.serve()
+        finally:
+            if task is not None:
+                task.cancel()
+
+    try:
+        asyncio.run(main())
+    finally:  # stopped by a signal: leave no state pointing at a dead server
+        if state is not None:
+            _forget(state)
+
+
+def _forget(state: Path) -> None:
+    try:
+        if json.loads(state.read_text()).get("pid") == os.getpid():
+            state.unlink(missing_ok=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _factory(spec: str) -> ASGIApp:
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--state", type=Path, help="shared: its record")
+    parser.add_argument("--idle", type=float, default=0.0, help="seconds, with --state")
+    parser.add_argument("--app", default="prefect.server.api.server:create_app")
+    args = parser.parse_args(argv)
+    serve(_factory(args.app), args.port, args.state, args.idle)
+
+
+if __name__ == "__main__":
+    main()

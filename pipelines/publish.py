@@ -271,8 +271,9 @@ def publish_flow(
                 add_warnings(
                     run_dir,
                     [
-                        f"model gate refused model {ranking['model_id']} ({ranking['reason']}): "
-                        "the lists are ranked by the baseline (shrunk past hiring rate)"
+                        f"modèle {ranking['model_id']} refusé "
+                        f"({ranking.get('reason_fr') or ranking['reason']}) : les listes sont "
+                        "classées par la méthode de référence (taux d'embauche passé lissé)"
                     ],
                 )
     log.info("publish: %d rows, %d lists, %d agencies in %s", n_rows, lists, len(agencies), run_dir)

@@ -157,7 +157,7 @@ def _is_blank(raw: RawRow) -> bool:
     return all(str(raw.values.get(c) or "").strip() == "" for c in _PROMOTION_ONLY)
 
 
-def _known_romes(con: duckdb.DuckDBPyConnection) -> set[str] | None:
+def known_romes(con: duckdb.DuckDBPyConnection) -> set[str] | None:
     """ROME codes of the loaded referentials (v4 fiches, their v3 parents, NAF×ROME)."""
     parts = []
     if table_exists(con, "ref_rome"):
@@ -222,7 +222,7 @@ def import_promotions(con: duckdb.DuckDBPyConnection, path: Path) -> ImportRepor
     report = ImportReport(
         file=path.name, warnings=read.warnings, ignored_columns=read.ignored_columns
     )
-    records = validate_rows(read.rows, date.today(), _known_romes(con), report)
+    records = validate_rows(read.rows, date.today(), known_romes(con), report)
     now = datetime.now(UTC).replace(tzinfo=None)
     staging = pl.DataFrame(records, schema=STAGING_SCHEMA)
     con.execute("BEGIN TRANSACTION")

@@ -17,7 +17,8 @@ from typing import Any
 import duckdb
 
 from ciblage.config import ConfigError, Settings
-from ciblage.followup.ledger import ImportReport, import_promotions
+from ciblage.followup.import_cache import import_if_changed
+from ciblage.followup.ledger import ImportReport
 from ciblage.followup.reader import PromotionFileError
 from ciblage.warehouse import run_sql_file, table_exists
 
@@ -128,7 +129,8 @@ def configured_ledgers(settings: Settings) -> list[Path]:
 def refresh_followup(
     con: duckdb.DuckDBPyConnection, settings: Settings, as_of: date | None = None
 ) -> tuple[list[ImportReport], DerivedSummary]:
-    """Import the configured ledger files (idempotent), then rebuild the derived tables.
+    """Import the configured ledger files (idempotent; an unchanged file is not read again,
+    see `import_cache`), then rebuild the derived tables.
 
     A missing or refused ledger file is logged and skipped: the publication of the lists
     must not fail because an agency's follow-up file is broken.
@@ -139,10 +141,12 @@ def refresh_followup(
             log.warning("followup ledger %s not found; skipped", path)
             continue
         try:
-            report = import_promotions(con, path)
+            report, imported = import_if_changed(con, path)
         except PromotionFileError as exc:
             log.error("followup ledger %s refused: %s", path, exc)
             continue
+        if not imported:
+            log.info("followup ledger %s unchanged since its last import; not read again", path)
         for err in report.errors:
             log.warning("followup ledger row rejected: %s", err)
         reports.append(report)

@@ -17,6 +17,20 @@ import pytest
 from ciblage.config import Settings, load_settings, write_relocated_config
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_prefect_server_stopped() -> Iterator[None]:
+    """Commands run as `ciblage` (console script) share a detached Prefect server
+    (ciblage.prefect_api): under the tests it retires after a minute idle, and the session
+    stops it at its end rather than leave it to the machine."""
+    import os
+
+    from ciblage import prefect_api
+
+    os.environ.setdefault(prefect_api.IDLE_ENV, "1")
+    yield
+    prefect_api.stop_shared()
+
+
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """One temporary Prefect API for the whole session (a flow run without it costs ~6 s)."""

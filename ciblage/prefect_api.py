@@ -33,6 +33,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -217,6 +218,29 @@ def _shared_server(idle_s: float) -> EarlyServer:
         os.close(fd)
 
 
+def keep_claimed(server: EarlyServer, idle_s: float) -> threading.Event:
+    """While this command runs, touch the shared server's record every `idle_s / 4`
+    (until the returned event is set; the daemon thread ends with the process anyway).
+
+    Why: the server retires after `idle_s` with no request and no open connection; a
+    long stage can be quiet that long (a fit that logs nothing, its events socket
+    closed). The touch, which `retire_if_idle` reads under the lock, keeps it for the
+    command's whole life.
+    """
+    state, stop = state_file(), threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(max(0.5, idle_s / 4)):
+            try:
+                if json.loads(state.read_text()).get("pid") == server.pid:
+                    os.utime(state)
+            except (OSError, ValueError):
+                pass
+
+    threading.Thread(target=beat, name="ciblage-prefect-claim", daemon=True).start()
+    return stop
+
+
 def start_early() -> EarlyServer | None:
     """Start (or reuse) the server now and point Prefect at it (see the module docstring)."""
     if _current["server"] is not None:
@@ -230,6 +254,7 @@ def start_early() -> EarlyServer | None:
     idle_s = idle_minutes() * 60
     if idle_s > 0:
         server = _shared_server(idle_s)
+        keep_claimed(server, idle_s)
     else:
         port = _free_port()
         server = EarlyServer(port, 0, None, shared=False)

@@ -18,17 +18,15 @@ from ciblage.config import Settings, load_settings, write_relocated_config
 
 
 @pytest.fixture(scope="session", autouse=True)
-def shared_prefect_server_stopped() -> Iterator[None]:
+def shared_prefect_server_short_lived() -> None:
     """Commands run as `ciblage` (console script) share a detached Prefect server
-    (ciblage.prefect_api): under the tests it retires after a minute idle, and the session
-    stops it at its end rather than leave it to the machine."""
+    (ciblage.prefect_api): one the tests start retires after a minute idle. The session
+    does not stop it itself: it may be the one an analyst's command is using."""
     import os
 
     from ciblage import prefect_api
 
     os.environ.setdefault(prefect_api.IDLE_ENV, "1")
-    yield
-    prefect_api.stop_shared()
 
 
 @pytest.fixture(scope="session")

@@ -140,3 +140,14 @@ def test_a_request_in_flight_counts_as_use() -> None:
     assert watch.idle_for() >= 100
     asyncio.run(watch({"type": "http"}, None, None))
     assert seen == [0.0] and watch.idle_for() < 1
+
+
+def test_a_running_command_keeps_its_quiet_server(home: Path) -> None:
+    """No request for longer than the idle time: the command's claim keeps the server."""
+    server = prefect_api._shared_server(idle_s=2.0)
+    server.wait_ready(timeout=60)
+    stop = prefect_api.keep_claimed(server, idle_s=2.0)
+    time.sleep(6)
+    assert server.alive(), "retired under a running command"
+    stop.set()  # the command ended
+    assert _gone(server.pid, within=30)

@@ -145,11 +145,13 @@ def write_xlsx(
         # typed writes: xlsxwriter's generic write() costs a third more per cell (a
         # national agency has tens of thousands), and it would turn a text starting with
         # "=" (a company name, an offer title) into a formula; an empty value, no cell
+        # (about a quarter of them: flags, brand names, pause reasons)
         text, number = lists.write_string, lists.write_number
         for r, values in enumerate(table, start=1):
             for c, value in enumerate(values):
                 if isinstance(value, str):
-                    text(r, c, value, wrap)
+                    if value:
+                        text(r, c, value, wrap)
                 elif value is not None:
                     number(r, c, value, dec if isinstance(value, float) else wrap)
         lists.autofilter(0, 0, max(len(table), 1), len(COLUMNS) - 1)
@@ -174,7 +176,8 @@ def write_fiches_sheet(
         r += 1
         for label, value in fiche_lines(f):
             ws.write_string(r, 0, label, wrap)
-            ws.write_string(r, 1, value, wrap)
+            if value:
+                ws.write_string(r, 1, value, wrap)
             r += 1
         r += 1
     ws.autofilter(0, 0, max(r - 1, 1), 1)

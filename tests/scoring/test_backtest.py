@@ -67,3 +67,50 @@ def test_versus_text_says_by_how_much() -> None:
     }
     text = versus_text(bt)
     assert "+0.100 (+50 %)" in text and "+0.050 (+20 %)" in text
+
+
+def _one_group(g: pd.DataFrame, score_col: str) -> tuple[np.ndarray, float]:
+    """The definition, one group at a time (the former implementation)."""
+    from scoring.backtest import K_CURVE, TIEBREAK, K
+
+    ranked = g.sort_values(
+        [score_col, TIEBREAK[score_col], "siret"], ascending=[False, False, True]
+    )
+    rel = ranked["y"].to_numpy(dtype=float)
+    hits = np.cumsum(rel[:K_CURVE] > 0)
+    ks = np.arange(1, K_CURVE + 1)
+    prec = np.array([hits[min(k, len(hits)) - 1] for k in ks]) / np.minimum(ks, len(rel))
+    disc = 1.0 / np.log2(np.arange(2, K + 2))
+    dcg = float((rel[:K] * disc[: len(rel[:K])]).sum())
+    ideal = np.sort(rel)[::-1][:K]
+    idcg = float((ideal * disc[: len(ideal)]).sum())
+    return prec, dcg / idcg if idcg > 0 else 0.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_vectorised_metrics_equal_the_per_group_definition(seed: int) -> None:
+    """Random groups of 1 to 40 candidates, ties in scores and in tiebreaks, no-hire groups."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(300):
+        n = int(rng.integers(1, 40))
+        hires = rng.poisson(0.3, n) * (rng.random() < 0.8)
+        frames.append(
+            _group(
+                f"{i % 7:02d}",
+                f"R{i:04d}",
+                list(hires.astype(float)),
+                model=list(rng.integers(0, 5, n).astype(float)),  # many ties
+                headcount=list(rng.integers(0, 3, n).astype(float)),
+                past=list(rng.poisson(0.5, n).astype(float)),
+            )
+        )
+    cands = pd.concat(frames, ignore_index=True).sample(frac=1.0, random_state=seed)
+    got = ranking_metrics(cands)
+    groups = [g for _, g in cands.groupby(["code_departement", "code_rome"]) if (g.y > 0).any()]
+    assert got["groups"] == len(groups)
+    for method in ("model", "headcount", "past_12m"):
+        precs, ndcgs = zip(*(_one_group(g, method) for g in groups), strict=True)
+        curve = np.mean(np.vstack(precs), axis=0)
+        assert np.allclose(got[method]["precision_curve"], curve, rtol=0, atol=1e-12)
+        assert got[method]["ndcg_at_10"] == pytest.approx(float(np.mean(ndcgs)), abs=1e-12)

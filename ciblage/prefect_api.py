@@ -11,7 +11,7 @@ server boots on the other core while the main process imports.
 
 Why shared: that server spends about 9 CPU-seconds importing Prefect's API before it
 answers, more than a territory rerun's own work. So the server is started detached and
-recorded in `$PREFECT_HOME/ciblage-server.json`; the next command with the same Python,
+recorded in `$PREFECT_HOME/ciblage-server-<digest>.json`; the next command with the same Python,
 Prefect version and Prefect settings reuses it, and it stops by itself after
 `CIBLAGE_PREFECT_IDLE_MINUTES` (default 15) without a request. `0` restores Prefect's
 behaviour: a server per command, stopped at its end. Flow runs and logs land in the same
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -45,7 +46,7 @@ from ciblage.prefect_server import lock_file
 API_URL_ENV = "PREFECT_API_URL"
 IDLE_ENV = "CIBLAGE_PREFECT_IDLE_MINUTES"
 DEFAULT_IDLE_MINUTES = 15.0
-STATE_NAME = "ciblage-server.json"
+STATE_PREFIX = "ciblage-server-"  # + a digest of the fingerprint + ".json"
 SERVER_APP = "prefect.server.api.server:create_app"  # what `ciblage.prefect_server` serves
 
 
@@ -138,9 +139,12 @@ def idle_minutes() -> float:
 
 
 def state_file() -> Path:
-    """Where the shared server is recorded: beside Prefect's database."""
+    """Where the shared server that fits this command is recorded: beside Prefect's
+    database, one record per fingerprint, so that commands of two installs (another
+    virtualenv, another Prefect) sharing a Prefect home each keep their own server."""
     home = os.environ.get("PREFECT_HOME") or "~/.prefect"
-    return Path(home).expanduser() / STATE_NAME
+    digest = hashlib.sha256(json.dumps(fingerprint(), sort_keys=True).encode()).hexdigest()
+    return Path(home).expanduser() / f"{STATE_PREFIX}{digest[:12]}.json"
 
 
 def fingerprint() -> dict[str, Any]:
@@ -173,7 +177,7 @@ def _spawn(port: int, state: Path | None, idle_s: float) -> subprocess.Popen[byt
     if state is None:  # this command's own server, stopped at its end
         return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
     command += ["--state", str(state), "--idle", str(idle_s)]
-    with open(state.with_name("ciblage-server.log"), "ab") as log:
+    with open(state.with_suffix(".log"), "ab") as log:
         # its own session and no inherited terminal or pipe: it outlives this command
         # without holding a caller's output open (a CI job waiting for EOF)
         return subprocess.Popen(
@@ -207,8 +211,7 @@ def _shared_server(idle_s: float) -> EarlyServer:
         if alive and info.get("fingerprint") == want:
             os.utime(state)
             return EarlyServer(port, pid, None, shared=True)
-        # none, or one of another Prefect or other settings: a new one is recorded (the
-        # other, maybe serving a running command, retires once idle: no longer recorded)
+        # none, a dead one, or (a digest collision) one of other settings: a new one
         port = _free_port()
         process = _spawn(port, state, idle_s)
         info = {"pid": process.pid, "port": port, "started": time.time(), "fingerprint": want}

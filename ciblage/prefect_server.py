@@ -43,12 +43,19 @@ class IdleWatch:
     a server is never retired under a running command.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, on_shutdown: Callable[[], None] | None = None) -> None:
         self.app, self.open, self.last = app, 0, time.monotonic()
+        self.on_shutdown = on_shutdown
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            await self.app(scope, receive, send)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                # the app's lifespan ends with the server: the last moment this process
+                # surely runs (uvicorn re-raises a SIGTERM it caught once it has shut down)
+                if self.on_shutdown is not None:
+                    self.on_shutdown()
             return
         self.open += 1
         self.last = time.monotonic()
@@ -95,7 +102,7 @@ def serve(app: ASGIApp, port: int, state: Path | None, idle: float) -> None:
     (see `retire_if_idle`)."""
     import uvicorn
 
-    watch = IdleWatch(app)
+    watch = IdleWatch(app, on_shutdown=(lambda: _forget(state)) if state is not None else None)
     server = uvicorn.Server(
         uvicorn.Config(watch, host="127.0.0.1", port=port, log_level="error", lifespan="on")
     )

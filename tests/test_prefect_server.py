@@ -59,7 +59,7 @@ def test_a_second_command_reuses_the_server_which_retires_once_idle(home: Path) 
     first = prefect_api._shared_server(idle_s=3.0)
     assert first.process is not None  # started by this command
     first.wait_ready(timeout=60)
-    state = json.loads((home / prefect_api.STATE_NAME).read_text())
+    state = json.loads(prefect_api.state_file().read_text())
     assert (state["pid"], state["port"]) == (first.pid, first.port)
 
     second = prefect_api._shared_server(idle_s=3.0)
@@ -70,7 +70,7 @@ def test_a_second_command_reuses_the_server_which_retires_once_idle(home: Path) 
 
     assert _gone(first.pid, within=30), "the idle server did not stop"
     first.process.wait(timeout=5)
-    assert not (home / prefect_api.STATE_NAME).exists()
+    assert not prefect_api.state_file().exists()
     third = prefect_api._shared_server(idle_s=3.0)  # nothing recorded: a new one
     assert third.process is not None and third.pid != first.pid
 
@@ -78,21 +78,24 @@ def test_a_second_command_reuses_the_server_which_retires_once_idle(home: Path) 
 def test_other_prefect_settings_get_their_own_server(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = prefect_api._shared_server(idle_s=60.0)
+    first, first_record = prefect_api._shared_server(idle_s=60.0), prefect_api.state_file()
     monkeypatch.setenv("PREFECT_API_DATABASE_CONNECTION_URL", "sqlite+aiosqlite:///other.db")
-    other = prefect_api._shared_server(idle_s=60.0)
+    other, other_record = prefect_api._shared_server(idle_s=60.0), prefect_api.state_file()
     assert other.process is not None and other.pid != first.pid
+    # each keeps its own record: the first one still serves the commands it fits
+    assert other_record != first_record and first_record.exists() and other_record.exists()
     monkeypatch.setenv("PREFECT_LOGGING_LEVEL", "DEBUG")  # client side: no new server
     assert prefect_api._shared_server(idle_s=60.0).pid == other.pid
-    # the first is no longer recorded: it retires as soon as it is idle
     assert first.process is not None and first.process.poll() is None
+    first.wait_ready(timeout=60)
     os.kill(first.pid, 15)
     first.process.wait(timeout=30)
+    assert not first_record.exists()  # a server stopped once serving removes its record
 
 
 def test_a_dead_recorded_server_is_replaced(home: Path) -> None:
     home.mkdir(parents=True)
-    (home / prefect_api.STATE_NAME).write_text(
+    prefect_api.state_file().write_text(
         json.dumps({"pid": 999_999_999, "port": 1, "fingerprint": prefect_api.fingerprint()})
     )
     server = prefect_api._shared_server(idle_s=60.0)

@@ -78,7 +78,9 @@ class EarlyServer:
                     f"Prefect's server on port {self.port} exited with code {code} before answering"
                 )
             try:
-                with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as resp:
+                # the socket is bound from the start: the request waits in its backlog
+                # and is answered as soon as the server serves (no polling delay)
+                with urllib.request.urlopen(f"{self.api_url}/health", timeout=10) as resp:
                     if resp.status == 200:
                         return time.monotonic() - start
             except (urllib.error.URLError, OSError):
@@ -104,10 +106,12 @@ class EarlyServer:
 _current: dict[str, EarlyServer | None] = {"server": None}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _listening_socket() -> socket.socket:
+    """A socket bound to a free local port and listening, for the server to inherit."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
 
 
 def _is_server_pid(pid: int) -> bool:
@@ -164,7 +168,9 @@ def fingerprint() -> dict[str, Any]:
     return {"python": sys.executable, "prefect": version, "settings": settings}
 
 
-def _spawn(port: int, state: Path | None, idle_s: float) -> subprocess.Popen[bytes]:
+def _spawn(state: Path | None, idle_s: float) -> tuple[subprocess.Popen[bytes], int]:
+    """Start the server process on a socket bound here (its port is known at once and no
+    other server can be given it); returns the process and its port."""
     env = {
         **os.environ,
         "PREFECT_UI_ENABLED": "0",
@@ -172,22 +178,28 @@ def _spawn(port: int, state: Path | None, idle_s: float) -> subprocess.Popen[byt
         "PREFECT__SERVER_FINAL": "1",
     }
     env.pop(API_URL_ENV, None)
-    command = [sys.executable, "-m", "ciblage.prefect_server", "--port", str(port)]
-    command += ["--app", SERVER_APP]
-    if state is None:  # this command's own server, stopped at its end
-        return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
-    command += ["--state", str(state), "--idle", str(idle_s)]
-    with open(state.with_suffix(".log"), "ab") as log:
-        # its own session and no inherited terminal or pipe: it outlives this command
-        # without holding a caller's output open (a CI job waiting for EOF)
-        return subprocess.Popen(
-            command,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    with _listening_socket() as sock:
+        fd, port = sock.fileno(), int(sock.getsockname()[1])
+        command = [sys.executable, "-m", "ciblage.prefect_server", "--fd", str(fd)]
+        command += ["--app", SERVER_APP]
+        if state is None:  # this command's own server, stopped at its end
+            return subprocess.Popen(
+                command, env=env, stdin=subprocess.DEVNULL, pass_fds=(fd,)
+            ), port
+        command += ["--state", str(state), "--idle", str(idle_s)]
+        with open(state.with_suffix(".log"), "ab") as log:
+            # its own session and no inherited terminal or pipe: it outlives this command
+            # without holding a caller's output open (a CI job waiting for EOF)
+            process = subprocess.Popen(
+                command,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                pass_fds=(fd,),
+            )
+        return process, port
 
 
 def _shared_server(idle_s: float) -> EarlyServer:
@@ -212,8 +224,7 @@ def _shared_server(idle_s: float) -> EarlyServer:
             os.utime(state)
             return EarlyServer(port, pid, None, shared=True)
         # none, a dead one, or (a digest collision) one of other settings: a new one
-        port = _free_port()
-        process = _spawn(port, state, idle_s)
+        process, port = _spawn(state, idle_s)
         info = {"pid": process.pid, "port": port, "started": time.time(), "fingerprint": want}
         state.write_text(json.dumps(info))
         return EarlyServer(port, process.pid, process, shared=True)
@@ -259,10 +270,8 @@ def start_early() -> EarlyServer | None:
         server = _shared_server(idle_s)
         keep_claimed(server, idle_s)
     else:
-        port = _free_port()
-        server = EarlyServer(port, 0, None, shared=False)
-        server.process = _spawn(port, None, 0)
-        server.pid = server.process.pid
+        process, port = _spawn(None, 0)
+        server = EarlyServer(port, process.pid, process, shared=False)
         atexit.register(server.stop)
     os.environ[API_URL_ENV] = server.api_url
     _current["server"] = server

@@ -7,7 +7,7 @@ detached and lets the next commands reuse it; the server stops itself once no re
 and no connection has come for `--idle` seconds, so no one has a server to start or to
 stop by hand, and none lingers for long.
 
-Run as `python -m ciblage.prefect_server --port N --idle S --state FILE --app MODULE:FACTORY`
+Run as `python -m ciblage.prefect_server --fd N --idle S --state FILE --app MODULE:FACTORY`
 (the factory is Prefect's `create_app` in production; tests pass a small one). It serves
 the app with uvicorn, counts open connections and the last request, and when idle it
 takes the state file's lock, checks the file was not claimed meanwhile (a command that
@@ -97,15 +97,21 @@ def retire_if_idle(state: Path, watch: IdleWatch, idle: float) -> bool:
         os.close(fd)
 
 
-def serve(app: ASGIApp, port: int, state: Path | None, idle: float) -> None:
-    """Serve `app` on 127.0.0.1:`port` until signalled, or (with a state file) until idle
-    (see `retire_if_idle`)."""
+def serve(app: ASGIApp, fd: int, state: Path | None, idle: float) -> None:
+    """Serve `app` on the listening socket `fd` until signalled, or (with a state file)
+    until idle (see `retire_if_idle`).
+
+    The socket is bound by the command that starts the server and inherited: its port is
+    known (and reserved) before this process has even imported Prefect, so two servers
+    started at the same moment can never be handed the same free port.
+    """
+    import socket
+
     import uvicorn
 
+    sock = socket.socket(fileno=fd)
     watch = IdleWatch(app, on_shutdown=(lambda: _forget(state)) if state is not None else None)
-    server = uvicorn.Server(
-        uvicorn.Config(watch, host="127.0.0.1", port=port, log_level="error", lifespan="on")
-    )
+    server = uvicorn.Server(uvicorn.Config(watch, log_level="error", lifespan="on"))
     tick = max(0.2, min(30.0, idle / 4))
 
     async def main() -> None:
@@ -117,7 +123,7 @@ def serve(app: ASGIApp, port: int, state: Path | None, idle: float) -> None:
 
         task = asyncio.create_task(watchdog()) if state is not None else None
         try:
-            await server.serve()
+            await server.serve(sockets=[sock])
         finally:
             if task is not None:
                 task.cancel()
@@ -144,12 +150,12 @@ def _factory(spec: str) -> ASGIApp:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--fd", type=int, required=True, help="inherited listening socket")
     parser.add_argument("--state", type=Path, help="shared: its record")
     parser.add_argument("--idle", type=float, default=0.0, help="seconds, with --state")
     parser.add_argument("--app", default="prefect.server.api.server:create_app")
     args = parser.parse_args(argv)
-    serve(_factory(args.app), args.port, args.state, args.idle)
+    serve(_factory(args.app), args.fd, args.state, args.idle)
 
 
 if __name__ == "__main__":

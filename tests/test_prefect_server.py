@@ -75,6 +75,22 @@ def test_a_second_command_reuses_the_server_which_retires_once_idle(home: Path) 
     assert third.process is not None and third.pid != first.pid
 
 
+def test_servers_started_together_never_share_a_port(home: Path) -> None:
+    """Each server inherits a socket bound by its command: no two get the same free port
+    (they used to be told a port that was free, then bound it once imported)."""
+    servers = []
+    for i in range(4):
+        os.environ["PREFECT_SERVER_TEST_SHARD"] = str(i)  # four fingerprints, four servers
+        try:
+            servers.append(prefect_api._shared_server(idle_s=60.0))
+        finally:
+            del os.environ["PREFECT_SERVER_TEST_SHARD"]
+    assert len({s.port for s in servers}) == 4
+    for server in servers:
+        server.wait_ready(timeout=60)  # every one of them answers on its port
+        server.stop()
+
+
 def test_other_prefect_settings_get_their_own_server(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -141,7 +157,13 @@ def test_a_request_in_flight_counts_as_use() -> None:
     watch = IdleWatch(app)
     watch.last -= 100
     assert watch.idle_for() >= 100
-    asyncio.run(watch({"type": "http"}, None, None))
+    loop, stale = asyncio.new_event_loop(), asyncio._get_running_loop()
+    asyncio._set_running_loop(None)  # a mark left by Prefect's sync bridge in other tests
+    try:
+        loop.run_until_complete(watch({"type": "http"}, None, None))
+    finally:
+        loop.close()
+        asyncio._set_running_loop(stale)
     assert seen == [0.0] and watch.idle_for() < 1
 
 

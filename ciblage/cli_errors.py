@@ -27,6 +27,7 @@ import typer
 from ciblage.config import ConfigError, Settings, load_settings
 from ciblage.lock import WarehouseLockTimeout
 from ciblage.outcome import EXIT_NOT_PUBLISHED, EXIT_USAGE
+from scoring.errors import ModelIntegrityError
 
 DEBUG = {"on": False}  # set by the `--debug` option of the main command
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,13 +38,6 @@ def _one_line(exc: BaseException) -> str:
 
 
 PREFIX = "erreur : "
-
-
-def _model_refused(exc: BaseException) -> bool:
-    """`scoring.model.ModelIntegrityError`, without importing scikit-learn for `--help`:
-    the error exists only once that module is loaded."""
-    module = sys.modules.get("scoring.model")
-    return module is not None and isinstance(exc, module.ModelIntegrityError)
 
 
 def _wrap(fn: F) -> F:
@@ -59,13 +53,8 @@ def _wrap(fn: F) -> F:
                 raise
             typer.echo(f"{PREFIX}{_one_line(exc)}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
-        except WarehouseLockTimeout as exc:
+        except (WarehouseLockTimeout, ModelIntegrityError) as exc:
             if DEBUG["on"]:
-                raise
-            typer.echo(f"{PREFIX}{_one_line(exc)}", err=True)
-            raise typer.Exit(EXIT_NOT_PUBLISHED) from None
-        except ValueError as exc:  # a persisted model refused at loading
-            if DEBUG["on"] or not _model_refused(exc):
                 raise
             typer.echo(f"{PREFIX}{_one_line(exc)}", err=True)
             raise typer.Exit(EXIT_NOT_PUBLISHED) from None

@@ -25,7 +25,6 @@ imported in this process (tests driving the CLI in-process): Prefect then does a
 from __future__ import annotations
 
 import atexit
-import fcntl
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -41,22 +40,23 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ciblage.prefect_server import lock_file
+from ciblage.prefect_server import PREFECT_APP, record_lock
 
 API_URL_ENV = "PREFECT_API_URL"
 IDLE_ENV = "CIBLAGE_PREFECT_IDLE_MINUTES"
 DEFAULT_IDLE_MINUTES = 15.0
 STATE_PREFIX = "ciblage-server-"  # + a digest of the fingerprint + ".json"
-SERVER_APP = "prefect.server.api.server:create_app"  # what `ciblage.prefect_server` serves
+SERVER_APP = PREFECT_APP  # what `ciblage.prefect_server` serves
 
 
 class EarlyServer:
     """A Prefect API server this command started (`process`) or reuses (`pid` only)."""
 
     def __init__(
-        self, port: int, pid: int, process: subprocess.Popen[bytes] | None, shared: bool
+        self, port: int, pid: int, process: subprocess.Popen[bytes] | None, state: Path | None
     ) -> None:
-        self.port, self.pid, self.process, self.shared = port, pid, process, shared
+        self.port, self.pid, self.process, self.state = port, pid, process, state
+        self.shared = state is not None  # recorded in `state`, left for the next command
         self.api_url = f"http://127.0.0.1:{port}/api"
 
     def alive(self) -> bool:
@@ -142,12 +142,14 @@ def idle_minutes() -> float:
     return value
 
 
-def state_file() -> Path:
-    """Where the shared server that fits this command is recorded: beside Prefect's
-    database, one record per fingerprint, so that commands of two installs (another
-    virtualenv, another Prefect) sharing a Prefect home each keep their own server."""
+def state_file(fp: dict[str, Any] | None = None) -> Path:
+    """Where the shared server that fits this command (its `fingerprint`) is recorded:
+    beside Prefect's database, one record per fingerprint, so that commands of two
+    installs (another virtualenv, another Prefect) sharing a Prefect home each keep
+    their own server."""
     home = os.environ.get("PREFECT_HOME") or "~/.prefect"
-    digest = hashlib.sha256(json.dumps(fingerprint(), sort_keys=True).encode()).hexdigest()
+    fp = fingerprint() if fp is None else fp
+    digest = hashlib.sha256(json.dumps(fp, sort_keys=True).encode()).hexdigest()
     return Path(home).expanduser() / f"{STATE_PREFIX}{digest[:12]}.json"
 
 
@@ -208,28 +210,31 @@ def _shared_server(idle_s: float) -> EarlyServer:
     Under the state file's lock, which the server also takes before retiring: the touch
     given to a picked server's state tells it a command is coming.
     """
-    state = state_file()
+    want = fingerprint()
+    state = state_file(want)
     state.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_file(state), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        want = fingerprint()
-        try:
-            info = json.loads(state.read_text())
-        except (OSError, ValueError):
-            info = {}
-        pid, port = info.get("pid"), info.get("port")
-        alive = isinstance(pid, int) and isinstance(port, int) and _is_server_pid(pid)
-        if alive and info.get("fingerprint") == want:
+    with record_lock(state):
+        recorded = _recorded(state)
+        if recorded is not None:
             os.utime(state)
-            return EarlyServer(port, pid, None, shared=True)
-        # none, a dead one, or (a digest collision) one of other settings: a new one
+            return recorded
+        # none, or a dead one: a new one (the record keeps the fingerprint for a reader)
         process, port = _spawn(state, idle_s)
         info = {"pid": process.pid, "port": port, "started": time.time(), "fingerprint": want}
         state.write_text(json.dumps(info))
-        return EarlyServer(port, process.pid, process, shared=True)
-    finally:
-        os.close(fd)
+        return EarlyServer(port, process.pid, process, state)
+
+
+def _recorded(state: Path) -> EarlyServer | None:
+    """The server recorded in `state`, if it is alive."""
+    try:
+        info = json.loads(state.read_text())
+    except (OSError, ValueError):
+        return None
+    pid, port = info.get("pid"), info.get("port")
+    if isinstance(pid, int) and isinstance(port, int) and _is_server_pid(pid):
+        return EarlyServer(port, pid, None, state)
+    return None
 
 
 def keep_claimed(server: EarlyServer, idle_s: float) -> threading.Event:
@@ -241,10 +246,10 @@ def keep_claimed(server: EarlyServer, idle_s: float) -> threading.Event:
     closed). The touch, which `retire_if_idle` reads under the lock, keeps it for the
     command's whole life.
     """
-    state, stop = state_file(), threading.Event()
+    state, stop = server.state, threading.Event()
 
     def beat() -> None:
-        while not stop.wait(max(0.5, idle_s / 4)):
+        while state is not None and not stop.wait(max(0.5, idle_s / 4)):
             try:
                 if json.loads(state.read_text()).get("pid") == server.pid:
                     os.utime(state)
@@ -271,7 +276,7 @@ def start_early() -> EarlyServer | None:
         keep_claimed(server, idle_s)
     else:
         process, port = _spawn(None, 0)
-        server = EarlyServer(port, process.pid, process, shared=False)
+        server = EarlyServer(port, process.pid, process, None)
         atexit.register(server.stop)
     os.environ[API_URL_ENV] = server.api_url
     _current["server"] = server
@@ -296,12 +301,7 @@ def stop() -> None:
 
 def stop_shared() -> bool:
     """Stop the recorded shared server now, if any (True if one was running)."""
-    try:
-        info = json.loads(state_file().read_text())
-    except (OSError, ValueError):
-        return False
-    pid = info.get("pid")
-    if isinstance(pid, int) and _is_server_pid(pid):
-        os.kill(pid, 15)
-        return True
-    return False
+    server = _recorded(state_file())
+    if server is not None:
+        server.stop()
+    return server is not None

@@ -23,7 +23,8 @@ import importlib
 import json
 import os
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,22 @@ Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 
 
+PREFECT_APP = "prefect.server.api.server:create_app"
+
+
 def lock_file(state: Path) -> Path:
-    """The lock that serialises picking, starting and retiring the shared server."""
     return state.with_name(state.name + ".lock")
+
+
+@contextmanager
+def record_lock(state: Path) -> Iterator[None]:
+    """The lock that serialises picking, starting and retiring the shared server."""
+    fd = os.open(lock_file(state), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 class IdleWatch:
@@ -78,10 +92,7 @@ def retire_if_idle(state: Path, watch: IdleWatch, idle: float) -> bool:
     """
     if watch.idle_for() < idle:
         return False
-    lock = lock_file(state)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with record_lock(state):
         try:
             info = json.loads(state.read_text())
             claimed = time.time() - state.stat().st_mtime
@@ -93,8 +104,6 @@ def retire_if_idle(state: Path, watch: IdleWatch, idle: float) -> bool:
             return False
         state.unlink(missing_ok=True)
         return True
-    finally:
-        os.close(fd)
 
 
 def serve(app: ASGIApp, fd: int, state: Path | None, idle: float) -> None:
@@ -128,11 +137,7 @@ def serve(app: ASGIApp, fd: int, state: Path | None, idle: float) -> None:
             if task is not None:
                 task.cancel()
 
-    try:
-        asyncio.run(main())
-    finally:  # stopped by a signal: leave no state pointing at a dead server
-        if state is not None:
-            _forget(state)
+    asyncio.run(main())
 
 
 def _forget(state: Path) -> None:
@@ -153,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fd", type=int, required=True, help="inherited listening socket")
     parser.add_argument("--state", type=Path, help="shared: its record")
     parser.add_argument("--idle", type=float, default=0.0, help="seconds, with --state")
-    parser.add_argument("--app", default="prefect.server.api.server:create_app")
+    parser.add_argument("--app", default=PREFECT_APP)
     args = parser.parse_args(argv)
     serve(_factory(args.app), args.fd, args.state, args.idle)
 

@@ -115,9 +115,8 @@ def _method_metrics(
     dcg = np.bincount(g[first], rel[first] * disc[rank[first]], minlength=n_groups)
     ideal_order = np.lexsort((-rel, g))
     ideal_rel = rel[ideal_order]
-    ideal_rank = rank  # same group sizes and group order: ranks line up position by position
-    keep = ideal_rank < K
-    idcg = np.bincount(g[keep], ideal_rel[keep] * disc[ideal_rank[keep]], minlength=n_groups)
+    # same group sizes and order: the ranks line up position by position
+    idcg = np.bincount(g[first], ideal_rel[first] * disc[rank[first]], minlength=n_groups)
     ndcg = np.divide(dcg, idcg, out=np.zeros(n_groups), where=idcg > 0)
     return prec.mean(axis=0), float(ndcg.mean())
 

@@ -38,6 +38,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.metrics import mean_poisson_deviance
 
 from scoring.calibration import DEFAULT_DISPERSION, p_hire
+from scoring.errors import ModelIntegrityError
 from scoring.features import CATEGORICAL, FEATURES, matrix
 from scoring.prior import Prior, fit_prior
 
@@ -354,11 +355,6 @@ def fingerprint(train: pd.DataFrame, params: Params | None, seed: int) -> str:
     settings = asdict(params) if params is not None else None
     h.update(json.dumps([settings, seed, library_versions()], sort_keys=True).encode())
     return h.hexdigest()
-
-
-class ModelIntegrityError(ValueError):
-    """A persisted model that must not be used (changed file, other features); its
-    message is French: it reaches the user (`ciblage score`, a run's last line)."""
 
 
 def load_model(path: Path, expected_sha256: str | None = None) -> ScoringModel:

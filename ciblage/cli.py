@@ -18,9 +18,11 @@ import typer
 
 import pipelines  # noqa: F401  (offline Prefect defaults, set before any flow runs)
 from ciblage.cli_errors import DEBUG, exit_now, french, friendly, last_words, preflight
+from ciblage.cli_usage import FrenchCommand, FrenchGroup
 from ciblage.prefect_api import start_early, wait_ready
 
 app = typer.Typer(
+    cls=FrenchGroup,
     help="ciblage : les établissements les plus susceptibles de recruter, par territoire et "
     "par métier ROME.",
     no_args_is_help=True,
@@ -29,7 +31,9 @@ app = typer.Typer(
     "ligne de commande ou la configuration (rien n'a tourné), 3 publié avec avertissements "
     "(données dégradées). `ciblage --debug COMMANDE` montre la trace d'une erreur.",
 )
-promotions_app = typer.Typer(help="Suivi des promotions (registre).", no_args_is_help=True)
+promotions_app = typer.Typer(
+    cls=FrenchGroup, help="Suivi des promotions (registre).", no_args_is_help=True
+)
 app.add_typer(promotions_app, name="promotions")
 
 
@@ -92,7 +96,7 @@ def _server_early() -> None:
         start_early()
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 def sample(
     out: Annotated[Path, typer.Option(help="Dossier où écrire l'échantillon.")] = Path(
         "data/sample"
@@ -107,7 +111,7 @@ def sample(
         typer.echo(f"{name}: {path}")
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 @friendly
 def ingest(config: ConfigOpt = None, source: SourcesOpt = None, as_of: AsOfOpt = None) -> None:
     """Charger chaque source configurée dans l'entrepôt, contrôlée (flow Prefect `ingest`)."""
@@ -156,7 +160,7 @@ def ingest(config: ConfigOpt = None, source: SourcesOpt = None, as_of: AsOfOpt =
     raise typer.Exit(EXIT_NOT_PUBLISHED if verdict.failed_required else EXIT_DEGRADED)
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 @friendly
 def score(
     config: ConfigOpt = None,
@@ -193,7 +197,7 @@ def score(
         typer.echo(f"fiche du modèle : {res['model_card']}")
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 @friendly
 def publish(
     config: ConfigOpt = None,
@@ -217,7 +221,7 @@ def publish(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 @friendly
 def run(
     config: ConfigOpt = None,
@@ -274,7 +278,7 @@ def _finish_run(call: Any) -> None:
     exit_now(exit_code(outcome["status"]))
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 @friendly
 def rerun(
     territory: Annotated[
@@ -301,7 +305,7 @@ def rerun(
     )
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 @friendly
 def status(
     config: ConfigOpt = None,
@@ -320,7 +324,7 @@ def status(
     show_status(config=_cfg(config), last=last, wide=wide)
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 @french
 def match(
     rome: Annotated[str, typer.Option(help="Code ROME (M1607) ou intitulé (« secrétaire »).")],
@@ -361,7 +365,7 @@ def match(
     )
 
 
-@promotions_app.command("import")
+@promotions_app.command("import", cls=FrenchCommand)
 @french
 def promotions_import(
     file: Annotated[Path, typer.Argument(help="CSV ou XLSX rempli par une agence.")],
@@ -373,7 +377,7 @@ def promotions_import(
     import_promotions_cli(config=_cfg(config), path=file)
 
 
-@app.command("fetch-offres")
+@app.command("fetch-offres", cls=FrenchCommand)
 @friendly
 def fetch_offres_cmd(
     config: ConfigOpt = None,
@@ -415,7 +419,7 @@ def fetch_offres_cmd(
         )
 
 
-@app.command("quality-report")
+@app.command("quality-report", cls=FrenchCommand)
 @friendly
 def quality_report_cmd(
     config: ConfigOpt = None,

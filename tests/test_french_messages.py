@@ -190,13 +190,25 @@ def test_a_stopped_load_says_why_in_french() -> None:
     ],
 )
 def test_help_is_french(args: list[str], french: str, monkeypatch) -> None:
-    """Our help texts (Click's own « Show this message and exit. » stays as it is)."""
+    """Our help texts and Typer's frame around them (help option, panel titles)."""
     monkeypatch.setenv("COLUMNS", "200")
     res = CliRunner().invoke(app, [*args, "--help"])
     assert res.exit_code == 0
     text = " ".join(res.output.replace("│", " ").split())
     assert french in text
-    for english in ("Exit codes", "Path to ciblage.toml", "Companies per list", "job seeker"):
+    assert "Usage : " in text and "Afficher cette aide et quitter." in text
+    for english in (
+        "Exit codes",
+        "Path to ciblage.toml",
+        "Companies per list",
+        "job seeker",
+        "Show this message",
+        "Usage:",
+        "[default:",
+        "[required]",
+        "Commands",
+        "completion for",
+    ):
         assert english not in text
 
 

@@ -127,7 +127,8 @@ class TrainConfig:
     base: Params = field(default_factory=Params)
     # tuned by temporal validation: (l2_regularization, min_samples_leaf), floored
     grid: tuple[tuple[float, int], ...] = ((1.0, 50), (10.0, 100), CONSERVATIVE)
-    max_train_rows: int = 2_000_000
+    max_train_rows: int = 2_000_000  # rows of a training stack (scoring/sampling.py)
+    max_eval_rows: int = 2_000_000  # rows of the back-test snapshot (whole départements)
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> TrainConfig:
@@ -147,16 +148,24 @@ class TrainConfig:
             base=base,
             grid=grid,
             max_train_rows=int(section.get("max_train_rows", 2_000_000)),
+            max_eval_rows=int(section.get("max_eval_rows", 2_000_000)),
         )
 
 
 def _subsample(df: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
-    """Keep every row with a hire and a uniform sample of the others, re-weighted."""
+    """Keep every row with a hire and a uniform sample of the others, re-weighted.
+
+    When the rows with a hire alone would fill half the cap (hiring is common at national
+    scale), a uniform sample of all rows instead: keeping them all left one re-weighted
+    row without a hire. The snapshots are usually sampled before (scoring/sampling.py).
+    """
     df = df.assign(_w=1.0)
     if len(df) <= max_rows:
         return df
     pos = df[df["y"] > 0]
     neg = df[df["y"] <= 0]
+    if len(pos) >= max_rows // 2:
+        return df.sample(n=max_rows, random_state=seed).sort_index().reset_index(drop=True)
     keep = max(max_rows - len(pos), 1)
     if keep >= len(neg):
         return df

@@ -51,6 +51,7 @@ from scoring.model_gate import evaluate_gate, prediction_bound
 from scoring.prior import signal_column
 from scoring.reasons import reference_values
 from scoring.rome_mix import fit_concentration
+from scoring.sampling import WHOLE, Sample, eval_sample, train_sample
 
 # NAF x ROME prior weight when too few establishments have a trade mix to estimate it from
 DEFAULT_ROME_WEIGHT = 5.0
@@ -70,25 +71,45 @@ class TrainResult:
 
 class _Snapshots:
     """Labelled snapshots computed once each (the three fits share most of them); each
-    new one advances the training's progress (`ciblage.progress`)."""
+    new one advances the training's progress (`ciblage.progress`).
+
+    A snapshot above its budget is a sample drawn in SQL (scoring/sampling.py): `train`
+    (uniform) for fitting and tuning, `eval` (whole départements) for the back-test."""
 
     def __init__(
         self,
         con: duckdb.DuckDBPyConnection,
         spec: SnapshotSpec,
         label_mode: str,
+        budgets: dict[str, int],
+        seed: int,
         bar: Stage | None = None,
     ) -> None:
         self.con, self.spec, self.label_mode = con, spec, label_mode
-        self._cache: dict[date, pd.DataFrame] = {}
+        self.budgets, self.seed = budgets, seed
+        self._samples: dict[tuple[date, str], Sample] = {}
+        self._cache: dict[tuple[date, str], pd.DataFrame] = {}  # by (date, predicate)
+        self.samples: dict[str, dict[str, Any]] = {}  # the sampled ones, for the metadata
         self.bar = bar
 
-    def get(self, d: date) -> pd.DataFrame:
-        if d not in self._cache:
-            self._cache[d] = labelled_snapshot(self.con, d, self.spec, self.label_mode)
+    def sample(self, d: date, kind: str) -> Sample:
+        if (d, kind) not in self._samples:
+            draw = train_sample if kind == "train" else eval_sample
+            sample = draw(self.con, d, self.budgets[kind], self.seed)
+            self._samples[(d, kind)] = sample
+            if sample.predicate != WHOLE:
+                self.samples[f"{kind} {d.isoformat()}"] = sample.describe()
+        return self._samples[(d, kind)]
+
+    def get(self, d: date, kind: str = "train") -> pd.DataFrame:
+        predicate = self.sample(d, kind).predicate
+        if (d, predicate) not in self._cache:
+            self._cache[(d, predicate)] = labelled_snapshot(
+                self.con, d, self.spec, self.label_mode, predicate
+            )
             if self.bar is not None:
                 self.bar.advance(1, item=d.isoformat())
-        return self._cache[d]
+        return self._cache[(d, predicate)]
 
     def stack(self, dates: list[date]) -> pd.DataFrame:
         return pd.concat([self.get(d) for d in dates], ignore_index=True)
@@ -148,7 +169,13 @@ def _train(
             "hires_siret est vide et aucune offre n'est rattachée à un établissement"
         )
     earliest = bounds[0]
-    snaps = _Snapshots(con, SnapshotSpec(horizon, dpae_lag_days), label_mode, bar)
+    budgets = {
+        "train": max(1, cfg.max_train_rows // max(1, n_snapshots)),
+        "eval": cfg.max_eval_rows,
+    }
+    snaps = _Snapshots(
+        con, SnapshotSpec(horizon, dpae_lag_days), label_mode, budgets, cfg.seed, bar
+    )
     final_dates = training_snapshots(as_of, horizon, step_months, n_snapshots, earliest)
     if not final_dates:
         raise ValueError(
@@ -164,7 +191,12 @@ def _train(
         else []
     )
     every = {*final_dates, *bt_dates, *tune_dates} | ({bt_asof} if bt_dates else set())
-    bar.update(total=len(every | ({tune_valid} if tune_dates and tune_valid else set())))
+    eval_apart = bool(bt_dates) and (
+        snaps.sample(bt_asof, "eval").predicate != snaps.sample(bt_asof, "train").predicate
+    )
+    bar.update(
+        total=len(every | ({tune_valid} if tune_dates and tune_valid else set())) + eval_apart
+    )
     info: dict[str, Any] = {
         "signal_window": [earliest.isoformat(), bounds[1].isoformat()],
         "final_snapshots": [d.isoformat() for d in final_dates],
@@ -206,7 +238,7 @@ def _train(
         bt_train = snaps.stack(bt_dates)
         bt_model = fit_model(bt_train, params, **fit)
         bt_model.dispersion = bt_dispersion
-        bt_frame = snaps.get(bt_asof)
+        bt_frame = snaps.get(bt_asof, "eval")
         Xb = matrix(bt_frame)
         mu, p = bt_model.predict(Xb)
         mu_prior = bt_model.prior.mu(Xb)
@@ -250,6 +282,7 @@ def _train(
         "scoring: model gate %s (%s)", "passed" if gate["passed"] else "refused", gate.get("reason")
     )
     latest = snaps.get(final_dates[0])
+    info["samples"] = snaps.samples or "none: every snapshot whole (below its budget)"
     meta = {
         "as_of": as_of.isoformat(),
         "horizon_months": horizon,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 
 from scoring.calibration import (
@@ -99,10 +100,13 @@ def test_same_seed_same_model_same_hash(snapshot, tmp_path: Path) -> None:
 def test_subsampling_keeps_hiring_rows_and_is_seeded(snapshot) -> None:
     from scoring.model import _subsample
 
-    small = _subsample(snapshot, max_rows=len(snapshot) // 2, seed=1)
-    assert (small.y > 0).sum() == (snapshot.y > 0).sum()
+    # hiring rare (as in a small territory): a tenth as many hiring rows as the others
+    neg = snapshot[snapshot.y <= 0]
+    rare = pd.concat([snapshot[snapshot.y > 0].head(len(neg) // 10), neg], ignore_index=True)
+    small = _subsample(rare, max_rows=len(rare) // 2, seed=1)
+    assert (small.y > 0).sum() == (rare.y > 0).sum()
     assert small["_w"].max() > 1
-    again = _subsample(snapshot, max_rows=len(snapshot) // 2, seed=1)
+    again = _subsample(rare, max_rows=len(rare) // 2, seed=1)
     assert small.siret.tolist() == again.siret.tolist()
 
 

@@ -44,7 +44,7 @@ from scoring.features import (
 )
 from scoring.model import ScoringModel, TrainConfig, load_model, save_model, set_threads
 from scoring.model_card import write_model_card
-from scoring.scorer import RAW, predict_to_raw, stage_features, write_tables
+from scoring.scorer import RAW, predict_to_raw, stage_features, workers_setting, write_tables
 from scoring.training import train
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,8 @@ class ScoringOptions:
     rome_min_p_hire: float = 0.005
     keep_as_of: int = 3
     label_mode: str | None = None
+    # Python threads scoring chunks side by side (scoring/scorer.py); "auto": one per core
+    predict_workers: int = 1
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ScoringOptions:
@@ -110,6 +112,7 @@ class ScoringOptions:
             rome_min_p_hire=float(s.get("rome_min_p_hire", 0.005)),
             keep_as_of=int(s.get("keep_as_of", 3)),
             label_mode=s.get("label_mode") or None,
+            predict_workers=workers_setting(s.get("predict_workers", "auto")),
         )
 
 
@@ -246,6 +249,7 @@ def score_establishments(
             model_info["model_id"],
             label_mode,
             opts.min_potential_for_reasons,
+            workers=opts.predict_workers,
         )
         fallback = _bound_fallback(con, model)
         if fallback is not None:
@@ -257,6 +261,7 @@ def score_establishments(
                 model.metadata["model_id"],
                 label_mode,
                 opts.min_potential_for_reasons,
+                workers=opts.predict_workers,
             )
         bar.advance(1, item="prédiction")
         counts = write_tables(

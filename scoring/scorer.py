@@ -9,11 +9,15 @@ kept in the score tables; features keep the current snapshot only.
 
 from __future__ import annotations
 
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ciblage.warehouse import run_sql_file, table_exists
 from scoring.calibration import p_hire_sql, potential, star_sql, stars
@@ -23,7 +27,14 @@ from scoring.reasons import choose
 
 RAW = "score_etablissement__raw"
 FEATURES_NEW = "feature_etablissement__new"
-CHUNK_ROWS = 1_000_000
+CHUNK_ROWS = 250_000  # small enough for two workers to share a département-size table
+
+
+def workers_setting(value: object) -> int:
+    """`[scoring] predict_workers`: a number, or "auto" (one per core, at most 4)."""
+    if str(value) == "auto":
+        return max(1, min(4, os.cpu_count() or 1))
+    return max(1, int(str(value)))
 
 
 def stage_features(con: duckdb.DuckDBPyConnection, temp_table: str) -> int:
@@ -42,49 +53,89 @@ def predict_to_raw(
     min_potential: int,
     features_table: str = FEATURES_NEW,
     chunk_rows: int = CHUNK_ROWS,
+    workers: int = 1,
 ) -> int:
-    """Predict every row of `features_table` into the RAW staging table, chunk by chunk."""
+    """Predict every row of `features_table` into the RAW staging table, chunk by chunk.
+
+    With `workers` > 1, chunks are scored by that many Python threads while the main
+    thread reads the next chunk and inserts the finished ones in order: scikit-learn's
+    tree traversal and most of numpy's work release the GIL, and unlike OpenMP threads
+    inside one prediction (`[scoring] threads`), threads that wait never spin, so a busy
+    machine only slows them down. At most `workers` chunks are in flight (bounded memory);
+    rows are the same, in the same order, whatever `workers` and `chunk_rows` are.
+    """
     con.execute(
         f"""CREATE OR REPLACE TABLE {RAW} (as_of DATE, siret VARCHAR, expected_hires DOUBLE,
         p_hire DOUBLE, hiring_potential INTEGER, stars INTEGER, r1 SMALLINT, r2 SMALLINT,
         r3 SMALLINT, model_id VARCHAR, label_mode VARCHAR)"""
     )
     reference = model.metadata["reference"]
+
+    def score(batch: pa.RecordBatch) -> pd.DataFrame:
+        return _scored(
+            batch.to_pandas(), model, reference, as_of, model_id, label_mode, min_potential
+        )
+
+    def insert(out: pd.DataFrame) -> int:
+        con.register("_raw_chunk", out)
+        con.execute(f"INSERT INTO {RAW} SELECT * FROM _raw_chunk")
+        con.unregister("_raw_chunk")
+        return len(out)
+
     reader_con = con.cursor()
     n = 0
     try:
         reader = reader_con.sql(f"SELECT * FROM {features_table}").to_arrow_reader(chunk_rows)
-        for batch in reader:
-            df = batch.to_pandas()
-            X = matrix(df)
-            mu, p = model.predict(X)
-            pot = potential(p)
-            codes = choose(model, X, df, reference, label_mode, pot >= min_potential, mu)
-            codes_n = np.where(codes >= 0, codes, -1)
-            out = pd.DataFrame(
-                {
-                    "as_of": as_of,
-                    "siret": df["siret"].astype(str).to_numpy(),
-                    "expected_hires": mu,
-                    "p_hire": p,
-                    "hiring_potential": pot.astype(np.int32),
-                    "stars": stars(pot).astype(np.int32),
-                    "r1": pd.array(codes_n[:, 0], dtype="Int16"),
-                    "r2": pd.array(codes_n[:, 1], dtype="Int16"),
-                    "r3": pd.array(codes_n[:, 2], dtype="Int16"),
-                    "model_id": model_id,
-                    "label_mode": label_mode,
-                }
-            )
-            for col in ("r1", "r2", "r3"):
-                out.loc[out[col] < 0, col] = pd.NA
-            con.register("_raw_chunk", out)
-            con.execute(f"INSERT INTO {RAW} SELECT * FROM _raw_chunk")
-            con.unregister("_raw_chunk")
-            n += len(out)
+        if workers <= 1:
+            for batch in reader:
+                n += insert(score(batch))
+            return n
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="score") as pool:
+            pending: deque[Future[pd.DataFrame]] = deque()
+            for batch in reader:
+                pending.append(pool.submit(score, batch))
+                if len(pending) >= workers:
+                    n += insert(pending.popleft().result())
+            while pending:
+                n += insert(pending.popleft().result())
     finally:
         reader_con.close()
     return n
+
+
+def _scored(
+    df: pd.DataFrame,
+    model: ScoringModel,
+    reference: dict[str, float],
+    as_of: date,
+    model_id: str,
+    label_mode: str,
+    min_potential: int,
+) -> pd.DataFrame:
+    """One chunk's RAW rows: prediction, potential, stars and reason codes."""
+    X = matrix(df)
+    mu, p = model.predict(X)
+    pot = potential(p)
+    codes = choose(model, X, df, reference, label_mode, pot >= min_potential, mu)
+    codes_n = np.where(codes >= 0, codes, -1)
+    out = pd.DataFrame(
+        {
+            "as_of": as_of,
+            "siret": df["siret"].astype(str).to_numpy(),
+            "expected_hires": mu,
+            "p_hire": p,
+            "hiring_potential": pot.astype(np.int32),
+            "stars": stars(pot).astype(np.int32),
+            "r1": pd.array(codes_n[:, 0], dtype="Int16"),
+            "r2": pd.array(codes_n[:, 1], dtype="Int16"),
+            "r3": pd.array(codes_n[:, 2], dtype="Int16"),
+            "model_id": model_id,
+            "label_mode": label_mode,
+        }
+    )
+    for col in ("r1", "r2", "r3"):
+        out.loc[out[col] < 0, col] = pd.NA
+    return out
 
 
 def _replace_rows(

@@ -1,0 +1,42 @@
+"""Scoring chunks in parallel threads (`[scoring] predict_workers`, scoring/scorer.py)
+writes the same rows, in the same order, as one thread on one chunk."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+
+def test_parallel_chunks_score_the_same_rows_in_the_same_order(
+    scored_synthetic: dict, tmp_path: Path
+) -> None:
+    """`[scoring] predict_workers`: threads scoring chunks side by side change nothing."""
+    import shutil
+
+    from scoring.model import load_model
+    from scoring.scorer import RAW, predict_to_raw
+
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(scored_synthetic["settings"].warehouse, warehouse)
+    model = load_model(Path(scored_synthetic["path"]), scored_synthetic["sha256"])
+    frames = []
+    with duckdb.connect(str(warehouse)) as con:
+        for chunk_rows, workers in ((1_000_000, 1), (37, 3)):
+            n = predict_to_raw(
+                con,
+                model,
+                date(2026, 11, 1),
+                "m",
+                "hires_siret",
+                0,
+                features_table="feature_etablissement",
+                chunk_rows=chunk_rows,
+                workers=workers,
+            )
+            frames.append(con.execute(f"SELECT * FROM {RAW}").df())
+            assert n == len(frames[-1]) > 37 * 3
+    assert frames[0]["r1"].notna().any()  # reasons were computed
+    pd.testing.assert_frame_equal(frames[0], frames[1])

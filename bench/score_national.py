@@ -168,6 +168,9 @@ def main() -> None:
     ap.add_argument(
         "--sk-threads", type=int, default=None, help="scikit-learn OpenMP threads (default: config)"
     )
+    ap.add_argument(
+        "--workers", default=None, help="threads scoring chunks side by side (default: config)"
+    )
     ap.add_argument("--dir", type=Path, default=None, help="work folder (default: temp)")
     args = ap.parse_args()
     work = args.dir or Path(tempfile.mkdtemp(prefix="ciblage-bench-score-"))
@@ -181,6 +184,7 @@ def main() -> None:
     t_build = time.perf_counter() - t0
     from ciblage.config import load_settings
     from pipelines.score import ScoringOptions
+    from scoring.scorer import workers_setting
 
     opts = ScoringOptions.from_settings(load_settings(PROJECT_ROOT / "ciblage.toml"))
     params = opts.train.base  # the shipped model settings (tuned values: first grid entry)
@@ -192,7 +196,10 @@ def main() -> None:
 
     c0 = cpu_s()
     t0 = time.perf_counter()
-    n = predict_to_raw(con, model, AS_OF, "bench", "hires_siret", opts.min_potential_for_reasons)
+    workers = workers_setting(args.workers) if args.workers else opts.predict_workers
+    n = predict_to_raw(
+        con, model, AS_OF, "bench", "hires_siret", opts.min_potential_for_reasons, workers=workers
+    )
     t_predict = time.perf_counter() - t0
     t0 = time.perf_counter()
     counts = write_tables(
@@ -214,7 +221,7 @@ def main() -> None:
     total = t_predict + t_write
     print(f"establishments scored      {n:,}")
     sk = args.sk_threads or opts.train.threads
-    print(f"model                      {params}, sklearn threads {sk}")
+    print(f"model                      {params}, sklearn threads {sk}, workers {workers}")
     print(f"synthetic tables built     {t_build:8.1f} s (not part of scoring)")
     print(f"model fit on 200k rows     {t_train:8.1f} s (not part of scoring)")
     print(f"predict + reasons (chunks) {t_predict:8.1f} s")

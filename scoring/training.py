@@ -32,6 +32,7 @@ from scoring.calibration import DEFAULT_DISPERSION, fit_dispersion
 from scoring.features import (
     SnapshotSpec,
     add_months,
+    build_labels,
     ensure_optional_tables,
     labelled_snapshot,
     matrix,
@@ -113,6 +114,33 @@ class _Snapshots:
 
     def stack(self, dates: list[date]) -> pd.DataFrame:
         return pd.concat([self.get(d) for d in dates], ignore_index=True)
+
+    def maxima(self, dates: list[date], past: str) -> tuple[float, float]:
+        """Largest label and past-12-month signal of one establishment at `dates`.
+
+        From the fetched frames, and for a sampled date also from the whole population
+        in SQL: a sample can miss the largest hirer, and the gate's plausibility bound,
+        checked again on every establishment scored, must not."""
+        ys, pasts = [], []
+        for (d, _), frame in self._cache.items():
+            if d in dates and len(frame):
+                ys.append(float(frame["y"].max()))
+                pasts.append(float(frame[past].fillna(0).max()))
+        for d in sorted({d for (d, _), s in self._samples.items() if s.predicate != WHOLE}):
+            if d in dates:
+                ys.append(self._population_max(d, self.spec.horizon_months))
+                pasts.append(self._population_max(add_months(d, -12), 12))
+        return max(ys), max(pasts)
+
+    def _population_max(self, start: date, months: int) -> float:
+        """Largest label of one establishment over [start, start + months), all of them
+        (the label SQL is not restricted to a sample; 12 months before a date is exactly
+        the features' past 12-month signal)."""
+        build_labels(self.con, start, months, self.label_mode, "_population_max")
+        row = self.con.execute(
+            "SELECT max(y) FROM (SELECT siret, sum(n) AS y FROM _population_max GROUP BY siret)"
+        ).fetchall()
+        return float(row[0][0] or 0.0) if row else 0.0
 
 
 def train(
@@ -262,13 +290,10 @@ def _train(
         prior_dispersion = fit_dispersion(mu_prior, y_bt)
     # 3. final model, judged by the gate
     train_df = snaps.stack(final_dates)
-    past = signal_column(label_mode)
-    frames = [train_df] + ([bt_frame] if bt_frame is not None else [])
-    bound = prediction_bound(
-        max(float(f["y"].max()) for f in frames),
-        max(float(f[past].fillna(0).max()) for f in frames),
-        horizon,
+    max_label, max_past = snaps.maxima(
+        [*final_dates, *([bt_asof] if bt_frame is not None else [])], signal_column(label_mode)
     )
+    bound = prediction_bound(max_label, max_past, horizon)
     gate = evaluate_gate(backtest, bound, backtest.get("max_predicted"))
     if gate["passed"] and params is not None:
         model = fit_model(train_df, params, **fit)

@@ -76,7 +76,9 @@ def test_subsample_when_hiring_is_common_is_uniform() -> None:
     assert out.siret.is_monotonic_increasing  # the frame's order is kept
 
 
-def test_training_with_small_budgets_records_its_samples(tmp_path: Path, synthetic_copy) -> None:
+def test_training_with_small_budgets_records_its_samples(
+    tmp_path: Path, synthetic_copy, scored_synthetic: dict
+) -> None:
     from tests.scoring.conftest import FAST, score_directly, write_synthetic_config
 
     cfg = write_synthetic_config(
@@ -92,3 +94,19 @@ def test_training_with_small_budgets_records_its_samples(tmp_path: Path, synthet
     assert len(evals) == 1 and len(evals[0]["departements"]) == 1
     assert res["backtest"]["n_establishments"] == evals[0]["rows"]
     assert all(v["rows"] <= 300 for k, v in samples.items() if k.startswith("train"))
+    # the plausibility bound still sees the largest hirer of the whole population
+    assert res["gate"]["bound"] >= scored_synthetic["gate"]["bound"]
+
+
+def test_bound_maxima_see_the_whole_population(con) -> None:
+    """A small sample misses the largest hirer; the gate's bound must not."""
+    from scoring.training import _Snapshots
+
+    full = labelled_snapshot(con, D, SPEC, "hires_siret")
+    snaps = _Snapshots(con, SPEC, "hires_siret", {"train": 20, "eval": 20}, seed=1)
+    part = snaps.get(D)
+    assert len(part) < len(full)
+    assert part.y.max() < full.y.max() or part.hires_12m.max() < full.hires_12m.max()
+    max_y, max_past = snaps.maxima([D], "hires_12m")
+    assert max_y >= full.y.max() and max_past >= full.hires_12m.max()
+    assert max_past == pytest.approx(full.hires_12m.max())  # the features' own definition

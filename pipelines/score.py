@@ -10,11 +10,9 @@ same data and seed it produces the same model id.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +33,7 @@ from ciblage.territories import (
     parse_territory,
     read_agency_mapping,
 )
-from ciblage.warehouse import session, table_exists
+from ciblage.warehouse import session
 from scoring.features import (
     SnapshotSpec,
     build_features,
@@ -44,6 +42,7 @@ from scoring.features import (
 )
 from scoring.model import ScoringModel, TrainConfig, load_model, save_model, set_threads
 from scoring.model_card import write_model_card
+from scoring.registry import models_dir, register_model, registered_model
 from scoring.scorer import RAW, predict_to_raw, stage_features, workers_setting, write_tables
 from scoring.training import train
 
@@ -114,61 +113,6 @@ class ScoringOptions:
             label_mode=s.get("label_mode") or None,
             predict_workers=workers_setting(s.get("predict_workers", "auto")),
         )
-
-
-def models_dir(settings: Settings) -> Path:
-    return settings.warehouse.parent / "models"
-
-
-def register_model(
-    con: duckdb.DuckDBPyConnection, model_id: str, path: Path, meta: dict[str, Any]
-) -> None:
-    con.execute(
-        """CREATE TABLE IF NOT EXISTS model_registry (model_id VARCHAR, trained_at TIMESTAMP,
-        as_of DATE, horizon_months INTEGER, label_mode VARCHAR, path VARCHAR, sha256 VARCHAR,
-        metrics JSON)"""
-    )
-    con.execute("DELETE FROM model_registry WHERE model_id = ?", [model_id])
-    con.execute(
-        "INSERT INTO model_registry VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            model_id,
-            datetime.fromisoformat(meta["trained_at"]).replace(tzinfo=None),
-            date.fromisoformat(meta["as_of"]),
-            meta["horizon_months"],
-            meta["label_mode"],
-            str(path),
-            meta["sha256"],
-            json.dumps({**(meta.get("backtest") or {}), "gate": meta.get("gate")}, default=str),
-        ],
-    )
-
-
-def registered_model(
-    con: duckdb.DuckDBPyConnection, as_of: date, horizon: int, label_mode: str
-) -> tuple[str, Path, str] | None:
-    """Latest model registered for this as-of, horizon and label mode whose file exists."""
-    if not table_exists(con, "model_registry"):
-        return None
-    rows = con.execute(
-        "SELECT model_id, path, sha256 FROM model_registry WHERE as_of = ? AND "
-        "horizon_months = ? AND label_mode = ? ORDER BY trained_at DESC",
-        [as_of, horizon, label_mode],
-    ).fetchall()
-    for model_id, path, sha in rows:
-        if Path(path).is_file() and _current_format(Path(path)):
-            return model_id, Path(path), sha
-    return None
-
-
-def _current_format(path: Path) -> bool:
-    """A model saved before the prior x correction design (no `prior` in its metadata)
-    cannot be reused: the run retrains instead of failing on an upgraded install."""
-    meta = path.parent / "metadata.json"
-    try:
-        return "prior" in json.loads(meta.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
 
 
 def territory_scope(con: duckdb.DuckDBPyConnection, settings: Settings, territory: str) -> str:

@@ -38,9 +38,8 @@ NO_CAP = 10**12
 
 def one(config: Path, warehouse: Path, rows: int, eval_rows: int) -> dict:
     """Train once in this process and return the figures."""
-    import duckdb
-
     from ciblage.config import load_settings
+    from ciblage.warehouse import session
     from pipelines.score import ScoringOptions
     from scoring.features import detect_label_mode
     from scoring.training import train
@@ -49,7 +48,8 @@ def one(config: Path, warehouse: Path, rows: int, eval_rows: int) -> dict:
     opts = ScoringOptions.from_settings(settings)
     cfg = replace(opts.train, max_train_rows=rows or NO_CAP, max_eval_rows=eval_rows)
     t0, c0 = time.monotonic(), time.process_time()
-    with duckdb.connect(str(warehouse)) as con:
+    with session(warehouse) as con:  # as the score stage's training task
+        con.execute(f"SET memory_limit = '{opts.memory_limit}'")
         label_mode = detect_label_mode(con)
         result = train(
             con,

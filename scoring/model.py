@@ -127,7 +127,7 @@ class TrainConfig:
     base: Params = field(default_factory=Params)
     # tuned by temporal validation: (l2_regularization, min_samples_leaf), floored
     grid: tuple[tuple[float, int], ...] = ((1.0, 50), (10.0, 100), CONSERVATIVE)
-    max_train_rows: int = 2_000_000  # rows of a training stack (scoring/sampling.py)
+    max_train_rows: int = 500_000  # rows of a training stack (scoring/sampling.py)
     max_eval_rows: int = 2_000_000  # rows of the back-test snapshot (whole départements)
 
     @classmethod
@@ -147,7 +147,7 @@ class TrainConfig:
             threads=int(section.get("threads", 1)),
             base=base,
             grid=grid,
-            max_train_rows=int(section.get("max_train_rows", 2_000_000)),
+            max_train_rows=int(section.get("max_train_rows", 500_000)),
             max_eval_rows=int(section.get("max_eval_rows", 2_000_000)),
         )
 

@@ -71,27 +71,19 @@ def _hint(param: Any) -> str:
     return (getattr(param, "name", None) or "").upper() or "?"
 
 
-def _quoted(names: Sequence[str]) -> str:
-    return ", ".join(names)
-
-
-def usage_message(exc: typer.BadParameter | Any) -> str:
+def usage_message(exc: Exception) -> str:
     """The French sentence for one usage error (without the `erreur : ` prefix)."""
     from typer._click import exceptions as cx
 
     if isinstance(exc, cx.NoSuchOption):
         text = f"option inconnue : {exc.option_name}"
         if exc.possibilities:
-            text += f" (vouliez-vous dire {_quoted(sorted(exc.possibilities))} ?)"
+            text += f" (vouliez-vous dire {', '.join(sorted(exc.possibilities))} ?)"
         return text
     if isinstance(exc, cx.MissingParameter):
-        param = exc.param
-        kind = (
-            "option obligatoire"
-            if getattr(param, "param_type_name", "") == "option"
-            else ("argument obligatoire")
-        )
-        return f"{kind} manquant{'e' if kind.startswith('option') else ''} : {_hint(param)}"
+        if getattr(exc.param, "param_type_name", "") == "option":
+            return f"option obligatoire manquante : {_hint(exc.param)}"
+        return f"argument obligatoire manquant : {_hint(exc.param)}"
     if isinstance(exc, cx.BadParameter):
         where = _hint(exc.param) if exc.param is not None else "un paramètre"
         reason = next(
@@ -104,7 +96,7 @@ def usage_message(exc: typer.BadParameter | Any) -> str:
         if "does not take a value" in exc.message:
             return f"l'option {exc.option_name} ne prend pas de valeur"
         return " ".join(exc.message.split())
-    message = " ".join(str(exc.message).split())
+    message = " ".join(str(getattr(exc, "message", exc)).split())
     if match := _NO_COMMAND.fullmatch(message):
         text = f"commande inconnue : {match['name']}"
         if match["maybe"]:

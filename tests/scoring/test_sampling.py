@@ -94,6 +94,8 @@ def test_training_with_small_budgets_records_its_samples(
     assert len(evals) == 1 and len(evals[0]["departements"]) == 1
     assert res["backtest"]["n_establishments"] == evals[0]["rows"]
     assert all(v["rows"] <= 300 for k, v in samples.items() if k.startswith("train"))
+    card = Path(res["model_card"]).read_text(encoding="utf-8")
+    assert "- Samples (snapshots above their budget" in card and "(whole départements: 1)" in card
     # the plausibility bound still sees the largest hirer of the whole population
     assert res["gate"]["bound"] >= scored_synthetic["gate"]["bound"]
 

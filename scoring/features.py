@@ -201,17 +201,6 @@ def labelled_snapshot(
     return df
 
 
-def rome_labels(
-    con: duckdb.DuckDBPyConnection, as_of: date, horizon_months: int, label_mode: str
-) -> pd.DataFrame:
-    """Per (siret, code_rome) hires in [as_of, as_of + h) (rows without a ROME dropped)."""
-    build_labels(con, as_of, horizon_months, label_mode, "_rome_labels")
-    return con.execute(
-        "SELECT siret, code_rome, sum(n) AS y FROM _rome_labels "
-        "WHERE code_rome IS NOT NULL GROUP BY ALL"
-    ).df()
-
-
 def training_snapshots(
     as_of: date, horizon_months: int, step_months: int, n: int, earliest: date | None
 ) -> list[date]:

@@ -40,29 +40,16 @@ def one(config: Path, warehouse: Path, rows: int, eval_rows: int) -> dict:
     """Train once in this process and return the figures."""
     from ciblage.config import load_settings
     from ciblage.warehouse import session
-    from pipelines.score import ScoringOptions
+    from pipelines.score import ScoringOptions, train_on
     from scoring.features import detect_label_mode
-    from scoring.training import train
 
     settings = load_settings(str(config))
     opts = ScoringOptions.from_settings(settings)
     cfg = replace(opts.train, max_train_rows=rows or NO_CAP, max_eval_rows=eval_rows)
     t0, c0 = time.monotonic(), time.process_time()
-    with session(warehouse) as con:  # as the score stage's training task
-        con.execute(f"SET memory_limit = '{opts.memory_limit}'")
+    with session(warehouse) as con:  # exactly the score stage's training task
         label_mode = detect_label_mode(con)
-        result = train(
-            con,
-            settings.as_of,
-            settings.horizon_months,
-            label_mode,
-            cfg,
-            step_months=opts.step_months,
-            n_snapshots=opts.n_snapshots,
-            dpae_lag_days=opts.dpae_lag_days,
-            prior_weight=opts.prior_weight,
-            min_share=opts.min_share,
-        )
+        result = train_on(con, settings, replace(opts, train=cfg), label_mode)
     meta = result.model.metadata
     ranking = result.backtest.get("ranking", {})
     baselines = {k: v for k, v in ranking.items() if k in ("headcount", "past_12m", "offers_12m")}

@@ -44,7 +44,7 @@ from scoring.model import ScoringModel, TrainConfig, load_model, save_model, set
 from scoring.model_card import write_model_card
 from scoring.registry import models_dir, register_model, registered_model
 from scoring.scorer import RAW, predict_to_raw, stage_features, workers_setting, write_tables
-from scoring.training import train
+from scoring.training import TrainResult, train
 
 log = logging.getLogger(__name__)
 
@@ -135,23 +135,30 @@ def territory_scope(con: duckdb.DuckDBPyConnection, settings: Settings, territor
     return "e.code_commune IN (SELECT code_commune FROM territory_scope)"
 
 
+def train_on(
+    con: duckdb.DuckDBPyConnection, settings: Settings, opts: ScoringOptions, label_mode: str
+) -> TrainResult:
+    """The stage's training with its options (bench/train_sample.py times this very call)."""
+    con.execute(f"SET memory_limit = '{opts.memory_limit}'")
+    return train(
+        con,
+        settings.as_of,
+        settings.horizon_months,
+        label_mode,
+        opts.train,
+        step_months=opts.step_months,
+        n_snapshots=opts.n_snapshots,
+        dpae_lag_days=opts.dpae_lag_days,
+        prior_weight=opts.prior_weight,
+        min_share=opts.min_share,
+    )
+
+
 @task(name="train-model")
 def train_model(settings: Settings, opts: ScoringOptions, label_mode: str) -> dict[str, Any]:
     """Tune, back-test, fit, persist and register the model; write its model card."""
     with session(settings.warehouse) as con:
-        con.execute(f"SET memory_limit = '{opts.memory_limit}'")
-        result = train(
-            con,
-            settings.as_of,
-            settings.horizon_months,
-            label_mode,
-            opts.train,
-            step_months=opts.step_months,
-            n_snapshots=opts.n_snapshots,
-            dpae_lag_days=opts.dpae_lag_days,
-            prior_weight=opts.prior_weight,
-            min_share=opts.min_share,
-        )
+        result = train_on(con, settings, opts, label_mode)
         model_id, path = save_model(result.model, models_dir(settings), settings.as_of)
         register_model(con, model_id, path, result.model.metadata)
     card = write_model_card(

@@ -86,10 +86,7 @@ def predict_to_raw(
     n = 0
     try:
         reader = reader_con.sql(f"SELECT * FROM {features_table}").to_arrow_reader(chunk_rows)
-        if workers <= 1:
-            for batch in reader:
-                n += insert(score(batch))
-            return n
+        workers = max(1, workers)  # one worker: read, score, insert, one chunk at a time
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="score") as pool:
             pending: deque[Future[pd.DataFrame]] = deque()
             for batch in reader:

@@ -90,16 +90,22 @@ class _Snapshots:
         self.budgets, self.seed = budgets, seed
         self._samples: dict[tuple[date, str], Sample] = {}
         self._cache: dict[tuple[date, str], pd.DataFrame] = {}  # by (date, predicate)
-        self.samples: dict[str, dict[str, Any]] = {}  # the sampled ones, for the metadata
+        self._label_max: dict[date, float] = {}  # whole population, for sampled dates
         self.bar = bar
+
+    @property
+    def samples(self) -> dict[str, dict[str, Any]]:
+        """The snapshots that were sampled, for the model's metadata."""
+        return {
+            f"{kind} {d.isoformat()}": s.describe()
+            for (d, kind), s in self._samples.items()
+            if s.predicate != WHOLE
+        }
 
     def sample(self, d: date, kind: str) -> Sample:
         if (d, kind) not in self._samples:
             draw = train_sample if kind == "train" else eval_sample
-            sample = draw(self.con, d, self.budgets[kind], self.seed)
-            self._samples[(d, kind)] = sample
-            if sample.predicate != WHOLE:
-                self.samples[f"{kind} {d.isoformat()}"] = sample.describe()
+            self._samples[(d, kind)] = draw(self.con, d, self.budgets[kind], self.seed)
         return self._samples[(d, kind)]
 
     def get(self, d: date, kind: str = "train") -> pd.DataFrame:
@@ -108,6 +114,8 @@ class _Snapshots:
             self._cache[(d, predicate)] = labelled_snapshot(
                 self.con, d, self.spec, self.label_mode, predicate
             )
+            if predicate != WHOLE:  # the labels it just built cover every establishment
+                self._label_max[d] = _largest("_snap_labels", self.con)
             if self.bar is not None:
                 self.bar.advance(1, item=d.isoformat())
         return self._cache[(d, predicate)]
@@ -126,21 +134,21 @@ class _Snapshots:
             if d in dates and len(frame):
                 ys.append(float(frame["y"].max()))
                 pasts.append(float(frame[past].fillna(0).max()))
-        for d in sorted({d for (d, _), s in self._samples.items() if s.predicate != WHOLE}):
+        for d in sorted(self._label_max):
             if d in dates:
-                ys.append(self._population_max(d, self.spec.horizon_months))
-                pasts.append(self._population_max(add_months(d, -12), 12))
+                ys.append(self._label_max[d])
+                # 12 months before a date is exactly the features' past 12-month signal
+                build_labels(self.con, add_months(d, -12), 12, self.label_mode, "_past_max")
+                pasts.append(_largest("_past_max", self.con))
         return max(ys), max(pasts)
 
-    def _population_max(self, start: date, months: int) -> float:
-        """Largest label of one establishment over [start, start + months), all of them
-        (the label SQL is not restricted to a sample; 12 months before a date is exactly
-        the features' past 12-month signal)."""
-        build_labels(self.con, start, months, self.label_mode, "_population_max")
-        row = self.con.execute(
-            "SELECT max(y) FROM (SELECT siret, sum(n) AS y FROM _population_max GROUP BY siret)"
-        ).fetchall()
-        return float(row[0][0] or 0.0) if row else 0.0
+
+def _largest(labels: str, con: duckdb.DuckDBPyConnection) -> float:
+    """Largest label of one establishment in a label table (scoring/features.build_labels)."""
+    row = con.execute(
+        f"SELECT max(y) FROM (SELECT siret, sum(n) AS y FROM {labels} GROUP BY siret)"
+    ).fetchall()
+    return float(row[0][0] or 0.0) if row else 0.0
 
 
 def train(

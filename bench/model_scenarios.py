@@ -32,6 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ciblage.publish.target_files import targets_files
 from ciblage.sample.scenario_eval import evaluate, run_pipeline, write_config
 from ciblage.sample.worlds import WORLDS, generate_world
 
@@ -60,7 +61,7 @@ def run_world(name: str, scale: float, work: Path, keep: bool) -> list[dict[str,
             "establishments_active": info["establishments_active"],
             "run": run,
         }
-        published = (run_dir / "output" / "latest" / "targets.parquet").exists()
+        published = bool(targets_files(run_dir / "output" / "latest"))
         if run["returncode"] in (0, 3) and published:  # 3: published, degraded source
             row.update(evaluate(world_dir, run_dir, spec.as_of, mode))
         else:

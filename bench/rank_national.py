@@ -6,7 +6,7 @@ warehouse from the sample's real referentials (every COG commune, bassin and dé
 the NAF x ROME shares) and the sample's establishments as templates (N establishments
 spread over the 34,920 communes, N/2 legal units, one score per establishment and one per
 ROME of its NAF as `ciblage score` writes them), then times what `ciblage publish` runs
-the publish stage's ranking as it runs (partitioned ranking, targets.parquet streamed by
+the publish stage's ranking as it runs (partitioned ranking, list files written by
 DuckDB's COPY, the per-agency inputs) for every territory (département, bassin, agency =
 bassin) and for one département, printing wall time, CPU, peak RSS, rows, lists and file
 size; then it times `--agencies` agencies' files (CSV, XLSX, site pages) at national
@@ -38,7 +38,8 @@ import polars as pl
 
 from ciblage.config import PROJECT_ROOT, load_settings
 from ciblage.publish.agency import write_agency, write_agency_inputs
-from ciblage.publish.targets import TARGETS_FILE, copy_targets, targets_summary
+from ciblage.publish.target_files import targets_files
+from ciblage.publish.targets import copy_targets, targets_summary
 from ciblage.territories import parse_territory
 from scoring.ranking import RankingOptions, build_target_list, prepare_ranking, rank_all
 
@@ -133,9 +134,10 @@ def timed(label: str, fn: Callable[[], Path]) -> None:
     t0, c0 = time.perf_counter(), cpu_s()
     path = fn()
     wall, cpu = time.perf_counter() - t0, cpu_s() - c0
-    counts = targets_summary(path / TARGETS_FILE)
-    rows = pl.scan_parquet(path / TARGETS_FILE).select(pl.len()).collect().item()
-    size = (path / TARGETS_FILE).stat().st_size / 1024**2
+    counts = targets_summary(path)
+    files = targets_files(path)
+    rows = pl.scan_parquet(files).select(pl.len()).collect().item()
+    size = sum(f.stat().st_size for f in files) / 1024**2
     print(
         f"{label:<28} {wall:8.1f} s wall {cpu:8.1f} CPU-s  {rows:>11,} rows "
         f"{counts['lists']:>9,} lists {len(counts['agencies']):>5} agencies "
@@ -147,7 +149,7 @@ def rank_to_folder(
     con: duckdb.DuckDBPyConnection, settings: Any, d: date, territory: str, out: Path
 ) -> Path:
     """What the publish stage runs before the per-agency files: partitioned ranking,
-    targets.parquet streamed by COPY, the per-agency inputs."""
+    the list files written by COPY per partition, the per-agency inputs."""
     opts = RankingOptions.from_settings(settings)
     out.mkdir(parents=True, exist_ok=True)
     rank_all(con, prepare_ranking(con, settings, d, parse_territory(territory), opts), d, opts)
@@ -160,7 +162,7 @@ def rank_to_folder(
 def agencies_sample(config: Path, out: Path, k: int) -> None:
     """Time `k` agencies' files (CSV, XLSX, site pages) at national density: the
     per-agency cost times the agencies gives the fan-out's CPU."""
-    codes = targets_summary(out / TARGETS_FILE)["agencies"]
+    codes = targets_summary(out)["agencies"]
     picked = codes[:: max(len(codes) // k, 1)][:k]
     walls, rows, files = [], 0, 0
     for code in picked:

@@ -24,13 +24,14 @@ import duckdb
 import polars as pl
 
 from ciblage.config import ConfigError, Settings
+from ciblage.publish.target_files import changed_files, files_sql, targets_files
 
 SNAPSHOT_DIR = "gates"
 STATS_FILE = "territory_stats.parquet"
 POTENTIALS_FILE = "potentials.parquet"
-TARGETS_FILE = "targets.parquet"
 REPORT_JSON, REPORT_MD = "run_report.json", "run_report.md"
 LIST_KEY = ["territory_level", "territory_code", "code_rome"]
+LISTS = "listes (targets/)"
 
 
 @dataclass(frozen=True)
@@ -177,13 +178,12 @@ def scope_departements(
         return None
     if territory.startswith("dep:"):
         return [territory.split(":", 1)[1]]
-    targets = run_dir / TARGETS_FILE
-    if not targets.exists():
+    files = targets_files(run_dir)
+    if not files:
         return []
     rows = con.execute(
-        "SELECT DISTINCT e.code_departement FROM read_parquet(?) t "
-        "JOIN etablissement e USING (siret) WHERE e.code_departement IS NOT NULL",
-        [str(targets)],
+        f"SELECT DISTINCT e.code_departement FROM {files_sql(files)} t "
+        "JOIN etablissement e USING (siret) WHERE e.code_departement IS NOT NULL"
     ).fetchall()
     return sorted(r[0] for r in rows)
 
@@ -247,32 +247,40 @@ def evaluate(run_dir: Path, previous_dir: Path | None, cfg: GateConfig) -> list[
             pl.read_parquet(prev_snap / POTENTIALS_FILE),
             cfg,
         )
-    if (previous_dir / TARGETS_FILE).exists():
-        checks += _top10_checks(
-            pl.read_parquet(run_dir / TARGETS_FILE, columns=[*LIST_KEY, "rank", "siret"]),
-            pl.read_parquet(previous_dir / TARGETS_FILE, columns=[*LIST_KEY, "rank", "siret"]),
-            cfg,
-        )
+    if targets_files(previous_dir):
+        # a list file linked from the previous run is that run's own: its lists are the
+        # same, so only the files that differ are compared
+        cur, prev = changed_files(run_dir, previous_dir)
+        columns = [*LIST_KEY, "rank", "siret"]
+        checks += _top10_checks(_read(cur, columns), _read(prev, columns), cfg)
     return checks
+
+
+def _read(files: list[Path], columns: list[str]) -> pl.DataFrame:
+    if not files:
+        return pl.DataFrame(schema=dict.fromkeys(columns, pl.String)).with_columns(
+            pl.col("rank").cast(pl.Int32)
+        )
+    return pl.concat([pl.read_parquet(f, columns=columns) for f in files], how="vertical")
 
 
 def _outputs_complete(run_dir: Path) -> list[GateCheck]:
     problems = []
-    targets = run_dir / TARGETS_FILE
+    files = targets_files(run_dir)
     n = 0
-    if not targets.is_file():
-        problems.append(f"{TARGETS_FILE} absent")
-    else:
+    if not files:
+        problems.append(f"{LISTS} absentes")
+    for f in files:
         try:
-            schema = pl.read_parquet_schema(targets)
+            schema = pl.read_parquet_schema(f)
             missing = [c for c in [*LIST_KEY, "rank", "siret"] if c not in schema]
             if missing:
-                problems.append(f"{TARGETS_FILE} sans les colonnes {missing}")
-            n = pl.scan_parquet(targets).select(pl.len()).collect().item()
-            if n == 0:
-                problems.append(f"{TARGETS_FILE} sans aucune ligne")
+                problems.append(f"{LISTS} : {f.name} sans les colonnes {missing}")
+            n += pl.scan_parquet(f).select(pl.len()).collect().item()
         except Exception as exc:  # unreadable file = incomplete run
-            problems.append(f"{TARGETS_FILE} illisible : {exc}")
+            problems.append(f"{LISTS} : {f.name} illisible : {exc}")
+    if files and n == 0:
+        problems.append(f"{LISTS} sans aucune ligne")
     partial = [p.name for p in run_dir.rglob("*") if p.suffix in (".tmp", ".partial")]
     if partial:
         problems.append(f"fichiers inachevés : {', '.join(sorted(partial)[:5])}")
@@ -283,7 +291,7 @@ def _outputs_complete(run_dir: Path) -> list[GateCheck]:
             "outputs_complete",
             "run",
             float(n),
-            "targets.parquet lisible, non vide ; aucun fichier inachevé",
+            f"{LISTS} lisibles, non vides ; aucun fichier inachevé",
             not problems,
             " ; ".join(problems) or f"{n} lignes de listes",
         )

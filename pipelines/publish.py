@@ -1,4 +1,4 @@
-"""Flow `publish`: rank per (territory, ROME), write targets.parquet, every agency's
+"""Flow `publish`: rank per (territory, ROME), write the list files, every agency's
 files and the site, then publish the run (gates, then the atomic `latest` switch).
 
 The warehouse is written only at the start (follow-up ledgers and cool-downs, under the
@@ -40,12 +40,8 @@ from ciblage.publish.agency import (
     write_agency_inputs,
 )
 from ciblage.publish.site import SITE_DIR, write_index
-from ciblage.publish.targets import (
-    TARGETS_FILE,
-    copy_targets,
-    targets_summary,
-    validate_targets,
-)
+from ciblage.publish.target_files import written_files
+from ciblage.publish.targets import copy_targets, targets_summary, validate_targets
 from ciblage.runs import (
     create_run_dir,
     latest_run_dir,
@@ -120,10 +116,11 @@ def rank(
     top_n: int | None,
     run_dir: Path,
     previous: Path | None,
-) -> tuple[date, set[tuple[str, str]]]:
-    """Rank the run's territories one partition at a time and stream the lists into
-    targets.parquet (a territory rerun adds the other territories' published lists);
-    returns the scores' as-of and the territories in scope."""
+) -> tuple[date, set[tuple[str, str]], list[Path]]:
+    """Rank the run's territories one partition at a time and write the lists, one file
+    per département partition (a territory rerun links the published run's files its
+    territories are not in); returns the scores' as-of, the territories in scope and the
+    list files written (not linked)."""
     opts = RankingOptions.from_settings(settings, top_n)
     con = connect(settings.warehouse, read_only=True)
     try:
@@ -134,8 +131,8 @@ def rank(
             rank_all(con, parts, as_of, opts, on_partition=lambda p: bar.advance(1, item=p.key))
         build_target_list(con, "target_rank", as_of, opts.last_offers)
         rerun = flt.level is not None and previous is not None
-        carry = previous / TARGETS_FILE if rerun and previous != run_dir.resolve() else None
-        copy_targets(con, run_dir, carry_from=carry)
+        carry = previous if rerun and previous != run_dir.resolve() else None
+        written = written_files(run_dir, copy_targets(con, run_dir, carry_from=carry))
         threshold = opts.threshold(published_label_mode(con, as_of))
         write_agency_inputs(con, run_dir, as_of, threshold, SCORES_VIEW)
         scope = set(
@@ -145,7 +142,7 @@ def rank(
         )
     finally:
         con.close()
-    return as_of, scope
+    return as_of, scope, written
 
 
 def carry_over(
@@ -156,7 +153,7 @@ def carry_over(
     old_agencies: dict[str, dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """Copy the files of the agencies outside this rerun's scope (their rows are already
-    in targets.parquet, see `rank`); returns their summary entries (`old_agencies`: the
+    in the list files, see `rank`); returns their summary entries (`old_agencies`: the
     previous run's, by code)."""
     carried = []
     for code in listed:
@@ -216,10 +213,12 @@ def publish_flow(
             params=params,
         ) as step:
             impact = refresh_followup_outputs(settings, run_dir, previous)
-            used_as_of, scope = rank(settings, as_of is not None, flt, top_n, run_dir, previous)
+            used_as_of, scope, written = rank(
+                settings, as_of is not None, flt, top_n, run_dir, previous
+            )
             settings = dataclasses.replace(settings, as_of=used_as_of)
-            n_rows = validate_targets(run_dir / TARGETS_FILE)
-            counts = targets_summary(run_dir / TARGETS_FILE)
+            n_rows = validate_targets(run_dir, written)
+            counts = targets_summary(run_dir)
             carried: list[dict[str, Any]] = []
             old = published_agencies(previous, run_dir)  # the summary, read once
             if flt.level is not None and previous is not None and old:

@@ -166,7 +166,7 @@ def build_target_list(
 ) -> None:
     """Temp view target_list: the ranked temp table `ranked` with every company field.
 
-    A view, so that the publish stage streams it into targets.parquet (COPY) and a
+    A view, so that the publish stage streams it into the list files (COPY) and a
     profile match reads its few rows, without materialising every list.
     """
     has_offers = table_exists(con, "offre") and table_exists(con, "offre_siret_link")
@@ -344,7 +344,7 @@ def rank_targets(
     """Every list of the run's territories as one polars frame, in the file's row order.
 
     For small scopes and tests: the publish stage streams the same view into
-    targets.parquet instead (ciblage.publish.targets.copy_targets).
+    the list files instead (ciblage.publish.targets.copy_targets).
     """
     parts = prepare_ranking(con, settings, as_of, territory, options)
     rank_all(con, parts, as_of, options, partitioned)

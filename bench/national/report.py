@@ -16,6 +16,7 @@ import duckdb
 import pyarrow.dataset as ds
 
 from bench.national.measure import Measured, folder_size
+from ciblage.publish.target_files import targets_files
 
 STAGES = ("ingest", "score", "publish")
 
@@ -49,10 +50,10 @@ def _rows(con: duckdb.DuckDBPyConnection, stage: str, run_id: str, as_of: str) -
 
 
 def _targets_rows(run_dir: Path) -> int | None:
-    path = run_dir / "targets.parquet"
-    if not path.exists():
+    files = targets_files(run_dir)
+    if not files:
         return None
-    return ds.dataset(path, format="parquet").count_rows()
+    return ds.dataset([str(f) for f in files], format="parquet").count_rows()
 
 
 def stage_figures(warehouse: Path, output: Path, m: Measured, as_of: str) -> dict[str, Any]:

@@ -1,1 +1,1 @@
-"""Everything an agency downloads or opens: targets.parquet, CSV/XLSX lists, the HTML site."""
+"""Everything an agency downloads or opens: the list files, CSV/XLSX lists, the HTML site."""

@@ -24,7 +24,7 @@ from ciblage.publish import fmt
 from ciblage.publish.exports import list_table, write_csv, write_xlsx
 from ciblage.publish.fiche import build_fiches, extras_sql
 from ciblage.publish.site import SITE_DIR, write_agency_pages
-from ciblage.publish.targets import TARGETS_FILE
+from ciblage.publish.target_files import targets_dir, territory_file
 from ciblage.publish.widening import short_list_notes
 from ciblage.territories import all_search_terms
 from ciblage.warehouse import connect
@@ -37,8 +37,12 @@ AGENCY_LEVEL = "agence"
 
 
 def agency_rows(run_dir: Path, code: str) -> pl.DataFrame:
+    """The agency's rows, read from the one list file the manifest names."""
+    files = territory_file(run_dir, AGENCY_LEVEL, code)
+    if not files:
+        return pl.DataFrame()
     return (
-        pl.scan_parquet(run_dir / TARGETS_FILE)
+        pl.scan_parquet(files)
         .filter(pl.col("territory_level") == AGENCY_LEVEL, pl.col("territory_code") == code)
         .collect()
     )
@@ -143,7 +147,7 @@ def write_agency(
     out = Path(run_dir)
     rows = agency_rows(out, code)
     if rows.is_empty():
-        raise ValueError(f"{out / TARGETS_FILE}: no list for agency {code}")
+        raise ValueError(f"{targets_dir(out)}: no list for agency {code}")
     as_of = rows["as_of"][0]
     opts = RankingOptions.from_settings(settings)
     counts = dict(rows.group_by("code_rome").len().iter_rows())

@@ -4,7 +4,7 @@ A fiche gathers, for one establishment of a territory's lists: identity and addr
 activity and size, hiring potential (overall and in each listed trade), the model's
 reasons, the last offers seen, the flags (ESS, entreprise adaptée, head office…), the
 promotion cool-down if any, and the hiring aids its kind of employer can use. Built from
-the validated `targets.parquet` rows plus a few read-only look-ups in the warehouse.
+the validated list rows (`targets/`) plus a few read-only look-ups in the warehouse.
 """
 
 from __future__ import annotations

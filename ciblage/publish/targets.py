@@ -1,8 +1,9 @@
-"""`targets.parquet`: the run's consolidated lists, checked against its documented schema.
+"""The run's lists (`<run>/targets/`): their documented schema, its checks, and the writer.
 
 The schema below is the one documented in docs/outputs.md (a test keeps them in step).
 Every downstream reader (agency exports, site, publication gates, analysts) relies on
-it, so the file is validated before `latest` may point at the run.
+it, so the files are validated before `latest` may point at the run. The files' layout
+(one per département partition, linked when unchanged) is `target_files.py`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from ciblage.publish.target_files import (
+    files_sql,
+    read_manifest,
+    targets_dir,
+    targets_files,
+    write_partitions,
+)
+
 if TYPE_CHECKING:
     import duckdb
 
-TARGETS_FILE = "targets.parquet"
 LAST_OFFER = pl.Struct(
     {
         "date_offre": pl.Date,
@@ -127,34 +135,52 @@ def _bad_rows_sql(src: str) -> str:
         FROM {src}"""
 
 
-def validate_targets(path: Path) -> int:
-    """Check types, nullability, value ranges and keys; returns the row count."""
+def validate_targets(run_dir: Path, files: list[Path] | None = None) -> int:
+    """Check types, nullability, value ranges and keys of the run's list files (`files`:
+    those this run wrote; a file linked from the published run was checked when that run
+    wrote it); returns the rows of the whole run.
+
+    Every territory must sit in one file only: a list split between two files would be
+    read twice or half by the agency files."""
     import duckdb
 
-    schema = pl.read_parquet_schema(path)
+    files = targets_files(run_dir) if files is None else files
     problems = []
-    for col, dtype in TARGETS_SCHEMA.items():
-        if col not in schema:
-            problems.append(f"missing column {col}")
-        elif schema[col] != dtype:
-            problems.append(f"column {col}: type {schema[col]}, expected {dtype}")
-    extra = sorted(set(schema) - set(TARGETS_SCHEMA))
-    if extra:
-        problems.append(f"undocumented column(s) {extra}")
+    for path in files:
+        schema = pl.read_parquet_schema(path)
+        for col, dtype in TARGETS_SCHEMA.items():
+            if col not in schema:
+                problems.append(f"{path.name}: missing column {col}")
+            elif schema[col] != dtype:
+                problems.append(f"{path.name}: column {col}: type {schema[col]}, expected {dtype}")
+        extra = sorted(set(schema) - set(TARGETS_SCHEMA))
+        if extra:
+            problems.append(f"{path.name}: undocumented column(s) {extra}")
     if problems:
-        raise TargetsSchemaError(f"{path}: " + "; ".join(problems))
-    con = duckdb.connect()
-    try:
-        cur = con.execute(_bad_rows_sql(f"read_parquet('{_sql_path(path)}')"))
-        names = [d[0] for d in cur.description]
-        counts = dict(zip(names, cur.fetchall()[0], strict=True))
-    finally:
-        con.close()
-    n = int(counts.pop("n"))
-    problems += [name for name, bad in counts.items() if bad]
+        raise TargetsSchemaError(f"{targets_dir(run_dir)}: " + "; ".join(problems))
+    manifest = read_manifest(run_dir)
+    if manifest is not None:
+        seen: dict[tuple[str, str], str] = {}
+        for part, entry in manifest["parts"].items():
+            for level, code, _n in entry["territories"]:
+                if (level, code) in seen:
+                    problems.append(f"{level} {code} in partitions {seen[level, code]} and {part}")
+                seen[level, code] = part
+    if files:
+        con = duckdb.connect()
+        try:
+            cur = con.execute(_bad_rows_sql(files_sql(files)))
+            names = [d[0] for d in cur.description]
+            counts = dict(zip(names, cur.fetchall()[0], strict=True))
+        finally:
+            con.close()
+        counts.pop("n")
+        problems += [name for name, bad in counts.items() if bad]
     if problems:
-        raise TargetsSchemaError(f"{path}: " + "; ".join(problems))
-    return n
+        raise TargetsSchemaError(f"{targets_dir(run_dir)}: " + "; ".join(problems))
+    if manifest is not None:
+        return sum(int(e["rows"]) for e in manifest["parts"].values())
+    return sum(pl.scan_parquet(f).select(pl.len()).collect().item() for f in files)
 
 
 def row_invariants(
@@ -199,49 +225,20 @@ def row_invariants(
     return out
 
 
-ROW_ORDER = ("territory_level", "territory_code", "code_rome", "rank")
-KEY = ("territory_level", "territory_code")
-
-
-def _sql_path(path: Path) -> str:
-    return path.as_posix().replace("'", "''")
-
-
 def copy_targets(
     con: duckdb.DuckDBPyConnection,
     run_dir: Path,
     source: str = "target_list",
     carry_from: Path | None = None,
     scope: str = "territory_scope",
-) -> Path:
-    """Stream `source` (the ranked lists view) into targets.parquet with DuckDB's COPY.
-
-    Rows are sorted by list and rank (a list's ranks are unique, so the order is total)
-    and written with insertion order preserved: two runs on the same data write the same
-    bytes. DuckDB sorts out of core within its memory limit, so all of France never sits
-    in memory. `carry_from`: a territory rerun adds the published lists of the territories
-    outside `scope` (a temp table with territory_level, territory_code), so the new run is
-    complete on its own. Written under a temporary name, then renamed: a reader never
-    sees half a file.
-    """
+) -> dict[str, Any]:
+    """Stream `source` (the ranked lists view) into the run's partitioned list files
+    (`ciblage.publish.target_files`), every value cast to its documented type; returns
+    the manifest. `carry_from`: a territory rerun keeps the published run's lists of the
+    territories outside `scope`."""
     cols = ", ".join(f'CAST("{c}" AS {sql_type(t)}) AS "{c}"' for c, t in TARGETS_SCHEMA.items())
-    query = f"SELECT {cols} FROM {source}"
-    if carry_from is not None and carry_from.is_file():
-        query += " UNION ALL " + _carried_sql(con, carry_from, scope)
-    path = run_dir / TARGETS_FILE
-    tmp = path.with_suffix(".parquet.tmp")
-    order = ", ".join(ROW_ORDER)
-    (old,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0]
-    con.execute("SET preserve_insertion_order = true")
-    try:
-        con.execute(
-            f"COPY ({query} ORDER BY {order}) TO '{_sql_path(tmp)}' "
-            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)"
-        )
-    finally:
-        con.execute(f"SET preserve_insertion_order = {str(bool(old)).lower()}")
-    tmp.replace(path)
-    return path
+    select = f"SELECT {cols} FROM {source}"
+    return write_partitions(con, run_dir, select, list(TARGETS_SCHEMA), carry_from, scope)
 
 
 def sql_type(dtype: pl.DataType) -> str:
@@ -262,42 +259,47 @@ def sql_type(dtype: pl.DataType) -> str:
     return simple[dtype.base_type()]
 
 
-def _carried_sql(con: duckdb.DuckDBPyConnection, previous: Path, scope: str) -> str:
-    """The previous run's rows outside `scope`, in the documented types; a column the
-    previous run did not have yet comes as NULL."""
-    prev = _sql_path(previous)
-    have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{prev}')").fetchall()}
-    cols = ", ".join(
-        f"CAST({f'p.{q}' if c in have else 'NULL'} AS {sql_type(t)}) AS {q}"
-        for c, t in TARGETS_SCHEMA.items()
-        for q in [f'"{c}"']
-    )
-    return (
-        f"SELECT {cols} FROM read_parquet('{prev}') p WHERE NOT EXISTS (SELECT 1 FROM "
-        f"(SELECT DISTINCT territory_level, territory_code FROM {scope}) s "
-        "WHERE s.territory_level = p.territory_level AND s.territory_code = p.territory_code)"
-    )
-
-
 def write_targets(df: pl.DataFrame, run_dir: Path) -> Path:
-    """targets.parquet from a frame, through the same writer as the publish stage (for
-    small inputs: tests and tools)."""
+    """The list files from a frame, through the same writer as the publish stage (for
+    small inputs: tests and tools); returns the run's targets folder."""
     import duckdb
 
     con = duckdb.connect()
     try:
         con.register("frame_targets", conform(df).to_arrow())
-        return copy_targets(con, run_dir, "frame_targets")
+        copy_targets(con, run_dir, "frame_targets")
     finally:
         con.close()
+    return targets_dir(run_dir)
 
 
-def targets_summary(path: Path) -> dict[str, Any]:
-    """Agencies with lists, number of lists, lists per level: read by DuckDB from the file
-    (a few columns, streamed), for the run summary and the per-agency fan-out."""
+def targets_summary(run_dir: Path) -> dict[str, Any]:
+    """Agencies with lists, number of lists, lists per level: from the manifest (a run of
+    the single-file layout: read from the file), for the run summary and the fan-out."""
+    manifest = read_manifest(run_dir)
+    if manifest is None:
+        return _summary_from_files(run_dir)
+    per_level: dict[str, int] = {}
+    agencies = []
+    for entry in manifest["parts"].values():
+        for level, code, n in entry["territories"]:
+            per_level[level] = per_level.get(level, 0) + int(n)
+            if level == "agence":
+                agencies.append(code)
+    return {
+        "lists": sum(per_level.values()),
+        "lists_per_level": dict(sorted(per_level.items())),
+        "agencies": sorted(agencies),
+    }
+
+
+def _summary_from_files(run_dir: Path) -> dict[str, Any]:
     import duckdb
 
-    src = f"read_parquet('{_sql_path(path)}')"
+    files = targets_files(run_dir)
+    if not files:
+        return {"lists": 0, "lists_per_level": {}, "agencies": []}
+    src = files_sql(files)
     con = duckdb.connect()
     try:
         per_level = con.execute(

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from ciblage.publish.targets import TARGETS_FILE
+from ciblage.publish.target_files import targets_files
 
 NEIGHBOURS = 3
 CLOSE_TRADES = 3
@@ -60,29 +60,39 @@ def similar_trades(
     return out
 
 
-def _file_key(run_dir: Path) -> tuple[str, int, int]:
-    st = (run_dir / TARGETS_FILE).stat()
-    return str(run_dir / TARGETS_FILE), st.st_mtime_ns, st.st_size
+def _file_key(run_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    return tuple(
+        (str(f), st.st_mtime_ns, st.st_size) for f in targets_files(run_dir) for st in [f.stat()]
+    )
 
 
 def agency_centres(run_dir: Path) -> pl.DataFrame:
     """code, name, lat, lon of every agency area with lists (mean of its companies).
 
-    Computed once per targets file and process (keyed by path, mtime and size): every
-    agency of a national run asks, and the file holds all of France's lists.
+    Computed once per run's list files and process (keyed by their paths, mtimes and
+    sizes): every agency of a national run asks, and the files hold all of France's lists.
     """
     return _agency_centres(_file_key(run_dir))
 
 
 def agency_trade_counts(run_dir: Path) -> dict[tuple[str, str], int]:
-    """(agency code, ROME) -> companies listed (once per targets file and process)."""
+    """(agency code, ROME) -> companies listed (once per run's list files and process)."""
     return _agency_trade_counts(_file_key(run_dir))
 
 
 @lru_cache(maxsize=4)
-def _agency_centres(key: tuple[str, int, int]) -> pl.DataFrame:
+def _agency_centres(key: tuple[tuple[str, int, int], ...]) -> pl.DataFrame:
+    if not key:
+        return pl.DataFrame(
+            schema={
+                "territory_code": pl.String,
+                "name": pl.String,
+                "lat": pl.Float64,
+                "lon": pl.Float64,
+            }
+        )
     return (
-        pl.scan_parquet(key[0])
+        pl.scan_parquet([k[0] for k in key])
         .filter(pl.col("territory_level") == "agence")
         .group_by("territory_code")
         .agg(
@@ -96,9 +106,11 @@ def _agency_centres(key: tuple[str, int, int]) -> pl.DataFrame:
 
 
 @lru_cache(maxsize=4)
-def _agency_trade_counts(key: tuple[str, int, int]) -> dict[tuple[str, str], int]:
+def _agency_trade_counts(key: tuple[tuple[str, int, int], ...]) -> dict[tuple[str, str], int]:
+    if not key:
+        return {}
     df = (
-        pl.scan_parquet(key[0])
+        pl.scan_parquet([k[0] for k in key])
         .filter(pl.col("territory_level") == "agence")
         .group_by("territory_code", "code_rome")
         .len()

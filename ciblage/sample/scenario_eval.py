@@ -1,7 +1,7 @@
 """Run the real pipeline on a world and score its published lists against the truth.
 
 Shared by `bench/model_scenarios.py` and the CI scenario test, so that both measure the
-same thing: the département lists of `<output>/latest/targets.parquet` as a user gets
+same thing: the département lists of `<output>/latest/targets/` as a user gets
 them from `ciblage run`, against simple rankings of the same candidates (the eligible
 establishments the publish stage could rank: active, diffusible, NAF linked to the ROME,
 in the département; sql/eligible_etablissement.sql read from the world's warehouse).
@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ciblage.config import PROJECT_ROOT, write_relocated_config
+from ciblage.publish.target_files import read_targets
 from ciblage.sample.establishments import ALL_BANDS
 from ciblage.sample.world_files import add_months
 
@@ -266,7 +267,7 @@ def evaluate(world: Path, work: Path, as_of: dt.date, mode: str) -> dict[str, An
         cands["past_hires"] = cands["past_hires"].fillna(0.0)
     cands = cands.merge(_past_offers(world, as_of), how="left")
     cands = cands.fillna({"y": 0.0, "true_rate": 0.0, "past_offers": 0.0})
-    targets = pd.read_parquet(work / "output" / "latest" / "targets.parquet")
+    targets = read_targets(work / "output" / "latest").to_pandas()
     lists = targets[targets["territory_level"] == "departement"][
         ["territory_code", "code_rome", "rank", "siret"]
     ].rename(columns={"territory_code": "code_departement"})

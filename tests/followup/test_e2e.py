@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from ciblage.config import Settings
+from ciblage.publish.target_files import read_targets
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +38,7 @@ def test_publication_imports_sample_ledger_and_writes_report(
 
 
 def test_lists_flag_companies_in_cooldown(published_dir: Path, scored_settings: Settings) -> None:
-    targets = pl.read_parquet(published_dir / "targets.parquet")
+    targets = read_targets(published_dir)
     with duckdb.connect(str(scored_settings.warehouse), read_only=True) as con:
         paused = con.execute(
             "SELECT agency_code, siret, code_rome FROM promotion_cooldown"

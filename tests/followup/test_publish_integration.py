@@ -10,6 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from ciblage.publish.target_files import read_targets
 from tests.publish import synthetic as syn
 
 from .ledgers import promo_rows, write_csv
@@ -40,7 +41,7 @@ def published(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -
 
 
 def test_ledger_cooldown_reaches_the_lists(published: dict) -> None:
-    targets = pl.read_parquet(Path(published["run_dir"]) / "targets.parquet")
+    targets = read_targets(Path(published["run_dir"]))
     mine = targets.filter(pl.col("siret") == published["siret"])
     in_agency = mine.filter(
         (pl.col("territory_level") == "agence") & (pl.col("territory_code") == "2420")

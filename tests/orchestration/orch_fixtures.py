@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from ciblage.config import Settings
+from ciblage.publish.target_files import read_targets
 from ciblage.warehouse import session
 
 AS_OF = date(2026, 11, 1)
@@ -118,7 +119,7 @@ RUN_SPECIFIC = {"run_id", "generated_at", "published_at", "created_at"}
 
 
 def comparable_targets(run_dir: Path) -> pl.DataFrame:
-    df = pl.read_parquet(run_dir / "targets.parquet")
+    df = read_targets(run_dir)
     keep = [c for c in df.columns if c not in RUN_SPECIFIC]
     return df.select(keep).sort("territory_level", "territory_code", "code_rome", "rank")
 

@@ -20,7 +20,6 @@ from ciblage.gates import (
     POTENTIALS_FILE,
     SNAPSHOT_DIR,
     STATS_FILE,
-    TARGETS_FILE,
     GateCheck,
     GateConfig,
     GateReport,
@@ -29,6 +28,16 @@ from ciblage.gates import (
     scope_departements,
     write_snapshot,
 )
+from ciblage.publish.target_files import TARGETS_DIR
+
+# one list file of the partitioned layout (ciblage/publish/target_files.py)
+TARGETS_FILE = Path(TARGETS_DIR) / "45.parquet"
+
+
+def _write(df: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.write_parquet(path)
+
 
 CFG = GateConfig()
 
@@ -93,8 +102,8 @@ def _run(
         },
         schema={"siret": pl.String, "code_departement": pl.String, "hiring_potential": pl.Int32},
     ).write_parquet(run / SNAPSHOT_DIR / POTENTIALS_FILE)
-    _targets(lists or {("departement", "45", "M1607"): ["45000000000001"]}).write_parquet(
-        run / TARGETS_FILE
+    _write(
+        _targets(lists or {("departement", "45", "M1607"): ["45000000000001"]}), run / TARGETS_FILE
     )
     return run
 
@@ -357,7 +366,7 @@ def test_outputs_complete(tmp_path: Path, damage: str, message: str) -> None:
     assert ok.passed and ok.value == 1 and ok.detail == "1 lignes de listes"
     targets = run / TARGETS_FILE
     if damage == "empty":
-        _targets({}).write_parquet(targets)
+        _write(_targets({}), targets)
     elif damage == "columns":
         pl.read_parquet(targets).drop("rank").write_parquet(targets)
     elif damage == "unreadable":
@@ -486,12 +495,15 @@ def test_scope_of_agency_and_bassin_runs(tmp_path: Path) -> None:
     assert scope_departements(con, tmp_path, "all") is None
     assert scope_departements(con, tmp_path, "dep:2A") == ["2A"]
     assert scope_departements(con, tmp_path, "agence:2420") == []  # nothing listed yet
-    _targets(
-        {
-            ("agence", "2420", "M1607"): ["45000000300001", "18000000100001"],
-            ("agence", "2420", "K1302"): ["45000000100001", "99000000100001"],
-        }
-    ).write_parquet(tmp_path / TARGETS_FILE)
+    _write(
+        _targets(
+            {
+                ("agence", "2420", "M1607"): ["45000000300001", "18000000100001"],
+                ("agence", "2420", "K1302"): ["45000000100001", "99000000100001"],
+            }
+        ),
+        tmp_path / TARGETS_FILE,
+    )
     assert scope_departements(con, tmp_path, "agence:2420") == ["18", "45"]
     write_snapshot(con, tmp_path, AS_OF, "bassin:2420", CFG)
     stats = pl.read_parquet(tmp_path / SNAPSHOT_DIR / STATS_FILE)
@@ -612,10 +624,11 @@ def test_outputs_complete_in_detail(tmp_path: Path) -> None:
         False,
     )
     assert check.detail == (
-        "targets.parquet absent ; fichiers inachevés : f0.tmp, f1.tmp, f2.tmp, f3.tmp, f4.tmp ; "
+        "listes (targets/) absentes ; "
+        "fichiers inachevés : f0.tmp, f1.tmp, f2.tmp, f3.tmp, f4.tmp ; "
         "instantané des contrôles absent"
     )
-    assert check.bound == "targets.parquet lisible, non vide ; aucun fichier inachevé"
+    assert check.bound == "listes (targets/) lisibles, non vides ; aucun fichier inachevé"
 
 
 def test_outputs_check_stays_first_when_compared(tmp_path: Path) -> None:

@@ -99,13 +99,13 @@ def test_incomplete_run_is_never_published(settings_factory, make_run) -> None:
     s = settings_factory()
     first, _ = _publish(s, make_run, scores())
     write_scores(s, scores())
-    broken = make_run(s, None)  # no targets.parquet: the run died before writing it
+    broken = make_run(s, None)  # no list file: the run died before writing it
     (broken / "agences").mkdir()
     (broken / "agences" / "list.csv.partial").write_text("x")
     rep = publish_run(s, broken, latest_run_dir(s))
     assert not rep.published
     assert rep.failures[0].name == "outputs_complete"
-    assert "targets.parquet absent" in rep.failures[0].detail
+    assert "listes (targets/) absentes" in rep.failures[0].detail
     assert "list.csv.partial" in rep.failures[0].detail
     assert latest_run_dir(s) == first.resolve()
 

@@ -12,6 +12,7 @@ import pytest
 from ciblage.aids import Profile
 from ciblage.matching import match_profile
 from ciblage.publish.agency import export_stem
+from ciblage.publish.target_files import read_targets
 from ciblage.publish.targets import validate_targets
 from tests.publish.browser import chromium_page, find_in_outputs
 
@@ -24,8 +25,8 @@ def warehouse(published_dir: Path, scored_settings) -> Path:
 
 
 def test_lists_for_every_agency_area(published_dir, warehouse):
-    n = validate_targets(published_dir / "targets.parquet")
-    targets = pl.read_parquet(published_dir / "targets.parquet")
+    n = validate_targets(published_dir)
+    targets = read_targets(published_dir)
     assert n == targets.height > 0
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
@@ -116,7 +117,7 @@ def test_every_published_row_keeps_its_invariants(published_dir, warehouse):
     no figure exceeds what the model gate found plausible."""
     from ciblage.publish.targets import row_invariants
 
-    targets = pl.read_parquet(published_dir / "targets.parquet")
+    targets = read_targets(published_dir)
     ranking = json.loads((published_dir / "ranking.json").read_text("utf-8"))
     con = duckdb.connect(str(warehouse), read_only=True)
     try:

@@ -13,6 +13,7 @@ import pytest
 
 from ciblage.publish.agency import export_stem
 from ciblage.publish.exports import HEADERS, LISTS_SHEET
+from ciblage.publish.target_files import read_targets
 from ciblage.publish.targets import validate_targets
 from tests.publish import synthetic as syn
 
@@ -27,7 +28,7 @@ def run_dir(synth_published) -> Path:
 def test_flow_result_and_latest(synth_published, run_dir):
     assert synth_published["published"] is True
     assert synth_published["agencies"] == len(syn.BASSINS)  # no mapping: one per bassin
-    assert synth_published["rows"] == validate_targets(run_dir / "targets.parquet")
+    assert synth_published["rows"] == validate_targets(run_dir)
     latest = run_dir.parent.parent / "latest"
     assert latest.resolve() == run_dir.resolve()
     summary = json.loads((run_dir / "publish_summary.json").read_text("utf-8"))
@@ -47,7 +48,7 @@ def test_csv_opens_in_french_excel(run_dir):
     bands = table["Embauches probables"]
     assert bands and all(v.endswith("en 6 mois") and "probable" in v for v in bands)
     assert all(set(v) <= {"★", "☆"} and len(v) == 5 for v in table["Étoiles"])
-    targets = pl.read_parquet(run_dir / "targets.parquet").filter(
+    targets = read_targets(run_dir).filter(
         pl.col("territory_level") == "agence", pl.col("territory_code") == "2420"
     )
     assert len(rows) - 1 == targets.height
@@ -79,7 +80,7 @@ def test_excel_number_reader_sees_bare_digits_as_numbers() -> None:
 
 def test_xlsx_sheets_frozen_filtered(run_dir):
     wb = openpyxl.load_workbook(run_dir / "agences" / "2420" / f"{STEM}.xlsx")
-    targets = pl.read_parquet(run_dir / "targets.parquet").filter(
+    targets = read_targets(run_dir).filter(
         pl.col("territory_level") == "agence", pl.col("territory_code") == "2420"
     )
     romes = sorted(targets["code_rome"].unique())
@@ -114,10 +115,10 @@ def test_xlsx_sheets_frozen_filtered(run_dir):
 def test_territory_rerun_carries_other_territories(synth_published, run_dir):
     from pipelines.publish import publish_flow
 
-    before = pl.read_parquet(run_dir / "targets.parquet")
+    before = read_targets(run_dir)
     result = publish_flow(config=synth_published["config"], territory="dep:28")
     new_dir = Path(result["run_dir"])
-    after = pl.read_parquet(new_dir / "targets.parquet")
+    after = read_targets(new_dir)
     key = ["territory_level", "territory_code", "code_rome", "rank", "siret"]
     assert after.select(key).sort(key).equals(before.select(key).sort(key))
     for code in ("2420", "2410", "2401"):
@@ -160,7 +161,7 @@ def test_out_dir_run_is_not_published(synth_published, tmp_path):
     before = latest.resolve()
     result = publish_flow(config=synth_published["config"], out_dir=str(tmp_path / "x"))
     assert result["published"] is None and result["run_dir"] == str(tmp_path / "x")
-    assert validate_targets(tmp_path / "x" / "targets.parquet") == result["rows"]
+    assert validate_targets(tmp_path / "x") == result["rows"]
     assert latest.resolve() == before
 
 
@@ -212,7 +213,7 @@ def test_xlsx_text_starting_with_equals_stays_text(run_dir, tmp_path):
     from ciblage.publish.fiche import build_fiches
 
     rows = (
-        pl.read_parquet(run_dir / "targets.parquet")
+        read_targets(run_dir)
         .filter(pl.col("territory_level") == "agence", pl.col("territory_code") == "2420")
         .head(2)
         .with_columns(pl.lit('=HYPERLINK("http://x","y")').alias("name"))

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from ciblage.publish.target_files import read_targets
 from tests.publish import synthetic as syn
 from tests.publish.browser import chromium_page
 
@@ -29,9 +30,7 @@ def _col(page, index: int) -> list[str]:
 
 
 def test_index_agency_list_and_fiche(run_dir):
-    targets = pl.read_parquet(run_dir / "targets.parquet").filter(
-        pl.col("territory_level") == "agence"
-    )
+    targets = read_targets(run_dir).filter(pl.col("territory_level") == "agence")
     with chromium_page() as page:
         page.goto((run_dir / "site" / "index.html").as_uri())
         assert "Listes d'entreprises par agence" in page.inner_text("h1")
@@ -105,7 +104,7 @@ def _fiche_uri(run_dir: Path, agency: str, siret: str) -> str:
 def test_fiche_page_follows_the_address(run_dir):
     """One fiche page per agency draws any of its companies from the data files: another
     SIRET in the address shows that company, an unknown one says so."""
-    targets = pl.read_parquet(run_dir / "targets.parquet").filter(
+    targets = read_targets(run_dir).filter(
         pl.col("territory_level") == "agence", pl.col("territory_code") == "2420"
     )
     names = dict(targets.select("siret", "name").unique().iter_rows())

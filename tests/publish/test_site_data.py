@@ -18,6 +18,7 @@ from ciblage.publish.site_data import (
     fiche_files,
     json_script,
 )
+from ciblage.publish.target_files import read_targets
 
 _INDEX = re.compile(r'data-index="([^"]*)"')
 
@@ -37,7 +38,7 @@ def _fiche_parts(folder: Path) -> dict[int, dict]:
 
 def test_list_files_hold_every_line_in_rank_order(synth_published) -> None:
     run = Path(synth_published["run_dir"])
-    targets = pl.read_parquet(run / "targets.parquet").filter(pl.col("territory_level") == "agence")
+    targets = read_targets(run).filter(pl.col("territory_level") == "agence")
     for (code,), agency in targets.group_by("territory_code"):
         base = run / "site" / "agences" / code
         page = (base / "liste.html").read_text("utf-8")
@@ -65,7 +66,7 @@ def test_list_files_hold_every_line_in_rank_order(synth_published) -> None:
 
 def test_fiche_files_hold_each_listed_company_once(synth_published) -> None:
     run = Path(synth_published["run_dir"])
-    targets = pl.read_parquet(run / "targets.parquet").filter(pl.col("territory_level") == "agence")
+    targets = read_targets(run).filter(pl.col("territory_level") == "agence")
     for (code,), grp in targets.group_by("territory_code"):
         base = run / "site" / "agences" / code
         parts = _fiche_parts(base / "fiches")

@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from ciblage.publish.site import map_svg
+from ciblage.publish.target_files import read_targets
 
 _CIRCLE = re.compile(r'<circle cx="([\d.-]+)" cy="([\d.-]+)" r="([\d.]+)"[^>]*data-siret="(\d+)"')
 _VIEWBOX = re.compile(r'viewBox="0 0 (\d+) (\d+)"')
@@ -27,7 +28,7 @@ def test_agency_map_holds_all_its_companies(synth_published) -> None:
     """The agency page's map (SVG drawn here, Leaflet in the browser); the list pages'
     maps are drawn from the list files (test_site_data.py)."""
     run = Path(synth_published["run_dir"])
-    targets = pl.read_parquet(run / "targets.parquet").filter(pl.col("territory_level") == "agence")
+    targets = read_targets(run).filter(pl.col("territory_level") == "agence")
     assert targets["latitude"].null_count() == 0  # commune centre when no precise point
     for (code,), grp in targets.group_by("territory_code"):
         html = (run / "site" / "agences" / code / "index.html").read_text("utf-8")

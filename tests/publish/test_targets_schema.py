@@ -1,4 +1,4 @@
-"""targets.parquet: written in its documented schema, and a broken file is refused."""
+"""The list files: written in their documented schema, and a broken file is refused."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 
 from ciblage.config import PROJECT_ROOT
+from ciblage.publish.target_files import targets_files
 from ciblage.publish.targets import (
     TARGETS_SCHEMA,
     TargetsSchemaError,
@@ -33,9 +34,11 @@ def ranked(synth_settings) -> pl.DataFrame:
 
 
 def test_written_file_validates(tmp_path, ranked):
-    path = write_targets(ranked, tmp_path)
-    assert validate_targets(path) == ranked.height > 0
-    assert list(pl.read_parquet_schema(path)) == list(TARGETS_SCHEMA)
+    folder = write_targets(ranked, tmp_path)
+    assert validate_targets(tmp_path) == ranked.height > 0
+    files = targets_files(tmp_path)
+    assert files and all(f.parent == folder for f in files)
+    assert all(list(pl.read_parquet_schema(f)) == list(TARGETS_SCHEMA) for f in files)
 
 
 def test_every_column_documented():
@@ -56,7 +59,8 @@ def test_every_column_documented():
     ],
 )
 def test_broken_file_refused(tmp_path, ranked, breakage, message):
-    path = write_targets(ranked, tmp_path)
+    write_targets(ranked, tmp_path)
+    path = targets_files(tmp_path)[0]
     breakage(pl.read_parquet(path)).write_parquet(path)
     with pytest.raises(TargetsSchemaError, match=message):
-        validate_targets(path)
+        validate_targets(tmp_path)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pytest
 
+from ciblage.publish.target_files import read_targets
 from ciblage.sample.scenario_eval import evaluate, run_pipeline, write_config
 from ciblage.sample.worlds import WORLDS, generate_world
 
@@ -59,9 +60,8 @@ def test_lists_hold_on_a_small_world(tmp_path, name: str, mode: str) -> None:
     bound = MAX_PREDICTION_FACTOR * max(r["max_observed_6m"], 1)
     assert r["max_expected_hires"] <= bound, (r["max_expected_hires"], bound)
     # every published row keeps its invariants (stars, potential vs expected hires)
-    import polars as pl
 
     from ciblage.publish.targets import row_invariants
 
-    targets = pl.read_parquet(work / "output" / "latest" / "targets.parquet")
+    targets = read_targets(work / "output" / "latest")
     assert row_invariants(targets) == []

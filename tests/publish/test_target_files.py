@@ -1,0 +1,167 @@
+"""The partitioned list files: one file per département partition, a rerun rewrites only
+the partitions its territories are in (before or now) and links the others."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from ciblage.publish.target_files import (
+    LEGACY_FILE,
+    changed_files,
+    read_manifest,
+    read_targets,
+    targets_files,
+    territory_file,
+)
+from ciblage.publish.targets import (
+    TARGETS_SCHEMA,
+    conform,
+    copy_targets,
+    validate_targets,
+    write_targets,
+)
+
+
+def _row(level: str, code: str, rank: int, dep: str, pot: int = 80) -> dict:
+    row = dict.fromkeys(TARGETS_SCHEMA)
+    siret = f"{dep}{level[0]}{code}{rank}".ljust(14, "0")[:14].replace("a", "1")
+    row.update(
+        territory_level=level,
+        territory_code=code,
+        territory_name=f"{level} {code}",
+        code_rome="M1607",
+        rome_label="Secrétariat",
+        rank=rank,
+        siret="".join(c if c.isdigit() else "9" for c in siret),
+        hiring_potential=pot,
+        stars=4,
+        expected_hires_6m=2.0,
+        reasons=["raison"],
+        name="Société",
+        code_departement=dep,
+        in_cooldown=False,
+        as_of=date(2026, 11, 1),
+        last_offers=[],
+    )
+    return row
+
+
+def _frame(rows: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=TARGETS_SCHEMA)
+
+
+# the bassin 2401 lists two companies of 45 and one of 18: it is in partition 45
+FIRST = [
+    _row("departement", "18", 1, "18"),
+    _row("departement", "27", 1, "27"),
+    _row("departement", "45", 1, "45"),
+    _row("departement", "45", 2, "45"),
+    _row("bassin", "2401", 1, "45"),
+    _row("bassin", "2401", 2, "45"),
+    _row("bassin", "2401", 3, "18"),
+    _row("agence", "1801", 1, "18"),
+]
+
+
+def _rerun(run_dir: Path, previous: Path, rows: list[dict], scope: list[tuple]) -> dict:
+    """What a territory rerun writes: its scope's new rows, the rest from `previous`."""
+    con = duckdb.connect()
+    try:
+        con.register("new_rows", conform(_frame(rows)).to_arrow())
+        con.execute(
+            "CREATE TEMP TABLE scope AS SELECT * FROM (VALUES "
+            + ", ".join(f"('{lvl}', '{code}')" for lvl, code in scope)
+            + ") t(territory_level, territory_code)"
+        )
+        return copy_targets(con, run_dir, "new_rows", carry_from=previous, scope="scope")
+    finally:
+        con.close()
+
+
+def _inode(path: Path) -> int:
+    return path.stat().st_ino
+
+
+def test_one_file_per_partition_with_its_manifest(tmp_path: Path) -> None:
+    write_targets(_frame(FIRST), tmp_path)
+    assert [f.name for f in targets_files(tmp_path)] == ["18.parquet", "27.parquet", "45.parquet"]
+    manifest = read_manifest(tmp_path)
+    assert manifest is not None
+    assert manifest["parts"]["45"]["territories"] == [
+        ["bassin", "2401", 1],
+        ["departement", "45", 1],
+    ]
+    assert manifest["parts"]["45"]["rows"] == 5
+    assert territory_file(tmp_path, "agence", "1801") == [tmp_path / "targets" / "18.parquet"]
+    assert territory_file(tmp_path, "agence", "9999") == []
+    assert validate_targets(tmp_path) == len(FIRST)
+    assert read_targets(tmp_path).height == len(FIRST)
+
+
+def test_rerun_links_the_partitions_outside_its_scope(tmp_path: Path) -> None:
+    first, second = tmp_path / "r1", tmp_path / "r2"
+    write_targets(_frame(FIRST), first)
+    new45 = [_row("departement", "45", 1, "45", pot=95)]
+    manifest = _rerun(second, first, new45, [("departement", "45")])
+    for name in ("18.parquet", "27.parquet"):
+        assert _inode(second / "targets" / name) == _inode(first / "targets" / name)
+        assert manifest["parts"][name[:2]]["linked_from"] == "r1"
+    assert "linked_from" not in manifest["parts"]["45"]
+    rows = read_targets(second)
+    dep45 = rows.filter(pl.col("territory_code") == "45")
+    assert dep45["hiring_potential"].to_list() == [95]  # the rerun's list replaced the old
+    assert rows.filter(pl.col("territory_code") == "2401").height == 3  # carried over
+    assert rows.height == len(FIRST) - 1
+    assert validate_targets(second, [second / "targets" / "45.parquet"]) == rows.height
+    cur, prev = changed_files(second, first)
+    assert [f.name for f in cur] == ["45.parquet"] and [f.name for f in prev] == ["45.parquet"]
+
+
+def test_a_territory_that_changes_partition_rewrites_both(tmp_path: Path) -> None:
+    first, second = tmp_path / "r1", tmp_path / "r2"
+    write_targets(_frame(FIRST), first)
+    moved = [_row("bassin", "2401", 1, "18"), _row("bassin", "2401", 2, "18")]
+    manifest = _rerun(second, first, moved, [("bassin", "2401")])
+    assert _inode(second / "targets" / "27.parquet") == _inode(first / "targets" / "27.parquet")
+    assert "linked_from" not in manifest["parts"]["18"]
+    assert "linked_from" not in manifest["parts"]["45"]
+    assert territory_file(second, "bassin", "2401") == [second / "targets" / "18.parquet"]
+    bassin = read_targets(second).filter(pl.col("territory_code") == "2401")
+    assert bassin["code_departement"].to_list() == ["18", "18"]  # the old rows are gone
+    validate_targets(second)
+
+
+def test_a_partition_left_empty_is_removed(tmp_path: Path) -> None:
+    first, second = tmp_path / "r1", tmp_path / "r2"
+    write_targets(_frame(FIRST), first)
+    manifest = _rerun(second, first, [], [("departement", "27")])
+    assert "27" not in manifest["parts"]
+    assert not (second / "targets" / "27.parquet").exists()
+    assert read_targets(second).height == len(FIRST) - 1
+
+
+def test_rerun_on_a_single_file_run_rewrites_it_partitioned(tmp_path: Path) -> None:
+    first, second = tmp_path / "r1", tmp_path / "r2"
+    first.mkdir()
+    conform(_frame(FIRST)).write_parquet(first / LEGACY_FILE)
+    assert targets_files(first) == [first / LEGACY_FILE]
+    _rerun(second, first, [_row("departement", "45", 1, "45", pot=95)], [("departement", "45")])
+    assert [f.name for f in targets_files(second)] == ["18.parquet", "27.parquet", "45.parquet"]
+    assert read_targets(second).height == len(FIRST) - 1
+    assert validate_targets(second) == len(FIRST) - 1
+
+
+def test_a_territory_in_two_files_is_refused(tmp_path: Path) -> None:
+    write_targets(_frame(FIRST), tmp_path)
+    path = tmp_path / "targets" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["parts"]["27"]["territories"].append(["departement", "18", 1])
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="departement 18 in partitions"):
+        validate_targets(tmp_path)

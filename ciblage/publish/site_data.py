@@ -193,6 +193,58 @@ def list_data(
     }
 
 
+# A list data file stores each company once (a company is on several of an agency's
+# trade lists, with the same identity, reasons and position) and each line as an array in
+# LINE_COLUMNS order pointing at it; texts many lines share (activity and headcount labels,
+# stars, hires bands) are stored once per file. What site.js can rebuild exactly is left
+# out: the map point (from siret, name, commune, potential and position) and the sort key
+# of the last offer (its date).
+COMPANY_COLUMNS = (
+    "siret", "name", "enseigne", "commune", "naf", "tranche", "reasons", "last_offer",
+    "flags", "la", "lo", "p",
+)  # fmt: skip
+LINE_COLUMNS = ("rank", "entreprise", "potential", "stars", "expected", "expected_fr", "cooldown")
+
+
+def compact_lists(part: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One list data file in the compact form above; site.js's `ciblageListes` expands it
+    back to `list_data`'s shape (a browser test checks the round trip). A file takes about
+    a sixth of its keyed form (measured on the lists of 5 % of France), which keeps the
+    site of all of France within its size budget (docs/outputs.md)."""
+    tables: dict[str, dict[Any, int]] = {
+        "entreprises": {}, "naf": {}, "effectifs": {}, "etoiles": {}, "bandes": {},
+    }  # fmt: skip
+
+    def ref(table: str, value: Any) -> int | None:
+        if value is None:
+            return None
+        return tables[table].setdefault(value, len(tables[table]))
+
+    trades = {}
+    for code, t in part.items():
+        lines = []
+        for r in t["rows"]:
+            m = r.get("map") or {}
+            company = (
+                r["siret"], r["name"], r["enseigne"], r["commune"], ref("naf", r["naf"]),
+                ref("effectifs", (r["tranche"], r["tranche_label"])), tuple(r["reasons"]),
+                r["last_offer"], tuple(r["flags"]), m.get("la"), m.get("lo"), m.get("p"),
+            )  # fmt: skip
+            lines.append([
+                r["rank"], ref("entreprises", company), r["potential"],
+                ref("etoiles", (r["stars"], r["stars_text"])),
+                round(r["expected"], 4) if r["expected"] is not None else None,
+                ref("bandes", r["expected_fr"]), r["cooldown"],
+            ])  # fmt: skip
+        trades[code] = {"label": t["label"], "note": t["note"], "rows": lines}
+    return {
+        "colonnes": list(LINE_COLUMNS),
+        "colonnes_entreprise": list(COMPANY_COLUMNS),
+        **{name: list(table) for name, table in tables.items()},
+        "metiers": trades,
+    }
+
+
 def write_list_files(folder: Path, trades: list[dict[str, Any]]) -> dict[str, int]:
     """`listes/<k>.js`, trades packed in code order; returns {code_rome: k} (liste.html
     holds it, to load only the file of the asked trade)."""
@@ -208,6 +260,8 @@ def write_list_files(folder: Path, trades: list[dict[str, Any]]) -> dict[str, in
         size += len(t["rows"])
     folder.mkdir(parents=True, exist_ok=True)
     for k, part in enumerate(parts):
-        text = json.dumps(part, ensure_ascii=False, separators=(",", ":"), default=str)
+        text = json.dumps(
+            compact_lists(part), ensure_ascii=False, separators=(",", ":"), default=str
+        )
         (folder / f"{k}.js").write_text(f"ciblageListes({text});\n", encoding="utf-8")
     return index

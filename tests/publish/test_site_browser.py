@@ -179,6 +179,44 @@ def test_short_list_contact_and_fiche(run_dir):
         _shot(page, "fiche")
 
 
+def test_list_file_expands_to_every_field_of_its_lines(run_dir):
+    """site.js rebuilds from a compact list file exactly what `list_data` gives: every
+    field, the map point's label (approximate positions said so) and the offer's sort key."""
+    import json
+    from datetime import date
+
+    from ciblage.publish.site_data import compact_lists, list_data
+
+    base = dict.fromkeys(syn_row_keys := ("enseigne", "commune", "naf_label", "naf_code"))
+    rows = [
+        {**base, "rank": 1, "siret": "11111111111111", "name": "Précise", "commune": "Orléans",
+         "naf_label": "Boulangerie", "tranche_effectifs": "11",
+         "tranche_effectifs_label": "10 à 19 salariés", "hiring_potential": 45, "stars": 3,
+         "expected_hires_6m": 0.6135333378974225, "reasons": ["a recruté"],
+         "last_offers": [{"date_offre": date(2026, 4, 8), "intitule": "Vendeur",
+                          "code_rome": "D1106", "type_contrat": "CDI"}],
+         "latitude": 47.9, "longitude": 1.9, "geo_precise": True, "is_siege": True},
+        {**base, "rank": 2, "siret": "22222222222222", "name": "Approchée", "enseigne": "E",
+         "hiring_potential": 7, "stars": 1, "expected_hires_6m": 0.02, "reasons": [],
+         "last_offers": [], "latitude": 47.8, "longitude": 1.8, "geo_precise": False,
+         "in_cooldown": True, "cooldown_reason": "contactée"},
+        {**base, "rank": 3, "siret": "33333333333333", "name": "Sans position",
+         "hiring_potential": 5, "stars": 1, "expected_hires_6m": 0.01, "reasons": [],
+         "last_offers": [], "latitude": None, "longitude": None},
+    ]  # fmt: skip
+    assert syn_row_keys
+    full = {"D1106": list_data("D1106", "Vente", rows, None)}
+    packed = compact_lists(full)
+    with chromium_page() as page:
+        page.goto((run_dir / "site" / "agences" / "2420" / "liste.html").as_uri() + "#D1507")
+        page.wait_for_selector("#liste tbody tr")
+        expanded = page.evaluate("p => window.ciblageExpandListes(p)", packed)
+    want = json.loads(json.dumps(full, default=str))
+    want["D1106"]["rows"][0]["expected"] = round(want["D1106"]["rows"][0]["expected"], 4)
+    assert expanded == want
+    assert expanded["D1106"]["rows"][1]["map"]["l"].endswith("— position approximative")
+
+
 def test_match_page(tmp_path, synth_warehouse):
     import duckdb
 

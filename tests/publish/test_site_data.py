@@ -32,6 +32,26 @@ def _parts(folder: Path, call: str) -> dict[int, dict]:
     return parts
 
 
+def _list_parts(folder: Path) -> dict[int, dict]:
+    """Each list file's trades, lines as {column: value} with their company's columns
+    and stars read from the file's tables (the browser test checks site.js's full
+    expansion)."""
+    out = {}
+    for k, packed in _parts(folder, "ciblageListes").items():
+
+        def line(v: list, packed: dict = packed) -> dict:
+            x = dict(zip(packed["colonnes"], v, strict=True))
+            company = packed["entreprises"][x["entreprise"]]
+            x |= dict(zip(packed["colonnes_entreprise"], company, strict=True))
+            return {**x, "stars": packed["etoiles"][x["stars"]][0]}
+
+        out[k] = {
+            code: {**t, "rows": [line(v) for v in t["rows"]]}
+            for code, t in packed["metiers"].items()
+        }
+    return out
+
+
 def _fiche_parts(folder: Path) -> dict[int, dict]:
     return {k: v["fiches"] for k, v in _parts(folder, "ciblageFiches").items()}
 
@@ -43,7 +63,7 @@ def test_list_files_hold_every_line_in_rank_order(synth_published) -> None:
         base = run / "site" / "agences" / code
         page = (base / "liste.html").read_text("utf-8")
         index = json.loads(html.unescape(_INDEX.search(page).group(1)))
-        parts = _parts(base / "listes", "ciblageListes")
+        parts = _list_parts(base / "listes")
         assert sorted(index) == sorted(agency["code_rome"].unique()), code
         assert sorted(parts) == sorted(set(index.values()))
         for part in parts.values():
@@ -59,9 +79,8 @@ def test_list_files_hold_every_line_in_rank_order(synth_published) -> None:
             ), (code, rome)
             assert [x["reasons"] for x in lines] == grp["reasons"].to_list()
             # every company of the list is on its map (commune centre when not precise)
-            assert all(x["map"]["s"] == x["siret"] for x in lines)
-            approx = [x for x in lines if not x["map"]["p"]]
-            assert all("position approximative" in x["map"]["l"] for x in approx)
+            assert all(x["la"] is not None and x["lo"] is not None for x in lines)
+            assert [x["p"] for x in lines] == grp["geo_precise"].to_list()
 
 
 def test_fiche_files_hold_each_listed_company_once(synth_published) -> None:

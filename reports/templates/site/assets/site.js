@@ -220,13 +220,51 @@
     if (items.length) { box.appendChild(el("p", {}, ["Pour élargir :"])); box.appendChild(el("ul", {}, items)); }
     return box;
   }
+  // A list data file back in the shape the page draws (ciblage/publish/site_data.py,
+  // compact_lists): lines are arrays in `colonnes` order; shared texts come from the file's
+  // tables; the map point and the last offer's sort key are rebuilt from the line.
+  function expandListes(packed) {
+    var out = {};
+    function shared(table, i) { return i === null || i === undefined ? null : table[i]; }
+    function keyed(cols, values) {
+      var x = {};
+      cols.forEach(function (c, i) { x[c] = values[i]; });
+      return x;
+    }
+    var companies = packed.entreprises.map(function (v) { return keyed(packed.colonnes_entreprise, v); });
+    Object.keys(packed.metiers).forEach(function (code) {
+      var t = packed.metiers[code];
+      out[code] = { code_rome: code, label: t.label, note: t.note, rows: t.rows.map(function (v) {
+        var x = keyed(packed.colonnes, v), c = companies[x.entreprise];
+        var eff = shared(packed.effectifs, c.tranche) || [null, null];
+        var st = shared(packed.etoiles, x.stars) || [null, ""];
+        var d = /^(\d\d)\/(\d\d)\/(\d{4})/.exec(c.last_offer || "");
+        return {
+          rank: x.rank, siret: c.siret, name: c.name, enseigne: c.enseigne, commune: c.commune,
+          naf: shared(packed.naf, c.naf), tranche: eff[0], tranche_label: eff[1],
+          potential: x.potential, stars: st[0], stars_text: st[1], expected: x.expected,
+          expected_fr: shared(packed.bandes, x.expected_fr), reasons: c.reasons,
+          last_offer: c.last_offer, last_offer_sort: d ? d[3] + "-" + d[2] + "-" + d[1] : "",
+          flags: c.flags, cooldown: x.cooldown,
+          map: c.la === null ? null : {
+            s: c.siret, la: c.la, lo: c.lo,
+            l: c.name + " — " + (c.commune || "") + " (" + x.potential + "/100)" +
+              (c.p ? "" : " — position approximative"),
+            h: "", p: c.p, z: x.potential / 100
+          }
+        };
+      }) };
+    });
+    return out;
+  }
+  window.ciblageExpandListes = expandListes;
   // The list page: the trade named by #ROME, from the data file that holds it.
   function listePage(page, table) {
     var index = JSON.parse(page.getAttribute("data-index") || "{}");
     var code = decodeURIComponent(window.location.hash.replace(/^#/, ""));
     var title = document.getElementById("titre-liste");
-    window.ciblageListes = function (part) {
-      var t = part[code];
+    window.ciblageListes = function (packed) {
+      var t = expandListes(packed)[code];
       if (!t) { return; }
       document.title = code + " " + txt(t.label) + " — " + document.title;
       document.getElementById("fil-metier").textContent = code;

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ MANIFEST_FILE = "manifest.json"
 LEGACY_FILE = "targets.parquet"  # runs written before the partitioned layout
 ROW_ORDER = ("territory_level", "territory_code", "code_rome", "rank")
 UNKNOWN_PART = "unknown"  # territories whose companies have no département
+PART_NAME = re.compile(r"[0-9A-Za-z]+")
 
 
 def sql_path(path: Path) -> str:
@@ -178,6 +180,8 @@ def write_partitions(
     parts: dict[str, dict[str, Any]] = {}
     order = ", ".join(ROW_ORDER)
     for part in sorted(rewrite):
+        if not PART_NAME.fullmatch(part):  # a département code names a file
+            raise ValueError(f"département code {part!r} cannot name a list file")
         query = f"SELECT {cols} FROM target_rows WHERE _part = '{_quote(part)}'"
         old = rewrite[part]
         if old is not None:

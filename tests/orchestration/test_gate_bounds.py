@@ -329,6 +329,28 @@ def test_top10_share_is_per_territory(tmp_path: Path) -> None:
     assert not checks["departement:45"].passed and checks["agence:18"].passed
 
 
+def test_top10_compares_only_the_files_that_differ(tmp_path: Path) -> None:
+    """A list file linked from the previous run (a rerun's partitions outside its scope)
+    is that run's own file: its lists are not read again, and cannot be replaced."""
+    import os
+
+    b45, a45 = _lists(4, 0)
+    b18, a18 = _lists(4, 4)
+    b18 = {("departement", "18", k[2]): v for k, v in b18.items()}
+    a18 = {("departement", "18", k[2]): v for k, v in a18.items()}
+    prev = _run(tmp_path, "prev", lists=b45)
+    cur = _run(tmp_path, "cur", lists=a45)
+    _write(_targets(b18), prev / TARGETS_DIR / "18.parquet")
+    os.link(prev / TARGETS_DIR / "18.parquet", cur / TARGETS_DIR / "18.parquet")
+    checks = _checks(evaluate(cur, prev, CFG), "top10_replaced_share")
+    assert set(checks) == {"departement:45"}
+    # the same partition written again (not linked) with its lists replaced is judged
+    (cur / TARGETS_DIR / "18.parquet").unlink()
+    _write(_targets(a18), cur / TARGETS_DIR / "18.parquet")
+    checks = _checks(evaluate(cur, prev, CFG), "top10_replaced_share")
+    assert checks["departement:45"].passed and not checks["departement:18"].passed
+
+
 # ---- what is judged at all ---------------------------------------------------------------
 
 

@@ -76,7 +76,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", type=Path, required=True, help="ciblage.toml of a finished run")
     ap.add_argument("--rows", type=int, action="append", help="max_train_rows (0 = no cap)")
-    ap.add_argument("--eval-rows", type=int, default=2_000_000)
+    ap.add_argument("--eval-rows", type=int, default=1_000_000)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--warehouse", type=Path, help=argparse.SUPPRESS)

@@ -128,7 +128,7 @@ class TrainConfig:
     # tuned by temporal validation: (l2_regularization, min_samples_leaf), floored
     grid: tuple[tuple[float, int], ...] = ((1.0, 50), (10.0, 100), CONSERVATIVE)
     max_train_rows: int = 500_000  # rows of a training stack (scoring/sampling.py)
-    max_eval_rows: int = 2_000_000  # rows of the back-test snapshot (whole départements)
+    max_eval_rows: int = 1_000_000  # rows of the back-test snapshot (whole départements)
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> TrainConfig:
@@ -148,7 +148,7 @@ class TrainConfig:
             base=base,
             grid=grid,
             max_train_rows=int(section.get("max_train_rows", 500_000)),
-            max_eval_rows=int(section.get("max_eval_rows", 2_000_000)),
+            max_eval_rows=int(section.get("max_eval_rows", 1_000_000)),
         )
 
 

@@ -278,6 +278,7 @@ def _train(
         Xb = matrix(bt_frame)
         mu, p = bt_model.predict(Xb)
         mu_prior = bt_model.prior.mu(Xb)
+        del Xb  # a float copy of the whole back-test snapshot: not needed past here
         bt_weight = fixed_weight or fit_concentration(con, bt_asof, DEFAULT_ROME_WEIGHT)
         backtest = evaluate(
             con,
@@ -292,7 +293,9 @@ def _train(
             mu_prior=mu_prior,
             dispersion=bt_dispersion,
         )
-        bt_frame = bt_frame.assign(mu=mu, p=p)
+        # in place: a copy of the back-test snapshot (1 M rows) costs about a GiB; the
+        # cached frame is read again only for its labels and past signal (`maxima`)
+        bt_frame["mu"], bt_frame["p"] = mu, p
         y_bt = bt_frame["y"].to_numpy()
         final_dispersion = fit_dispersion(mu, y_bt)
         prior_dispersion = fit_dispersion(mu_prior, y_bt)

@@ -90,6 +90,14 @@ def _cells(estabs: list[Establishment], hiring: HiringResult, key) -> dict:
     return out
 
 
+def cvs(brut: int, season: np.ndarray) -> str:
+    """The seasonally adjusted count as URSSAF prints it: the raw count over the quarter's
+    mean seasonal factor, one decimal. The factor is rounded first: numpy's sums differ by
+    one ulp between CPUs (SIMD width), and a quotient on a printed tie (x.x5) then flipped
+    a decimal of the shipped sample."""
+    return f"{brut / round(float(season.mean()), 9):.1f}"
+
+
 def _rows(
     rng: np.random.Generator, cells: dict, scale: dict, fields: list[str], describe
 ) -> list[list[str]]:
@@ -103,7 +111,6 @@ def _rows(
         for y, q in QUARTERS:
             m0 = (y - 2021) * 12 + 3 * (q - 1)
             lam = acc["lam"][m0 : m0 + 3].sum() * scale[k]
-            sfac = season[m0 : m0 + 3].mean()
             for nature, share in ((CDI, cdi_share), (CDD, 1 - cdi_share)):
                 brut = int(rng.poisson(lam * share))
                 values = {
@@ -114,7 +121,7 @@ def _rows(
                     "trimestre": f"T{q}",
                     "dernier_jour_du_trimestre": _quarter_end(y, q),
                     "dpae_brut": str(brut),
-                    "dpae_cvs": f"{brut / sfac:.1f}",
+                    "dpae_cvs": cvs(brut, season[m0 : m0 + 3]),
                 }
                 rows.append([values[f] for f in fields])
     return rows

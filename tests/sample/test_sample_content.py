@@ -128,3 +128,17 @@ def test_the_seed_drives_the_population() -> None:
     runs = [generate_population(np.random.default_rng(seed), ref, small)[1] for seed in (7, 7, 8)]
     sirets = [[e.siret for e in run] for run in runs]
     assert sirets[0] == sirets[1] != sirets[2]
+
+
+def test_dpae_cvs_does_not_move_with_one_ulp() -> None:
+    """numpy's sums can differ by one ulp between CPUs (SIMD width); the printed seasonally
+    adjusted DPAE must not, or the shipped sample differs from a generation elsewhere."""
+    from ciblage.sample.dpae import cvs
+
+    exact = np.array([4.0, 4.0, 4.0])  # 1 / 4 = 0.25: a printed tie
+    below = np.nextafter(exact, 0.0)
+    assert 1 / float(below.mean()) != 0.25  # one ulp off the tie
+    assert cvs(1, exact) == cvs(1, below) == "0.2"
+    assert cvs(667, np.array([0.97479, 0.97479, 0.97479])) == cvs(
+        667, np.nextafter(np.array([0.97479] * 3), 1.0)
+    )

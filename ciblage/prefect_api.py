@@ -114,16 +114,27 @@ def _listening_socket() -> socket.socket:
     return sock
 
 
-def _is_server_pid(pid: int) -> bool:
-    """The process exists and is a `ciblage.prefect_server` (not a recycled pid)."""
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    try:
-        return b"ciblage.prefect_server" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:  # no /proc (macOS): trust the pid
-        return True
+def _is_server_pid(pid: int, wait_s: float = 0.3) -> bool:
+    """The process exists and is a `ciblage.prefect_server` (not a recycled pid).
+
+    A process whose command line does not say so yet is looked at again for up to
+    `wait_s`: a server spawned an instant ago can still show its parent's command line
+    (between fork and exec) or none, and judging it dead started a second server (seen
+    twice in loaded test runs). A recycled pid only costs that wait."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            os.kill(pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        try:
+            if b"ciblage.prefect_server" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return True
+        except OSError:  # no /proc (macOS): trust the pid
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
 
 
 def idle_minutes() -> float:

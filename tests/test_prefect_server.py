@@ -103,10 +103,13 @@ def test_other_prefect_settings_get_their_own_server(
     monkeypatch.setenv("PREFECT_LOGGING_LEVEL", "DEBUG")  # client side: no new server
     # (failed once in a loaded full run, not reproduced since: say what the record held)
     before = other_record.read_text() if other_record.exists() else "no record"
+    cmdline = Path(f"/proc/{other.pid}/cmdline")
+    seen = cmdline.read_bytes()[:80] if cmdline.exists() else b"no /proc entry"
     alive = prefect_api._is_server_pid(other.pid)
     third = prefect_api._shared_server(idle_s=60.0)
     assert third.pid == other.pid, (
-        f"record {before!r}, other alive {alive}, exit {other.process.poll()}, "
+        f"record {before!r}, command line {seen!r}, other alive {alive}, "
+        f"exit {other.process.poll()}, "
         f"same record file {prefect_api.state_file() == other_record}"
     )
     assert first.process is not None and first.process.poll() is None

@@ -130,17 +130,18 @@ def write_partitions(
     con: duckdb.DuckDBPyConnection,
     run_dir: Path,
     select: str,
-    columns: list[str],
+    columns: dict[str, str],
     carry_from: Path | None = None,
     scope: str = "territory_scope",
 ) -> dict[str, Any]:
-    """Write `select` (a query giving `columns`, in the documented types) as one file per
+    """Write `select` (a query giving `columns`, name → SQL type) as one file per
     partition, plus the manifest; returns the manifest.
 
     `carry_from`: a territory rerun keeps the lists of the published run for the
     territories outside `scope` (a relation with territory_level, territory_code). The
     files of partitions holding none of the scope's territories, before or now, are
-    hard-linked from it; the others are rewritten with its rows outside the scope. Each
+    hard-linked from it (when they have this run's columns); the others are rewritten
+    with its rows outside the scope, a column it lacked as NULL. Each
     file is written under a temporary name, then renamed: a reader never sees half a file.
     """
     folder = targets_dir(run_dir)
@@ -151,7 +152,8 @@ def write_partitions(
     prev_files = targets_files(carry_from) if carry_from is not None else []
     if carry_from is not None and previous is None and prev_files:
         # a run of the single-file layout: its rows outside the scope join the new ones
-        con.execute(f"INSERT INTO target_rows_new {_outside(files_sql(prev_files), scope, cols)}")
+        old = files_sql(prev_files)
+        con.execute(f"INSERT INTO target_rows_new {_outside(con, old, scope, columns)}")
     con.execute("CREATE OR REPLACE TEMP TABLE target_parts AS " + _part_sql("target_rows_new"))
     # sorted by partition, so that each file's query skips the other partitions' blocks
     con.execute(
@@ -173,7 +175,10 @@ def write_partitions(
         for part, entry in previous["parts"].items():
             old = targets_dir(carry_from) / entry["file"]
             touched = any((t[0], t[1]) in in_scope for t in entry["territories"])
-            if touched or part in new_parts:
+            # a file of another version's columns is rewritten, never linked: every file
+            # of a run has the run's columns
+            same_columns = list(pl.read_parquet_schema(old)) == list(columns)
+            if touched or part in new_parts or not same_columns:
                 rewrite[part] = old
             else:
                 linked[part] = entry
@@ -185,7 +190,7 @@ def write_partitions(
         query = f"SELECT {cols} FROM target_rows WHERE _part = '{_quote(part)}'"
         old = rewrite[part]
         if old is not None:
-            query += " UNION ALL " + _outside(files_sql([old]), scope, cols)
+            query += " UNION ALL " + _outside(con, files_sql([old]), scope, columns)
         path = folder / f"{part}.parquet"
         _copy(con, f"{query} ORDER BY {order}", path)
         parts[part] = _entry(con, path)
@@ -208,8 +213,17 @@ def _quote(value: str) -> str:
     return value.replace("'", "''")
 
 
-def _outside(relation: str, scope: str, cols: str) -> str:
-    """Rows of `relation` whose territory is not in `scope`."""
+def _outside(
+    con: duckdb.DuckDBPyConnection, relation: str, scope: str, columns: dict[str, str]
+) -> str:
+    """Rows of `relation` (a published run's files) whose territory is not in `scope`, in
+    this run's columns and types: a column that run did not have yet comes as NULL."""
+    have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+    cols = ", ".join(
+        f"CAST({f'p.{q}' if c in have else 'NULL'} AS {t}) AS {q}"
+        for c, t in columns.items()
+        for q in [f'"{c}"']
+    )
     return (
         f"SELECT {cols} FROM {relation} p WHERE NOT EXISTS (SELECT 1 FROM "
         f"(SELECT DISTINCT territory_level, territory_code FROM {scope}) s "

@@ -238,7 +238,8 @@ def copy_targets(
     territories outside `scope`."""
     cols = ", ".join(f'CAST("{c}" AS {sql_type(t)}) AS "{c}"' for c, t in TARGETS_SCHEMA.items())
     select = f"SELECT {cols} FROM {source}"
-    return write_partitions(con, run_dir, select, list(TARGETS_SCHEMA), carry_from, scope)
+    types = {c: sql_type(t) for c, t in TARGETS_SCHEMA.items()}
+    return write_partitions(con, run_dir, select, types, carry_from, scope)
 
 
 def sql_type(dtype: pl.DataType) -> str:

@@ -165,3 +165,26 @@ def test_a_territory_in_two_files_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match="departement 18 in partitions"):
         validate_targets(tmp_path)
+
+
+@pytest.mark.parametrize("layout", ["partitioned", "single file"])
+def test_a_column_the_published_run_lacked_is_carried_as_null(tmp_path: Path, layout: str) -> None:
+    """A rerun after an upgrade that added a column keeps the other territories' lists:
+    the column is NULL there, in its documented type."""
+    first, second = tmp_path / "r1", tmp_path / "r2"
+    old = conform(_frame(FIRST)).drop("site_web")
+    if layout == "partitioned":
+        write_targets(_frame(FIRST), first)
+        for f in targets_files(first):
+            pl.read_parquet(f).drop("site_web").write_parquet(f)
+    else:
+        first.mkdir()
+        old.write_parquet(first / LEGACY_FILE)
+    new45 = [{**_row("departement", "45", 1, "45"), "site_web": "https://exemple.fr"}]
+    _rerun(second, first, new45, [("departement", "45")])
+    rows = read_targets(second)
+    assert rows.schema["site_web"] == pl.String
+    assert rows.filter(pl.col("territory_code") == "45")["site_web"].to_list() == [
+        "https://exemple.fr"
+    ]
+    assert rows.filter(pl.col("territory_code") == "2401")["site_web"].null_count() == 3

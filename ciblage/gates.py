@@ -24,7 +24,7 @@ import duckdb
 import polars as pl
 
 from ciblage.config import ConfigError, Settings
-from ciblage.publish.target_files import changed_files, files_sql, targets_files
+from ciblage.publish.target_files import changed_files, files_sql, read_files, targets_files
 
 SNAPSHOT_DIR = "gates"
 STATS_FILE = "territory_stats.parquet"
@@ -261,7 +261,7 @@ def _read(files: list[Path], columns: list[str]) -> pl.DataFrame:
         return pl.DataFrame(schema=dict.fromkeys(columns, pl.String)).with_columns(
             pl.col("rank").cast(pl.Int32)
         )
-    return pl.concat([pl.read_parquet(f, columns=columns) for f in files], how="vertical")
+    return read_files(files, columns)
 
 
 def _outputs_complete(run_dir: Path) -> list[GateCheck]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from datetime import date
 from functools import lru_cache
@@ -24,7 +23,7 @@ from ciblage.publish import fmt
 from ciblage.publish.exports import list_table, write_csv, write_xlsx
 from ciblage.publish.fiche import build_fiches, extras_sql
 from ciblage.publish.site import SITE_DIR, write_agency_pages
-from ciblage.publish.target_files import targets_dir, territory_file
+from ciblage.publish.target_files import link_or_copy, targets_dir, territory_file
 from ciblage.publish.widening import short_list_notes
 from ciblage.territories import all_search_terms
 from ciblage.warehouse import connect
@@ -246,11 +245,3 @@ def reuse_agency(
     for src, dst in pairs:
         shutil.copytree(src, dst, dirs_exist_ok=True, copy_function=link_or_copy)
     return {**old, "reused_from": previous.name}
-
-
-def link_or_copy(src: str, dst: str) -> None:
-    """Hard link (runs never modify a published file), a copy across file systems."""
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)

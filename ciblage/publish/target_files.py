@@ -37,7 +37,7 @@ PART_NAME = re.compile(r"[0-9A-Za-z]+")
 
 
 def sql_path(path: Path) -> str:
-    return path.as_posix().replace("'", "''")
+    return _quote(path.as_posix())
 
 
 def targets_dir(run_dir: Path) -> Path:
@@ -66,6 +66,11 @@ def read_targets(run_dir: Path, columns: list[str] | None = None) -> pl.DataFram
     files = targets_files(run_dir)
     if not files:
         raise FileNotFoundError(f"{targets_dir(run_dir)}: no list file")
+    return read_files(files, columns)
+
+
+def read_files(files: list[Path], columns: list[str] | None = None) -> pl.DataFrame:
+    """Rows of list files, in the order given (they must not be empty)."""
     return pl.concat([pl.read_parquet(f, columns=columns) for f in files], how="vertical")
 
 
@@ -198,7 +203,7 @@ def write_partitions(
             path.unlink()
             del parts[part]
     for part, entry in linked.items():
-        _link(targets_dir(carry_from) / entry["file"], folder / entry["file"])  # type: ignore[arg-type]
+        link_or_copy(targets_dir(carry_from) / entry["file"], folder / entry["file"])  # type: ignore[operator]
         parts[part] = {**entry, "linked_from": carry_from.name}  # type: ignore[union-attr]
     manifest = {"parts": {p: parts[p] for p in sorted(parts)}}
     (folder / MANIFEST_FILE).write_text(
@@ -258,8 +263,10 @@ def _entry(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, Any]:
     }
 
 
-def _link(src: Path, dst: Path) -> None:
+def link_or_copy(src: str | Path, dst: str | Path) -> None:
+    """Hard link (runs never modify a published file: list files, agency folders), a copy
+    across file systems."""
     try:
         os.link(src, dst)
-    except OSError:  # another file system
+    except OSError:
         shutil.copy2(src, dst)

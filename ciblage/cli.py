@@ -83,6 +83,14 @@ TerritoryOpt = Annotated[
 SourcesOpt = Annotated[
     list[str] | None, typer.Option("--source", "-s", help="Seulement ces sources (répétable).")
 ]
+RetrainOpt = Annotated[
+    bool,
+    typer.Option(
+        "--retrain",
+        help="Réentraîner le modèle même si un modèle récent (retrain_days, section "
+        "scoring) peut servir.",
+    ),
+]
 
 
 def _cfg(config: Path | None) -> str | None:
@@ -167,6 +175,7 @@ def score(
     as_of: AsOfOpt = None,
     horizon: Annotated[int | None, typer.Option(help="Horizon en mois.")] = None,
     territory: TerritoryOpt = "all",
+    retrain: RetrainOpt = False,
 ) -> None:
     """Calculer les variables, entraîner et tester le modèle, noter (flow `score`)."""
     preflight(config, as_of=as_of, horizon=horizon, territory=territory)
@@ -175,13 +184,19 @@ def score(
     from pipelines.score import score_flow
 
     wait_ready()
-    res = score_flow(config=_cfg(config), as_of=as_of, horizon_months=horizon, territory=territory)
+    res = score_flow(
+        config=_cfg(config),
+        as_of=as_of,
+        horizon_months=horizon,
+        territory=territory,
+        retrain=retrain,
+    )
     rows = res["rows"]
     typer.echo(
         f"score {res['as_of']} ({res['territory']}) : {fmt_count(rows['score_etablissement'])} "
         f"établissements, {fmt_count(rows['score_etablissement_rome'])} lignes par ROME, "
         f"cible {res['label_mode']}, modèle {res['model_id']}"
-        + (" (réutilisé)" if res["reused_model"] else "")
+        + (f" (réutilisé, entraîné au {res['model_as_of']})" if res["reused_model"] else "")
     )
     bt = res.get("backtest") or {}
     if bt.get("precision_at_10_model") is not None:
@@ -230,6 +245,7 @@ def run(
     source: SourcesOpt = None,
     horizon: Annotated[int | None, typer.Option(help="Horizon en mois.")] = None,
     top: Annotated[int | None, typer.Option("--top", help="Entreprises par liste.")] = None,
+    retrain: RetrainOpt = False,
 ) -> None:
     """Enchaîner ingest -> score -> publish (flow `nightly`), sans serveur Prefect à lancer."""
     preflight(config, as_of=as_of, horizon=horizon, top=top, territory=territory, sources=source)
@@ -248,6 +264,7 @@ def run(
             sources=source,
             horizon_months=horizon,
             top_n=top,
+            retrain=retrain,
         )
     )
 

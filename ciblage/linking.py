@@ -193,11 +193,22 @@ def link_offers(
     dates = con.execute(
         "SELECT min(offer_date), max(offer_date) FROM offre_link_query WHERE q_id IS NOT NULL"
     ).fetchall()[0]
-    run_sql_file(
-        con,
-        "offre_link_name",
-        {"min_date": dates[0], "max_date": dates[1], "creation_grace_days": creation_grace_days},
-    )
+    # one DISTINCT over every name of France: in insertion order it ran the ingest's
+    # DuckDB out of its 4 GB (43 M establishments); unordered, it spills and fits
+    (order,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0]
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        run_sql_file(
+            con,
+            "offre_link_name",
+            {
+                "min_date": dates[0],
+                "max_date": dates[1],
+                "creation_grace_days": creation_grace_days,
+            },
+        )
+    finally:
+        con.execute(f"SET preserve_insertion_order = {str(bool(order)).lower()}")
     con.execute(
         "CREATE TABLE offre_link_name_score (q_name VARCHAR, e_name VARCHAR, name_score FLOAT)"
     )

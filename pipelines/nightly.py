@@ -166,7 +166,11 @@ def _settings(
 
 
 def _stage_calls(
-    settings: Settings, stages: list[str], territory: str, sources: list[str] | None
+    settings: Settings,
+    stages: list[str],
+    territory: str,
+    sources: list[str] | None,
+    retrain: bool = False,
 ) -> list[tuple[str, dict[str, Any], Callable[[], Any]]]:
     """(stage, parameters that key its reuse, call of its subflow), in order."""
     cfg, day = str(settings.config_path), settings.as_of.isoformat()
@@ -190,7 +194,9 @@ def _stage_calls(
             # modules (scikit-learn, skops) cost seconds of a rerun's start
             from pipelines.score import score_flow
 
-            return score_flow(config=cfg, as_of=day, horizon_months=horizon, territory=territory)
+            return score_flow(
+                config=cfg, as_of=day, horizon_months=horizon, territory=territory, retrain=retrain
+            )
 
         params = {
             "as_of": day,
@@ -198,6 +204,8 @@ def _stage_calls(
             "territory": territory,
             "config": config_digest(settings),
         }
+        if retrain:  # a completed score stage without a forced training does not count
+            params["retrain"] = True
         calls.append(("score", params, score))
     if "publish" in stages:
         from pipelines.publish import publish_flow
@@ -225,6 +233,7 @@ def _run_chain(
     horizon_months: int | None,
     top_n: int | None,
     resume: bool,
+    retrain: bool = False,
 ) -> dict[str, Any]:
     settings = _settings(config, as_of, horizon_months, top_n)
     check_source_names(settings)  # a misspelt source would silently keep its old data
@@ -253,7 +262,7 @@ def _run_chain(
         ) as whole:
             chain = _Stages(settings, run_id, flow_name, resume)
             result: dict[str, Any] = {}
-            for stage, params, call in _stage_calls(settings, stages, territory, sources):
+            for stage, params, call in _stage_calls(settings, stages, territory, sources, retrain):
                 result = chain.run(stage, params, call) or {}
                 if stage == "score" and isinstance(result, dict):
                     # a source that loads rows but fills (almost) no feature: not a success
@@ -348,8 +357,10 @@ def nightly_flow(
     sources: list[str] | None = None,
     horizon_months: int | None = None,
     top_n: int | None = None,
+    retrain: bool = False,
 ) -> dict[str, Any] | State:
-    """Refresh sources, rescore, republish; a rerun resumes at the first unfinished stage."""
+    """Refresh sources, rescore, republish; a rerun resumes at the first unfinished stage.
+    `retrain`: train the model even when a recent one could be reused."""
     return _final(
         _run_chain(
             "nightly",
@@ -361,6 +372,7 @@ def nightly_flow(
             horizon_months=horizon_months,
             top_n=top_n,
             resume=True,
+            retrain=retrain,
         )
     )
 

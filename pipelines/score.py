@@ -4,8 +4,10 @@
 an agency area being its bassin d'emploi). A territory rerun reuses the model already
 registered for the same as-of, horizon and label mode when there is one (seconds instead
 of a retraining); its features still use national SIREN and sector aggregates, so its
-scores equal those of a national run. A national run (`all`) always retrains; with the
-same data and seed it produces the same model id.
+scores equal those of a national run. A national run (`all`) reuses a model trained for
+an as-of at most `[scoring] retrain_days` earlier (default 7) with the same training
+settings, so the nightly retrains once a week rather than every night; otherwise, or with
+`retrain`, it trains; with the same data and seed it produces the same model id.
 """
 
 from __future__ import annotations
@@ -42,7 +44,12 @@ from scoring.features import (
 )
 from scoring.model import ScoringModel, TrainConfig, load_model, save_model, set_threads
 from scoring.model_card import write_model_card
-from scoring.registry import models_dir, register_model, registered_model
+from scoring.registry import (
+    models_dir,
+    register_model,
+    registered_model,
+    training_settings_digest,
+)
 from scoring.scorer import RAW, predict_to_raw, stage_features, workers_setting, write_tables
 from scoring.training import TrainResult, train
 
@@ -95,6 +102,10 @@ class ScoringOptions:
     # DuckDB's memory for the feature SQL (it spills beyond): its default, 80 % of the
     # machine, took the score stage to 6.7 GiB at 5 % of France
     memory_limit: str = "4GB"
+    # a national run reuses a model trained for an as-of at most this many days earlier
+    # with the same training settings (0: it retrains every time)
+    retrain_days: int = 7
+    settings_digest: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ScoringOptions:
@@ -116,6 +127,8 @@ class ScoringOptions:
             label_mode=s.get("label_mode") or None,
             predict_workers=workers_setting(s.get("predict_workers", "auto")),
             memory_limit=str(s.get("memory_limit", "4GB")),
+            retrain_days=int(s.get("retrain_days", 7)),
+            settings_digest=training_settings_digest(s, settings.horizon_months),
         )
 
 
@@ -159,6 +172,7 @@ def train_model(settings: Settings, opts: ScoringOptions, label_mode: str) -> di
     """Tune, back-test, fit, persist and register the model; write its model card."""
     with session(settings.warehouse) as con:
         result = train_on(con, settings, opts, label_mode)
+        result.model.metadata["settings_digest"] = opts.settings_digest
         model_id, path = save_model(result.model, models_dir(settings), settings.as_of)
         register_model(con, model_id, path, result.model.metadata)
     card = write_model_card(
@@ -296,8 +310,10 @@ def score_flow(
     as_of: str | None = None,
     horizon_months: int | None = None,
     territory: str = "all",
+    retrain: bool = False,
 ) -> dict:
-    """Score every active establishment at `as_of` (see the module docstring)."""
+    """Score every active establishment at `as_of` (see the module docstring); `retrain`:
+    train a model even when one may be reused."""
     settings = load_settings(config, as_of=as_of, horizon_months=horizon_months)
     opts = ScoringOptions.from_settings(settings)
     set_threads(opts.train.threads)
@@ -314,17 +330,28 @@ def score_flow(
     ):
         with session(settings.warehouse) as con:
             label_mode = detect_label_mode(con, opts.label_mode)
-            reuse = (
-                registered_model(con, settings.as_of, settings.horizon_months, label_mode)
-                if territory != "all"
-                else None
-            )
+            reuse = None
+            if not retrain:
+                # a territory rerun: the model that served the national run; a national
+                # run: a recent one, unless [scoring] retrain_days = 0
+                reuse = registered_model(
+                    con,
+                    settings.as_of,
+                    settings.horizon_months,
+                    label_mode,
+                    max_age_days=opts.retrain_days,
+                    settings_digest=opts.settings_digest,
+                )
+                if territory == "all" and opts.retrain_days <= 0:
+                    reuse = None
         log.info("score: label mode %s, territory %s", label_mode, territory)
         if reuse:
+            log.info("score: model %s (trained as of %s) reused", reuse.model_id, reuse.as_of)
             model_info: dict[str, Any] = {
-                "model_id": reuse[0],
-                "path": str(reuse[1]),
-                "sha256": reuse[2],
+                "model_id": reuse.model_id,
+                "model_as_of": reuse.as_of.isoformat(),
+                "path": str(reuse.path),
+                "sha256": reuse.sha256,
                 "model_card": None,
                 "backtest": None,
             }
@@ -371,6 +398,7 @@ def score_flow(
         "label_mode": label_mode,
         "territory": territory,
         "reused_model": bool(reuse),
+        "model_as_of": model_info.get("model_as_of", settings.as_of.isoformat()),
         "model_id": model_info["model_id"],
         "model_path": model_info["path"],
         "model_card": model_info["model_card"],

@@ -7,15 +7,17 @@ rerun or a second scoring of the same as-of reuses the model instead of training
 
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 
 from ciblage.config import Settings
 from ciblage.warehouse import table_exists
+from scoring.features import FEATURES
 
 
 def models_dir(settings: Settings) -> Path:
@@ -48,28 +50,70 @@ def register_model(
     )
 
 
+class Registered(NamedTuple):
+    model_id: str
+    path: Path
+    sha256: str
+    as_of: date
+
+
 def registered_model(
-    con: duckdb.DuckDBPyConnection, as_of: date, horizon: int, label_mode: str
-) -> tuple[str, Path, str] | None:
-    """Latest model registered for this as-of, horizon and label mode whose file exists."""
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    horizon: int,
+    label_mode: str,
+    max_age_days: int = 0,
+    settings_digest: str | None = None,
+) -> Registered | None:
+    """The model to serve `as_of` without training, or None.
+
+    The latest model registered for this horizon and label mode whose file exists: first
+    one trained for this very as-of (a territory rerun uses the model that served the
+    national run), else one trained for an as-of at most `max_age_days` earlier, with
+    the same training settings (`settings_digest`). Never one of a later as-of: it has
+    seen data the scores must not use.
+    """
     if not table_exists(con, "model_registry"):
         return None
     rows = con.execute(
-        "SELECT model_id, path, sha256 FROM model_registry WHERE as_of = ? AND "
-        "horizon_months = ? AND label_mode = ? ORDER BY trained_at DESC",
-        [as_of, horizon, label_mode],
+        "SELECT model_id, path, sha256, as_of FROM model_registry WHERE horizon_months = ? "
+        "AND label_mode = ? AND as_of <= ? AND as_of >= ? "
+        "ORDER BY as_of DESC, trained_at DESC",
+        [horizon, label_mode, as_of, as_of - timedelta(days=max(0, max_age_days))],
     ).fetchall()
-    for model_id, path, sha in rows:
-        if Path(path).is_file() and _current_format(Path(path)):
-            return model_id, Path(path), sha
+    for model_id, path, sha, trained_for in rows:
+        meta = _metadata(Path(path))
+        if meta is None or not Path(path).is_file() or not _current_format(meta):
+            continue
+        digest = meta.get("settings_digest")
+        if trained_for == as_of or (digest is not None and digest == settings_digest):
+            return Registered(model_id, Path(path), sha, trained_for)
     return None
 
 
-def _current_format(path: Path) -> bool:
-    """A model saved before the prior x correction design (no `prior` in its metadata)
-    cannot be reused: the run retrains instead of failing on an upgraded install."""
-    meta = path.parent / "metadata.json"
+def _metadata(path: Path) -> dict[str, Any] | None:
     try:
-        return "prior" in json.loads(meta.read_text(encoding="utf-8"))
+        return json.loads((path.parent / "metadata.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
+        return None
+
+
+def _current_format(meta: dict[str, Any]) -> bool:
+    """A model saved before the prior x correction design (no `prior` in its metadata), or
+    on other features than this code computes, cannot be reused: the run retrains instead
+    of failing on an upgraded install."""
+    return "prior" in meta and list(meta.get("features") or []) == list(FEATURES)
+
+
+# [scoring] keys that change how fast or how long scores are kept, never the model
+RUNTIME_KEYS = frozenset(
+    {"threads", "predict_workers", "memory_limit", "retrain_days", "keep_as_of"}
+)
+
+
+def training_settings_digest(section: dict[str, Any], horizon: int) -> str:
+    """What a reused model must have been trained with: every other [scoring] key and the
+    horizon. Changing the grid, a cap or the seed in ciblage.toml retrains the next night."""
+    kept = {k: v for k, v in section.items() if k not in RUNTIME_KEYS}
+    blob = json.dumps([kept, horizon], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]

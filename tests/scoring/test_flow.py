@@ -47,3 +47,29 @@ def test_score_flow_then_territory_rerun(
         ("score", "completed"),
     ]
     assert ("coverage_features", "completed") in steps
+
+
+def test_the_next_nights_reuse_the_model_until_retrain_days(
+    prefect_harness: None, synthetic_warehouse: Path, tmp_path: Path
+) -> None:
+    """A national run a few days later scores with the recent model (no training step);
+    `retrain`, a model older than `[scoring] retrain_days` or other training settings
+    train again."""
+    from datetime import date, timedelta
+
+    from pipelines.score import score_flow
+
+    shutil.copy(synthetic_warehouse, tmp_path / "w.duckdb")
+    cfg = write_synthetic_config(tmp_path, tmp_path / "w.duckdb", FAST + "retrain_days = 7\n")
+    first = score_flow(config=str(cfg))
+    day = date.fromisoformat(first["as_of"])
+    later = score_flow(config=str(cfg), as_of=(day + timedelta(days=3)).isoformat())
+    assert later["reused_model"] and later["model_id"] == first["model_id"]
+    assert later["model_as_of"] == first["as_of"] and later["backtest"] is None
+    forced = score_flow(config=str(cfg), as_of=(day + timedelta(days=3)).isoformat(), retrain=True)
+    assert not forced["reused_model"] and forced["model_as_of"] == later["as_of"]
+    too_old = score_flow(config=str(cfg), as_of=(day + timedelta(days=11)).isoformat())
+    assert not too_old["reused_model"]  # 8 days after the forced model: older than 7
+    cfg = write_synthetic_config(tmp_path, tmp_path / "w.duckdb", FAST + "seed = 7\n")
+    other = score_flow(config=str(cfg), as_of=(day + timedelta(days=12)).isoformat())
+    assert not other["reused_model"]  # other training settings

@@ -63,6 +63,9 @@ BLOCK_WORDS = 2
 MAX_TOKEN_DF = 100
 CREATION_GRACE_DAYS = 90
 CHUNK_SIZE = 500_000
+# establishments whose names are normalised in one statement: every name of France at once
+# (43 M establishments) ran the ingest's DuckDB out of its 4 GB
+NAMES_SLICE_ESTABLISHMENTS = 12_000_000
 PASSES = {
     # pass name → (block columns, block keys required)
     "commune": ("code_commune", "code_commune IS NOT NULL"),
@@ -193,22 +196,7 @@ def link_offers(
     dates = con.execute(
         "SELECT min(offer_date), max(offer_date) FROM offre_link_query WHERE q_id IS NOT NULL"
     ).fetchall()[0]
-    # one DISTINCT over every name of France: in insertion order it ran the ingest's
-    # DuckDB out of its 4 GB (43 M establishments); unordered, it spills and fits
-    (order,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0]
-    con.execute("SET preserve_insertion_order = false")
-    try:
-        run_sql_file(
-            con,
-            "offre_link_name",
-            {
-                "min_date": dates[0],
-                "max_date": dates[1],
-                "creation_grace_days": creation_grace_days,
-            },
-        )
-    finally:
-        con.execute(f"SET preserve_insertion_order = {str(bool(order)).lower()}")
+    _build_names(con, dates, creation_grace_days)
     con.execute(
         "CREATE TABLE offre_link_name_score (q_name VARCHAR, e_name VARCHAR, name_score FLOAT)"
     )
@@ -256,6 +244,38 @@ def link_offers(
     _record(con, run_id, started, counts)
     log.info("offre_siret_link: %s", counts)
     return counts
+
+
+def _build_names(
+    con: duckdb.DuckDBPyConnection, dates: tuple[Any, ...], creation_grace_days: int
+) -> None:
+    """`offre_link_name`, built in slices of at most NAMES_SLICE_ESTABLISHMENTS split by a
+    hash of the SIREN: an establishment's names depend only on itself and its legal unit,
+    so each slice joins only its own legal units and together the slices give exactly the
+    rows of one statement. Unordered (the table is a lookup): DuckDB spills more freely."""
+    (n,) = con.execute(
+        "SELECT count(*) FROM etablissement WHERE code_departement IN "
+        "(SELECT DISTINCT code_departement FROM offre_link_query)"
+    ).fetchall()[0]
+    parts = max(1, -(-int(n) // NAMES_SLICE_ESTABLISHMENTS))
+    params = {
+        "min_date": dates[0],
+        "max_date": dates[1],
+        "creation_grace_days": creation_grace_days,
+        "parts": parts,
+    }
+    (order,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0]
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        for part in range(parts):
+            into = (
+                "INSERT INTO offre_link_name"
+                if part
+                else "CREATE OR REPLACE TABLE offre_link_name AS"
+            )
+            run_sql_file(con, "offre_link_name", {**params, "part": part}, into=into)
+    finally:
+        con.execute(f"SET preserve_insertion_order = {str(bool(order)).lower()}")
 
 
 LINK_INPUTS = ("offres", "sirene_etablissement", "sirene_unite_legale")

@@ -194,8 +194,9 @@ def _stage_calls(
             # modules (scikit-learn, skops) cost seconds of a rerun's start
             from pipelines.score import score_flow
 
+            forced = {"retrain": True} if retrain else {}
             return score_flow(
-                config=cfg, as_of=day, horizon_months=horizon, territory=territory, retrain=retrain
+                config=cfg, as_of=day, horizon_months=horizon, territory=territory, **forced
             )
 
         params = {

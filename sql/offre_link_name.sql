@@ -4,7 +4,10 @@
 -- in a département with offers to resolve, and active at some time between the first
 -- and the last offer date ($min_date, $max_date). The exact date check is per offer.
 -- Names hidden by SIRENE for non-diffusible units ('[ND]') are no name.
-CREATE OR REPLACE TABLE offre_link_name AS
+-- Run once per slice of establishments (hash(siren) % $parts = $part; ciblage/linking.py:
+-- all of France at once ran out of memory): the first creates the table, the next ones
+-- insert into it. A slice joins only its own legal units.
+{{ into }}
 WITH est AS (
     SELECT
         e.siret, e.code_commune, e.code_departement, left(e.naf_code, 2) AS division,
@@ -16,8 +19,9 @@ WITH est AS (
         nullif(u.denomination, '[ND]') AS denomination,
         nullif(concat_ws(' ', nullif(u.prenom, '[ND]'), nullif(u.nom, '[ND]')), '') AS personne
     FROM etablissement AS e
-    LEFT JOIN unite_legale AS u USING (siren)
+    LEFT JOIN (SELECT * FROM unite_legale WHERE hash(siren) % $parts = $part) AS u USING (siren)
     WHERE e.code_departement IN (SELECT DISTINCT code_departement FROM offre_link_query)
+      AND hash(coalesce(e.siren, '')) % $parts = $part
       AND (e.date_creation IS NULL
            OR e.date_creation
               <= CAST($max_date AS DATE) + to_days(CAST($creation_grace_days AS INTEGER)))

@@ -134,6 +134,31 @@ def test_rerun_is_deterministic(warehouse: duckdb.DuckDBPyConnection) -> None:
     assert warehouse.execute("SELECT * FROM offre_siret_link ORDER BY offre_id").fetchall() == first
 
 
+def test_names_built_in_slices_give_the_same_links(
+    warehouse: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nationally the establishments' names are normalised in slices (all at once ran out
+    of memory); the links must not depend on the slicing."""
+    import ciblage.linking as linking
+
+    statements: list[int] = []
+    real = linking.run_sql_file
+
+    def spy(con, name, params=None, **kw):  # type: ignore[no-untyped-def]
+        statements.append(name == "offre_link_name")
+        return real(con, name, params, **kw)
+
+    monkeypatch.setattr(linking, "run_sql_file", spy)
+    link_offers(warehouse, "run-1", workers=1)
+    whole = warehouse.execute("SELECT * FROM offre_siret_link ORDER BY offre_id").fetchall()
+    assert sum(statements) == 1
+    monkeypatch.setattr(linking, "NAMES_SLICE_ESTABLISHMENTS", 3)  # 8 establishments
+    link_offers(warehouse, "run-2", workers=1)
+    assert sum(statements) == 1 + 3
+    assert warehouse.execute("SELECT * FROM offre_siret_link ORDER BY offre_id").fetchall() == whole
+    assert len(whole) == 8
+
+
 def test_threshold_controls_entity_resolution(warehouse: duckdb.DuckDBPyConnection) -> None:
     counts = link_offers(warehouse, "run-strict", min_confidence=0.999, workers=1)
     assert counts["siret"] == 2

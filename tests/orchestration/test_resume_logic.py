@@ -25,8 +25,10 @@ def fake_ingest(config: str | None = None, sources=None, as_of=None) -> dict:
 
 
 @flow(name="score")
-def fake_score(config=None, as_of=None, horizon_months=None, territory="all") -> dict:
-    CALLS.append("score")
+def fake_score(
+    config=None, as_of=None, horizon_months=None, territory="all", retrain=False
+) -> dict:
+    CALLS.append("score --retrain" if retrain else "score")
     if Path(config).with_name("fail-score").exists():
         raise RuntimeError("score failed on purpose")
     return {"scored": 10}
@@ -78,6 +80,7 @@ def test_rerun_resumes_at_first_failed_stage(fake_stages: Path, prefect_harness:
     third = nightly_flow(config=cfg)  # nothing changed: every stage reused
     assert CALLS[4:] == []
     assert {s["status"] for s in third["stages"].values()} == {"skipped"}
+
     assert third["publish"] == second["publish"]
 
     # a parameter change reruns from the stage it affects
@@ -89,11 +92,15 @@ def test_rerun_resumes_at_first_failed_stage(fake_stages: Path, prefect_harness:
     nightly_flow(config=cfg, top_n=10)
     assert CALLS[5:] == ["ingest", "score", "publish"]
 
+    # `ciblage run --retrain`: a completed score stage does not stand for a training
+    nightly_flow(config=cfg, top_n=10, retrain=True)
+    assert CALLS[8:] == ["score --retrain", "publish"]
+
     with session(fake_stages.parent / "wh" / "c.duckdb", read_only=True) as con:
         statuses = con.execute(
             "SELECT status, count(*) FROM run_ledger WHERE step = 'run' GROUP BY 1 ORDER BY 1"
         ).fetchall()
-    assert statuses == [("completed", 4), ("failed", 1)]
+    assert statuses == [("completed", 5), ("failed", 1)]
 
 
 def test_standalone_stage_run_prevents_reuse(fake_stages: Path, prefect_harness: None) -> None:

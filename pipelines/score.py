@@ -330,20 +330,19 @@ def score_flow(
     ):
         with session(settings.warehouse) as con:
             label_mode = detect_label_mode(con, opts.label_mode)
+            national = territory == "all"
             reuse = None
-            if not retrain:
+            if not retrain and not (national and opts.retrain_days <= 0):
                 # a territory rerun: the model that served the national run; a national
-                # run: a recent one, unless [scoring] retrain_days = 0
+                # run: a recent one trained with the same settings
                 reuse = registered_model(
                     con,
                     settings.as_of,
                     settings.horizon_months,
                     label_mode,
-                    max_age_days=opts.retrain_days,
-                    settings_digest=opts.settings_digest,
+                    max_age_days=max(0, opts.retrain_days),
+                    settings_digest=opts.settings_digest if national else None,
                 )
-                if territory == "all" and opts.retrain_days <= 0:
-                    reuse = None
         log.info("score: label mode %s, territory %s", label_mode, territory)
         if reuse:
             log.info("score: model %s (trained as of %s) reused", reuse.model_id, reuse.as_of)

@@ -65,13 +65,14 @@ def registered_model(
     max_age_days: int = 0,
     settings_digest: str | None = None,
 ) -> Registered | None:
-    """The model to serve `as_of` without training, or None.
-
-    The latest model registered for this horizon and label mode whose file exists: first
-    one trained for this very as-of (a territory rerun uses the model that served the
-    national run), else one trained for an as-of at most `max_age_days` earlier, with
-    the same training settings (`settings_digest`). Never one of a later as-of: it has
+    """The model to serve `as_of` without training, or None: the latest one registered
+    for this horizon and label mode, for an as-of at most `max_age_days` earlier, whose
+    file exists and whose features are this code's. Never one of a later as-of: it has
     seen data the scores must not use.
+
+    `settings_digest`: a national run takes only a model trained with the same training
+    settings (`training_settings_digest`). None (a territory rerun): any, since the
+    rerun must score with the model that served the national run.
     """
     if not table_exists(con, "model_registry"):
         return None
@@ -85,8 +86,7 @@ def registered_model(
         meta = _metadata(Path(path))
         if meta is None or not Path(path).is_file() or not _current_format(meta):
             continue
-        digest = meta.get("settings_digest")
-        if trained_for == as_of or (digest is not None and digest == settings_digest):
+        if settings_digest is None or meta.get("settings_digest") == settings_digest:
             return Registered(model_id, Path(path), sha, trained_for)
     return None
 

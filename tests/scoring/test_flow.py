@@ -68,8 +68,11 @@ def test_the_next_nights_reuse_the_model_until_retrain_days(
     assert later["model_as_of"] == first["as_of"] and later["backtest"] is None
     forced = score_flow(config=str(cfg), as_of=(day + timedelta(days=3)).isoformat(), retrain=True)
     assert not forced["reused_model"] and forced["model_as_of"] == later["as_of"]
-    too_old = score_flow(config=str(cfg), as_of=(day + timedelta(days=11)).isoformat())
-    assert not too_old["reused_model"]  # 8 days after the forced model: older than 7
-    cfg = write_synthetic_config(tmp_path, tmp_path / "w.duckdb", FAST + "seed = 7\n")
-    other = score_flow(config=str(cfg), as_of=(day + timedelta(days=12)).isoformat())
+    (tmp_path / "other").mkdir()
+    other_cfg = write_synthetic_config(
+        tmp_path / "other", tmp_path / "w.duckdb", FAST + "seed = 7\n"
+    )
+    other = score_flow(config=str(other_cfg), as_of=(day + timedelta(days=4)).isoformat())
     assert not other["reused_model"]  # other training settings
+    too_old = score_flow(config=str(cfg), as_of=(day + timedelta(days=11)).isoformat())
+    assert not too_old["reused_model"]  # the forced model (day + 3) is 8 days old

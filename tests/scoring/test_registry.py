@@ -58,9 +58,10 @@ def test_a_recent_model_of_the_same_settings_serves_later_as_ofs(tmp_path: Path)
     assert _pick(con, date(2026, 11, 12), max_age_days=7, settings_digest="d1") is None
     assert _pick(con, date(2026, 11, 6), max_age_days=7, settings_digest="d2") is None
     assert _pick(con, date(2026, 11, 6), max_age_days=0, settings_digest="d1") is None
-    assert _pick(con, date(2026, 11, 6), max_age_days=7, settings_digest=None) is None
-    # the model of the very as-of serves it whatever the settings (a territory rerun)
-    assert _pick(con, date(2026, 11, 4), settings_digest="other") == "m1104"
+    assert _pick(con, date(2026, 11, 4), settings_digest="other") is None
+    # a territory rerun (no digest): the model that served its national run, any settings
+    assert _pick(con, date(2026, 11, 6), max_age_days=7, settings_digest=None) == "m1104"
+    assert _pick(con, date(2026, 11, 4), settings_digest=None) == "m1104"
     # another label mode is another model
     assert registered_model(con, date(2026, 11, 6), 6, "offres", 7, "d1") is None
 
@@ -74,8 +75,8 @@ def test_a_model_of_another_version_is_never_reused(tmp_path: Path, kw: dict) ->
     con = duckdb.connect()
     _register(con, tmp_path, "m1101", date(2026, 11, 1), **kw)
     assert _pick(con, date(2026, 11, 2), max_age_days=7, settings_digest="d1") is None
-    if "features" in kw:  # not even for its own as-of: it cannot read today's features
-        assert _pick(con, date(2026, 11, 1), settings_digest="d1") is None
+    if "features" in kw:  # not even for a territory rerun: it cannot read today's features
+        assert _pick(con, date(2026, 11, 1), settings_digest=None) is None
 
 
 def test_the_settings_digest_ignores_only_runtime_keys() -> None:

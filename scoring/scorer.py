@@ -193,19 +193,32 @@ def write_tables(
     min_p_hire: float = 0.005,
     dispersion: float = 0.5,
 ) -> dict[str, int]:
-    """Build reasons text and per-ROME rows from the staged predictions; swap them in."""
-    run_sql_file(con, "score_etablissement", raw=RAW, features=FEATURES_NEW, target="_score_new")
-    run_sql_file(
-        con,
-        "score_etablissement_rome",
-        dict(as_of=as_of, prior_weight=prior_weight, min_share=min_share, min_p=min_p_hire),
-        scores="_score_new",
-        target="_score_rome_new",
-        stars_case=star_sql("round(100 * p_rome)"),
-        p_rome=p_hire_sql("sh.expected_hires * sh.share", dispersion),
-    )
+    """Build reasons text and per-ROME rows from the staged predictions; swap them in.
+
+    Both are built without insertion order (their rows are inserted in an explicit order,
+    or none is needed): a national night (16 M establishments, 91 M per-ROME rows) ran the
+    score stage's DuckDB out of its memory limit building them in order.
+    """
+    (order,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0]
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        run_sql_file(
+            con, "score_etablissement", raw=RAW, features=FEATURES_NEW, target="_score_new"
+        )
+        run_sql_file(
+            con,
+            "score_etablissement_rome",
+            dict(as_of=as_of, prior_weight=prior_weight, min_share=min_share, min_p=min_p_hire),
+            scores="_score_new",
+            target="_score_rome_new",
+            stars_case=star_sql("round(100 * p_rome)"),
+            p_rome=p_hire_sql("sh.expected_hires * sh.share", dispersion),
+        )
+    finally:
+        con.execute(f"SET preserve_insertion_order = {str(bool(order)).lower()}")
+    # a view, not a copy of every per-ROME row: the stored columns
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _score_rome_out AS SELECT as_of, siret, code_departement, "
+        "CREATE OR REPLACE TEMP VIEW _score_rome_out AS SELECT as_of, siret, code_departement, "
         "code_rome, expected_hires, hiring_potential, stars FROM _score_rome_new"
     )
     if whole and table_exists(con, "feature_etablissement"):

@@ -28,6 +28,9 @@ from scoring.reasons import choose
 RAW = "score_etablissement__raw"
 FEATURES_NEW = "feature_etablissement__new"
 CHUNK_ROWS = 250_000  # small enough for two workers to share a département-size table
+# establishments whose per-ROME rows are built in one statement: the 16 M of France at
+# once (91 M rows) ran the score stage's DuckDB out of its 4 GB
+ROME_SLICE_ESTABLISHMENTS = 4_000_000
 
 
 def workers_setting(value: object) -> int:
@@ -196,8 +199,9 @@ def write_tables(
     """Build reasons text and per-ROME rows from the staged predictions; swap them in.
 
     Both are built without insertion order (their rows are inserted in an explicit order,
-    or none is needed): a national night (16 M establishments, 91 M per-ROME rows) ran the
-    score stage's DuckDB out of its memory limit building them in order.
+    or none is needed), the per-ROME rows in slices of establishments: a national night
+    (16 M establishments, 91 M per-ROME rows) ran the score stage's DuckDB out of its
+    memory limit building them at once, in order.
     """
     (order,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0]
     con.execute("SET preserve_insertion_order = false")
@@ -205,15 +209,21 @@ def write_tables(
         run_sql_file(
             con, "score_etablissement", raw=RAW, features=FEATURES_NEW, target="_score_new"
         )
-        run_sql_file(
-            con,
-            "score_etablissement_rome",
-            dict(as_of=as_of, prior_weight=prior_weight, min_share=min_share, min_p=min_p_hire),
-            scores="_score_new",
-            target="_score_rome_new",
-            stars_case=star_sql("round(100 * p_rome)"),
-            p_rome=p_hire_sql("sh.expected_hires * sh.share", dispersion),
-        )
+        rome = dict(as_of=as_of, prior_weight=prior_weight, min_share=min_share, min_p=min_p_hire)
+        parts = max(1, -(-_count(con, "_score_new") // ROME_SLICE_ESTABLISHMENTS))
+        for part in range(parts):
+            run_sql_file(
+                con,
+                "score_etablissement_rome",
+                {**rome, "parts": parts, "part": part},
+                scores="_score_new",
+                target="_score_rome_new",
+                into="INSERT INTO _score_rome_new"
+                if part
+                else "CREATE OR REPLACE TEMP TABLE _score_rome_new AS",
+                stars_case=star_sql("round(100 * p_rome)"),
+                p_rome=p_hire_sql("sh.expected_hires * sh.share", dispersion),
+            )
     finally:
         con.execute(f"SET preserve_insertion_order = {str(bool(order)).lower()}")
     # a view, not a copy of every per-ROME row: the stored columns

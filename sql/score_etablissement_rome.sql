@@ -10,7 +10,10 @@
 -- stored sorted by it, so that a territory rerun reads only its own rows). P per trade is
 -- the model's link from expected hires to P(at least one hire) applied to the trade's expected hires ({{ p_rome }}, from
 -- scoring/calibration.py), so potential and expected hires agree on every row.
-CREATE OR REPLACE TEMP TABLE {{ target }} AS
+-- Run once per slice of establishments (hash(siret) % $parts = $part; scoring/scorer.py:
+-- all of France at once ran DuckDB out of memory): an establishment's rows depend only on
+-- itself. The first slice creates the table, the next ones insert into it.
+{{ into }}
 WITH params AS (
     SELECT CAST($as_of AS DATE) AS t, CAST($prior_weight AS DOUBLE) AS w,
            CAST($min_share AS DOUBLE) AS min_share
@@ -19,7 +22,7 @@ s AS (
     SELECT sc.as_of, sc.siret, sc.expected_hires, sc.p_hire, e.naf_code,
            coalesce(e.code_departement, '?') AS code_departement
     FROM {{ scores }} sc JOIN etablissement e USING (siret)
-    WHERE sc.p_hire >= CAST($min_p AS DOUBLE)
+    WHERE sc.p_hire >= CAST($min_p AS DOUBLE) AND hash(sc.siret) % $parts = $part
 ),
 own AS (
     SELECT l.siret, o.code_rome, count(*)::DOUBLE AS n

@@ -40,3 +40,39 @@ def test_parallel_chunks_score_the_same_rows_in_the_same_order(
             assert n == len(frames[-1]) > 37 * 3
     assert frames[0]["r1"].notna().any()  # reasons were computed
     pd.testing.assert_frame_equal(frames[0], frames[1])
+
+
+def test_per_rome_rows_built_in_slices_are_the_same_rows(
+    scored_synthetic: dict, tmp_path: Path, monkeypatch
+) -> None:
+    """Nationally the per-ROME rows are built a slice of establishments at a time (all at
+    once ran DuckDB out of memory): the stored rows must not depend on the slicing."""
+    import shutil
+
+    import scoring.scorer as scorer
+    from scoring.model import load_model
+
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(scored_synthetic["settings"].warehouse, warehouse)
+    model = load_model(Path(scored_synthetic["path"]), scored_synthetic["sha256"])
+    day = date(2026, 11, 1)
+    tables = []
+    with duckdb.connect(str(warehouse)) as con:
+        for slice_rows in (scorer.ROME_SLICE_ESTABLISHMENTS, 100):
+            monkeypatch.setattr(scorer, "ROME_SLICE_ESTABLISHMENTS", slice_rows)
+            con.execute(
+                f"CREATE OR REPLACE TABLE {scorer.FEATURES_NEW} AS "
+                "SELECT * FROM feature_etablissement"
+            )
+            scorer.predict_to_raw(con, model, day, "m", "hires_siret", 0, workers=1)
+            counts = scorer.write_tables(con, day, True, 3, 5.0, 0.02)
+            tables.append(
+                con.execute(
+                    "SELECT * FROM score_etablissement_rome WHERE as_of = ? "
+                    "ORDER BY siret, code_rome",
+                    [day],
+                ).df()
+            )
+            assert counts["score_etablissement_rome"] == len(tables[-1])
+            assert counts["score_etablissement"] > 2 * 100  # several slices of 100
+    pd.testing.assert_frame_equal(tables[0], tables[1])

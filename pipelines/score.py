@@ -99,9 +99,10 @@ class ScoringOptions:
     label_mode: str | None = None
     # Python threads scoring chunks side by side (scoring/scorer.py); "auto": one per core
     predict_workers: int = 1
-    # DuckDB's memory for the feature SQL (it spills beyond): its default, 80 % of the
-    # machine, took the score stage to 6.7 GiB at 5 % of France
-    memory_limit: str = "4GB"
+    # DuckDB's memory for the feature SQL and score tables (it spills beyond): its default,
+    # 80 % of the machine, took the score stage to 6.7 GiB at 5 % of France; 4 GB ran the
+    # national night 2 out of memory building the per-ROME rows, 6 GB went through
+    memory_limit: str = "6GB"
     # a national run reuses a model trained for an as-of at most this many days earlier
     # with the same training settings (0: it retrains every time)
     retrain_days: int = 7
@@ -126,7 +127,7 @@ class ScoringOptions:
             keep_as_of=int(s.get("keep_as_of", 3)),
             label_mode=s.get("label_mode") or None,
             predict_workers=workers_setting(s.get("predict_workers", "auto")),
-            memory_limit=str(s.get("memory_limit", "4GB")),
+            memory_limit=str(s.get("memory_limit", "6GB")),
             retrain_days=int(s.get("retrain_days", 7)),
             settings_digest=training_settings_digest(s, settings.horizon_months),
         )

@@ -28,8 +28,9 @@ from scoring.reasons import choose
 RAW = "score_etablissement__raw"
 FEATURES_NEW = "feature_etablissement__new"
 CHUNK_ROWS = 250_000  # small enough for two workers to share a département-size table
-# establishments whose per-ROME rows are built in one statement: the 16 M of France at
-# once (91 M rows) ran the score stage's DuckDB out of its 4 GB
+# establishments whose per-ROME rows are built in one statement, to bound its memory (at
+# 4 GB the national night 2 ran out of memory even in these slices: the stage's default
+# [scoring] memory_limit is now 6 GB, README "All of France")
 ROME_SLICE_ESTABLISHMENTS = 4_000_000
 
 
@@ -200,8 +201,8 @@ def write_tables(
 
     Both are built without insertion order (their rows are inserted in an explicit order,
     or none is needed), the per-ROME rows in slices of establishments: a national night
-    (16 M establishments, 91 M per-ROME rows) ran the score stage's DuckDB out of its
-    memory limit building them at once, in order.
+    (16 M establishments, 91 M per-ROME rows) ran the score stage's DuckDB out of a 4 GB
+    limit building them at once, in order.
     """
     (order,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0]
     con.execute("SET preserve_insertion_order = false")

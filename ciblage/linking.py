@@ -252,7 +252,7 @@ def _build_names(
     """`offre_link_name`, built in slices of at most NAMES_SLICE_ESTABLISHMENTS split by a
     hash of the SIREN: an establishment's names depend only on itself and its legal unit,
     so each slice joins only its own legal units and together the slices give exactly the
-    rows of one statement. Unordered (the table is a lookup): DuckDB spills more freely."""
+    rows of one statement."""
     (n,) = con.execute(
         "SELECT count(*) FROM etablissement WHERE code_departement IN "
         "(SELECT DISTINCT code_departement FROM offre_link_query)"
@@ -264,18 +264,11 @@ def _build_names(
         "creation_grace_days": creation_grace_days,
         "parts": parts,
     }
-    (order,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0]
-    con.execute("SET preserve_insertion_order = false")
-    try:
-        for part in range(parts):
-            into = (
-                "INSERT INTO offre_link_name"
-                if part
-                else "CREATE OR REPLACE TABLE offre_link_name AS"
-            )
-            run_sql_file(con, "offre_link_name", {**params, "part": part}, into=into)
-    finally:
-        con.execute(f"SET preserve_insertion_order = {str(bool(order)).lower()}")
+    for part in range(parts):
+        into = (
+            "INSERT INTO offre_link_name" if part else "CREATE OR REPLACE TABLE offre_link_name AS"
+        )
+        run_sql_file(con, "offre_link_name", {**params, "part": part}, into=into)
 
 
 LINK_INPUTS = ("offres", "sirene_etablissement", "sirene_unite_legale")

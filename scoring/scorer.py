@@ -199,34 +199,26 @@ def write_tables(
 ) -> dict[str, int]:
     """Build reasons text and per-ROME rows from the staged predictions; swap them in.
 
-    Both are built without insertion order (their rows are inserted in an explicit order,
-    or none is needed), the per-ROME rows in slices of establishments: a national night
-    (16 M establishments, 91 M per-ROME rows) ran the score stage's DuckDB out of a 4 GB
-    limit building them at once, in order.
+    The per-ROME rows are built in slices of establishments: a national night (16 M
+    establishments, 91 M per-ROME rows) ran the score stage's DuckDB out of a 4 GB limit
+    building them at once.
     """
-    (order,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0]
-    con.execute("SET preserve_insertion_order = false")
-    try:
+    run_sql_file(con, "score_etablissement", raw=RAW, features=FEATURES_NEW, target="_score_new")
+    rome = dict(as_of=as_of, prior_weight=prior_weight, min_share=min_share, min_p=min_p_hire)
+    parts = max(1, -(-_count(con, "_score_new") // ROME_SLICE_ESTABLISHMENTS))
+    for part in range(parts):
         run_sql_file(
-            con, "score_etablissement", raw=RAW, features=FEATURES_NEW, target="_score_new"
+            con,
+            "score_etablissement_rome",
+            {**rome, "parts": parts, "part": part},
+            scores="_score_new",
+            target="_score_rome_new",
+            into="INSERT INTO _score_rome_new"
+            if part
+            else "CREATE OR REPLACE TEMP TABLE _score_rome_new AS",
+            stars_case=star_sql("round(100 * p_rome)"),
+            p_rome=p_hire_sql("sh.expected_hires * sh.share", dispersion),
         )
-        rome = dict(as_of=as_of, prior_weight=prior_weight, min_share=min_share, min_p=min_p_hire)
-        parts = max(1, -(-_count(con, "_score_new") // ROME_SLICE_ESTABLISHMENTS))
-        for part in range(parts):
-            run_sql_file(
-                con,
-                "score_etablissement_rome",
-                {**rome, "parts": parts, "part": part},
-                scores="_score_new",
-                target="_score_rome_new",
-                into="INSERT INTO _score_rome_new"
-                if part
-                else "CREATE OR REPLACE TEMP TABLE _score_rome_new AS",
-                stars_case=star_sql("round(100 * p_rome)"),
-                p_rome=p_hire_sql("sh.expected_hires * sh.share", dispersion),
-            )
-    finally:
-        con.execute(f"SET preserve_insertion_order = {str(bool(order)).lower()}")
     # a view, not a copy of every per-ROME row: the stored columns
     con.execute(
         "CREATE OR REPLACE TEMP VIEW _score_rome_out AS SELECT as_of, siret, code_departement, "

@@ -53,12 +53,10 @@ def rome_allocation(
                 prior_weight=prior_weight,
                 min_share=min_share,
                 min_p=0.0,
-                parts=1,
-                part=0,
             ),
             scores="_alloc_scores",
-            target=target,
             into=f"CREATE OR REPLACE TEMP TABLE {target} AS",
+            slice="TRUE",
             stars_case=star_sql("round(100 * p_rome)"),
             p_rome=p_hire_sql("sh.expected_hires * sh.share", dispersion),
         )

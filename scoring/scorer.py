@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ciblage.warehouse import run_sql_file, table_exists
+from ciblage.warehouse import run_sql_file, sql_text, table_exists
 from scoring.calibration import p_hire_sql, potential, star_sql, stars
 from scoring.features import matrix
 from scoring.model import ScoringModel
@@ -28,9 +28,8 @@ from scoring.reasons import choose
 RAW = "score_etablissement__raw"
 FEATURES_NEW = "feature_etablissement__new"
 CHUNK_ROWS = 250_000  # small enough for two workers to share a département-size table
-# establishments whose per-ROME rows are built in one statement, to bound its memory (at
-# 4 GB the national night 2 ran out of memory even in these slices: the stage's default
-# [scoring] memory_limit is now 6 GB, README "All of France")
+# establishments whose per-ROME rows are built and sorted in one statement (a slice of
+# départements, `departement_slices`), to bound its memory
 ROME_SLICE_ESTABLISHMENTS = 4_000_000
 
 
@@ -146,13 +145,17 @@ def _replace_rows(
     as_of: date,
     whole: bool,
     keep: int,
-    order: str | None = None,
-) -> None:
-    """Swap `source` rows into `table` for this as-of, in one transaction.
+    inserts: list[tuple[str, dict[str, object]]] | None = None,
+    scored: str | None = None,
+) -> int:
+    """Swap `source` rows into `table` for this as-of, in one transaction; returns the
+    rows inserted.
 
-    `order`: rows are inserted in that order, so that DuckDB's per-block min/max let a
-    filter on its first column skip the other blocks (score_etablissement_rome by
-    département: a territory rerun reads its own rows, not all of France's).
+    `inserts`: (statement, parameters) that insert the rows themselves (the per-ROME
+    slices, each inserting its rows in order) instead of `INSERT ... SELECT * FROM
+    source`; `source` then only gives the columns. `scored`: the relation whose SIRETs a partial run
+    replaces (default `source`): an establishment scored again loses its old rows even
+    when it has no new ones.
     """
     con.execute("BEGIN TRANSACTION")
     try:
@@ -166,15 +169,15 @@ def _replace_rows(
             con.execute(f"DELETE FROM {table} WHERE as_of = ?", [as_of])
         else:
             con.execute(
-                f"DELETE FROM {table} WHERE as_of = ? AND siret IN (SELECT siret FROM {source})",
+                f"DELETE FROM {table} WHERE as_of = ? AND siret IN "
+                f"(SELECT siret FROM {scored or source})",
                 [as_of],
             )
-        if order:
-            con.execute("SET preserve_insertion_order = true")
-        con.execute(
-            f"INSERT INTO {table} BY NAME SELECT * FROM {source}"
-            + (f" ORDER BY {order}" if order else "")
-        )
+        n = 0
+        con.execute("SET preserve_insertion_order = true")  # each insert's own order is kept
+        for sql, params in inserts or [(f"INSERT INTO {table} BY NAME SELECT * FROM {source}", {})]:
+            used = {k: v for k, v in params.items() if f"${k}" in sql}
+            n += int(con.execute(sql, used).fetchall()[0][0])
         con.execute("SET preserve_insertion_order = false")
         if keep > 0:
             con.execute(
@@ -183,8 +186,38 @@ def _replace_rows(
             )
         con.execute("COMMIT")
     except Exception:
+        con.execute("SET preserve_insertion_order = false")
         con.execute("ROLLBACK")
         raise
+    return n
+
+
+def departement_slices(
+    con: duckdb.DuckDBPyConnection, scores: str, min_p: float, limit: int
+) -> list[list[str]]:
+    """Départements in code order, grouped so that a slice holds at most `limit`
+    establishments with per-ROME rows (a larger département is a slice of its own).
+
+    Consecutive départements, each slice inserted sorted: the table ends up sorted by
+    département without sorting all of France at once (91 M rows spilled 16 GB)."""
+    rows = con.execute(
+        f"SELECT coalesce(e.code_departement, '?') AS d, count(*) FROM {scores} s "
+        "JOIN etablissement e USING (siret) WHERE s.p_hire >= ? GROUP BY ALL ORDER BY d",
+        [min_p],
+    ).fetchall()
+    slices: list[list[str]] = []
+    size = limit
+    for dep, n in rows:
+        if size + n > limit:
+            slices.append([])
+            size = 0
+        slices[-1].append(dep)
+        size += n
+    return slices
+
+
+def _sql_in(values: list[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
 def write_tables(
@@ -199,51 +232,54 @@ def write_tables(
 ) -> dict[str, int]:
     """Build reasons text and per-ROME rows from the staged predictions; swap them in.
 
-    The per-ROME rows are built in slices of establishments: a national night (16 M
-    establishments, 91 M per-ROME rows) ran the score stage's DuckDB out of a 4 GB limit
-    building them at once.
+    The per-ROME rows go straight into their table, one slice of départements at a
+    time, each slice sorted (`departement_slices`): no copy of the 91 M national rows and
+    no sort of all of them, which ran the national night out of memory and spilled 16 GB.
     """
     run_sql_file(con, "score_etablissement", raw=RAW, features=FEATURES_NEW, target="_score_new")
     rome = dict(as_of=as_of, prior_weight=prior_weight, min_share=min_share, min_p=min_p_hire)
-    parts = max(1, -(-_count(con, "_score_new") // ROME_SLICE_ESTABLISHMENTS))
-    for part in range(parts):
-        run_sql_file(
-            con,
-            "score_etablissement_rome",
-            {**rome, "parts": parts, "part": part},
-            scores="_score_new",
-            target="_score_rome_new",
-            into="INSERT INTO _score_rome_new"
-            if part
-            else "CREATE OR REPLACE TEMP TABLE _score_rome_new AS",
-            stars_case=star_sql("round(100 * p_rome)"),
-            p_rome=p_hire_sql("sh.expected_hires * sh.share", dispersion),
-        )
-    # a view, not a copy of every per-ROME row: the stored columns
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW _score_rome_out AS SELECT as_of, siret, code_departement, "
-        "code_rome, expected_hires, hiring_potential, stars FROM _score_rome_new"
+    shape = dict(
+        scores="_score_new",
+        stars_case=star_sql("round(100 * p_rome)"),
+        p_rome=p_hire_sql("sh.expected_hires * sh.share", dispersion),
     )
+    # the stored columns, for the table's creation and schema check
+    run_sql_file(
+        con,
+        "score_etablissement_rome",
+        rome,
+        **shape,
+        into="CREATE OR REPLACE TEMP TABLE _score_rome_shape AS",
+        slice="FALSE",
+    )
+    table = "score_etablissement_rome"
+    inserts = [
+        sql_text(
+            table,
+            **shape,
+            into=f"INSERT INTO {table} BY NAME",
+            slice=f"coalesce(e.code_departement, '?') IN ({_sql_in(deps)})",
+        )
+        for deps in departement_slices(con, "_score_new", min_p_hire, ROME_SLICE_ESTABLISHMENTS)
+    ]
     if whole and table_exists(con, "feature_etablissement"):
         con.execute("DROP TABLE feature_etablissement")
     _replace_rows(con, "feature_etablissement", FEATURES_NEW, as_of, whole, keep=1)
-    _replace_rows(con, "score_etablissement", "_score_new", as_of, whole, keep_as_of)
-    _replace_rows(
+    n_scores = _replace_rows(con, "score_etablissement", "_score_new", as_of, whole, keep_as_of)
+    n_rome = _replace_rows(
         con,
-        "score_etablissement_rome",
-        "_score_rome_out",
+        table,
+        "_score_rome_shape",
         as_of,
         whole,
         keep_as_of,
-        order="code_departement, siret, code_rome",
+        inserts=[(i, rome) for i in inserts],
+        scored="_score_new",
     )
-    counts = {
-        "score_etablissement": _count(con, "_score_new"),
-        "score_etablissement_rome": _count(con, "_score_rome_out"),
-    }
+    con.execute("DROP TABLE IF EXISTS _score_rome_shape")
     con.execute(f"DROP TABLE IF EXISTS {RAW}")
     con.execute(f"DROP TABLE IF EXISTS {FEATURES_NEW}")
-    return counts
+    return {"score_etablissement": n_scores, "score_etablissement_rome": n_rome}
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:

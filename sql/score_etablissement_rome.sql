@@ -5,24 +5,26 @@
 -- per-SIRET hires when present), as a Bayesian blend: share = (w * share_of_naf + own_n) /
 -- (w * sum_of_naf_shares + own_total), w = $prior_weight pseudo-observations. A trade is kept
 -- when its share is at least $min_share; establishments with P(at least one hire) below
--- $min_p (potential 0: never a target) get no per-ROME rows. Reads {{ scores }} (as_of, siret, expected_hires,
--- p_hire) and writes {{ target }}, with the establishment's département (the table is
--- stored sorted by it, so that a territory rerun reads only its own rows). P per trade is
--- the model's link from expected hires to P(at least one hire) applied to the trade's expected hires ({{ p_rome }}, from
+-- $min_p (potential 0: never a target) get no per-ROME rows. Reads the scores relation
+-- (as_of, siret, expected_hires, p_hire); writes where the statement prefix `into` says,
+-- with the establishment's département (the table is stored sorted by it, so that a
+-- territory rerun reads only its own rows). P per trade is the model's link from expected
+-- hires to P(at least one hire) applied to the trade's expected hires (`p_rome`, from
 -- scoring/calibration.py), so potential and expected hires agree on every row.
--- Run once per slice of establishments (hash(siret) % $parts = $part; scoring/scorer.py:
--- all of France at once ran DuckDB out of memory): an establishment's rows depend only on
--- itself. The first slice creates the table, the next ones insert into it.
+-- Run once per slice of départements (`slice`, a predicate on the département;
+-- scoring/scorer.py: all of France at once ran DuckDB out of memory), each slice's rows
+-- sorted: an establishment's rows depend only on itself, and consecutive slices inserted in
+-- département order leave the table sorted without one national sort.
 {{ into }}
 WITH params AS (
     SELECT CAST($as_of AS DATE) AS t, CAST($prior_weight AS DOUBLE) AS w,
            CAST($min_share AS DOUBLE) AS min_share
 ),
-s AS (
+s AS MATERIALIZED (
     SELECT sc.as_of, sc.siret, sc.expected_hires, sc.p_hire, e.naf_code,
            coalesce(e.code_departement, '?') AS code_departement
     FROM {{ scores }} sc JOIN etablissement e USING (siret)
-    WHERE sc.p_hire >= CAST($min_p AS DOUBLE) AND hash(sc.siret) % $parts = $part
+    WHERE sc.p_hire >= CAST($min_p AS DOUBLE) AND {{ slice }}
 ),
 own AS (
     SELECT l.siret, o.code_rome, count(*)::DOUBLE AS n
@@ -38,7 +40,7 @@ own AS (
       AND hs.code_rome IS NOT NULL AND hs.siret IN (SELECT siret FROM s)
     GROUP BY ALL
 ),
-own_rome AS (SELECT siret, code_rome, sum(n) AS n FROM own GROUP BY ALL),
+own_rome AS MATERIALIZED (SELECT siret, code_rome, sum(n) AS n FROM own GROUP BY ALL),
 own_total AS (SELECT siret, sum(n) AS total FROM own_rome GROUP BY siret),
 naf_total AS (SELECT naf_code, sum(share_of_naf) AS total FROM ref_naf_rome GROUP BY naf_code),
 -- candidates: the NAF's trades, plus the establishment's own trades outside that list
@@ -73,7 +75,8 @@ scored AS (
     FROM shares sh, params p
     WHERE sh.share >= p.min_share
 )
-SELECT as_of, siret, code_departement, code_rome, share, expected_hires, p_rome,
+SELECT as_of, siret, code_departement, code_rome, expected_hires,
     CAST(least(greatest(round(100 * p_rome), 0), 100) AS INTEGER) AS hiring_potential,
     CAST({{ stars_case }} AS INTEGER) AS stars
-FROM scored;
+FROM scored
+ORDER BY code_departement, siret, code_rome;

@@ -45,8 +45,10 @@ def test_parallel_chunks_score_the_same_rows_in_the_same_order(
 def test_per_rome_rows_built_in_slices_are_the_same_rows(
     scored_synthetic: dict, tmp_path: Path, monkeypatch
 ) -> None:
-    """Nationally the per-ROME rows are built a slice of establishments at a time (all at
-    once ran DuckDB out of memory): the stored rows must not depend on the slicing."""
+    """Nationally the per-ROME rows are built a slice of départements at a time (all at
+    once ran DuckDB out of memory): the stored rows must not depend on the slicing, and
+    the table must be stored sorted by département, SIRET and trade (a territory rerun
+    reads its département's blocks only) without one sort of all the rows."""
     import shutil
 
     import scoring.scorer as scorer
@@ -65,14 +67,15 @@ def test_per_rome_rows_built_in_slices_are_the_same_rows(
                 "SELECT * FROM feature_etablissement"
             )
             scorer.predict_to_raw(con, model, day, "m", "hires_siret", 0, workers=1)
+            slices = scorer.departement_slices(con, scorer.RAW, 0.005, slice_rows)
             counts = scorer.write_tables(con, day, True, 3, 5.0, 0.02)
-            tables.append(
-                con.execute(
-                    "SELECT * FROM score_etablissement_rome WHERE as_of = ? "
-                    "ORDER BY siret, code_rome",
-                    [day],
-                ).df()
-            )
-            assert counts["score_etablissement_rome"] == len(tables[-1])
-            assert counts["score_etablissement"] > 2 * 100  # several slices of 100
+            stored = con.execute(
+                "SELECT * FROM score_etablissement_rome WHERE as_of = ? ORDER BY rowid", [day]
+            ).df()
+            tables.append(stored)
+            assert counts["score_etablissement_rome"] == len(stored)
+            ordered = stored.sort_values(["code_departement", "siret", "code_rome"])
+            assert stored.index.equals(ordered.index)  # stored in that order
+            if slice_rows == 100:
+                assert len(slices) > 1  # one slice per département
     pd.testing.assert_frame_equal(tables[0], tables[1])

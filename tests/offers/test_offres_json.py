@@ -165,3 +165,28 @@ def test_departement_from_label_when_commune_missing(tmp_path: Path) -> None:
     f.write_text(json.dumps(o))
     con, _ = build(tmp_path, f)
     assert con.execute("SELECT code_departement FROM offre").fetchone() == ("2A",)
+
+
+def test_worker_processes_read_the_same_rows_in_the_same_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All of France's offers are flattened by a process pool, a block of lines per task:
+    rows, order, lines and errors must be those of one process."""
+    import ciblage.sources.offres_json as reader
+
+    folder = tmp_path / "offres"
+    folder.mkdir()
+    lines = [json.dumps(offer(f"A{i}", f"2026-03-0{1 + i % 9}T00:00:00Z")) for i in range(40)]
+    (folder / "a.jsonl").write_text("\ufeff" + "\n".join(lines[:25]) + "\n\n", encoding="utf-8")
+    (folder / "b.jsonl").write_text("\n".join(lines[25:]), encoding="utf-8")
+    (folder / "page.json").write_text(json.dumps({"resultats": [offer("P1", "x")]}))
+    monkeypatch.setattr(reader, "BLOCK_BYTES", 1000)  # a few lines per block
+    monkeypatch.setattr(reader, "PARALLEL_MIN_BYTES", 0)
+    one = [r for b in read_offres(folder, workers=1) for r in b.to_pylist()]
+    two = [r for b in read_offres(folder, workers=2) for r in b.to_pylist()]
+    assert len(one) == 41 and one == two
+    assert [r["_row"] for r in two if r["_file"] == "a.jsonl"] == list(range(1, 26))
+    assert two[-1]["_file"] == "page.json" and two[-1]["offre_id"] == "P1"
+    (folder / "b.jsonl").write_text("\n".join([*lines[25:35], '{"id": "B", "intitule": ']))
+    with pytest.raises(OffresFormatError, match=r"b\.jsonl:11 : JSON invalide"):
+        list(read_offres(folder, workers=2))

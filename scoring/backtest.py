@@ -94,21 +94,37 @@ def candidates(
         }
     )
     prior_col = "coalesce(pr.expected_hires, 0.0) AS prior," if with_prior else ""
-    prior_join = "LEFT JOIN _rome_alloc_prior pr USING (siret, code_rome)" if with_prior else ""
+    prior_join = (
+        "LEFT JOIN _rome_alloc_prior pr ON pr.siret = m.siret AND pr.code_rome = m.code_rome"
+        if with_prior
+        else ""
+    )
     con.register("_bt_etab", etab)
     try:
         return con.execute(
             f"""
-            SELECT dense_rank() OVER (ORDER BY m.siret) AS siret,  -- the SIRET order
-                   dense_rank() OVER (ORDER BY m.code_rome) AS code_rome,
-                   m.expected_hires AS model, {prior_col}
-                   CASE WHEN e.code_departement IS NOT NULL  -- no group, as pandas' NaN keys
-                        THEN dense_rank() OVER (ORDER BY e.code_departement) END
-                       AS code_departement,
+            WITH m AS (
+                SELECT m.siret, m.code_rome, m.expected_hires, e.code_departement, e.headcount
+                FROM _rome_alloc m JOIN _bt_etab e USING (siret)
+            ),
+            -- integer codes ranked on the distinct keys (a million SIRETs), not with a
+            -- window over every candidate row (tens of millions nationally)
+            sid AS (SELECT siret, row_number() OVER (ORDER BY siret) AS sid
+                    FROM (SELECT DISTINCT siret FROM m)),
+            rid AS (SELECT code_rome, row_number() OVER (ORDER BY code_rome) AS rid
+                    FROM (SELECT DISTINCT code_rome FROM m)),
+            did AS (SELECT code_departement, row_number() OVER (ORDER BY code_departement) AS did
+                    FROM (SELECT DISTINCT code_departement FROM m
+                          WHERE code_departement IS NOT NULL))
+            SELECT sid.sid AS siret, rid.rid AS code_rome, m.expected_hires AS model,
+                   {prior_col}
+                   did.did AS code_departement,  -- NULL: no group, as pandas' NaN keys
                    coalesce(l.y, 0.0) AS y, coalesce(p.past, 0.0) AS past_12m,
-                   e.headcount, 0 AS siret_only
-            FROM _rome_alloc m
-            JOIN _bt_etab e USING (siret)
+                   m.headcount, 0 AS siret_only
+            FROM m
+            JOIN sid USING (siret)
+            JOIN rid USING (code_rome)
+            LEFT JOIN did USING (code_departement)
             {prior_join}
             LEFT JOIN (SELECT siret, code_rome, sum(n) AS y FROM _rome_labels
                        WHERE code_rome IS NOT NULL GROUP BY ALL) l USING (siret, code_rome)

@@ -33,7 +33,9 @@ def fit_concentration(con: duckdb.DuckDBPyConnection, as_of: date, default: floa
     Falls back to `default` when fewer than MIN_ESTABLISHMENTS establishments have at
     least MIN_HIRES classified hires or offers (nothing to estimate from).
     """
-    rows = con.execute(
+    # own_rome is read twice: materialised once; the rows (millions nationally) are read
+    # as arrays, not as Python tuples
+    cols = con.execute(
         """
         WITH own AS (
             SELECT l.siret, o.code_rome, count(*)::DOUBLE AS n
@@ -50,7 +52,7 @@ def fit_concentration(con: duckdb.DuckDBPyConnection, as_of: date, default: floa
               AND code_rome IS NOT NULL
             GROUP BY ALL
         ),
-        own_rome AS (SELECT siret, code_rome, sum(n) AS n FROM own GROUP BY ALL),
+        own_rome AS MATERIALIZED (SELECT siret, code_rome, sum(n) AS n FROM own GROUP BY ALL),
         naf AS (
             SELECT naf_code, code_rome, share_of_naf / sum(share_of_naf) OVER (
                 PARTITION BY naf_code) AS p
@@ -69,11 +71,11 @@ def fit_concentration(con: duckdb.DuckDBPyConnection, as_of: date, default: floa
         GROUP BY et.siret HAVING count(*) >= 2
         """,
         {"t": as_of, "min_n": MIN_HIRES},
-    ).fetchall()
-    if len(rows) < MIN_ESTABLISHMENTS:
+    ).fetchnumpy()
+    if len(cols["n"]) < MIN_ESTABLISHMENTS:
         return default
-    n = np.array([r[1] for r in rows], dtype=float)
-    k = np.array([r[2] for r in rows], dtype=float)
-    ratio = np.array([r[3] for r in rows], dtype=float) / (k - 1)
+    n = np.asarray(cols["n"], dtype=float)
+    k = np.asarray(cols["k"], dtype=float)
+    ratio = np.asarray(cols["x2"], dtype=float) / (k - 1)
     best = min(W_GRID, key=lambda w: float(np.mean((ratio - (n + w) / (1 + w)) ** 2)))
     return float(best)

@@ -10,17 +10,21 @@ value becomes a quarantined row instead of a crashed run.
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pyarrow as pa
 
 from ciblage.contacts import CONTACT_COLUMNS, public_contact
+
+log = logging.getLogger(__name__)
 
 # Flat columns of one offer, named after the `offre` table (see docs/architecture.md).
 OFFRE_COLUMNS: tuple[str, ...] = (
@@ -270,6 +274,7 @@ def read_offres(path: Path, workers: int | None = None) -> Iterator[pa.RecordBat
         return
     # spawn, not fork: the parent runs DuckDB and Prefect threads
     ctx = multiprocessing.get_context("spawn")
+    yielded = 0
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         pending: deque[Future[pa.RecordBatch]] = deque()
         try:
@@ -277,14 +282,25 @@ def read_offres(path: Path, workers: int | None = None) -> Iterator[pa.RecordBat
                 pending.append(pool.submit(piece_batch, piece))
                 if len(pending) >= 2 * workers:  # bounded read-ahead
                     batch = pending.popleft().result()
+                    yielded += 1
                     if batch.num_rows:
                         yield batch
             while pending:
                 batch = pending.popleft().result()
+                yielded += 1
                 if batch.num_rows:
                     yield batch
+        except BrokenProcessPool:
+            if yielded:
+                raise
+            # workers that cannot start (a parent whose main module cannot be imported
+            # again): read on one core rather than fail the load
+            log.warning("offers: worker processes unavailable, reading on one core")
+        else:
+            return
         finally:
             pool.shutdown(cancel_futures=True)
+    yield from read_offres(path, workers=1)
 
 
 def read_offres_source(path: Path, spec: Any = None) -> Iterator[pa.RecordBatch]:

@@ -190,3 +190,39 @@ def test_worker_processes_read_the_same_rows_in_the_same_order(
     (folder / "b.jsonl").write_text("\n".join([*lines[25:35], '{"id": "B", "intitule": ']))
     with pytest.raises(OffresFormatError, match=r"b\.jsonl:11 : JSON invalide"):
         list(read_offres(folder, workers=2))
+
+
+def test_offers_are_read_on_one_core_when_workers_cannot_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parent whose main module cannot be imported again breaks a spawn pool before any
+    batch: the load goes on in one process instead of failing."""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    import ciblage.sources.offres_json as reader
+
+    class BrokenPool:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def __enter__(self) -> BrokenPool:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def submit(self, *args: object) -> Future:
+            future: Future = Future()
+            future.set_exception(BrokenProcessPool("child died"))
+            return future
+
+        def shutdown(self, **kwargs: object) -> None:
+            pass
+
+    f = tmp_path / "o.jsonl"
+    f.write_text("\n".join(json.dumps(offer(f"A{i}", "x")) for i in range(5)))
+    monkeypatch.setattr(reader, "ProcessPoolExecutor", BrokenPool)
+    monkeypatch.setattr(reader, "PARALLEL_MIN_BYTES", 0)
+    rows = [r["offre_id"] for b in read_offres(f, workers=2) for r in b.to_pylist()]
+    assert rows == [f"A{i}" for i in range(5)]

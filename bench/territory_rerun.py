@@ -52,7 +52,6 @@ PHASES = [
     ("load model", "pipelines.score", "load_model", "score flow"),
     ("territory scope", "pipelines.score", "territory_scope", "score flow"),
     ("features", "pipelines.score", "build_features", "score flow"),
-    ("stage features", "pipelines.score", "stage_features", "score flow"),
     ("prediction", "pipelines.score", "predict_to_raw", "score flow"),
     ("score tables", "pipelines.score", "write_tables", "score flow"),
     ("feature coverage", "pipelines.score", "record_feature_coverage", "score flow"),

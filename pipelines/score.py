@@ -50,7 +50,14 @@ from scoring.registry import (
     registered_model,
     training_settings_digest,
 )
-from scoring.scorer import RAW, predict_to_raw, stage_features, workers_setting, write_tables
+from scoring.scorer import (
+    FEATURES_NEW,
+    RAW,
+    predict_to_raw,
+    staged_features,
+    workers_setting,
+    write_tables,
+)
 from scoring.training import TrainResult, train
 
 log = logging.getLogger(__name__)
@@ -209,10 +216,11 @@ def score_establishments(
             con,
             settings.as_of,
             SnapshotSpec(settings.horizon_months, opts.dpae_lag_days),
-            "_features_asof",
+            FEATURES_NEW,
             territory_scope(con, settings, territory),
+            temp=False,
         )
-        n = stage_features(con, "_features_asof")
+        n = staged_features(con)
         bar.advance(1, item="caractéristiques")
         predict_to_raw(
             con,

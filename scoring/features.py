@@ -149,8 +149,12 @@ def build_features(
     spec: SnapshotSpec,
     target: str,
     scope: str = "TRUE",
+    temp: bool = True,
 ) -> None:
-    """Create temp table `target` with the features of establishments active at `as_of`."""
+    """Create table `target` with the features of establishments active at `as_of`.
+
+    `temp`: a temporary table (training snapshots); the scoring stage builds a real one,
+    read by its prediction cursors and renamed feature_etablissement, not copied twice."""
     run_sql_file(
         con,
         "feature_etablissement",
@@ -161,6 +165,7 @@ def build_features(
         ),
         target=target,
         scope=scope,
+        temp="TEMP" if temp else "",
     )
 
 

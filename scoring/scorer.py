@@ -40,9 +40,9 @@ def workers_setting(value: object) -> int:
     return max(1, int(str(value)))
 
 
-def stage_features(con: duckdb.DuckDBPyConnection, temp_table: str) -> int:
-    """Copy a snapshot built in a temp table to a real staging table (readable by cursors)."""
-    con.execute(f"CREATE OR REPLACE TABLE {FEATURES_NEW} AS SELECT * FROM {temp_table}")
+def staged_features(con: duckdb.DuckDBPyConnection) -> int:
+    """Rows of the staged features (FEATURES_NEW: a real table, so that the prediction's
+    cursors read it, built by scoring.features.build_features)."""
     row = con.execute(f"SELECT count(*) FROM {FEATURES_NEW}").fetchone()
     return int(row[0]) if row else 0
 
@@ -262,9 +262,13 @@ def write_tables(
         )
         for deps in departement_slices(con, "_score_new", min_p_hire, ROME_SLICE_ESTABLISHMENTS)
     ]
-    if whole and table_exists(con, "feature_etablissement"):
-        con.execute("DROP TABLE feature_etablissement")
-    _replace_rows(con, "feature_etablissement", FEATURES_NEW, as_of, whole, keep=1)
+    if whole:  # the staged table becomes the features (16 M rows nationally: not copied)
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DROP TABLE IF EXISTS feature_etablissement")
+        con.execute(f"ALTER TABLE {FEATURES_NEW} RENAME TO feature_etablissement")
+        con.execute("COMMIT")
+    else:
+        _replace_rows(con, "feature_etablissement", FEATURES_NEW, as_of, whole, keep=1)
     n_scores = _replace_rows(con, "score_etablissement", "_score_new", as_of, whole, keep_as_of)
     n_rome = _replace_rows(
         con,

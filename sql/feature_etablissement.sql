@@ -1,7 +1,7 @@
 -- Features of every establishment active at $as_of (T), from data strictly before T.
 --
--- Builds {{ target }} (the scoring stage copies the T snapshot into feature_etablissement;
--- training snapshots at T-6, T-12, ... stay in temporary tables). {{ scope }} is a SQL
+-- Builds {{ target }}: a table the scoring stage renames feature_etablissement (the T
+-- snapshot; {{ temp }} empty), temporary for the training snapshots at T-6, T-12, ... {{ scope }} is a SQL
 -- predicate on the establishment (alias e) that restricts the OUTPUT rows only (territory
 -- reruns): SIREN, sector and territory aggregates are always computed on the whole
 -- warehouse so that a territory rerun gives the same features as a national run.
@@ -12,7 +12,7 @@
 -- avoided with a current-state SIRENE snapshot (headcount band, NAF, head-office flag and
 -- company category of today applied to past snapshots) is documented in docs/features.md.
 -- Every feature is documented in docs/features.md.
-CREATE OR REPLACE TEMP TABLE {{ target }} AS
+CREATE OR REPLACE {{ temp }} TABLE {{ target }} AS
 WITH params AS (
     SELECT
         CAST($as_of AS DATE) AS t,

@@ -183,7 +183,7 @@ def main() -> None:
     build(con, args.rows)
     t_build = time.perf_counter() - t0
     from ciblage.config import load_settings
-    from pipelines.score import ScoringOptions
+    from scoring.options import ScoringOptions
     from scoring.scorer import workers_setting
 
     opts = ScoringOptions.from_settings(load_settings(PROJECT_ROOT / "ciblage.toml"))

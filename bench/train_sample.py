@@ -40,8 +40,9 @@ def one(config: Path, warehouse: Path, rows: int, eval_rows: int) -> dict:
     """Train once in this process and return the figures."""
     from ciblage.config import load_settings
     from ciblage.warehouse import session
-    from pipelines.score import ScoringOptions, train_on
+    from pipelines.score import train_on
     from scoring.features import detect_label_mode
+    from scoring.options import ScoringOptions
 
     settings = load_settings(str(config))
     opts = ScoringOptions.from_settings(settings)

@@ -349,8 +349,9 @@ def score_directly(cfg: Path, territory: str = "all") -> dict:
     """Run the flow's two tasks without a Prefect server (their plain functions)."""
     from ciblage.config import load_settings
     from ciblage.warehouse import session
-    from pipelines.score import ScoringOptions, score_establishments, train_model
+    from pipelines.score import score_establishments, train_model
     from scoring.features import detect_label_mode
+    from scoring.options import ScoringOptions
 
     settings = load_settings(cfg)
     opts = ScoringOptions.from_settings(settings)

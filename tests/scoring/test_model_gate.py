@@ -120,8 +120,9 @@ def test_a_model_extrapolating_at_scoring_time_falls_back_to_the_baseline(
 
     import scoring.training as training_mod
     from ciblage.config import load_settings
-    from pipelines.score import ScoringOptions, score_establishments, train_model
+    from pipelines.score import score_establishments, train_model
     from scoring import model as model_mod
+    from scoring.options import ScoringOptions
 
     # the synthetic world's back-test verdict does not matter here: let the model through
     real_gate = training_mod.evaluate_gate

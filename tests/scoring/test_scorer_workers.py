@@ -79,3 +79,32 @@ def test_per_rome_rows_built_in_slices_are_the_same_rows(
             if slice_rows == 100:
                 assert len(slices) > 1  # one slice per département
     pd.testing.assert_frame_equal(tables[0], tables[1])
+
+
+def test_a_rescored_establishment_without_new_trade_rows_loses_its_old_ones() -> None:
+    """A territory rerun replaces the per-ROME rows of every establishment it scored: one
+    whose P(hire) fell under `rome_min_p_hire` has no new rows and must not keep
+    yesterday's, while establishments outside the rerun keep theirs."""
+    from scoring.scorer import _replace_rows
+
+    day = date(2026, 11, 1)
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE score_etablissement_rome AS SELECT * FROM (VALUES "
+        "(DATE '2026-11-01', 'A', 'A1', 1.0), (DATE '2026-11-01', 'B', 'B1', 2.0), "
+        "(DATE '2026-11-01', 'C', 'C1', 3.0)) t(as_of, siret, code_rome, expected_hires)"
+    )
+    con.execute("CREATE TABLE _score_new AS SELECT * FROM (VALUES ('A'), ('B')) t(siret)")
+    con.execute("CREATE TABLE _shape AS SELECT * FROM score_etablissement_rome LIMIT 0")
+    insert = (
+        "INSERT INTO score_etablissement_rome BY NAME SELECT CAST($as_of AS DATE) AS as_of, "
+        "'A' AS siret, 'A2' AS code_rome, 5.0 AS expected_hires",
+        {"as_of": day, "unused": 1},
+    )
+    n = _replace_rows(
+        con, "score_etablissement_rome", "_shape", day, False, 3, [insert], "_score_new"
+    )
+    rows = con.execute(
+        "SELECT siret, code_rome FROM score_etablissement_rome ORDER BY siret"
+    ).fetchall()
+    assert n == 1 and rows == [("A", "A2"), ("C", "C1")]

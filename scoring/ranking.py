@@ -80,8 +80,9 @@ class RankingOptions:
     # shipped config sets a lower value; None = min_potential
     min_potential_offres: int | None = None
     # DuckDB memory limit of the ranking connection: above it, sorts and joins spill to
-    # disk instead of growing (all of France ranks within it)
-    memory_limit: str = "4GB"
+    # disk instead of growing. 4 GB ranked all of France once, and the next national
+    # night ran out of it writing the list files (the offers' list aggregates do not spill)
+    memory_limit: str = "6GB"
 
     def threshold(self, label_mode: str | None) -> int:
         if label_mode == "offres" and self.min_potential_offres is not None:
@@ -96,7 +97,7 @@ class RankingOptions:
             max_lists_per_company=int(section.get("max_lists_per_company", 5)),
             cooldown=str(section.get("cooldown", "demote")),
             last_offers=int(section.get("last_offers", 3)),
-            memory_limit=str(section.get("memory_limit", "4GB")),
+            memory_limit=str(section.get("memory_limit", "6GB")),
             min_potential=int(section.get("min_potential", 0)),
             min_potential_offres=(
                 int(section["min_potential_offres"])

@@ -9,6 +9,12 @@
 -- {{ last_offers }} are substituted: a view cannot hold prepared parameters.
 CREATE OR REPLACE TEMP VIEW target_list AS
 WITH listed AS (SELECT DISTINCT siret FROM {{ ranked }}),
+-- the listed companies' rows only, before the joins below: a join's hash table is then
+-- built on a few million rows, never on all of France's establishments or legal units
+est AS MATERIALIZED (SELECT * FROM etablissement WHERE siret IN (SELECT siret FROM listed)),
+ul AS (SELECT * FROM unite_legale WHERE siren IN (SELECT siren FROM est)),
+sc AS (SELECT siret, hiring_potential, p_hire, reasons FROM score_etablissement
+       WHERE as_of = {{ as_of }} AND siret IN (SELECT siret FROM listed)),
 offers AS (
     SELECT l.siret, o.offre_id, CAST(o.date_creation AS DATE) AS date_offre, o.intitule,
            o.code_rome, o.type_contrat, coalesce(o.entreprise_adaptee, false) AS adaptee,
@@ -84,9 +90,9 @@ SELECT
     t.in_cooldown, t.cooldown_until, t.cooldown_reason,
     {{ as_of }} AS as_of
 FROM {{ ranked }} t
-JOIN etablissement e USING (siret)
-LEFT JOIN unite_legale ul ON ul.siren = e.siren
-LEFT JOIN score_etablissement s ON s.siret = t.siret AND s.as_of = {{ as_of }}
+JOIN est e USING (siret)
+LEFT JOIN ul ON ul.siren = e.siren
+LEFT JOIN sc s ON s.siret = t.siret
 LEFT JOIN ref_naf n ON n.naf_code = e.naf_code
 LEFT JOIN ref_commune rc ON rc.code_commune = e.code_commune
 LEFT JOIN offer_stats os ON os.siret = t.siret

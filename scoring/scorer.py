@@ -186,9 +186,10 @@ def _replace_rows(
             )
         con.execute("COMMIT")
     except Exception:
-        con.execute("SET preserve_insertion_order = false")
-        con.execute("ROLLBACK")
+        con.execute("ROLLBACK")  # first: an aborted transaction refuses even a SET
         raise
+    finally:
+        con.execute("SET preserve_insertion_order = false")
     return n
 
 

@@ -108,3 +108,28 @@ def test_a_rescored_establishment_without_new_trade_rows_loses_its_old_ones() ->
         "SELECT siret, code_rome FROM score_etablissement_rome ORDER BY siret"
     ).fetchall()
     assert n == 1 and rows == [("A", "A2"), ("C", "C1")]
+
+
+def test_a_failed_slice_rolls_back_and_reports_its_own_error() -> None:
+    """A slice that fails leaves the table as it was and raises its own error (not the
+    aborted transaction's refusal of the next statement)."""
+    from scoring.scorer import _replace_rows
+
+    day = date(2026, 11, 1)
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE score_etablissement_rome AS SELECT DATE '2026-11-01' AS as_of, "
+        "'A' AS siret, 1 AS n"
+    )
+    con.execute("CREATE TABLE _shape AS SELECT * FROM score_etablissement_rome LIMIT 0")
+    bad = ("INSERT INTO score_etablissement_rome BY NAME SELECT 'x' AS n", {})
+    try:
+        _replace_rows(con, "score_etablissement_rome", "_shape", day, True, 3, [bad])
+    except duckdb.ConversionException:
+        pass
+    else:  # pragma: no cover - the insert must fail
+        raise AssertionError("the bad slice was accepted")
+    assert con.execute("SELECT siret, n FROM score_etablissement_rome").fetchall() == [("A", 1)]
+    assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchall() == [
+        (False,)
+    ]

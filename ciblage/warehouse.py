@@ -8,7 +8,7 @@ and `{{ name }}` placeholders for identifiers/paths that DuckDB cannot bind.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -66,8 +66,18 @@ def run_sql_file(
     text = sql_text(name, **templates)
     statements = [s for s in _split_statements(text) if s.strip()]
     for stmt in statements:
-        used = {k: v for k, v in (params or {}).items() if f"${k}" in stmt}
+        used = used_params(stmt, params)
         con.execute(stmt, used) if used else con.execute(stmt)
+
+
+def used_params(statement: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    """The `params` a statement names (`$key`): DuckDB refuses unused named parameters."""
+    return {k: v for k, v in (params or {}).items() if f"${k}" in statement}
+
+
+def sql_list(values: Sequence[str]) -> str:
+    """`'45', '2A'`: quoted SQL literals for an `IN (...)` (NULL when empty: matches nothing)."""
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values) or "NULL"
 
 
 def _split_statements(text: str) -> list[str]:

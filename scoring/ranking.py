@@ -31,7 +31,7 @@ from ciblage.territories import (
     configured_levels,
     read_agency_mapping,
 )
-from ciblage.warehouse import run_sql_file, table_exists
+from ciblage.warehouse import run_sql_file, sql_list, table_exists
 
 if TYPE_CHECKING:
     import polars as pl
@@ -196,10 +196,6 @@ class Partition:
     territories: int
 
 
-def _sql_list(values: tuple[str, ...]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values) or "NULL"
-
-
 # temp view of score_etablissement_rome restricted to the run's départements
 # (`scores_relation`), created by `prepare_ranking`
 SCORES_VIEW = "ranking_scores"
@@ -263,7 +259,7 @@ def scores_relation(con: duckdb.DuckDBPyConnection, territory: TerritoryFilter) 
     # rows scored before the column existed (NULL) are read too: slower, never missing
     return (
         "(SELECT * FROM score_etablissement_rome WHERE code_departement IN "
-        f"({_sql_list(deps)}) OR code_departement IS NULL)"
+        f"({sql_list(deps)}) OR code_departement IS NULL)"
     )
 
 
@@ -299,7 +295,7 @@ def rank_partition(
             "cooldown_exclude": options.cooldown == "exclude",
         },
         scope=scope,
-        deps=_sql_list(deps),
+        deps=sql_list(deps),
         cooldown="promotion_cooldown" if use_cooldown else EMPTY_COOLDOWN,
     )
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ciblage.warehouse import run_sql_file, sql_text, table_exists
+from ciblage.warehouse import run_sql_file, sql_list, sql_text, table_exists, used_params
 from scoring.calibration import p_hire_sql, potential, star_sql, stars
 from scoring.features import matrix
 from scoring.model import ScoringModel
@@ -176,8 +176,7 @@ def _replace_rows(
         n = 0
         con.execute("SET preserve_insertion_order = true")  # each insert's own order is kept
         for sql, params in inserts or [(f"INSERT INTO {table} BY NAME SELECT * FROM {source}", {})]:
-            used = {k: v for k, v in params.items() if f"${k}" in sql}
-            n += int(con.execute(sql, used).fetchall()[0][0])
+            n += int(con.execute(sql, used_params(sql, params)).fetchall()[0][0])
         con.execute("SET preserve_insertion_order = false")
         if keep > 0:
             con.execute(
@@ -215,10 +214,6 @@ def departement_slices(
         slices[-1].append(dep)
         size += n
     return slices
-
-
-def _sql_in(values: list[str]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
 def write_tables(
@@ -259,7 +254,7 @@ def write_tables(
             table,
             **shape,
             into=f"INSERT INTO {table} BY NAME",
-            slice=f"coalesce(e.code_departement, '?') IN ({_sql_in(deps)})",
+            slice=f"coalesce(e.code_departement, '?') IN ({sql_list(deps)})",
         )
         for deps in departement_slices(con, "_score_new", min_p_hire, ROME_SLICE_ESTABLISHMENTS)
     ]

@@ -277,15 +277,15 @@ def read_offres(path: Path, workers: int | None = None) -> Iterator[pa.RecordBat
     yielded = 0
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         pending: deque[Future[pa.RecordBatch]] = deque()
+        pieces = _pieces(path)
         try:
-            for piece in _pieces(path):
-                pending.append(pool.submit(piece_batch, piece))
-                if len(pending) >= 2 * workers:  # bounded read-ahead
-                    batch = pending.popleft().result()
-                    yielded += 1
-                    if batch.num_rows:
-                        yield batch
-            while pending:
+            while True:
+                for piece in pieces:  # bounded read-ahead: 2 pieces per worker
+                    pending.append(pool.submit(piece_batch, piece))
+                    if len(pending) >= 2 * workers:
+                        break
+                if not pending:
+                    break
                 batch = pending.popleft().result()
                 yielded += 1
                 if batch.num_rows:

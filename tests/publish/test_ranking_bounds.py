@@ -17,10 +17,10 @@ import pytest
 
 from ciblage.config import ConfigError
 from ciblage.territories import build_territory_commune, build_territory_scope, parse_territory
+from ciblage.warehouse import sql_list
 from scoring.ranking import (
     Partition,
     RankingOptions,
-    _sql_list,
     prepare_ranking,
     published_label_mode,
     rank_all,
@@ -292,9 +292,9 @@ def test_headcount_labels():
 
 
 def test_sql_list_quotes_each_value():
-    assert _sql_list(("45", "2A")) == "'45', '2A'"
-    assert _sql_list(("l'x",)) == "'l''x'"
-    assert _sql_list(()) == "NULL"
+    assert sql_list(("45", "2A")) == "'45', '2A'"
+    assert sql_list(("l'x",)) == "'l''x'"
+    assert sql_list(()) == "NULL"
 
 
 # ---- scores read by a rerun, partitions ------------------------------------------------

@@ -194,22 +194,41 @@ def write_snapshot(
     as_of: date,
     territory: str,
     cfg: GateConfig,
+    previous_dir: Path | None = None,
 ) -> None:
-    """Per-département counts (all départements) and per-siret potentials (run scope)."""
+    """Per-département counts (all départements) and per-siret potentials (run scope).
+
+    A territory rerun counts its own départements only and carries the others' counts
+    over from `previous_dir`'s snapshot, as it carries their lists over: those counts
+    describe the lists this run republishes unchanged, and the next run is judged against
+    them. Counting all of France again cost a national rerun 4 of its 15 seconds.
+    """
     out = run_dir / SNAPSHOT_DIR
     out.mkdir(parents=True, exist_ok=True)
     scope = scope_departements(con, run_dir, territory)
+    carried = _carried_stats(previous_dir, scope)
+    counted = ""  # the départements counted: all, or a rerun's own
+    params: list[Any] = [cfg.high_potential_min, as_of]
+    if carried is not None:
+        counted = " AND list_contains(?, e.code_departement)"
+        params.append(scope)
     base = (
         "FROM score_etablissement s JOIN etablissement e USING (siret) WHERE s.as_of = ? "
-        "AND e.code_departement IS NOT NULL"
+        f"AND e.code_departement IS NOT NULL{counted}"
     )
     stats = con.sql(
         "SELECT e.code_departement, count(*) AS n_scored, "
         f"count(*) FILTER (WHERE s.hiring_potential >= ?) AS n_high {base} GROUP BY 1",
-        params=[cfg.high_potential_min, as_of],
+        params=params,
     ).pl()
     if stats.is_empty():
         raise ValueError(f"aucun établissement noté au {as_of} dans score_etablissement")
+    stats = stats.with_columns(
+        in_scope=pl.lit(True) if scope is None else pl.col("code_departement").is_in(scope)
+    )
+    if carried is not None:
+        stats = pl.concat([stats, carried.filter(~pl.col("code_departement").is_in(scope))])
+    stats.sort("code_departement").write_parquet(out / STATS_FILE)
     # Only diffusible establishments: the snapshot sits in the run folder, and P units must
     # never appear in anything a run writes (their potential is never published anyway).
     pots_sql = (
@@ -219,15 +238,27 @@ def write_snapshot(
         "WHERE s.as_of = ? AND e.code_departement IS NOT NULL "
         "AND e.is_diffusible IS TRUE AND ul.is_diffusible IS NOT FALSE"
     )
-    params: list[Any] = [as_of]
+    pots_params: list[Any] = [as_of]
     if scope is not None:
         pots_sql += " AND list_contains(?, e.code_departement)"
-        params.append(scope)
-    pots = con.sql(pots_sql, params=params).pl()
-    stats.with_columns(
-        in_scope=pl.lit(True) if scope is None else pl.col("code_departement").is_in(scope)
-    ).write_parquet(out / STATS_FILE)
-    pots.write_parquet(out / POTENTIALS_FILE)
+        pots_params.append(scope)
+    con.sql(pots_sql, params=pots_params).pl().write_parquet(out / POTENTIALS_FILE)
+
+
+def _carried_stats(previous_dir: Path | None, scope: list[str] | None) -> pl.DataFrame | None:
+    """The previous snapshot's counts, when this run counts only its `scope` (a rerun)."""
+    if scope is None or previous_dir is None:
+        return None
+    path = previous_dir / SNAPSHOT_DIR / STATS_FILE
+    if not path.is_file():
+        return None
+    prev = pl.read_parquet(path)
+    return prev.select(
+        "code_departement",
+        pl.col("n_scored").cast(pl.Int64),
+        pl.col("n_high").cast(pl.Int64),
+        in_scope=pl.lit(False),
+    )
 
 
 # ---- evaluation --------------------------------------------------------------------------

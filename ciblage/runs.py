@@ -197,7 +197,7 @@ def publish_run(
         con = connect(settings.warehouse)
         try:
             try:
-                write_snapshot(con, run_dir, settings.as_of, territory, cfg)
+                write_snapshot(con, run_dir, settings.as_of, territory, cfg, previous_dir)
             except Exception as exc:  # missing scores: the run is not publishable, say why
                 snapshot_error = f"{type(exc).__name__}: {exc}"
             report.stale_sources = run_source_notices(settings, run_dir, con)

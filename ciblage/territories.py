@@ -147,6 +147,19 @@ def configured_levels(settings: Settings) -> tuple[str, ...]:
     return levels
 
 
+def commune_counts(con: duckdb.DuckDBPyConnection) -> str:
+    """Relation of establishments per (commune, département): the table the SIRENE load
+    builds (sql/etablissement_commune.sql), or the same figures computed from
+    `etablissement` on a warehouse loaded before that table existed."""
+    if table_exists(con, "etablissement_commune"):
+        return "etablissement_commune"
+    return (
+        "(SELECT code_commune, code_departement, count(*) AS n_etablissements, "
+        "count(*) FILTER (WHERE etat_administratif = 'A') AS n_actifs "
+        "FROM etablissement GROUP BY ALL)"
+    )
+
+
 def build_territory_commune(
     con: duckdb.DuckDBPyConnection, mapping: list[AgencyRow] | None
 ) -> None:
@@ -156,14 +169,15 @@ def build_territory_commune(
     (from the establishment), so an outdated COG never drops a company from its
     département list.
     """
+    counts = commune_counts(con)
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE territory_commune AS
         WITH communes AS (
             SELECT code_commune, code_departement, code_bassin FROM ref_commune
             UNION ALL
-            SELECT DISTINCT e.code_commune, e.code_departement, NULL
-            FROM etablissement e
+            SELECT e.code_commune, e.code_departement, NULL
+            FROM {counts} e
             WHERE e.code_commune IS NOT NULL AND e.code_departement IS NOT NULL
               AND e.code_commune NOT IN (SELECT code_commune FROM ref_commune)
         )
@@ -206,8 +220,7 @@ def name_bassins_by_communes(con: duckdb.DuckDBPyConnection) -> None:
     its département(s); bassins with a real name in ref_bassin keep it.
     """
     weight = (
-        "SELECT code_commune, count(*) AS n FROM etablissement "
-        "WHERE etat_administratif = 'A' GROUP BY code_commune"
+        f"SELECT code_commune, sum(n_actifs) AS n FROM {commune_counts(con)} GROUP BY code_commune"
         if table_exists(con, "etablissement")
         else "SELECT NULL::VARCHAR AS code_commune, 0 AS n WHERE false"
     )

@@ -28,6 +28,7 @@ from ciblage.territories import (
     agency_mapping_path,
     build_territory_commune,
     build_territory_scope,
+    commune_counts,
     configured_levels,
     read_agency_mapping,
 )
@@ -253,7 +254,7 @@ def scores_relation(con: duckdb.DuckDBPyConnection, territory: TerritoryFilter) 
         r[0]
         for r in con.execute(
             "SELECT DISTINCT coalesce(e.code_departement, '?') FROM territory_scope ts "
-            "JOIN etablissement e USING (code_commune) ORDER BY 1"
+            f"JOIN {commune_counts(con)} e USING (code_commune) ORDER BY 1"
         ).fetchall()
     )
     # rows scored before the column existed (NULL) are read too: slower, never missing

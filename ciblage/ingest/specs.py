@@ -225,7 +225,7 @@ SIRENE_UNITE_LEGALE = SourceSpec(
 _ETAB_COMMUNE = "codeCommuneEtablissement"
 SIRENE_ETABLISSEMENT = SourceSpec(
     name="sirene_etablissement",
-    tables=("etablissement",),
+    tables=("etablissement", "etablissement_commune"),
     columns=(
         "siren",
         "nic",

@@ -512,6 +512,29 @@ def test_snapshot_of_a_territory_run(tmp_path: Path) -> None:
     assert set(pots["code_departement"]) == {"45"} and pots.height == 3
 
 
+def test_territory_run_carries_the_other_counts_over(tmp_path: Path) -> None:
+    """A rerun counts its départements again and keeps the published counts of the others
+    (the lists it carries over), without counting all of France."""
+    con = _warehouse()
+    previous, rerun = tmp_path / "previous", tmp_path / "rerun"
+    (previous / SNAPSHOT_DIR).mkdir(parents=True)
+    pl.DataFrame(
+        {"code_departement": ["18", "45", "2A"], "n_scored": [7, 9, 4], "n_high": [1, 2, 0]},
+        schema_overrides={"n_scored": pl.Int64, "n_high": pl.Int64},
+    ).with_columns(in_scope=pl.lit(True)).write_parquet(previous / SNAPSHOT_DIR / STATS_FILE)
+    con.execute("DELETE FROM score_etablissement WHERE siret LIKE '18%'")  # never read again
+    write_snapshot(con, rerun, AS_OF, "dep:45", GateConfig(high_potential_min=71), previous)
+    stats = pl.read_parquet(rerun / SNAPSHOT_DIR / STATS_FILE)
+    assert stats.rows() == [("18", 7, 1, False), ("2A", 4, 0, False), ("45", 5, 3, True)]
+    assert stats.schema == pl.read_parquet(tmp_path / "previous" / SNAPSHOT_DIR / STATS_FILE).schema
+    pots = pl.read_parquet(rerun / SNAPSHOT_DIR / POTENTIALS_FILE)
+    assert set(pots["code_departement"]) == {"45"} and pots.height == 3
+    # a nightly (all of France) counts everything, whatever the previous snapshot says
+    write_snapshot(_warehouse(), rerun, AS_OF, "all", GateConfig(high_potential_min=71), previous)
+    stats = pl.read_parquet(rerun / SNAPSHOT_DIR / STATS_FILE)
+    assert stats.rows() == [("18", 1, 0, True), ("45", 5, 3, True)]
+
+
 def test_scope_of_agency_and_bassin_runs(tmp_path: Path) -> None:
     con = _warehouse()
     assert scope_departements(con, tmp_path, "all") is None

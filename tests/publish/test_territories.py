@@ -92,3 +92,45 @@ def test_bassins_named_by_main_communes_and_departement():
     # most active establishments first (closed ones do not count), then the département
     assert names["2420"] == "Orléans, Saran, Ingré… (Loiret)"
     assert names["2401"] == "Chartres et environs"  # a real name is kept
+
+
+def test_territories_read_the_per_commune_counts_built_at_ingest():
+    """`etablissement_commune` (built with `etablissement`) gives the same territories as
+    scanning the establishments, which a warehouse loaded before it existed still does."""
+    from ciblage.territories import build_territory_commune, commune_counts
+    from ciblage.warehouse import run_sql_file
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE ref_commune AS SELECT * FROM (VALUES "
+        "('45234', 'Orléans', '45', '24', '2420', 47.9, 1.9), "
+        "('45285', 'Saran', '45', '24', '2420', 47.95, 1.87)) "
+        "t(code_commune, libelle, code_departement, code_region, code_bassin, latitude, longitude)"
+    )
+    con.execute(
+        "CREATE TABLE ref_bassin (code_bassin VARCHAR, libelle VARCHAR, code_departement VARCHAR)"
+    )
+    con.execute(
+        "CREATE TABLE ref_departement AS SELECT '45' AS code_departement, '24' AS code_region, "
+        "'Loiret' AS libelle"
+    )
+    con.execute(
+        "CREATE TABLE etablissement AS SELECT * FROM (VALUES ('45234', '45', 'A'), "
+        "('45285', '45', 'A'), ('45285', '45', 'A'), ('45234', '45', 'F'), "
+        "('45234', '45', 'F'), ('45234', '45', 'F'), "
+        "('45999', '45', 'A'), (NULL, NULL, 'A')) "  # 45999: not in the COG
+        "t(code_commune, code_departement, etat_administratif)"
+    )
+    assert commune_counts(con).startswith("(SELECT")
+    build_territory_commune(con, None)
+    scanned = con.execute("SELECT * FROM territory_commune ORDER BY ALL").fetchall()
+    assert ("departement", "45", "Loiret", "45999") in scanned
+    assert ("agence", "2420", "Saran, Orléans (Loiret)", "45234") in scanned  # active ones
+
+    con.execute("ALTER TABLE etablissement RENAME TO etablissement__new")
+    run_sql_file(con, "etablissement_commune")
+    con.execute("ALTER TABLE etablissement_commune__new RENAME TO etablissement_commune")
+    con.execute("CREATE TABLE etablissement AS SELECT * FROM etablissement__new LIMIT 0")
+    assert commune_counts(con) == "etablissement_commune"
+    build_territory_commune(con, None)
+    assert con.execute("SELECT * FROM territory_commune ORDER BY ALL").fetchall() == scanned

@@ -107,11 +107,12 @@ MODULES: dict[str, Module] = {
         tests=("tests/orchestration/test_gate_bounds.py",),
     ),
     "gate_snapshot": Module(
-        python=("ciblage/gates.py",),
+        python=("ciblage/gates.py", "ciblage/gate_snapshot.py"),
         names=(
             "ciblage.gates.xǁGateConfigǁ*",
-            "ciblage.gates.x_scope_departements__mutmut_*",
-            "ciblage.gates.x_write_snapshot__mutmut_*",
+            "ciblage.gate_snapshot.x_scope_departements__mutmut_*",
+            "ciblage.gate_snapshot.x_write_snapshot__mutmut_*",
+            "ciblage.gate_snapshot.x__carried_stats__mutmut_*",
             "ciblage.gates.x_add_warnings__mutmut_*",
         ),
         tests=("tests/orchestration/test_gate_bounds.py",),

@@ -7,28 +7,25 @@ scored establishments and high-potential ones within ratio bounds, mean absolute
 of hiring potential for establishments scored in both runs, share of lists whose top 10
 was replaced entirely. Every threshold is in `[gates]` of ciblage.toml.
 
-Each run folder keeps a small snapshot (`gates/territory_stats.parquet`,
-`gates/potentials.parquet`) so that the next run compares with what was *published*, not
-with the warehouse, which has been overwritten since.
+Each run folder keeps a small snapshot (`ciblage.gate_snapshot`) so that the next run
+compares with what was *published*, not with the warehouse, which has been overwritten
+since.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import polars as pl
 
 from ciblage.config import ConfigError, Settings
-from ciblage.publish.target_files import changed_files, files_sql, read_files, targets_files
+from ciblage.gate_snapshot import POTENTIALS_FILE, SNAPSHOT_DIR, STATS_FILE
+from ciblage.publish.target_files import changed_files, read_files, targets_files
 
-SNAPSHOT_DIR = "gates"
-STATS_FILE = "territory_stats.parquet"
-POTENTIALS_FILE = "potentials.parquet"
 REPORT_JSON, REPORT_MD = "run_report.json", "run_report.md"
 LIST_KEY = ["territory_level", "territory_code", "code_rome"]
 LISTS = "listes (targets/)"
@@ -164,101 +161,6 @@ def add_warnings(run_dir: Path, warnings: list[str]) -> GateReport | None:
     report.warnings = list(dict.fromkeys([*report.warnings, *warnings]))
     report.write(run_dir)
     return report
-
-
-# ---- snapshot written into every run folder ----------------------------------------------
-
-
-def scope_departements(
-    con: duckdb.DuckDBPyConnection, run_dir: Path, territory: str
-) -> list[str] | None:
-    """Départements a run covers: None for 'all', else those of the establishments it
-    listed (works alike for dep:, bassin: and agence: runs)."""
-    if territory == "all":
-        return None
-    if territory.startswith("dep:"):
-        return [territory.split(":", 1)[1]]
-    files = targets_files(run_dir)
-    if not files:
-        return []
-    rows = con.execute(
-        f"SELECT DISTINCT e.code_departement FROM {files_sql(files)} t "
-        "JOIN etablissement e USING (siret) WHERE e.code_departement IS NOT NULL"
-    ).fetchall()
-    return sorted(r[0] for r in rows)
-
-
-def write_snapshot(
-    con: duckdb.DuckDBPyConnection,
-    run_dir: Path,
-    as_of: date,
-    territory: str,
-    cfg: GateConfig,
-    previous_dir: Path | None = None,
-) -> None:
-    """Per-département counts (all départements) and per-siret potentials (run scope).
-
-    A territory rerun counts its own départements only and carries the others' counts
-    over from `previous_dir`'s snapshot, as it carries their lists over: those counts
-    describe the lists this run republishes unchanged, and the next run is judged against
-    them. Counting all of France again cost a national rerun 4 of its 15 seconds.
-    """
-    out = run_dir / SNAPSHOT_DIR
-    out.mkdir(parents=True, exist_ok=True)
-    scope = scope_departements(con, run_dir, territory)
-    carried = _carried_stats(previous_dir, scope)
-    counted = ""  # the départements counted: all, or a rerun's own
-    params: list[Any] = [cfg.high_potential_min, as_of]
-    if carried is not None:
-        counted = " AND list_contains(?, e.code_departement)"
-        params.append(scope)
-    base = (
-        "FROM score_etablissement s JOIN etablissement e USING (siret) WHERE s.as_of = ? "
-        f"AND e.code_departement IS NOT NULL{counted}"
-    )
-    stats = con.sql(
-        "SELECT e.code_departement, count(*) AS n_scored, "
-        f"count(*) FILTER (WHERE s.hiring_potential >= ?) AS n_high {base} GROUP BY 1",
-        params=params,
-    ).pl()
-    if stats.is_empty():
-        raise ValueError(f"aucun établissement noté au {as_of} dans score_etablissement")
-    stats = stats.with_columns(
-        in_scope=pl.lit(True) if scope is None else pl.col("code_departement").is_in(scope)
-    )
-    if carried is not None:
-        stats = pl.concat([stats, carried.filter(~pl.col("code_departement").is_in(scope))])
-    stats.sort("code_departement").write_parquet(out / STATS_FILE)
-    # Only diffusible establishments: the snapshot sits in the run folder, and P units must
-    # never appear in anything a run writes (their potential is never published anyway).
-    pots_sql = (
-        "SELECT s.siret, e.code_departement, s.hiring_potential "
-        "FROM score_etablissement s JOIN etablissement e USING (siret) "
-        "LEFT JOIN unite_legale ul ON ul.siren = e.siren "
-        "WHERE s.as_of = ? AND e.code_departement IS NOT NULL "
-        "AND e.is_diffusible IS TRUE AND ul.is_diffusible IS NOT FALSE"
-    )
-    pots_params: list[Any] = [as_of]
-    if scope is not None:
-        pots_sql += " AND list_contains(?, e.code_departement)"
-        pots_params.append(scope)
-    con.sql(pots_sql, params=pots_params).pl().write_parquet(out / POTENTIALS_FILE)
-
-
-def _carried_stats(previous_dir: Path | None, scope: list[str] | None) -> pl.DataFrame | None:
-    """The previous snapshot's counts, when this run counts only its `scope` (a rerun)."""
-    if scope is None or previous_dir is None:
-        return None
-    path = previous_dir / SNAPSHOT_DIR / STATS_FILE
-    if not path.is_file():
-        return None
-    prev = pl.read_parquet(path)
-    return prev.select(
-        "code_departement",
-        pl.col("n_scored").cast(pl.Int64),
-        pl.col("n_high").cast(pl.Int64),
-        in_scope=pl.lit(False),
-    )
 
 
 # ---- evaluation --------------------------------------------------------------------------

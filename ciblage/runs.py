@@ -172,7 +172,8 @@ def publish_run(
     successful switch.
     """
     from ciblage.freshness import run_source_notices
-    from ciblage.gates import GateCheck, GateConfig, GateReport, evaluate, write_snapshot
+    from ciblage.gate_snapshot import write_snapshot
+    from ciblage.gates import GateCheck, GateConfig, GateReport, evaluate
     from ciblage.ledger import BLOCKED, COMPLETED, ledger_step
     from ciblage.warehouse import connect
 

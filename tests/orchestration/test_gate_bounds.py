@@ -1,7 +1,7 @@
 """Every publication gate at its bounds: refused just past, accepted just inside, both ways.
 
 Fast (no flow; an in-memory warehouse for the snapshot): each test writes the two run
-folders' snapshots the way `ciblage.gates.write_snapshot` does and calls
+folders' snapshots the way `ciblage.gate_snapshot.write_snapshot` does and calls
 `ciblage.gates.evaluate`, the function `publish_run` judges a run with.
 """
 
@@ -16,18 +16,14 @@ import polars as pl
 import pytest
 
 from ciblage.config import ConfigError, load_settings
-from ciblage.gates import (
+from ciblage.gate_snapshot import (
     POTENTIALS_FILE,
     SNAPSHOT_DIR,
     STATS_FILE,
-    GateCheck,
-    GateConfig,
-    GateReport,
-    add_warnings,
-    evaluate,
     scope_departements,
     write_snapshot,
 )
+from ciblage.gates import GateCheck, GateConfig, GateReport, add_warnings, evaluate
 from ciblage.publish.target_files import TARGETS_DIR
 
 # one list file of the partitioned layout (ciblage/publish/target_files.py)

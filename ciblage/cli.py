@@ -1,4 +1,6 @@
-"""The `ciblage` command line.
+"""The `ciblage` command line: the pipeline's commands (sample, ingest, score, publish,
+run, rerun); the tools' commands are in `ciblage.cli_tools`, the app and shared options
+in `ciblage.cli_app`.
 
 Heavy imports (prefect, sklearn, great_expectations) happen inside each command so that
 `ciblage --help` and `ciblage match` start fast.
@@ -16,85 +18,18 @@ from typing import Annotated, Any
 
 import typer
 
-import pipelines  # noqa: F401  (offline Prefect defaults, set before any flow runs)
-from ciblage.cli_errors import DEBUG, exit_now, french, friendly, last_words, preflight
-from ciblage.cli_usage import FrenchCommand, FrenchGroup
+from ciblage.cli_app import (
+    AsOfOpt,
+    ConfigOpt,
+    RetrainOpt,
+    SourcesOpt,
+    TerritoryOpt,
+    app,
+    config_arg,
+)
+from ciblage.cli_errors import DEBUG, exit_now, friendly, last_words, preflight
+from ciblage.cli_usage import FrenchCommand
 from ciblage.prefect_api import start_early, wait_ready
-
-app = typer.Typer(
-    cls=FrenchGroup,
-    help="ciblage : les établissements les plus susceptibles de recruter, par territoire et "
-    "par métier ROME.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-    epilog="Codes de sortie : 0 publié (ou terminé), 1 échec / non publié, 2 erreur dans la "
-    "ligne de commande ou la configuration (rien n'a tourné), 3 publié avec avertissements "
-    "(données dégradées). `ciblage --debug COMMANDE` montre la trace d'une erreur.",
-)
-promotions_app = typer.Typer(
-    cls=FrenchGroup, help="Suivi des promotions (registre).", no_args_is_help=True
-)
-app.add_typer(promotions_app, name="promotions")
-
-
-@app.callback()
-def _main(
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Montrer la trace d'une erreur au lieu d'une ligne.")
-    ] = False,
-    verbose: Annotated[
-        bool,
-        typer.Option(
-            "--verbose",
-            "-v",
-            help="Afficher les journaux de Prefect (sinon : lignes de ciblage et progression).",
-        ),
-    ] = False,
-) -> None:
-    """Options communes (les codes de sortie sont en fin de `ciblage --help`)."""
-    from ciblage.terminal import setup
-
-    DEBUG["on"] = debug
-    setup(verbose or debug)  # before any command imports Prefect
-
-
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="Chemin de ciblage.toml (défaut : $CIBLAGE_CONFIG ou ./ciblage.toml).",
-    ),
-]
-AsOfOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--as-of", help="Date de référence AAAA-MM-JJ (défaut : configuration, sinon aujourd'hui)."
-    ),
-]
-TerritoryOpt = Annotated[
-    str,
-    typer.Option(
-        "--territory",
-        "-t",
-        help="'all', ou dep:<code>, bassin:<code>, agence:<code> (ex. dep:45).",
-    ),
-]
-SourcesOpt = Annotated[
-    list[str] | None, typer.Option("--source", "-s", help="Seulement ces sources (répétable).")
-]
-RetrainOpt = Annotated[
-    bool,
-    typer.Option(
-        "--retrain",
-        help="Réentraîner le modèle même si un modèle récent (retrain_days, section "
-        "scoring) peut servir.",
-    ),
-]
-
-
-def _cfg(config: Path | None) -> str | None:
-    return str(config) if config else None
 
 
 def _server_early() -> None:
@@ -139,7 +74,7 @@ def ingest(config: ConfigOpt = None, source: SourcesOpt = None, as_of: AsOfOpt =
     from pipelines.ingest import ingest_flow  # Prefect: only once the inputs are checked
 
     wait_ready()
-    result = ingest_flow(config=_cfg(config), sources=source, as_of=as_of, progress=True)
+    result = ingest_flow(config=config_arg(config), sources=source, as_of=as_of, progress=True)
     table = Table(title=f"ingest {result['run_id']}")
     for col in ("source", "statut", "lues", "chargées", "quarantaine", "secondes"):
         table.add_column(col, justify="left" if col in ("source", "statut") else "right")
@@ -185,7 +120,7 @@ def score(
 
     wait_ready()
     res = score_flow(
-        config=_cfg(config),
+        config=config_arg(config),
         as_of=as_of,
         horizon_months=horizon,
         territory=territory,
@@ -226,7 +161,7 @@ def publish(
     from pipelines.publish import publish_flow
 
     wait_ready()
-    res = publish_flow(config=_cfg(config), as_of=as_of, territory=territory, top_n=top)
+    res = publish_flow(config=config_arg(config), as_of=as_of, territory=territory, top_n=top)
     state = {True: "publiées", False: "NON publiées (voir run_report.md)", None: "écrites"}
     typer.echo(
         f"{res['lists']} listes, {res['rows']} lignes, {res['agencies']} agences, scores au "
@@ -258,7 +193,7 @@ def run(
 
     _finish_run(
         lambda: nightly_flow(
-            config=_cfg(config),
+            config=config_arg(config),
             as_of=as_of,
             territory=territory,
             sources=source,
@@ -317,173 +252,18 @@ def rerun(
 
     _finish_run(
         lambda: territory_rerun_flow(
-            territory=territory, config=_cfg(config), as_of=as_of, top_n=top, horizon_months=horizon
+            territory=territory,
+            config=config_arg(config),
+            as_of=as_of,
+            top_n=top,
+            horizon_months=horizon,
         )
     )
 
 
-@app.command(cls=FrenchCommand)
-@friendly
-def status(
-    config: ConfigOpt = None,
-    last: Annotated[int, typer.Option(help="Nombre de runs à montrer.")] = 10,
-    wide: Annotated[
-        bool, typer.Option("--wide", help="Identifiants de run complets (sinon : courts).")
-    ] = False,
-) -> None:
-    """Derniers runs : paramètres, lignes par étape, durées, qualité des données, publication.
-
-    Chaque run est titré par un identifiant court (le plus court préfixe qu'aucun autre run
-    ne partage), accepté par toute commande qui prend un identifiant de run ; --wide montre
-    les identifiants complets."""
-    from ciblage.status import show_status
-
-    show_status(config=_cfg(config), last=last, wide=wide)
-
-
-@app.command(cls=FrenchCommand)
-@french
-def match(
-    rome: Annotated[str, typer.Option(help="Code ROME (M1607) ou intitulé (« secrétaire »).")],
-    commune: Annotated[
-        str,
-        typer.Option(
-            help="Commune du demandeur d'emploi : code INSEE, code postal ou nom (« Orléans »)."
-        ),
-    ],
-    rayon: Annotated[float, typer.Option(help="Rayon de recherche en km.")] = 20.0,
-    rqth: Annotated[bool, typer.Option(help="Travailleur handicapé reconnu (RQTH).")] = False,
-    rsa: Annotated[bool, typer.Option(help="Bénéficiaire du RSA.")] = False,
-    age: Annotated[int | None, typer.Option(help="Âge du demandeur d'emploi.")] = None,
-    qpv: Annotated[bool, typer.Option(help="Habite un quartier prioritaire (QPV).")] = False,
-    mois_chomage: Annotated[
-        int | None,
-        typer.Option("--mois-chomage", help="Mois d'inscription comme demandeur d'emploi."),
-    ] = None,
-    n: Annotated[int, typer.Option(help="Nombre d'entreprises.")] = 5,
-    out: Annotated[Path | None, typer.Option(help="Dossier des fichiers XLSX/HTML.")] = None,
-    config: ConfigOpt = None,
-) -> None:
-    """Les meilleures entreprises pour un profil, leur fiche et les aides qui s'appliquent."""
-    from ciblage.matching import run_match_cli
-
-    run_match_cli(
-        config=_cfg(config),
-        rome=rome,
-        commune=commune,
-        rayon_km=rayon,
-        rqth=rqth,
-        rsa=rsa,
-        age=age,
-        qpv=qpv,
-        months_unemployed=mois_chomage,
-        n=n,
-        out=out,
-    )
-
-
-@promotions_app.command("import", cls=FrenchCommand)
-@french
-def promotions_import(
-    file: Annotated[Path, typer.Argument(help="CSV ou XLSX rempli par une agence.")],
-    config: ConfigOpt = None,
-) -> None:
-    """Importer promotions et suites (idempotent ; les corrections gardent l'historique)."""
-    from ciblage.followup.ledger import import_promotions_cli
-
-    import_promotions_cli(config=_cfg(config), path=file)
-
-
-@app.command("fetch-offres", cls=FrenchCommand)
-@friendly
-def fetch_offres_cmd(
-    config: ConfigOpt = None,
-    departement: Annotated[
-        list[str] | None,
-        typer.Option("--departement", "-d", help="Département (répétable ; défaut : config)."),
-    ] = None,
-    days: Annotated[
-        int | None, typer.Option(help="Offres créées ces N derniers jours (défaut : config).")
-    ] = None,
-) -> None:
-    """Collecter les offres de l'API Offres d'emploi v2 dans <raw>/offres/<date>/.
-
-    La progression par département passe par `ciblage.progress` (barre dans un terminal,
-    les mêmes lignes dans les journaux), comme chaque étape."""
-    from ciblage.config import load_settings
-    from ciblage.outcome import EXIT_NOT_PUBLISHED
-    from ciblage.progress import fmt_count
-    from ciblage.sources.offres_api import OffresApiError, fetch_offres
-
-    settings = load_settings(_cfg(config))
-    try:
-        report = fetch_offres(settings.section("offres_api"), settings.raw_dir, departement, days)
-    except OffresApiError as exc:  # credentials, département list, API refusal: one line
-        if DEBUG["on"]:
-            raise
-        typer.echo(f"erreur : {' '.join(str(exc).split())}", err=True)
-        raise typer.Exit(EXIT_NOT_PUBLISHED) from None
-    folder = report.files[0].parent if report.files else settings.raw_dir / "offres"
-    typer.echo(
-        f"{fmt_count(report.offers)} offres en {len(report.files)} pages dans {folder} "
-        f"({report.requests} requêtes, {report.retries} nouvelles tentatives, "
-        f"{report.window_splits} fenêtres découpées)"
-    )
-    for dep, start, end, total in report.truncated:
-        typer.echo(
-            f"attention : {dep} {start}..{end} : {fmt_count(total)} offres, seules les "
-            "1 150 premières sont accessibles"
-        )
-
-
-@app.command("quality-report", cls=FrenchCommand)
-@friendly
-def quality_report_cmd(
-    config: ConfigOpt = None,
-    run: Annotated[
-        str | None,
-        typer.Option(
-            "--run",
-            help="Identifiant de run, ou l'identifiant court de `ciblage status` (tout préfixe "
-            "non ambigu) ; défaut : le dernier run contrôlé.",
-        ),
-    ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Fichier HTML (défaut : <output>/quality/<run>.html)."),
-    ] = None,
-) -> None:
-    """Écrire le rapport de qualité des données d'un run d'ingestion (contrôles, quarantaine)."""
-    from ciblage.config import load_settings
-    from ciblage.preflight import UsageError
-    from ciblage.quality.report import (
-        latest_quality_run,
-        recent_quality_runs,
-        render_quality_report,
-    )
-    from ciblage.run_ids import known_run_ids, resolve_run_id, short_ids
-    from ciblage.warehouse import session
-
-    settings = load_settings(_cfg(config))
-    if not settings.warehouse.is_file():
-        raise UsageError(f"pas d'entrepôt à {settings.warehouse} : lancez d'abord `ciblage ingest`")
-    with session(settings.warehouse, read_only=True) as con:
-        known = known_run_ids(con)
-        run_id = resolve_run_id(run, known) if run else latest_quality_run(con)
-        if not run_id:
-            raise UsageError("aucun résultat de qualité des données dans l'entrepôt")
-        if not recent_quality_runs(con, run_id):
-            shorts = short_ids(known)
-            recent = ", ".join(shorts.get(r, r) for r in recent_quality_runs(con, last=5))
-            recent = recent or "aucun"
-            raise UsageError(
-                f"--run {run_id} : aucun résultat de qualité des données ; runs récents : {recent}"
-            )
-        path = render_quality_report(
-            con, run_id, out or settings.output / "quality" / f"{run_id}.html"
-        )
-    typer.echo(f"rapport de qualité des données du run {run_id} : {path}")
-
+# The tools' commands register after the pipeline's: `ciblage --help` lists them in
+# this order.
+from ciblage import cli_tools  # noqa: E402, F401
 
 if __name__ == "__main__":
     app()

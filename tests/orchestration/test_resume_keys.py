@@ -53,7 +53,7 @@ def test_dask_runner_from_config(tmp_path: Path) -> None:
     from prefect.task_runners import ProcessPoolTaskRunner
     from prefect_dask import DaskTaskRunner
 
-    from pipelines.nightly import publish_task_runner
+    from pipelines.task_runners import publish_task_runner
 
     cfg = tmp_path / "ciblage.toml"
     cfg.write_text("[runs]\nkeep = 5\npublish_processes = 1\n")

@@ -54,7 +54,7 @@ class ScoringOptions:
             keep_as_of=int(s.get("keep_as_of", 3)),
             label_mode=s.get("label_mode") or None,
             predict_workers=workers_setting(s.get("predict_workers", "auto")),
-            memory_limit=str(s.get("memory_limit", "6GB")),
+            memory_limit=str(s.get("memory_limit", cls.memory_limit)),
             retrain_days=int(s.get("retrain_days", 7)),
             settings_digest=training_settings_digest(s, settings.horizon_months),
         )

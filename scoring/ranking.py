@@ -98,7 +98,7 @@ class RankingOptions:
             max_lists_per_company=int(section.get("max_lists_per_company", 5)),
             cooldown=str(section.get("cooldown", "demote")),
             last_offers=int(section.get("last_offers", 3)),
-            memory_limit=str(section.get("memory_limit", "6GB")),
+            memory_limit=str(section.get("memory_limit", cls.memory_limit)),
             min_potential=int(section.get("min_potential", 0)),
             min_potential_offres=(
                 int(section["min_potential_offres"])

@@ -177,7 +177,6 @@ def _replace_rows(
         con.execute("SET preserve_insertion_order = true")  # each insert's own order is kept
         for sql, params in inserts or [(f"INSERT INTO {table} BY NAME SELECT * FROM {source}", {})]:
             n += int(con.execute(sql, used_params(sql, params)).fetchall()[0][0])
-        con.execute("SET preserve_insertion_order = false")
         if keep > 0:
             con.execute(
                 f"""DELETE FROM {table} WHERE as_of NOT IN (
@@ -185,9 +184,9 @@ def _replace_rows(
             )
         con.execute("COMMIT")
     except Exception:
-        con.execute("ROLLBACK")  # first: an aborted transaction refuses even a SET
+        con.execute("ROLLBACK")
         raise
-    finally:
+    finally:  # after COMMIT or ROLLBACK: an aborted transaction refuses even a SET
         con.execute("SET preserve_insertion_order = false")
     return n
 

@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from ciblage.publish.target_files import files_sql, targets_files
+from ciblage.warehouse import sql_list
 
 if TYPE_CHECKING:
     from ciblage.gates import GateConfig
@@ -63,11 +64,10 @@ def write_snapshot(
     out.mkdir(parents=True, exist_ok=True)
     scope = scope_departements(con, run_dir, territory)
     carried = _carried_stats(previous_dir, scope)
-    counted = ""  # the départements counted: all, or a rerun's own
+    # the départements counted: all, or a rerun's own (a literal list: etablissement is
+    # stored sorted by département, so the scan skips the others' row groups)
+    counted = "" if carried is None else f" AND e.code_departement IN ({sql_list(scope)})"
     params: list[Any] = [cfg.high_potential_min, as_of]
-    if carried is not None:
-        counted = " AND list_contains(?, e.code_departement)"
-        params.append(scope)
     base = (
         "FROM score_etablissement s JOIN etablissement e USING (siret) WHERE s.as_of = ? "
         f"AND e.code_departement IS NOT NULL{counted}"
@@ -94,11 +94,9 @@ def write_snapshot(
         "WHERE s.as_of = ? AND e.code_departement IS NOT NULL "
         "AND e.is_diffusible IS TRUE AND ul.is_diffusible IS NOT FALSE"
     )
-    pots_params: list[Any] = [as_of]
     if scope is not None:
-        pots_sql += " AND list_contains(?, e.code_departement)"
-        pots_params.append(scope)
-    con.sql(pots_sql, params=pots_params).pl().write_parquet(out / POTENTIALS_FILE)
+        pots_sql += f" AND e.code_departement IN ({sql_list(scope)})"
+    con.sql(pots_sql, params=[as_of]).pl().write_parquet(out / POTENTIALS_FILE)
 
 
 def _carried_stats(previous_dir: Path | None, scope: list[str] | None) -> pl.DataFrame | None:

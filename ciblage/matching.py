@@ -113,7 +113,7 @@ def match_profile(
         as_of = resolve_as_of(con, as_of or date.today(), explicit=False)
     except RuntimeError as exc:
         raise MatchError(str(exc)) from exc
-    run_sql_file(con, "eligible_etablissement")
+    run_sql_file(con, "eligible_etablissement", etablissement="etablissement")
     search = Search(con, lat, lon, as_of, commune, commune_label, min_potential)
     search.rank(code_rome, float(rayon_km), n)
     build_target_list(con, "match_rank", as_of, last_offers=3)

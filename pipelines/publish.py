@@ -52,6 +52,7 @@ from ciblage.runs import (
 from ciblage.territories import TerritoryFilter, parse_territory
 from ciblage.warehouse import connect
 from scoring.ranking import (
+    ESTABLISHMENTS_VIEW,
     SCORES_VIEW,
     RankingOptions,
     build_target_list,
@@ -129,7 +130,7 @@ def rank(
         parts = prepare_ranking(con, settings, as_of, flt, opts)
         with progress.stage("classement", total=len(parts), unit="partitions") as bar:
             rank_all(con, parts, as_of, opts, on_partition=lambda p: bar.advance(1, item=p.key))
-        build_target_list(con, "target_rank", as_of, opts.last_offers)
+        build_target_list(con, "target_rank", as_of, opts.last_offers, ESTABLISHMENTS_VIEW)
         rerun = flt.level is not None and previous is not None
         carry = previous if rerun and previous != run_dir.resolve() else None
         written = written_files(run_dir, copy_targets(con, run_dir, carry_from=carry))

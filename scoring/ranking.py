@@ -164,12 +164,17 @@ TRANCHES = "tranche_label"
 
 
 def build_target_list(
-    con: duckdb.DuckDBPyConnection, ranked: str, as_of: date, last_offers: int
+    con: duckdb.DuckDBPyConnection,
+    ranked: str,
+    as_of: date,
+    last_offers: int,
+    etablissement: str = "etablissement",
 ) -> None:
     """Temp view target_list: the ranked temp table `ranked` with every company field.
 
     A view, so that the publish stage streams it into the list files (COPY) and a
-    profile match reads its few rows, without materialising every list.
+    profile match reads its few rows, without materialising every list. `etablissement`:
+    the establishments relation to read the companies from (a rerun's départements).
     """
     has_offers = table_exists(con, "offre") and table_exists(con, "offre_siret_link")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {TRANCHES} (code VARCHAR, label VARCHAR)")
@@ -178,6 +183,7 @@ def build_target_list(
         con,
         "target_list",
         ranked=ranked,
+        etablissement=etablissement,
         as_of=f"DATE '{as_of.isoformat()}'",
         last_offers=int(last_offers),
         offers=offers_relation(con) if has_offers else _EMPTY_OFFERS,
@@ -197,9 +203,12 @@ class Partition:
     territories: int
 
 
-# temp view of score_etablissement_rome restricted to the run's départements
-# (`scores_relation`), created by `prepare_ranking`
+# temp views of score_etablissement_rome and etablissement restricted to the run's
+# départements (`scores_relation`, `establishments_relation`), created by
+# `prepare_ranking`: both tables are stored sorted by département, so a territory rerun
+# reads its own row groups only
 SCORES_VIEW = "ranking_scores"
+ESTABLISHMENTS_VIEW = "ranking_etablissement"
 
 
 def prepare_ranking(
@@ -210,17 +219,23 @@ def prepare_ranking(
     options: RankingOptions,
 ) -> list[Partition]:
     """Territories in scope, candidates, and the partitions to rank one at a time; leaves
-    temp view `SCORES_VIEW` for what else reads the run's per-ROME scores."""
+    temp views `SCORES_VIEW` and `ESTABLISHMENTS_VIEW` for what else reads the run's
+    per-ROME scores and establishments (the lists' company fields, the fiches)."""
     mapping_file = agency_mapping_path(settings)
     mapping = read_agency_mapping(mapping_file) if mapping_file else None
     build_territory_commune(con, mapping)
     build_territory_scope(con, territory, configured_levels(settings))
-    # the per-ROME scores the run reads, named once for the candidates and the fiches
+    # the per-ROME scores and the establishments the run reads, named once for the
+    # candidates, the list rows and the fiches
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {SCORES_VIEW} AS SELECT * FROM "
         f"{scores_relation(con, territory)}"
     )
-    run_sql_file(con, "eligible_etablissement")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {ESTABLISHMENTS_VIEW} AS SELECT * FROM "
+        f"{establishments_relation(con, territory)}"
+    )
+    run_sql_file(con, "eligible_etablissement", etablissement=ESTABLISHMENTS_VIEW)
     run_sql_file(
         con,
         "target_candidate",
@@ -248,19 +263,43 @@ def scores_relation(con: duckdb.DuckDBPyConnection, territory: TerritoryFilter) 
             "'score_etablissement_rome' AND NOT internal"
         ).fetchall()
     }
-    if territory.level is None or "code_departement" not in cols:
+    deps = run_departements(con, territory)
+    if deps is None or "code_departement" not in cols:
         return "score_etablissement_rome"
-    deps = tuple(
+    # rows scored before the column existed (NULL) are read too: slower, never missing
+    return _in_departements("score_etablissement_rome", deps)
+
+
+def establishments_relation(con: duckdb.DuckDBPyConnection, territory: TerritoryFilter) -> str:
+    """etablissement, read for a rerun's départements only (sql/etablissement.sql stores
+    it sorted by département). Establishments without a département are kept: the
+    candidates file them under '?' when their commune is in scope."""
+    deps = run_departements(con, territory)
+    return "etablissement" if deps is None else _in_departements("etablissement", deps)
+
+
+def run_departements(
+    con: duckdb.DuckDBPyConnection, territory: TerritoryFilter
+) -> tuple[str, ...] | None:
+    """Départements of the communes in territory_scope ('?': establishments without
+    one), None for all of France."""
+    if territory.level is None:
+        return None
+    return tuple(
         r[0]
         for r in con.execute(
             "SELECT DISTINCT coalesce(e.code_departement, '?') FROM territory_scope ts "
             f"JOIN {commune_counts(con)} e USING (code_commune) ORDER BY 1"
         ).fetchall()
     )
-    # rows scored before the column existed (NULL) are read too: slower, never missing
+
+
+def _in_departements(table: str, deps: tuple[str, ...]) -> str:
+    """`table`'s rows of départements `deps` or without one: a literal list, so that the
+    scan skips the row groups of the others."""
     return (
-        "(SELECT * FROM score_etablissement_rome WHERE code_departement IN "
-        f"({sql_list(deps)}) OR code_departement IS NULL)"
+        f"(SELECT * FROM {table} WHERE code_departement IN ({sql_list(deps)}) "
+        "OR code_departement IS NULL)"
     )
 
 
@@ -346,7 +385,7 @@ def rank_targets(
     """
     parts = prepare_ranking(con, settings, as_of, territory, options)
     rank_all(con, parts, as_of, options, partitioned)
-    build_target_list(con, "target_rank", as_of, options.last_offers)
+    build_target_list(con, "target_rank", as_of, options.last_offers, ESTABLISHMENTS_VIEW)
     return con.sql(
         "SELECT * FROM target_list ORDER BY territory_level, territory_code, code_rome, rank"
     ).pl()

@@ -7,11 +7,13 @@
 -- columns when a deployment has none; {{ tranches }} maps INSEE headcount codes to French
 -- labels (data/reference/tranches-effectifs.json). {{ as_of }} (a DATE literal) and
 -- {{ last_offers }} are substituted: a view cannot hold prepared parameters.
+-- {{ etablissement }}: the etablissement table, or a territory run's départements of it
+-- (stored sorted by département: a rerun reads its own row groups, not all of France's).
 CREATE OR REPLACE TEMP VIEW target_list AS
 WITH listed AS (SELECT DISTINCT siret FROM {{ ranked }}),
 -- the listed companies' rows only, before the joins below: a join's hash table is then
 -- built on a few million rows, never on all of France's establishments or legal units
-est AS MATERIALIZED (SELECT * FROM etablissement WHERE siret IN (SELECT siret FROM listed)),
+est AS MATERIALIZED (SELECT * FROM {{ etablissement }} WHERE siret IN (SELECT siret FROM listed)),
 ul AS (SELECT * FROM unite_legale WHERE siren IN (SELECT siren FROM est)),
 sc AS (SELECT siret, hiring_potential, p_hire, reasons FROM score_etablissement
        WHERE as_of = {{ as_of }} AND siret IN (SELECT siret FROM listed)),

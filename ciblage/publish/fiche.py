@@ -39,10 +39,10 @@ top AS (
     GROUP BY r.siret
 ),
 siblings AS (
-    SELECT f.siret, count(o.siret) AS n
+    -- a SIRET is its SIREN + NIC (an ingest rule): no read of the listed rows themselves
+    SELECT f.siret, count(*) AS n
     FROM f
-    JOIN etablissement e USING (siret)
-    JOIN etablissement o ON o.siren = e.siren AND o.etat_administratif = 'A'
+    JOIN etablissement o ON o.siren = left(f.siret, 9) AND o.etat_administratif = 'A'
     GROUP BY f.siret
 )
 SELECT f.siret, coalesce(top.top_romes, []) AS top_romes,

@@ -94,6 +94,20 @@ def test_establishments_with_history_privacy_and_geoloc(
     assert nom == (None, None)  # natural person's name of a P unit is not stored
 
 
+def test_establishments_are_stored_sorted_by_departement(
+    tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection
+) -> None:
+    """Whatever the file's order (here 45, 45, 27, 57, ...), the table is stored sorted
+    by département: a territory rerun's scan then skips the other départements' row
+    groups."""
+    _load_all(load, tmp_path)
+    deps = [
+        r[0]
+        for r in wh.execute("SELECT code_departement FROM etablissement ORDER BY rowid").fetchall()
+    ]
+    assert deps == sorted(deps) and set(deps) == {"27", "45", "57"}
+
+
 def test_bad_rows_are_quarantined_with_reason(
     tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection
 ) -> None:

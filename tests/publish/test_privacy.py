@@ -59,7 +59,7 @@ def test_eligibility_rule() -> None:
         if ul is not None:
             con.execute("INSERT INTO unite_legale VALUES (?, ?, ?)", [siren, *ul])
         expected[siret] = eligible
-    run_sql_file(con, "eligible_etablissement")
+    run_sql_file(con, "eligible_etablissement", etablissement="etablissement")
     rows = con.execute(
         "SELECT siret, siren, naf_code, code_commune, latitude, longitude "
         "FROM eligible_etablissement ORDER BY siret"

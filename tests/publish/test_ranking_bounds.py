@@ -21,6 +21,7 @@ from ciblage.warehouse import sql_list
 from scoring.ranking import (
     Partition,
     RankingOptions,
+    establishments_relation,
     prepare_ranking,
     published_label_mode,
     rank_all,
@@ -365,6 +366,38 @@ def test_rerun_skips_other_departements_rows(tmp_path, sorted_scores_warehouse):
     )
     assert _rank(settings, "dep:28").is_empty()
     assert not _rank(settings, "all").is_empty()
+
+
+def test_rerun_reads_only_its_departements_establishments(tmp_path, sorted_scores_warehouse):
+    """A rerun reads the establishments of its départements only (and those without
+    one), a nightly the whole table; the rerun's lists are the nightly's for its
+    territories."""
+    settings = make_settings(tmp_path, sorted_scores_warehouse)
+    options = RankingOptions.from_settings(settings)
+    con = duckdb.connect(str(sorted_scores_warehouse), read_only=True)
+    read = "SELECT DISTINCT code_departement FROM ranking_etablissement"
+    try:
+        for territory, relation, deps in [
+            ("all", "etablissement", {"28", "45", None}),
+            (
+                "dep:28",
+                "(SELECT * FROM etablissement WHERE code_departement IN ('28') "
+                "OR code_departement IS NULL)",
+                {"28", None},
+            ),
+        ]:
+            prepare_ranking(con, settings, syn.AS_OF, parse_territory(territory), options)
+            assert establishments_relation(con, parse_territory(territory)) == relation
+            assert {r[0] for r in con.execute(read).fetchall()} == deps
+    finally:
+        con.close()
+    rerun = _rank(settings, "dep:28")
+    nightly = _rank(settings, "all").filter(
+        pl.struct("territory_level", "territory_code").is_in(
+            rerun.select(pl.struct("territory_level", "territory_code")).to_series().unique()
+        )
+    )
+    assert not rerun.is_empty() and rerun.equals(nightly)
 
 
 def test_partitions_report_progress_and_rows(synth_settings):

@@ -31,6 +31,7 @@ from ciblage.config import PROJECT_ROOT, write_relocated_config
 from ciblage.publish.target_files import read_targets
 from ciblage.sample.establishments import ALL_BANDS
 from ciblage.sample.world_files import add_months
+from ciblage.warehouse import run_sql_file
 
 K = 10
 MODES = ("hires_siret", "offres")
@@ -75,8 +76,7 @@ def run_pipeline(config: Path, as_of: dt.date, log: Path) -> dict[str, Any]:
 
 
 def _candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    sql = (PROJECT_ROOT / "sql" / "eligible_etablissement.sql").read_text(encoding="utf-8")
-    con.execute(sql)
+    run_sql_file(con, "eligible_etablissement", etablissement="etablissement")
     df = con.execute(
         """
         SELECT el.siret, e.code_departement, nr.code_rome, e.tranche_effectifs

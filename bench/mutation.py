@@ -142,6 +142,7 @@ MODULES: dict[str, Module] = {
             "tests/publish/test_ranking.py",
             "tests/publish/test_ranking_bounds.py",
             "tests/publish/test_ranking_mutants.py",
+            "tests/publish/test_rerun_scope.py",
             "tests/publish/test_targets_schema.py::test_written_file_validates",
         ),
         note="options, candidates, partitions of territories, ranking rules (SQL: own operators)",
@@ -424,7 +425,9 @@ EQUIVALENT += [
     ("scoring/ranking.py", _TRANCHES, _TRANCHES.replace("utf-8", "UTF-8"), "codec names: any case"),
 ]
 _LINKS = 'links="offre_siret_link" if has_offers else _EMPTY_LINKS,'
-_TARGET_LIST = 'build_target_list(con, "target_rank", as_of, options.last_offers)'
+_TARGET_LIST = (
+    'build_target_list(con, "target_rank", as_of, options.last_offers, ESTABLISHMENTS_VIEW)'
+)
 _RANK_ALL = "rank_all(con, parts, as_of, options, partitioned)"
 _SAME_LISTS = (
     "one pass or one partition at a time, the same rows in the same order (what "

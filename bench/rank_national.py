@@ -41,7 +41,14 @@ from ciblage.publish.agency import write_agency, write_agency_inputs
 from ciblage.publish.target_files import targets_files
 from ciblage.publish.targets import copy_targets, targets_summary
 from ciblage.territories import parse_territory
-from scoring.ranking import RankingOptions, build_target_list, prepare_ranking, rank_all
+from scoring.ranking import (
+    ESTABLISHMENTS_VIEW,
+    SCORES_VIEW,
+    RankingOptions,
+    build_target_list,
+    prepare_ranking,
+    rank_all,
+)
 
 
 def rss_gib() -> float:
@@ -153,9 +160,9 @@ def rank_to_folder(
     opts = RankingOptions.from_settings(settings)
     out.mkdir(parents=True, exist_ok=True)
     rank_all(con, prepare_ranking(con, settings, d, parse_territory(territory), opts), d, opts)
-    build_target_list(con, "target_rank", d, opts.last_offers)
+    build_target_list(con, "target_rank", d, opts.last_offers, ESTABLISHMENTS_VIEW)
     copy_targets(con, out)
-    write_agency_inputs(con, out, d, opts.threshold("hires_siret"))
+    write_agency_inputs(con, out, d, opts.threshold("hires_siret"), SCORES_VIEW)
     return out
 
 

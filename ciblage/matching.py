@@ -116,7 +116,7 @@ def match_profile(
     run_sql_file(con, "eligible_etablissement", etablissement="etablissement")
     search = Search(con, lat, lon, as_of, commune, commune_label, min_potential)
     search.rank(code_rome, float(rayon_km), n)
-    build_target_list(con, "match_rank", as_of, last_offers=3)
+    build_target_list(con, "match_rank", as_of, last_offers=3, etablissement="etablissement")
     cur = con.execute(
         "SELECT t.*, m.distance_km FROM target_list t JOIN match_rank m USING (siret) "
         "ORDER BY t.rank"

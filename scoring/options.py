@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from ciblage.config import Settings
 from scoring.model import TrainConfig
@@ -38,8 +38,9 @@ class ScoringOptions:
     @classmethod
     def from_settings(cls, settings: Settings) -> ScoringOptions:
         s = settings.section("scoring")
+        train = TrainConfig.from_section(s)
         return cls(
-            train=TrainConfig.from_section(s),
+            train=train,
             step_months=int(s.get("snapshot_step_months", 6)),
             n_snapshots=int(s.get("n_snapshots", 4)),
             dpae_lag_days=int(s.get("dpae_lag_days", 45)),
@@ -56,5 +57,7 @@ class ScoringOptions:
             predict_workers=workers_setting(s.get("predict_workers", "auto")),
             memory_limit=str(s.get("memory_limit", cls.memory_limit)),
             retrain_days=int(s.get("retrain_days", 7)),
-            settings_digest=training_settings_digest(s, settings.horizon_months),
+            settings_digest=training_settings_digest(
+                s, settings.horizon_months, asdict(train.base)
+            ),
         )

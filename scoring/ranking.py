@@ -168,13 +168,14 @@ def build_target_list(
     ranked: str,
     as_of: date,
     last_offers: int,
-    etablissement: str = "etablissement",
+    etablissement: str,
 ) -> None:
     """Temp view target_list: the ranked temp table `ranked` with every company field.
 
     A view, so that the publish stage streams it into the list files (COPY) and a
     profile match reads its few rows, without materialising every list. `etablissement`:
-    the establishments relation to read the companies from (a rerun's départements).
+    the establishments relation to read the companies from, named by every caller (a
+    rerun's départements, `ESTABLISHMENTS_VIEW`, or the whole table).
     """
     has_offers = table_exists(con, "offre") and table_exists(con, "offre_siret_link")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {TRANCHES} (code VARCHAR, label VARCHAR)")
@@ -227,13 +228,13 @@ def prepare_ranking(
     build_territory_scope(con, territory, configured_levels(settings))
     # the per-ROME scores and the establishments the run reads, named once for the
     # candidates, the list rows and the fiches
+    deps = run_departements(con, territory)
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {SCORES_VIEW} AS SELECT * FROM "
-        f"{scores_relation(con, territory)}"
+        f"CREATE OR REPLACE TEMP VIEW {SCORES_VIEW} AS SELECT * FROM {scores_relation(con, deps)}"
     )
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {ESTABLISHMENTS_VIEW} AS SELECT * FROM "
-        f"{establishments_relation(con, territory)}"
+        f"{establishments_relation(deps)}"
     )
     run_sql_file(con, "eligible_etablissement", etablissement=ESTABLISHMENTS_VIEW)
     run_sql_file(
@@ -253,9 +254,10 @@ def prepare_ranking(
     return [Partition(k, tuple(d), int(n)) for k, d, n in rows]
 
 
-def scores_relation(con: duckdb.DuckDBPyConnection, territory: TerritoryFilter) -> str:
-    """score_etablissement_rome, read for the rerun's départements only when the table
-    carries them (stored sorted by département: the other rows' blocks are skipped)."""
+def scores_relation(con: duckdb.DuckDBPyConnection, deps: tuple[str, ...] | None) -> str:
+    """score_etablissement_rome, read for a rerun's départements `deps` (`run_departements`)
+    only when the table carries them (stored sorted by département: the other rows' blocks
+    are skipped)."""
     cols = {
         r[0]
         for r in con.execute(
@@ -263,18 +265,16 @@ def scores_relation(con: duckdb.DuckDBPyConnection, territory: TerritoryFilter) 
             "'score_etablissement_rome' AND NOT internal"
         ).fetchall()
     }
-    deps = run_departements(con, territory)
     if deps is None or "code_departement" not in cols:
         return "score_etablissement_rome"
     # rows scored before the column existed (NULL) are read too: slower, never missing
     return _in_departements("score_etablissement_rome", deps)
 
 
-def establishments_relation(con: duckdb.DuckDBPyConnection, territory: TerritoryFilter) -> str:
-    """etablissement, read for a rerun's départements only (sql/etablissement.sql stores
-    it sorted by département). Establishments without a département are kept: the
+def establishments_relation(deps: tuple[str, ...] | None) -> str:
+    """etablissement, read for a rerun's départements `deps` only (sql/etablissement.sql
+    stores it sorted by département). Establishments without a département are kept: the
     candidates file them under '?' when their commune is in scope."""
-    deps = run_departements(con, territory)
     return "etablissement" if deps is None else _in_departements("etablissement", deps)
 
 

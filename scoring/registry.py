@@ -111,9 +111,13 @@ RUNTIME_KEYS = frozenset(
 )
 
 
-def training_settings_digest(section: dict[str, Any], horizon: int) -> str:
-    """What a reused model must have been trained with: every other [scoring] key and the
-    horizon. Changing the grid, a cap or the seed in ciblage.toml retrains the next night."""
+def training_settings_digest(
+    section: dict[str, Any], horizon: int, params: dict[str, Any] | None = None
+) -> str:
+    """What a reused model must have been trained with: every other [scoring] key, the
+    horizon and the effective boosting `params` (defaults included: a config that names
+    none of them still retrains when the code's defaults change). Changing the grid, a cap
+    or the seed in ciblage.toml retrains the next night."""
     kept = {k: v for k, v in section.items() if k not in RUNTIME_KEYS}
-    blob = json.dumps([kept, horizon], sort_keys=True, default=str)
+    blob = json.dumps([kept, horizon, params or {}], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]

@@ -12,8 +12,11 @@
 -- {{ scores }} reads score_etablissement_rome, restricted to the scope's départements when
 -- the table has its code_departement column (stored sorted by it: a territory rerun reads
 -- only its own rows). Rows are sorted by département so that each partition's read of this
--- table skips the others' row groups.
-CREATE OR REPLACE TEMP TABLE target_candidate AS
+-- table skips the others' row groups: in a second statement, so that the sort does not hold
+-- its buffers while the joins hold their hash tables (in one statement, all of France's
+-- 22.6 M candidates ran out of the 6GB publish memory once etablissement was stored sorted
+-- by département; in two they fit).
+CREATE OR REPLACE TEMP TABLE target_candidate_unsorted AS
 WITH communes AS (SELECT DISTINCT code_commune FROM territory_scope)
 SELECT coalesce(el.code_departement, '?') AS code_departement, el.code_commune, el.siret,
        r.code_rome, nr.rome_label,
@@ -26,5 +29,8 @@ LEFT JOIN {{ signal }} sig ON sig.siret = el.siret
 WHERE r.as_of = CAST($as_of AS DATE)
   AND r.hiring_potential >= CAST($min_potential AS INTEGER)
   AND NOT (coalesce(sig.is_employer, 1) = 0
-           AND coalesce(sig.hires_24m, 0) + coalesce(sig.offers_24m, 0) = 0)
-ORDER BY el.code_departement, el.siret, r.code_rome;
+           AND coalesce(sig.hires_24m, 0) + coalesce(sig.offers_24m, 0) = 0);
+-- '?' (no département) sorts after every code, as NULL did
+CREATE OR REPLACE TEMP TABLE target_candidate AS
+SELECT * FROM target_candidate_unsorted ORDER BY code_departement, siret, code_rome;
+DROP TABLE target_candidate_unsorted;

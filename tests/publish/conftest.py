@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import duckdb
+import polars as pl
 import pytest
 
 from ciblage.config import Settings, load_settings
-from tests.publish.synthetic import build_warehouse, write_config
+from ciblage.territories import parse_territory
+from scoring.ranking import RankingOptions, rank_targets
+from tests.publish.synthetic import AS_OF, build_warehouse, write_config
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +29,36 @@ def synth_settings(tmp_path: Path, synth_warehouse: Path) -> Settings:
 def make_settings(tmp_path: Path, warehouse: Path, publish: str = "") -> Settings:
     cfg = write_config(tmp_path / "ciblage.toml", warehouse, tmp_path / "output", publish)
     return load_settings(cfg)
+
+
+def altered_copy(tmp_path: Path, warehouse: Path, sql: str) -> Settings:
+    """Settings on a copy of `warehouse` changed by `sql` (the original stays shared)."""
+    path = tmp_path / "altered.duckdb"
+    shutil.copy(warehouse, path)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(sql)
+    finally:
+        con.close()
+    return make_settings(tmp_path, path)
+
+
+def rank_lists(
+    settings: Settings,
+    territory: str = "all",
+    con: duckdb.DuckDBPyConnection | None = None,
+    **opts: object,
+) -> pl.DataFrame:
+    """Every list of `territory` as of the synthetic as-of, ranked with the settings'
+    options overridden by `opts`."""
+    options = RankingOptions(**{**RankingOptions.from_settings(settings).__dict__, **opts})
+    own = con is None
+    con = con or duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return rank_targets(con, settings, AS_OF, parse_territory(territory), options)
+    finally:
+        if own:
+            con.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,12 @@
 """Ranking at its boundaries (what mutation testing found unpinned): the threshold is
 inclusive and picks the offres value for offres scores, cool-downs of one company are
 merged (latest end, every reason) and end on their date, a company capped to one list
-keeps its best one, options are read and bounded, a rerun reads only its départements'
-scores, and a scope without any candidate gives empty lists."""
+keeps its best one, options are read and bounded, and a scope without any candidate
+gives empty lists (a rerun's départements: test_rerun_scope.py)."""
 
 from __future__ import annotations
 
 import logging
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -16,47 +15,22 @@ import polars as pl
 import pytest
 
 from ciblage.config import ConfigError
-from ciblage.territories import build_territory_commune, build_territory_scope, parse_territory
+from ciblage.territories import parse_territory
 from ciblage.warehouse import sql_list
 from scoring.ranking import (
     Partition,
     RankingOptions,
-    establishments_relation,
     prepare_ranking,
     published_label_mode,
     rank_all,
     rank_targets,
     resolve_as_of,
-    scores_relation,
     tranche_labels,
 )
 from tests.publish import synthetic as syn
-from tests.publish.conftest import make_settings
+from tests.publish.conftest import make_settings, rank_lists
 
 ORLEANS = ("agence", "2420")
-
-
-def _altered_copy(tmp_path, warehouse, sql: str):
-    """Settings on a copy of `warehouse` changed by `sql` (the original stays shared)."""
-    path = tmp_path / "altered.duckdb"
-    shutil.copy(warehouse, path)
-    con = duckdb.connect(str(path))
-    try:
-        con.execute(sql)
-    finally:
-        con.close()
-    return make_settings(tmp_path, path)
-
-
-def _rank(settings, territory="all", con=None, **opts) -> pl.DataFrame:
-    options = RankingOptions(**{**RankingOptions.from_settings(settings).__dict__, **opts})
-    own = con is None
-    con = con or duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        return rank_targets(con, settings, syn.AS_OF, parse_territory(territory), options)
-    finally:
-        if own:
-            con.close()
 
 
 def _list(df: pl.DataFrame, rome: str, territory: tuple[str, str] = ORLEANS) -> pl.DataFrame:
@@ -97,10 +71,10 @@ def test_as_of_fallback_is_said_and_needs_scores(synth_warehouse, caplog):
 
 
 def test_threshold_keeps_a_potential_equal_to_it(synth_settings):
-    everything = _rank(synth_settings)
+    everything = rank_lists(synth_settings)
     assert (everything["hiring_potential"] == 40).any()
     assert (everything["hiring_potential"] < 40).any()
-    assert _rank(synth_settings, min_potential=40)["hiring_potential"].min() == 40
+    assert rank_lists(synth_settings, min_potential=40)["hiring_potential"].min() == 40
 
 
 def test_offres_scores_use_the_offres_threshold(synth_settings):
@@ -112,9 +86,9 @@ def test_offres_scores_use_the_offres_threshold(synth_settings):
         assert published_label_mode(con, date(2020, 1, 1)) is None
     finally:
         con.close()
-    low = _rank(synth_settings, min_potential=0, min_potential_offres=40)
+    low = rank_lists(synth_settings, min_potential=0, min_potential_offres=40)
     assert low["hiring_potential"].min() == 40
-    high = _rank(synth_settings, min_potential=40, min_potential_offres=0)
+    high = rank_lists(synth_settings, min_potential=40, min_potential_offres=0)
     assert high["hiring_potential"].min() < 40
     opts = RankingOptions(min_potential=30, min_potential_offres=10)
     assert (opts.threshold("offres"), opts.threshold("hires_siret"), opts.threshold(None)) == (
@@ -152,7 +126,7 @@ def test_missing_hire_or_offer_count_is_no_signal(synth_settings):
             "CASE WHEN siret = $b THEN NULL ELSE 0 END AS offers_24m FROM etablissement",
             {"a": syn.TIE_A, "b": syn.TIE_B},
         )
-        out = _rank(synth_settings, con=con)
+        out = rank_lists(synth_settings, con=con)
     finally:
         con.close()
     assert out.height and not {syn.TIE_A, syn.TIE_B} & set(out["siret"])
@@ -180,7 +154,7 @@ def cooldown_warehouse(tmp_path_factory) -> Path:
 
 def test_cooldowns_of_one_company_are_merged(tmp_path, cooldown_warehouse):
     settings = make_settings(tmp_path, cooldown_warehouse, 'cooldown = "demote"')
-    df = _rank(settings, max_lists_per_company=0)
+    df = rank_lists(settings, max_lists_per_company=0)
     person = _row(df, "G1602", syn.PERSON)
     assert person["in_cooldown"]
     assert person["cooldown_until"] == date(2027, 1, 15)
@@ -196,14 +170,14 @@ def test_cooldowns_of_one_company_are_merged(tmp_path, cooldown_warehouse):
 
 def test_cooldown_ending_on_the_as_of_date_is_over(tmp_path, cooldown_warehouse):
     settings = make_settings(tmp_path, cooldown_warehouse, 'cooldown = "exclude"')
-    df = _rank(settings, max_lists_per_company=0)
+    df = rank_lists(settings, max_lists_per_company=0)
     assert syn.TIE_A in _list(df, "K1302")["siret"].to_list()
     assert syn.PUBLIC not in _list(df, "K1302")["siret"].to_list()
 
 
 def test_no_cooldown_fields_outside_a_cooldown(tmp_path, cooldown_warehouse):
     settings = make_settings(tmp_path, cooldown_warehouse, 'cooldown = "demote"')
-    df = _rank(settings, max_lists_per_company=0)
+    df = rank_lists(settings, max_lists_per_company=0)
     free = df.filter(~pl.col("in_cooldown"))
     assert free.height and free["cooldown_reason"].is_null().all()
     assert free["cooldown_until"].is_null().all()
@@ -219,9 +193,9 @@ def test_cap_keeps_the_higher_potential_of_two_first_places(synth_settings):
     """First in two trades of agency 2420 (G1602 at 71, G1803 at 66): capped to one list,
     the company keeps G1602."""
     company = "10000001500011"
-    uncapped = _rank(synth_settings, max_lists_per_company=0)
+    uncapped = rank_lists(synth_settings, max_lists_per_company=0)
     assert _row(uncapped, "G1602", company)["rank"] == _row(uncapped, "G1803", company)["rank"]
-    capped = _rank(synth_settings, max_lists_per_company=1)
+    capped = rank_lists(synth_settings, max_lists_per_company=1)
     mine = capped.filter(
         pl.col("territory_level") == ORLEANS[0],
         pl.col("territory_code") == ORLEANS[1],
@@ -298,106 +272,7 @@ def test_sql_list_quotes_each_value():
     assert sql_list(()) == "NULL"
 
 
-# ---- scores read by a rerun, partitions ------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sorted_scores_warehouse(tmp_path_factory) -> Path:
-    """score_etablissement_rome with its code_departement column, as `ciblage score`
-    writes it; one establishment without département."""
-    path = syn.build_warehouse(tmp_path_factory.mktemp("scores_dep") / "w.duckdb")
-    con = duckdb.connect(str(path))
-    try:
-        con.execute(
-            "UPDATE etablissement SET code_departement = NULL WHERE siret = ?", [syn.PUBLIC]
-        )
-        con.execute(
-            "CREATE OR REPLACE TABLE score_etablissement_rome AS SELECT r.*, "
-            "coalesce(e.code_departement, '?') AS code_departement "
-            "FROM score_etablissement_rome r JOIN etablissement e USING (siret) "
-            "ORDER BY code_departement"
-        )
-    finally:
-        con.close()
-    return path
-
-
-def _scope(con, settings, territory: str) -> str:
-    build_territory_commune(con, None)
-    build_territory_scope(con, parse_territory(territory), ("departement", "bassin", "agence"))
-    return scores_relation(con, parse_territory(territory))
-
-
-def test_rerun_reads_only_its_departements_scores(tmp_path, sorted_scores_warehouse):
-    settings = make_settings(tmp_path, sorted_scores_warehouse)
-    con = duckdb.connect(str(sorted_scores_warehouse), read_only=True)
-    try:
-        assert _scope(con, settings, "all") == "score_etablissement_rome"
-        assert _scope(con, settings, "dep:28") == (
-            "(SELECT * FROM score_etablissement_rome WHERE code_departement IN ('28') "
-            "OR code_departement IS NULL)"
-        )
-        # the establishment without département is read under '?', as the score stage
-        # stores it
-        assert _scope(con, settings, "dep:45") == (
-            "(SELECT * FROM score_etablissement_rome WHERE code_departement IN ('45', '?') "
-            "OR code_departement IS NULL)"
-        )
-    finally:
-        con.close()
-    df = _rank(settings, "dep:45")
-    assert syn.PUBLIC in set(df["siret"]) and set(df["code_departement"].drop_nulls()) == {"45"}
-    # a territory filter without the column reads the whole table
-    (tmp_path / "plain").mkdir()
-    plain = make_settings(tmp_path / "plain", syn.build_warehouse(tmp_path / "plain.duckdb"))
-    con = duckdb.connect(str(plain.warehouse), read_only=True)
-    try:
-        assert _scope(con, plain, "dep:28") == "score_etablissement_rome"
-    finally:
-        con.close()
-
-
-def test_rerun_skips_other_departements_rows(tmp_path, sorted_scores_warehouse):
-    """The filter is applied: a score row filed under another département is not read."""
-    settings = _altered_copy(
-        tmp_path,
-        sorted_scores_warehouse,
-        "UPDATE score_etablissement_rome SET code_departement = '45'",
-    )
-    assert _rank(settings, "dep:28").is_empty()
-    assert not _rank(settings, "all").is_empty()
-
-
-def test_rerun_reads_only_its_departements_establishments(tmp_path, sorted_scores_warehouse):
-    """A rerun reads the establishments of its départements only (and those without
-    one), a nightly the whole table; the rerun's lists are the nightly's for its
-    territories."""
-    settings = make_settings(tmp_path, sorted_scores_warehouse)
-    options = RankingOptions.from_settings(settings)
-    con = duckdb.connect(str(sorted_scores_warehouse), read_only=True)
-    read = "SELECT DISTINCT code_departement FROM ranking_etablissement"
-    try:
-        for territory, relation, deps in [
-            ("all", "etablissement", {"28", "45", None}),
-            (
-                "dep:28",
-                "(SELECT * FROM etablissement WHERE code_departement IN ('28') "
-                "OR code_departement IS NULL)",
-                {"28", None},
-            ),
-        ]:
-            prepare_ranking(con, settings, syn.AS_OF, parse_territory(territory), options)
-            assert establishments_relation(con, parse_territory(territory)) == relation
-            assert {r[0] for r in con.execute(read).fetchall()} == deps
-    finally:
-        con.close()
-    rerun = _rank(settings, "dep:28")
-    nightly = _rank(settings, "all").filter(
-        pl.struct("territory_level", "territory_code").is_in(
-            rerun.select(pl.struct("territory_level", "territory_code")).to_series().unique()
-        )
-    )
-    assert not rerun.is_empty() and rerun.equals(nightly)
+# ---- partitions ------------------------------------------------------------------------
 
 
 def test_partitions_report_progress_and_rows(synth_settings):
@@ -453,11 +328,11 @@ def _many(df: pl.DataFrame) -> dict:
 
 
 def test_last_offers_option(synth_settings):
-    titles = [o["intitule"] for o in _many(_rank(synth_settings))["last_offers"]]
+    titles = [o["intitule"] for o in _many(rank_lists(synth_settings))["last_offers"]]
     assert titles == ["Employé libre-service H/F", "Secrétaire accueil", "Employé commercial"]
-    one = _many(_rank(synth_settings, last_offers=1))["last_offers"]
+    one = _many(rank_lists(synth_settings, last_offers=1))["last_offers"]
     assert [o["intitule"] for o in one] == ["Employé libre-service H/F"]
-    assert _many(_rank(synth_settings, last_offers=0))["last_offers"] == []
+    assert _many(rank_lists(synth_settings, last_offers=0))["last_offers"] == []
 
 
 @pytest.mark.parametrize("dropped", [("offre_siret_link",), ("offre", "offre_siret_link")])
@@ -471,22 +346,7 @@ def test_lists_without_offer_tables(tmp_path, dropped):
             con.execute(f"DROP TABLE {table}")
     finally:
         con.close()
-    df = _rank(make_settings(tmp_path, path))
+    df = rank_lists(make_settings(tmp_path, path))
     many = _many(df)
     assert df.height and many["last_offers"] == [] and many["offers_12m"] == 0
     assert many["contact_url"] is None and not many["is_entreprise_adaptee"]
-
-
-def test_rerun_reads_scores_stored_before_the_departement_column(tmp_path, synth_warehouse):
-    """A warehouse scored before score_etablissement_rome had code_departement gets the
-    column added, NULL in its old rows: a territory rerun on those scores must still list
-    the territory's companies."""
-    settings = _altered_copy(
-        tmp_path,
-        synth_warehouse,
-        "ALTER TABLE score_etablissement_rome ADD COLUMN code_departement VARCHAR",
-    )
-    (tmp_path / "f").mkdir()
-    fresh = _rank(make_settings(tmp_path / "f", synth_warehouse), "dep:45")
-    old = _rank(settings, "dep:45")
-    assert old.height > 0 and old.equals(fresh)

@@ -85,3 +85,23 @@ def test_the_settings_digest_ignores_only_runtime_keys() -> None:
     assert training_settings_digest(base, 6) == training_settings_digest(same, 6)
     assert training_settings_digest(base, 6) != training_settings_digest(base, 3)
     assert training_settings_digest(base, 6) != training_settings_digest({**base, "seed": 1}, 6)
+
+
+def test_the_settings_digest_follows_the_default_boosting_params(tmp_path) -> None:
+    """A config naming no boosting setting still retrains when the code's defaults
+    change: the digest holds the effective parameters, not only the section's keys."""
+    from dataclasses import asdict, replace
+
+    from ciblage.config import load_settings
+    from scoring.model import Params
+    from scoring.options import ScoringOptions
+
+    section = {"seed": 42}
+    now = training_settings_digest(section, 6, asdict(Params()))
+    before = training_settings_digest(section, 6, asdict(replace(Params(), max_iter=150)))
+    assert now != before
+    (tmp_path / "ciblage.toml").write_text('[run]\nas_of = "2026-11-01"\n', encoding="utf-8")
+    settings = load_settings(tmp_path / "ciblage.toml")
+    digest = ScoringOptions.from_settings(settings).settings_digest
+    section = settings.section("scoring")
+    assert digest == training_settings_digest(section, settings.horizon_months, asdict(Params()))

@@ -32,7 +32,9 @@ BLOCK_WORDS rarest words of the block (plus words carried by at most `max_token_
 names), so its candidates are bounded by the frequency of its rarest words, not by the
 size of the town: pairs ≈ distinct queries × a few dozen. Scoring is one rapidfuzz call
 per *distinct* (offer name, establishment name) pair, in chunks (`chunk_size`) to bound
-memory; offers of one employer in one commune share one query. Measured figures:
+memory; offers of one employer in one commune share one query. The names, most of a
+national linking, are kept for the next one while SIRENE is unchanged
+(`ciblage.linking_names`). Measured figures:
 `bench/linking_scale.py` (README, "Job offers").
 """
 
@@ -50,6 +52,7 @@ from rapidfuzz.process import cpdist
 
 from ciblage.company_names import install_macro
 from ciblage.ledger import COMPLETED, append, utcnow
+from ciblage.linking_names import build_names, drop_unkeyed
 from ciblage.warehouse import run_sql_file, table_exists
 
 log = logging.getLogger(__name__)
@@ -64,7 +67,7 @@ MAX_TOKEN_DF = 100
 CREATION_GRACE_DAYS = 90
 CHUNK_SIZE = 500_000
 # establishments whose names are normalised in one statement: every name of France at once
-# (43 M establishments) ran the ingest's DuckDB out of its 4 GB
+# (43 M establishments) ran the ingest's DuckDB out of its 4 GB (ciblage/linking_names.py)
 NAMES_SLICE_ESTABLISHMENTS = 12_000_000
 PASSES = {
     # pass name → (block columns, block keys required)
@@ -77,7 +80,6 @@ PASSES = {
 WORK_TABLES = (
     "offre_link_siret",
     "offre_link_query",
-    "offre_link_name",
     "offre_link_pending",
     "offre_link_pair",
     "offre_link_to_score",
@@ -179,7 +181,9 @@ def link_offers(
     workers: int = -1,
     creation_grace_days: int = CREATION_GRACE_DAYS,
 ) -> dict[str, Any]:
-    """Rebuild `offre_siret_link` from `offre`, `etablissement` and `unite_legale`.
+    """Rebuild `offre_siret_link` from `offre`, `etablissement` and `unite_legale`
+    (the establishments' normalised names are reused from the last linking while SIRENE
+    and the month window are the same: `ciblage.linking_names`).
 
     Returns counts: offers, linked by method, unlinked by reason (no usable name, no
     candidate above the threshold), SIRET diagnostics and the scoring workload; the same
@@ -196,7 +200,7 @@ def link_offers(
     dates = con.execute(
         "SELECT min(offer_date), max(offer_date) FROM offre_link_query WHERE q_id IS NOT NULL"
     ).fetchall()[0]
-    _build_names(con, dates, creation_grace_days)
+    names_reused = build_names(con, dates, creation_grace_days, NAMES_SLICE_ESTABLISHMENTS)
     con.execute(
         "CREATE TABLE offre_link_name_score (q_name VARCHAR, e_name VARCHAR, name_score FLOAT)"
     )
@@ -240,35 +244,12 @@ def link_offers(
             con.execute("SELECT coalesce(sum(copies - 1), 0) FROM offre_duplicate").fetchall()[0][0]
         )
     counts["min_confidence"] = min_confidence
+    counts["names_reused"] = names_reused
     _drop_work_tables(con)
+    drop_unkeyed(con)
     _record(con, run_id, started, counts)
     log.info("offre_siret_link: %s", counts)
     return counts
-
-
-def _build_names(
-    con: duckdb.DuckDBPyConnection, dates: tuple[Any, ...], creation_grace_days: int
-) -> None:
-    """`offre_link_name`, built in slices of at most NAMES_SLICE_ESTABLISHMENTS split by a
-    hash of the SIREN: an establishment's names depend only on itself and its legal unit,
-    so each slice joins only its own legal units and together the slices give exactly the
-    rows of one statement."""
-    (n,) = con.execute(
-        "SELECT count(*) FROM etablissement WHERE code_departement IN "
-        "(SELECT DISTINCT code_departement FROM offre_link_query)"
-    ).fetchall()[0]
-    parts = max(1, -(-int(n) // NAMES_SLICE_ESTABLISHMENTS))
-    params = {
-        "min_date": dates[0],
-        "max_date": dates[1],
-        "creation_grace_days": creation_grace_days,
-        "parts": parts,
-    }
-    for part in range(parts):
-        into = (
-            "INSERT INTO offre_link_name" if part else "CREATE OR REPLACE TABLE offre_link_name AS"
-        )
-        run_sql_file(con, "offre_link_name", {**params, "part": part}, into=into)
 
 
 LINK_INPUTS = ("offres", "sirene_etablissement", "sirene_unite_legale")

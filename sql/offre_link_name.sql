@@ -2,7 +2,9 @@
 -- denomination_usuelle, the legal unit's denomination, or first name + name of a natural
 -- person), normalised, for the establishments that could be the employer of an offer:
 -- in a département with offers to resolve, and active at some time between the first
--- and the last offer date ($min_date, $max_date). The exact date check is per offer.
+-- and the last offer date, widened to whole months ($min_date, $max_date; the table is
+-- kept for the next linking while its key holds, ciblage/linking_names.py). The exact
+-- date check is per offer.
 -- Names hidden by SIRENE for non-diffusible units ('[ND]') are no name.
 -- Run once per slice of establishments (hash(siren) % $parts = $part; ciblage/linking.py:
 -- all of France at once ran out of memory): the first creates the table, the next ones

@@ -1,0 +1,137 @@
+"""The establishments' names kept from one linking to the next (ciblage/linking_names.py):
+reused only while SIRENE, the month window and the code are the same, and then giving the
+links a rebuild gives."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import ciblage.linking_names as linking_names
+from ciblage.linking import link_offers
+from ciblage.linking_names import KEY_TABLE, NAMES_TABLE, month_window
+from ciblage.warehouse import run_sql_file
+
+from .helpers import load_offres
+from .linking_world import OFFERS, linking_warehouse, offer
+
+
+def record_sirene_loads(con: duckdb.DuckDBPyConnection, version: str) -> None:
+    """What the loader writes after loading the SIRENE stocks (`version`: the files)."""
+    run_sql_file(con, "source_load")
+    for source in ("sirene_etablissement", "sirene_unite_legale"):
+        con.execute(
+            "INSERT INTO source_load (source, fingerprint, loaded_at, status) "
+            "VALUES (?, ?, now(), 'loaded')",
+            [source, f'{{"sha256": "{source}-{version}"}}'],
+        )
+
+
+def links(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute("SELECT * FROM offre_siret_link ORDER BY offre_id").fetchall()
+
+
+@pytest.fixture()
+def keyed(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    con = linking_warehouse(tmp_path)
+    record_sirene_loads(con, "v1")
+    return con
+
+
+def rebuilt_links(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """The links of a linking that cannot reuse anything."""
+    con.execute(f"DROP TABLE IF EXISTS {KEY_TABLE}")
+    counts = link_offers(con, "rebuild", workers=1)
+    assert counts["names_reused"] is False
+    return links(con)
+
+
+def test_month_window() -> None:
+    assert month_window(date(2024, 11, 17), date(2026, 2, 3)) == (
+        date(2024, 11, 1),
+        date(2026, 2, 28),
+    )
+
+
+def test_unchanged_sirene_reuses_the_names_and_gives_the_same_links(
+    keyed: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    first = link_offers(keyed, "night-1", workers=1)
+    assert first["names_reused"] is False
+    assert {NAMES_TABLE, KEY_TABLE} <= {
+        r[0] for r in keyed.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+    # next day: one more offer in the same month, the same SIRENE stock
+    extra = offer("new", "Boulangerie Martin", date="2026-03-20T08:00:00Z")
+    f = tmp_path / "night2.jsonl"
+    f.write_text("\n".join(json.dumps(o) for o in [*OFFERS, extra]), "utf-8")
+    load_offres(keyed, f)
+    second = link_offers(keyed, "night-2", workers=1)
+    assert second["names_reused"] is True
+    reused = links(keyed)
+    assert ("new", "55210055400013", "entity_resolution", 1.0) in reused
+    assert reused == rebuilt_links(keyed)
+
+
+def test_a_new_sirene_stock_rebuilds_the_names(keyed: duckdb.DuckDBPyConnection) -> None:
+    link_offers(keyed, "night-1", workers=1)
+    assert "nomatch" not in {r[0] for r in links(keyed)}
+    # the new stock has the garage the offer names: the old names cannot know it
+    keyed.execute(
+        "INSERT INTO etablissement VALUES ('44306184100047', '443061841', '45234', '45', "
+        "'4520A', DATE '2020-01-01', NULL, 'GARAGE BERNARD', NULL, 'A', '11')"
+    )
+    record_sirene_loads(keyed, "v2")
+    counts = link_offers(keyed, "night-2", workers=1)
+    assert counts["names_reused"] is False
+    assert ("nomatch", "44306184100047") in {r[:2] for r in links(keyed)}
+
+
+def test_an_offer_in_a_new_month_rebuilds_the_names(
+    keyed: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    link_offers(keyed, "night-1", workers=1)
+    later = offer("april", "Boulangerie Martin", date="2026-04-02T08:00:00Z")
+    f = tmp_path / "april.jsonl"
+    f.write_text("\n".join(json.dumps(o) for o in [*OFFERS, later]), "utf-8")
+    load_offres(keyed, f)
+    assert link_offers(keyed, "night-2", workers=1)["names_reused"] is False
+
+
+def test_without_recorded_sirene_loads_nothing_is_kept(tmp_path: Path) -> None:
+    """A warehouse whose SIRENE tables no load vouches for never reuses, and keeps no
+    names table."""
+    con = linking_warehouse(tmp_path)
+    assert link_offers(con, "a", workers=1)["names_reused"] is False
+    assert link_offers(con, "b", workers=1)["names_reused"] is False
+    left = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'offre_link_%'"
+    ).fetchall()
+    assert left == [(0,)]
+
+
+def test_a_build_that_fails_half_way_is_not_reused(
+    keyed: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link_offers(keyed, "night-1", workers=1)
+    good = links(keyed)
+    record_sirene_loads(keyed, "v2")  # a new stock: the names must be rebuilt
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(linking_names, "run_sql_file", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        link_offers(keyed, "night-2", workers=1)
+    assert keyed.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [KEY_TABLE]
+    ).fetchall() == [(0,)]
+    monkeypatch.undo()
+    # back on the first stock: the table was not vouched for, so it is rebuilt
+    keyed.execute("DELETE FROM source_load WHERE fingerprint LIKE '%v2%'")
+    assert link_offers(keyed, "night-3", workers=1)["names_reused"] is False
+    assert links(keyed) == good

@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from ciblage import ledger
-from ciblage.ingest import readers
+from ciblage.ingest import file_cache, readers
 from ciblage.ingest.fingerprint import fingerprint
 from ciblage.ingest.gate import QualityFailure, is_stale, quality_gate
 from ciblage.ingest.readers import IngestError, stream_schema
@@ -139,31 +139,76 @@ def _stage(
     path: Path,
     staging: str,
     progress: Progress | None,
+    files: list[dict[str, Any]] | None = None,
 ) -> list[readers.Reject]:
-    """Stream the file into the staging table; returns malformed lines (rejects)."""
+    """Stream the file into the staging table; returns malformed lines (rejects).
+
+    A folder source with `spec.cache_files` reads only the files whose rows are not kept
+    in its file cache (`ciblage.ingest.file_cache`; `files`: the fingerprint's files)."""
+    keys: dict[str, str] = {}
+    reused: set[str] = set()
+    if spec.cache_files and path.is_dir() and files is not None:
+        keys = file_cache.file_keys(spec, path, files)
+        reused = file_cache.cached_files(con, spec, keys)
+    to_read = [path / f for f in keys if f not in reused] if keys else [path]
+    target = f"{staging}__read" if reused else staging
+    rejects = _read_into(con, spec, path, to_read if keys else [path], target, progress)
+    if keys:
+        if reused:
+            file_cache.assemble(con, spec, staging, target, keys, reused)
+        read = set(keys) - reused
+        rejected = {r[0] for r in rejects}
+        file_cache.refresh(con, spec, staging, keys, read, rejected)
+        log.info(
+            "%s: %d of %d files read, %d from the file cache",
+            spec.name,
+            len(read),
+            len(keys),
+            len(reused),
+        )
+    return rejects
+
+
+def _read_into(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    folder: Path,
+    paths: list[Path],
+    table: str,
+    progress: Progress | None,
+) -> list[readers.Reject]:
+    """Stream `paths` (the source `folder` itself, or files of it) into `table`; a file
+    read alone is labelled `_file` by its path in the folder, as a read of the folder
+    labels it."""
     errors: list[BaseException] = []
     rejects: list[readers.Reject] = []
     seen = 0
+    schema = stream_schema(spec)
 
     def batches() -> Iterator[pa.RecordBatch]:
         nonlocal seen
         try:
-            for batch in spec.reader(path, spec):
-                seen += batch.num_rows
-                if progress:
-                    progress(spec.name, seen)
-                yield batch
+            for p in paths:
+                label = None if p == folder else p.relative_to(folder).as_posix()
+                for batch in spec.reader(p, spec):
+                    if label is not None:
+                        i = batch.schema.get_field_index("_file")
+                        batch = batch.set_column(i, "_file", pa.array([label] * batch.num_rows))
+                    seen += batch.num_rows
+                    if progress:
+                        progress(spec.name, seen)
+                    yield batch
         except BaseException as exc:  # DuckDB would only keep the message
             errors.append(exc)
             raise
 
-    stream = pa.RecordBatchReader.from_batches(stream_schema(spec), batches())
+    stream = pa.RecordBatchReader.from_batches(schema, batches())
     part = f", ({spec.partition})::VARCHAR AS _partition" if spec.partition else ""
     readers.collect_rejects(rejects)
     con.complete()  # DuckDB 2: a half-fetched earlier result would block register()
     con.register("_ingest_stream", stream)
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {staging} AS SELECT *{part} FROM _ingest_stream")
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT *{part} FROM _ingest_stream")
     except Exception:
         if errors:
             raise errors[0] from None
@@ -255,7 +300,7 @@ def _load(
         return LoadResult(spec.name, "unchanged", message="entrées inchangées : rien à faire"), fp
     staging = _staging_name(spec)
     try:
-        rejects = _stage(con, spec, path, staging, progress)
+        rejects = _stage(con, spec, path, staging, progress, fp["files"])
         rows_read = con.execute(f"SELECT count(*) FROM {staging}").fetchone()[0] + len(rejects)
         tick("read")
         prev_rows = previous[1] if previous else None
@@ -292,6 +337,7 @@ def _load(
     finally:
         con.execute(f"DROP VIEW IF EXISTS {staging}__ok")
         con.execute(f"DROP TABLE IF EXISTS {staging}")
+        con.execute(f"DROP TABLE IF EXISTS {staging}__read")
     msg = " ; ".join(m for m in (f"périmée : {stale}" if stale else "", dq) if m)
     if quarantined:
         log.warning("%s: %d rows quarantined (see table quarantine)", spec.name, quarantined)

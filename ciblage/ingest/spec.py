@@ -67,3 +67,7 @@ class SourceSpec:
     description: str = ""
     validate: Validator | None = None  # runs after the quality gate (e.g. DPAE sectors)
     default_path: Path | None = None  # shipped file used when the config names none
+    # a folder source whose files change one at a time: the function listing the data
+    # files the reader reads in a folder; each file's staged rows are kept and only new or
+    # changed files are read again (ciblage/ingest/file_cache.py)
+    cache_files: Callable[[Path], list[Path]] | None = None

@@ -11,7 +11,7 @@ from ciblage.ingest.dpae import DPAE_DEPARTEMENT, DPAE_REGION_NA38, REF_DPAE_SEC
 from ciblage.ingest.readers import read_naf_sql, read_tabular
 from ciblage.ingest.spec import Rule, SourceSpec
 from ciblage.quality import Check
-from ciblage.sources.offres_json import OFFRE_COLUMNS, read_offres_source
+from ciblage.sources.offres_json import OFFRE_COLUMNS, offer_files, read_offres_source
 
 
 def dep_of(commune: str) -> str:
@@ -339,6 +339,7 @@ OFFRES = SourceSpec(
     tables=("offre", "offre_duplicate"),
     columns=OFFRE_COLUMNS,
     reader=read_offres_source,
+    cache_files=offer_files,  # monthly files: the next night changes the current month's
     rules=(
         Rule("offre_id", "not_null", "identifiant d'offre manquant"),
         Rule("date_creation", "not_null", "dateCreation manquante"),

@@ -183,7 +183,7 @@ def link_offers(
 ) -> dict[str, Any]:
     """Rebuild `offre_siret_link` from `offre`, `etablissement` and `unite_legale`
     (the establishments' normalised names are reused from the last linking while SIRENE
-    and the month window are the same: `ciblage.linking_names`).
+    and the first offer's month are the same: `ciblage.linking_names`).
 
     Returns counts: offers, linked by method, unlinked by reason (no usable name, no
     candidate above the threshold), SIRET diagnostics and the scoring workload; the same
@@ -197,10 +197,10 @@ def link_offers(
     _drop_work_tables(con)
     counts: dict[str, Any] = _siret_links(con)
     run_sql_file(con, "offre_link_query")
-    dates = con.execute(
-        "SELECT min(offer_date), max(offer_date) FROM offre_link_query WHERE q_id IS NOT NULL"
+    (first_offer,) = con.execute(
+        "SELECT min(offer_date) FROM offre_link_query WHERE q_id IS NOT NULL"
     ).fetchall()[0]
-    names_reused = build_names(con, dates, creation_grace_days, NAMES_SLICE_ESTABLISHMENTS)
+    names_reused = build_names(con, first_offer, NAMES_SLICE_ESTABLISHMENTS)
     con.execute(
         "CREATE TABLE offre_link_name_score (q_name VARCHAR, e_name VARCHAR, name_score FLOAT)"
     )

@@ -10,24 +10,32 @@ it when the key matches:
 - the SIRENE loads it was built from: the fingerprints of the last good loads of the
   establishments and legal units (files' sha256 and the load's SQL, `source_load`); a
   warehouse whose tables have no recorded load (built by hand) never reuses;
-- the date window, widened to whole months (first day of the first offer's month, last
-  day of the last offer's month): a night adding a day of offers keeps it, the first
-  night of a month rebuilds it;
-- the départements with offers to resolve, the grace on creation dates;
-- the text of `sql/offre_link_name.sql` and of the name normaliser.
+- the first day of the first offer's month (`since`): the names are those of the
+  establishments not closed before it, whatever their creation date (a creation after
+  the last offer is a new site the exact per-offer check takes or leaves; the stock's
+  extraction date bounds them anyway), so new offers, even in a new month, keep the table,
+  and it is rebuilt when the oldest offers' month leaves the source (once a month);
+- the départements with offers to resolve;
+- the text of `sql/offre_link_name.sql` and of the name normaliser, the DuckDB version
+  (its accent folding and regular expressions normalise the names);
+- the row counts of the establishments and legal units (a guard against tables changed
+  without a recorded load).
 
 The per-offer links only depend on the names table and the offer itself, so a reused
 table gives exactly the links a rebuild would (`tests/offers/test_linking_names.py`).
+Against the previous exact window (active between the first and the last offer date
+plus a 90-day grace on creation), the names add the few establishments closed in the
+days before the first offer of its month and those created after the last offer plus the
+grace (none when the stock is older than the offers): word frequencies, hence blocking
+words, can shift slightly; the per-offer date check is unchanged.
 """
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import inspect
 import json
 from datetime import date
-from typing import Any
 
 import duckdb
 
@@ -39,10 +47,9 @@ NAMES_TABLE = "offre_link_name"
 SIRENE_SOURCES = ("sirene_etablissement", "sirene_unite_legale")
 
 
-def month_window(first: date, last: date) -> tuple[date, date]:
-    """[first day of `first`'s month, last day of `last`'s month]."""
-    end = calendar.monthrange(last.year, last.month)[1]
-    return first.replace(day=1), last.replace(day=end)
+def month_start(first: date) -> date:
+    """The first day of `first`'s month: the names' lower bound on closing dates."""
+    return first.replace(day=1)
 
 
 def sirene_fingerprints(con: duckdb.DuckDBPyConnection) -> list[str] | None:
@@ -63,9 +70,7 @@ def sirene_fingerprints(con: duckdb.DuckDBPyConnection) -> list[str] | None:
     return out
 
 
-def names_key(
-    con: duckdb.DuckDBPyConnection, window: tuple[date, date], grace_days: int
-) -> str | None:
+def names_key(con: duckdb.DuckDBPyConnection, since: date) -> str | None:
     """What the names table is built from (module doc), hashed; None: never reuse."""
     fingerprints = sirene_fingerprints(con)
     if fingerprints is None:
@@ -77,10 +82,16 @@ def names_key(
             "WHERE code_departement IS NOT NULL ORDER BY 1"
         ).fetchall()
     ]
+    # row counts: a nearly free guard against tables changed without a recorded load
+    (n_etab,), (n_units,) = (
+        con.execute(f"SELECT count(*) FROM {t}").fetchall()[0]
+        for t in ("etablissement", "unite_legale")
+    )
     parts = {
         "sirene": fingerprints,
-        "window": [d.isoformat() for d in window],
-        "grace_days": grace_days,
+        "rows": [n_etab, n_units],
+        "duckdb": duckdb.__version__,  # the normaliser's accents and regular expressions
+        "since": since.isoformat(),
         "departements": deps,
         "sql": sql_text(NAMES_TABLE, into=""),
         "normaliser": inspect.getsource(company_names),
@@ -89,6 +100,7 @@ def names_key(
 
 
 def stored_key(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The key the kept names table was built under (None: no table, or none vouched)."""
     if not (table_exists(con, KEY_TABLE) and table_exists(con, NAMES_TABLE)):
         return None
     rows = con.execute(f"SELECT key FROM {KEY_TABLE}").fetchall()
@@ -96,20 +108,17 @@ def stored_key(con: duckdb.DuckDBPyConnection) -> str | None:
 
 
 def build_names(
-    con: duckdb.DuckDBPyConnection,
-    dates: tuple[Any, ...],
-    grace_days: int,
-    slice_establishments: int,
+    con: duckdb.DuckDBPyConnection, first_offer: date | None, slice_establishments: int
 ) -> bool:
-    """`offre_link_name` for the offers of `offre_link_query` (their date range `dates`);
-    returns True when the stored table was reused.
+    """`offre_link_name` for the offers of `offre_link_query` (`first_offer`: their
+    earliest date); returns True when the stored table was reused.
 
     Built in slices of at most `slice_establishments` split by a hash of the SIREN: an
     establishment's names depend only on itself and its legal unit, so each slice joins
     only its own legal units and together the slices give exactly the rows of one
     statement (all of France at once ran the ingest out of memory)."""
-    window = month_window(*dates) if dates[0] is not None else (dates[0], dates[1])
-    key = names_key(con, window, grace_days) if dates[0] is not None else None
+    since = month_start(first_offer) if first_offer is not None else None
+    key = names_key(con, since) if since is not None else None
     if key is not None and stored_key(con) == key:
         return True
     # the key goes first: a build that fails half-way is never taken for a valid table
@@ -119,15 +128,10 @@ def build_names(
         "(SELECT DISTINCT code_departement FROM offre_link_query)"
     ).fetchall()[0]
     parts = max(1, -(-int(n) // slice_establishments))
-    params = {
-        "min_date": window[0],
-        "max_date": window[1],
-        "creation_grace_days": grace_days,
-        "parts": parts,
-    }
     for part in range(parts):
         into = f"INSERT INTO {NAMES_TABLE}" if part else f"CREATE OR REPLACE TABLE {NAMES_TABLE} AS"
-        run_sql_file(con, NAMES_TABLE, {**params, "part": part}, into=into)
+        params = {"since": since, "parts": parts, "part": part}
+        run_sql_file(con, NAMES_TABLE, params, into=into)
     if key is not None:
         con.execute(f"CREATE TABLE {KEY_TABLE} AS SELECT ? AS key", [key])
     return False

@@ -1,10 +1,10 @@
 -- offre_link_name: every name an establishment may appear under in an offer (enseigne,
 -- denomination_usuelle, the legal unit's denomination, or first name + name of a natural
 -- person), normalised, for the establishments that could be the employer of an offer:
--- in a département with offers to resolve, and active at some time between the first
--- and the last offer date, widened to whole months ($min_date, $max_date; the table is
--- kept for the next linking while its key holds, ciblage/linking_names.py). The exact
--- date check is per offer.
+-- in a département with offers to resolve, and not closed before the first day of the
+-- first offer's month ($since; no bound on creation, which the SIRENE stock's date
+-- bounds: the table is then kept for the next nights while its key holds,
+-- ciblage/linking_names.py). The exact date check is per offer.
 -- Names hidden by SIRENE for non-diffusible units ('[ND]') are no name.
 -- Run once per slice of establishments (hash(siren) % $parts = $part; ciblage/linking.py:
 -- all of France at once ran out of memory): the first creates the table, the next ones
@@ -24,10 +24,7 @@ WITH est AS (
     LEFT JOIN (SELECT * FROM unite_legale WHERE hash(siren) % $parts = $part) AS u USING (siren)
     WHERE e.code_departement IN (SELECT DISTINCT code_departement FROM offre_link_query)
       AND hash(coalesce(e.siren, '')) % $parts = $part
-      AND (e.date_creation IS NULL
-           OR e.date_creation
-              <= CAST($max_date AS DATE) + to_days(CAST($creation_grace_days AS INTEGER)))
-      AND (e.date_fermeture IS NULL OR e.date_fermeture >= CAST($min_date AS DATE))
+      AND (e.date_fermeture IS NULL OR e.date_fermeture >= CAST($since AS DATE))
 ),
 raw AS (
     SELECT siret, code_commune, code_departement, division, date_creation, date_fermeture,

@@ -140,33 +140,23 @@ def _stage(
     staging: str,
     progress: Progress | None,
     files: list[dict[str, Any]] | None = None,
+    force: bool = False,
 ) -> list[readers.Reject]:
     """Stream the file into the staging table; returns malformed lines (rejects).
 
     A folder source with `spec.cache_files` reads only the files whose rows are not kept
     in its file cache (`ciblage.ingest.file_cache`; `files`: the fingerprint's files)."""
-    keys: dict[str, str] = {}
-    reused: set[str] = set()
-    if spec.cache_files and path.is_dir() and files is not None:
-        keys = file_cache.file_keys(spec, path, files)
-        reused = file_cache.cached_files(con, spec, keys)
-    to_read = [path / f for f in keys if f not in reused] if keys else [path]
-    target = f"{staging}__read" if reused else staging
-    rejects = _read_into(con, spec, path, to_read if keys else [path], target, progress)
-    if keys:
-        if reused:
-            file_cache.assemble(con, spec, staging, target, keys, reused)
-        read = set(keys) - reused
-        rejected = {r[0] for r in rejects}
-        file_cache.refresh(con, spec, staging, keys, read, rejected)
-        log.info(
-            "%s: %d of %d files read, %d from the file cache",
-            spec.name,
-            len(read),
-            len(keys),
-            len(reused),
-        )
-    return rejects
+    if spec.cache_files is None or not path.is_dir() or files is None:
+        return _read_into(con, spec, path, [path], staging, progress)
+    return file_cache.stage(
+        con,
+        spec,
+        path,
+        staging,
+        files,
+        force,
+        lambda paths, table: _read_into(con, spec, path, paths, table, progress),
+    )
 
 
 def _read_into(
@@ -190,6 +180,7 @@ def _read_into(
         try:
             for p in paths:
                 label = None if p == folder else p.relative_to(folder).as_posix()
+                first_reject = len(rejects)
                 for batch in spec.reader(p, spec):
                     if label is not None:
                         i = batch.schema.get_field_index("_file")
@@ -198,6 +189,8 @@ def _read_into(
                     if progress:
                         progress(spec.name, seen)
                     yield batch
+                if label is not None:  # the reader names a file read alone by its name
+                    rejects[first_reject:] = [(label, *r[1:]) for r in rejects[first_reject:]]
         except BaseException as exc:  # DuckDB would only keep the message
             errors.append(exc)
             raise
@@ -293,14 +286,15 @@ def _load(
 
     previous = last_good(con, spec.name)
     deps = {d: (last_good(con, d) or ({"key": "none"}, 0))[0]["key"] for d in spec.depends}
-    fp = fingerprint(path, spec.tables, deps, previous[0] if previous else None)
+    # --force hashes every file again (a rewrite keeping size and mtime is then seen)
+    fp = fingerprint(path, spec.tables, deps, previous[0] if previous and not force else None)
     tick("fingerprint")
     tables_there = all(table_exists(con, t) for t in spec.tables)
     if not force and previous and previous[0].get("key") == fp["key"] and tables_there:
         return LoadResult(spec.name, "unchanged", message="entrées inchangées : rien à faire"), fp
     staging = _staging_name(spec)
     try:
-        rejects = _stage(con, spec, path, staging, progress, fp["files"])
+        rejects = _stage(con, spec, path, staging, progress, fp["files"], force)
         rows_read = con.execute(f"SELECT count(*) FROM {staging}").fetchone()[0] + len(rejects)
         tick("read")
         prev_rows = previous[1] if previous else None
@@ -337,7 +331,7 @@ def _load(
     finally:
         con.execute(f"DROP VIEW IF EXISTS {staging}__ok")
         con.execute(f"DROP TABLE IF EXISTS {staging}")
-        con.execute(f"DROP TABLE IF EXISTS {staging}__read")
+        con.execute(f"DROP TABLE IF EXISTS {staging}__read")  # the file cache's new rows
     msg = " ; ".join(m for m in (f"périmée : {stale}" if stale else "", dq) if m)
     if quarantined:
         log.warning("%s: %d rows quarantined (see table quarantine)", spec.name, quarantined)

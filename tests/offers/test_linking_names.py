@@ -13,7 +13,7 @@ import pytest
 
 import ciblage.linking_names as linking_names
 from ciblage.linking import link_offers
-from ciblage.linking_names import KEY_TABLE, NAMES_TABLE, month_window
+from ciblage.linking_names import KEY_TABLE, NAMES_TABLE, month_start
 from ciblage.warehouse import run_sql_file
 
 from .helpers import load_offres
@@ -50,11 +50,8 @@ def rebuilt_links(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     return links(con)
 
 
-def test_month_window() -> None:
-    assert month_window(date(2024, 11, 17), date(2026, 2, 3)) == (
-        date(2024, 11, 1),
-        date(2026, 2, 28),
-    )
+def test_month_start() -> None:
+    assert month_start(date(2024, 11, 17)) == date(2024, 11, 1)
 
 
 def test_unchanged_sirene_reuses_the_names_and_gives_the_same_links(
@@ -91,15 +88,25 @@ def test_a_new_sirene_stock_rebuilds_the_names(keyed: duckdb.DuckDBPyConnection)
     assert ("nomatch", "44306184100047") in {r[:2] for r in links(keyed)}
 
 
-def test_an_offer_in_a_new_month_rebuilds_the_names(
+def test_new_months_of_offers_keep_the_names_and_an_older_first_month_rebuilds_them(
     keyed: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
+    """The next night is often the first of a month: its offers keep the names (their
+    lower bound is the first offer's month), an offer older than that month does not."""
     link_offers(keyed, "night-1", workers=1)
     later = offer("april", "Boulangerie Martin", date="2026-04-02T08:00:00Z")
     f = tmp_path / "april.jsonl"
     f.write_text("\n".join(json.dumps(o) for o in [*OFFERS, later]), "utf-8")
     load_offres(keyed, f)
-    assert link_offers(keyed, "night-2", workers=1)["names_reused"] is False
+    assert link_offers(keyed, "night-2", workers=1)["names_reused"] is True
+    assert ("april", "55210055400013") in {r[:2] for r in links(keyed)}
+    assert links(keyed) == rebuilt_links(keyed)
+    # an offer of January 2025: the site closed on 2025-06-30 is a candidate again
+    older = offer("old", "Julie Leroy", date="2025-01-15T08:00:00Z", secteur="56")
+    f.write_text("\n".join(json.dumps(o) for o in [*OFFERS, later, older]), "utf-8")
+    load_offres(keyed, f)
+    assert link_offers(keyed, "night-3", workers=1)["names_reused"] is False
+    assert ("old", "40483304800010") in {r[:2] for r in links(keyed)}
 
 
 def test_without_recorded_sirene_loads_nothing_is_kept(tmp_path: Path) -> None:
@@ -114,24 +121,53 @@ def test_without_recorded_sirene_loads_nothing_is_kept(tmp_path: Path) -> None:
     assert left == [(0,)]
 
 
+def test_an_offer_in_a_new_departement_rebuilds_the_names(
+    keyed: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """The names cover the départements with offers: an offer elsewhere, the same month,
+    needs the names of its département."""
+    keyed.execute(  # in the stock from the start, in a département without offers yet
+        "INSERT INTO etablissement VALUES ('44306184100047', '443061841', '28085', '28', "
+        "'4520A', DATE '2020-01-01', NULL, 'GARAGE DES PRES', NULL, 'A', '11')"
+    )
+    link_offers(keyed, "night-1", workers=1)
+    chartres = offer("chartres", "Garage des Prés", commune="28085", secteur="45")
+    f = tmp_path / "chartres.jsonl"
+    f.write_text("\n".join(json.dumps(o) for o in [*OFFERS, chartres]), "utf-8")
+    load_offres(keyed, f)
+    counts = link_offers(keyed, "night-2", workers=1)
+    assert counts["names_reused"] is False
+    assert ("chartres", "44306184100047") in {r[:2] for r in links(keyed)}
+
+
 def test_a_build_that_fails_half_way_is_not_reused(
     keyed: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The names are built in slices; a build that fails after its first slice leaves a
+    table no key vouches for, which the next linking rebuilds."""
+    import ciblage.linking as linking
+
     link_offers(keyed, "night-1", workers=1)
     good = links(keyed)
     record_sirene_loads(keyed, "v2")  # a new stock: the names must be rebuilt
+    monkeypatch.setattr(linking, "NAMES_SLICE_ESTABLISHMENTS", 3)  # 8 establishments
+    real = linking_names.run_sql_file
+    calls: list[int] = []
 
-    def broken(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("disk full")
+    def second_slice_fails(*args: object, **kwargs: object) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(linking_names, "run_sql_file", broken)
+    monkeypatch.setattr(linking_names, "run_sql_file", second_slice_fails)
     with pytest.raises(RuntimeError, match="disk full"):
         link_offers(keyed, "night-2", workers=1)
     assert keyed.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [KEY_TABLE]
     ).fetchall() == [(0,)]
     monkeypatch.undo()
-    # back on the first stock: the table was not vouched for, so it is rebuilt
+    # back on the first stock: the half-built table was not vouched for, so it is rebuilt
     keyed.execute("DELETE FROM source_load WHERE fingerprint LIKE '%v2%'")
     assert link_offers(keyed, "night-3", workers=1)["names_reused"] is False
     assert links(keyed) == good

@@ -75,14 +75,19 @@ def world(tmp_path: Path) -> tuple[duckdb.DuckDBPyConnection, Any, Spy, Path]:
     # a copy of S1, more recent, and a row without id (quarantined)
     oct_rows = [*month("O", 30, "2026-10-03"), offer("S1", "2026-10-04T10:00:00Z")]
     write(folder, "offres_2026-10.jsonl", [*oct_rows, offer(None, "2026-10-05T10:00:00Z")])
+    write(folder / "api", "page-1.json", month("P", 3, "2026-10-20"))  # labelled api/page-1.json
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     prepare(con)
     spy = Spy()
     spec = dataclasses.replace(OFFRES, reader=spy)
     KW["run_id"] = "night-1"
     assert load_source(con, spec, folder, registry=registry(), **KW).status == "loaded"
-    assert sorted(spy.paths) == ["offres_2026-09.jsonl", "offres_2026-10.jsonl"]
+    assert spy.paths == ["offres"]  # nothing to reuse: the folder in one read
     return con, spec, spy, folder
+
+
+def cached(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute("SELECT DISTINCT _file FROM file_cache_offres ORDER BY 1").fetchall()
 
 
 def test_a_new_file_is_the_only_one_read(world: Any, tmp_path: Path) -> None:
@@ -98,22 +103,22 @@ def test_a_new_file_is_the_only_one_read(world: Any, tmp_path: Path) -> None:
     assert result.status == "loaded", result.message
     assert spy.paths == ["offres_2026-11.jsonl"]
     assert tables(con) == full_read(tmp_path, folder, "night-2")
-    assert result.rows_read == 30 + 32 + 4 and result.rows_quarantined == 1
+    assert result.rows_read == 30 + 32 + 3 + 4 and result.rows_quarantined == 1
 
 
 def test_a_changed_file_is_read_again_and_a_removed_one_forgotten(
     world: Any, tmp_path: Path
 ) -> None:
     con, spec, spy, folder = world
-    write(folder, "offres_2026-10.jsonl", [*month("O", 6, "2026-10-03")])  # revised
+    write(folder / "api", "page-1.json", month("P", 4, "2026-10-21"))  # revised, in a subfolder
     (folder / "offres_2026-09.jsonl").unlink()
     spy.paths.clear()
     KW["run_id"] = "night-2"
     assert load_source(con, spec, folder, registry=registry(), **KW).status == "loaded"
-    assert spy.paths == ["offres_2026-10.jsonl"]
+    assert spy.paths == ["page-1.json"]
+    # the file read alone is labelled by its path in the folder, as a full read labels it
     assert tables(con) == full_read(tmp_path, folder, "night-2")
-    cached = con.execute("SELECT DISTINCT _file FROM stg_cache_offres").fetchall()
-    assert cached == [("offres_2026-10.jsonl",)]
+    assert cached(con) == [("api/page-1.json",), ("offres_2026-10.jsonl",)]
 
 
 def test_the_staged_rows_are_those_of_a_full_read(world: Any, tmp_path: Path) -> None:
@@ -126,20 +131,60 @@ def test_the_staged_rows_are_those_of_a_full_read(world: Any, tmp_path: Path) ->
     write(folder, "offres_2026-08.jsonl", month("A", 2, "2026-08-01"))
     files = fingerprint(folder, spec.tables, {}, None)["files"]
     _stage(con, spec, folder, "stg_check", None, files)
-    assert spy.paths[-1] == "offres_2026-08.jsonl" and len(spy.paths) == 3
+    assert spy.paths[-1] == "offres_2026-08.jsonl" and len(spy.paths) == 2
     _stage(con, dataclasses.replace(spec, cache_files=None), folder, "stg_full", None, files)
     staged = con.execute("SELECT * FROM stg_check ORDER BY _file, _row").fetchall()
     assert staged == con.execute("SELECT * FROM stg_full ORDER BY _file, _row").fetchall()
-    assert len(staged) == 2 + 30 + 32 and staged[0][-3] == "offres_2026-08.jsonl"
+    assert len(staged) == 2 + 30 + 32 + 3 and staged[3][-3] == "offres_2026-08.jsonl"
 
 
-def test_other_reading_code_reads_every_file_again(
+def test_other_staging_code_reads_every_file_again(
     world: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Rows kept by another version of the code that stages them (the contact filter
+    included) are not reused."""
     con, spec, spy, folder = world
+    assert {"ciblage.contacts", "ciblage.sources.offres_json", "ciblage.ingest.load"} <= set(
+        file_cache.code_modules(OFFRES)
+    )
+    before = file_cache.reader_digest(OFFRES)
+    real = file_cache._module_source
+
+    def edited(name: str) -> str:
+        return real(name) + ("# fixed" if name == "ciblage.contacts" else "")
+
+    monkeypatch.setattr(file_cache, "_module_source", edited)
+    assert file_cache.reader_digest(OFFRES) != before
     write(folder, "offres_2026-11.jsonl", month("N", 1, "2026-11-01"))
-    monkeypatch.setattr(file_cache, "reader_digest", lambda spec: "another-version")
     spy.paths.clear()
     KW["run_id"] = "night-2"
     assert load_source(con, spec, folder, registry=registry(), **KW).status == "loaded"
-    assert len(spy.paths) == 3
+    assert spy.paths == ["offres"]
+
+
+def test_a_forced_load_reads_every_file(world: Any) -> None:
+    con, spec, spy, folder = world
+    spy.paths.clear()
+    KW["run_id"] = "night-2"
+    result = load_source(con, spec, folder, registry=registry(), force=True, **KW)
+    assert result.status == "loaded"
+    assert spy.paths == ["offres"]
+
+
+def test_a_file_without_a_hash_is_read_and_not_kept(world: Any, tmp_path: Path) -> None:
+    """The fingerprint skips hidden files, the offers reader reads them: such a file is
+    read at every load, never taken from the cache."""
+    con, spec, spy, folder = world
+    write(folder, ".late.jsonl", month("L", 2, "2026-10-30"))
+    write(folder, "offres_2026-11.jsonl", month("N", 1, "2026-11-01"))
+    spy.paths.clear()
+    KW["run_id"] = "night-2"
+    assert load_source(con, spec, folder, registry=registry(), **KW).status == "loaded"
+    assert sorted(spy.paths) == [".late.jsonl", "offres_2026-11.jsonl"]
+    assert ("L1",) in con.execute("SELECT offre_id FROM offre").fetchall()
+    assert (".late.jsonl",) not in cached(con)
+    write(folder, "offres_2026-11.jsonl", month("N", 2, "2026-11-01"))
+    spy.paths.clear()
+    KW["run_id"] = "night-3"
+    assert load_source(con, spec, folder, registry=registry(), **KW).status == "loaded"
+    assert sorted(spy.paths) == [".late.jsonl", "offres_2026-11.jsonl"]

@@ -40,6 +40,7 @@ from datetime import date
 import duckdb
 
 from ciblage import company_names
+from ciblage.ingest.load import last_good
 from ciblage.warehouse import run_sql_file, sql_text, table_exists
 
 KEY_TABLE = "offre_link_name_key"
@@ -57,17 +58,10 @@ def sirene_fingerprints(con: duckdb.DuckDBPyConnection) -> list[str] | None:
     warehouse built without the loader: what its tables hold is unknown)."""
     if not table_exists(con, "source_load"):
         return None
-    out = []
-    for source in SIRENE_SOURCES:
-        rows = con.execute(
-            "SELECT fingerprint FROM source_load WHERE source = ? AND status = 'loaded' "
-            "ORDER BY loaded_at DESC LIMIT 1",
-            [source],
-        ).fetchall()
-        if not rows or rows[0][0] is None:
-            return None
-        out.append(str(rows[0][0]))
-    return out
+    loads = [last_good(con, source) for source in SIRENE_SOURCES]
+    if any(good is None for good in loads):
+        return None
+    return [json.dumps(good[0], sort_keys=True) for good in loads if good is not None]
 
 
 def names_key(con: duckdb.DuckDBPyConnection, since: date) -> str | None:

@@ -12,7 +12,7 @@ whose key is not there, and takes the others' rows from the table: the staged ro
 those of a full read, and everything after the staging (rules, quarantine, quality gate,
 build) runs on all of them as before.
 
-- With nothing to reuse (first load, other code, `--force`), the folder is read in one
+- With nothing to reuse (first load, other code, a forced load), the folder is read in one
   call, as without the cache (the reader's own parallelism applies).
 - A file the fingerprint has no hash for (a hidden file, one written during the load) is
   read but not kept.
@@ -109,50 +109,46 @@ def staged_columns(spec: SourceSpec) -> list[str]:
     return [f.name for f in stream_schema(spec)] + (["_partition"] if spec.partition else [])
 
 
+def _current_columns(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> bool:
+    """Does the cache table exist with the columns this version stages (plus the key)?"""
+    table = cache_table(spec)
+    if not table_exists(con, table):
+        return False
+    have = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+    return have == [*staged_columns(spec), KEY]
+
+
 def cached_files(
     con: duckdb.DuckDBPyConnection, spec: SourceSpec, keys: dict[str, str | None]
 ) -> set[str]:
     """The files of `keys` whose rows the cache holds under the same key (none when the
     cache has other columns than this version stages)."""
-    table = cache_table(spec)
-    if not table_exists(con, table):
+    if not _current_columns(con, spec):
         return set()
-    have = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
-    if have != [*staged_columns(spec), KEY]:
-        return set()
-    rows = con.execute(f"SELECT DISTINCT _file, {KEY} FROM {table}").fetchall()
+    rows = con.execute(f"SELECT DISTINCT _file, {KEY} FROM {cache_table(spec)}").fetchall()
     return {f for f, k in rows if k is not None and keys.get(f) == k}
 
 
-def _order_table(con: duckdb.DuckDBPyConnection, keys: dict[str, str | None]) -> str:
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _stage_files (_file VARCHAR, idx INTEGER, key VARCHAR)"
-    )
+def _keys_table(con: duckdb.DuckDBPyConnection, keys: dict[str, str | None]) -> str:
+    """Temp table (_file, key) of the folder's files that have a key."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _stage_files (_file VARCHAR, key VARCHAR)")
     con.executemany(
-        "INSERT INTO _stage_files VALUES (?, ?, ?)",
-        [(f, i, k) for i, (f, k) in enumerate(keys.items()) if k is not None],
+        "INSERT INTO _stage_files VALUES (?, ?)", [(f, k) for f, k in keys.items() if k]
     )
     return "_stage_files"
 
 
 def assemble(
-    con: duckdb.DuckDBPyConnection,
-    spec: SourceSpec,
-    staging: str,
-    read: str,
-    keys: dict[str, str | None],
-    reused: set[str],
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, staging: str, read: str, current: str
 ) -> None:
-    """`staging` = the rows just read (table `read`, dropped) and the cached rows of the
-    `reused` files. No order: a full read's staging has none either (the warehouse does
-    not preserve insertion order), and the key rule orders copies by (_file, _row)."""
-    order = _order_table(con, keys)
+    """`staging` = the rows just read (table `read`, dropped) and the cached rows whose
+    (file, key) is `current`'s (the reused files). No order: a full read's staging has none
+    either (the warehouse does not preserve insertion order), and the key rule orders
+    copies by (_file, _row)."""
     con.execute(
         f"CREATE OR REPLACE TABLE {staging} AS SELECT * FROM {read} UNION ALL "
         f"SELECT c.* EXCLUDE ({KEY}) FROM {cache_table(spec)} c "
-        f"JOIN {order} o ON o._file = c._file AND o.key = c.{KEY} "
-        "WHERE list_contains(?, c._file)",
-        [sorted(reused)],
+        f"JOIN {current} o ON o._file = c._file AND o.key = c.{KEY}"
     )
     con.execute(f"DROP TABLE {read}")
 
@@ -161,32 +157,27 @@ def refresh(
     con: duckdb.DuckDBPyConnection,
     spec: SourceSpec,
     staging: str,
-    keys: dict[str, str | None],
-    fresh: set[str],
+    current: str,
+    fresh: list[str],
 ) -> None:
     """After a complete staging: the cache holds the rows of the folder's current files
-    (those `fresh`ly read and kept, the others already there), nothing of files gone or
-    changed."""
+    (`current`: their keys; the `fresh`ly read ones to keep are added, the others are
+    already there), nothing of files gone or changed."""
     table = cache_table(spec)
-    if table_exists(con, table):
-        have = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
-        if have != [*staged_columns(spec), KEY]:  # another version's columns: start again
-            con.execute(f"DROP TABLE {table}")
-    if not table_exists(con, table):
+    if not _current_columns(con, spec):  # none yet, or another version's columns
         con.execute(
-            f"CREATE TABLE {table} AS SELECT *, ''::VARCHAR AS {KEY} FROM {staging} LIMIT 0"
+            f"CREATE OR REPLACE TABLE {table} AS "
+            f"SELECT *, ''::VARCHAR AS {KEY} FROM {staging} LIMIT 0"
         )
-    order = _order_table(con, keys)
     con.execute(
-        f"DELETE FROM {table} c WHERE NOT EXISTS (SELECT 1 FROM {order} o "
+        f"DELETE FROM {table} c WHERE NOT EXISTS (SELECT 1 FROM {current} o "
         f"WHERE o._file = c._file AND o.key = c.{KEY})"
     )
-    kept = sorted(f for f in fresh if keys.get(f) is not None)
-    if kept:
+    if fresh:
         con.execute(
             f"INSERT INTO {table} SELECT s.*, o.key FROM {staging} s "
-            f"JOIN {order} o USING (_file) WHERE list_contains(?, s._file)",
-            [kept],
+            f"JOIN {current} o USING (_file) WHERE list_contains(?, s._file)",
+            [fresh],
         )
 
 
@@ -204,13 +195,14 @@ def stage(
     malformed lines. Returns them."""
     keys = file_keys(spec, folder, files)
     reused = set() if force else cached_files(con, spec, keys)
+    current = _keys_table(con, keys)
     if reused:
         rejects = read([folder / f for f in keys if f not in reused], f"{staging}__read")
-        assemble(con, spec, staging, f"{staging}__read", keys, reused)
+        assemble(con, spec, staging, f"{staging}__read", current)
     else:
         rejects = read([folder], staging)
-    fresh = set() if rejects else set(keys) - reused
-    refresh(con, spec, staging, keys, fresh)
+    fresh = [] if rejects else sorted(f for f, k in keys.items() if k and f not in reused)
+    refresh(con, spec, staging, current, fresh)
     log.info(
         "%s: %d of %d files read, %d from the file cache",
         spec.name,

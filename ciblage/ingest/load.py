@@ -286,7 +286,7 @@ def _load(
 
     previous = last_good(con, spec.name)
     deps = {d: (last_good(con, d) or ({"key": "none"}, 0))[0]["key"] for d in spec.depends}
-    # --force hashes every file again (a rewrite keeping size and mtime is then seen)
+    # a forced load hashes every file again (a rewrite keeping size and mtime is then seen)
     fp = fingerprint(path, spec.tables, deps, previous[0] if previous and not force else None)
     tick("fingerprint")
     tables_there = all(table_exists(con, t) for t in spec.tables)

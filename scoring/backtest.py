@@ -53,6 +53,7 @@ def rome_allocation(
                 prior_weight=prior_weight,
                 min_share=min_share,
                 min_p=0.0,
+                min_potential=0,
             ),
             scores="_alloc_scores",
             into=f"CREATE OR REPLACE TEMP TABLE {target} AS",

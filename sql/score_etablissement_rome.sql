@@ -5,7 +5,11 @@
 -- per-SIRET hires when present), as a Bayesian blend: share = (w * share_of_naf + own_n) /
 -- (w * sum_of_naf_shares + own_total), w = $prior_weight pseudo-observations. A trade is kept
 -- when its share is at least $min_share; establishments with P(at least one hire) below
--- $min_p (potential 0: never a target) get no per-ROME rows. Reads the scores relation
+-- $min_p (potential 0: never a target) get no per-ROME rows, and a trade whose own
+-- potential rounds below $min_potential is not kept: the stored table holds potential >= 1
+-- (the lists, the matching and the fiches never show a trade at 0, and 44 % of the
+-- national rows were such trades), the back-test keeps every candidate (0). Reads the
+-- scores relation
 -- (as_of, siret, expected_hires, p_hire); writes where the statement prefix `into` says,
 -- with the establishment's département (the table is stored sorted by it, so that a
 -- territory rerun reads only its own rows). P per trade is the model's link from expected
@@ -79,4 +83,5 @@ SELECT as_of, siret, code_departement, code_rome, expected_hires,
     CAST(least(greatest(round(100 * p_rome), 0), 100) AS INTEGER) AS hiring_potential,
     CAST({{ stars_case }} AS INTEGER) AS stars
 FROM scored
+WHERE round(100 * p_rome) >= CAST($min_potential AS INTEGER)
 ORDER BY code_departement, siret, code_rome;

@@ -67,3 +67,21 @@ def test_only_the_past_counts(later: date) -> None:
     con = _warehouse(np.random.default_rng(3), specialised=True)
     w_before = fit_concentration(con, later, default=5.0)
     assert w_before == 5.0  # nothing before that date: default
+
+
+@pytest.mark.parametrize("specialised", [False, True])
+def test_a_large_warehouse_samples_establishments_and_keeps_the_weight(
+    specialised: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One establishment in ten chooses the same weight as all of them; one in a hundred
+    leaves too few (under MIN_ESTABLISHMENTS) and keeps the default: the sample is real."""
+    import scoring.rome_mix as rome_mix
+
+    con = _warehouse(np.random.default_rng(4), specialised=specialised, n_etab=1000)
+    whole = fit_concentration(con, T, default=7.0)
+    assert whole != 7.0
+    monkeypatch.setattr(rome_mix, "SAMPLE_ESTABLISHMENTS", 100)
+    assert rome_mix.sample_modulus(con) == 10
+    assert fit_concentration(con, T, default=7.0) == whole
+    monkeypatch.setattr(rome_mix, "SAMPLE_ESTABLISHMENTS", 10)
+    assert fit_concentration(con, T, default=7.0) == 7.0

@@ -39,7 +39,8 @@ def test_both_label_modes_write_every_table(fixture: str, request: pytest.Fixtur
     assert ((s.p_hire >= 0) & (s.p_hire <= 1)).all() and (s.expected_hires >= 0).all()
     cut = np.searchsorted(np.array(STAR_CUTOFFS), s.hiring_potential, side="right") + 1
     assert (cut == s.stars).all()
-    assert r.hiring_potential.between(0, 100).all() and r.stars.between(1, 5).all()
+    # a trade at potential 0 is never shown: not stored (scoring.scorer.MIN_STORED_POTENTIAL)
+    assert r.hiring_potential.between(1, 100).all() and r.stars.between(1, 5).all()
     # per-ROME potentials never exceed the establishment's, expected hires add up at most
     m = r.merge(s[["siret", "hiring_potential", "expected_hires"]], on="siret", suffixes=("", "_e"))
     assert (m.hiring_potential <= m.hiring_potential_e).all()

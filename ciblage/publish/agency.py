@@ -20,7 +20,7 @@ import polars as pl
 from ciblage.config import PROJECT_ROOT, load_settings
 from ciblage.freshness import source_notices
 from ciblage.publish import fmt
-from ciblage.publish.exports import list_table, write_csv, write_xlsx
+from ciblage.publish.exports import list_table, sorted_records, write_csv, write_xlsx
 from ciblage.publish.fiche import build_fiches, extras_sql
 from ciblage.publish.site import SITE_DIR, write_agency_pages
 from ciblage.publish.target_files import link_or_copy, targets_dir, territory_file
@@ -162,12 +162,13 @@ def write_agency(
         reused = reuse_agency(Path(previous), out, code, before)
         if reused is not None:
             return reused
-    fiches = build_fiches(rows.iter_rows(named=True), extras)
+    records = sorted_records(rows)
+    fiches = build_fiches(records, extras)
     name = rows["territory_name"][0]
     folder = out / "agences" / code
     folder.mkdir(parents=True, exist_ok=True)
     stem = export_stem(code, as_of)
-    table = list_table(rows)
+    table = list_table(records)
     csv_path = write_csv(rows, folder / f"{stem}.csv", table)
     title = f"{name} ({code}) — entreprises à fort potentiel d'embauche au {fmt.fr_date(as_of)}"
     xlsx_path = write_xlsx(rows, fiches, folder / f"{stem}.xlsx", title, notes, table)
@@ -181,7 +182,7 @@ def write_agency(
         "xlsx": xlsx_path.name,
         "search": search,
     }
-    pages = write_agency_pages(out / SITE_DIR, agency, rows, fiches, common, notes)
+    pages = write_agency_pages(out / SITE_DIR, agency, records, fiches, common, notes)
     return {**agency, "pages": pages, "digest": digest}
 
 

@@ -57,9 +57,17 @@ CSV_TEXT_PREFIX = "\t"
 HEADERS = [c[0] for c in COLUMNS]
 
 
-def list_table(rows: pl.DataFrame) -> list[list[Any]]:
-    ordered = rows.sort(["code_rome", "rank"])
-    return [[get(r) for _h, get, _w in COLUMNS] for r in ordered.iter_rows(named=True)]
+def sorted_records(rows: pl.DataFrame) -> list[dict[str, Any]]:
+    """The rows as dicts in list order (trade, then rank). An agency's files read them
+    three times (fiches, tables, pages): made once, since each pass of polars' row
+    iteration cost about 5 % of the agency's files."""
+    return list(rows.sort(["code_rome", "rank"]).iter_rows(named=True))
+
+
+def list_table(rows: pl.DataFrame | list[dict[str, Any]]) -> list[list[Any]]:
+    """One list per value row; `rows`: a targets frame, or its `sorted_records`."""
+    records = rows if isinstance(rows, list) else sorted_records(rows)
+    return [[get(r) for _h, get, _w in COLUMNS] for r in records]
 
 
 def write_csv(rows: pl.DataFrame, path: Path, table: list[list[Any]] | None = None) -> Path:

@@ -13,9 +13,11 @@ import shutil
 from datetime import UTC, datetime
 from functools import lru_cache
 from html import escape
+from itertools import groupby
 from math import cos, radians
+from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ciblage.config import PROJECT_ROOT
 from ciblage.publish.site_data import (
@@ -24,9 +26,6 @@ from ciblage.publish.site_data import (
     write_fiche_files,
     write_list_files,
 )
-
-if TYPE_CHECKING:
-    import polars as pl
 
 TEMPLATES = PROJECT_ROOT / "reports" / "templates" / "site"
 SITE_DIR = "site"
@@ -155,14 +154,15 @@ def _points(rows: list[dict[str, Any]], href: str) -> list[dict[str, Any]]:
 def write_agency_pages(
     site_dir: Path,
     agency: dict[str, Any],
-    rows: pl.DataFrame,
+    records: list[dict[str, Any]],
     fiches: list[dict[str, Any]],
     common: dict[str, Any],
     notes: dict[str, dict[str, Any]] | None = None,
 ) -> int:
     """The agency page, and two pages that draw any of its lists (`liste.html#D1507`; a
     short one says so and how to widen it) and any of its companies (`fiche.html#SIRET`)
-    from the agency's data files; returns the files written.
+    from the agency's data files; returns the files written. `records`: the agency's
+    targets rows in list order (`ciblage.publish.exports.sorted_records`).
 
     Lines and fiches are data that site.js draws, a few files per agency: a national run
     publishes millions of lines, and one page per list and per company meant a template
@@ -172,11 +172,9 @@ def write_agency_pages(
     ctx = {**common, "root": "../../"}
     romes = []
     trades = []
-    all_rows: list[dict[str, Any]] = []
-    for grp in rows.sort("code_rome", "rank").partition_by("code_rome", maintain_order=True):
-        raw = list(grp.iter_rows(named=True))
-        all_rows += raw
-        code, label = raw[0]["code_rome"], raw[0]["rome_label"]
+    for code, group in groupby(records, key=itemgetter("code_rome")):
+        raw = list(group)
+        label = raw[0]["rome_label"]
         romes.append(
             {
                 "code_rome": code,
@@ -195,7 +193,7 @@ def write_agency_pages(
         # the trades with the most real targets first (then the best one's potential): an
         # agency has dozens of trades, most with one or two companies
         romes=sorted(romes, key=lambda r: (-r["n"], -r["best_potential"], r["code_rome"])),
-        map_svg=map_html(_points(all_rows, FICHE_HREF)),
+        map_svg=map_html(_points(records, FICHE_HREF)),
         **ctx,
     )
     index = write_list_files(base / "listes", trades)

@@ -94,8 +94,9 @@ def _candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def full_ranking(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Top 10 of every (département, ROME) ranked as the publish stage orders them, without
     its potential threshold (`[publish] min_potential`): the model's ranking quality, apart
-    from the decision of how many companies a list shows. Needs `_candidates` first
-    (it builds eligible_etablissement)."""
+    from the decision of how many companies a list shows. It ranks the stored per-trade
+    scores, which hold no trade at potential 0 (`scoring.scorer.MIN_STORED_POTENTIAL`).
+    Needs `_candidates` first (it builds eligible_etablissement)."""
     return con.execute(
         """
         SELECT e.code_departement, s.code_rome, s.siret,

@@ -30,9 +30,9 @@ def _luhn_sum(n: int, var: str = "x") -> str:
 def _luhn_ok(n: int, s: str = "s") -> str:
     """SQL: the n-digit string `s` (already matched as digits) has a valid check digit.
 
-    Integer arithmetic on the number, bound once by a one-element lambda: 40 % faster on
-    the 43 M national SIRETs (9.3 s against 15.5 s) than reading each digit with
-    substr/ascii, which builds a string per digit."""
+    Integer arithmetic on the number, bound once by a one-element lambda: on the 43 M
+    national SIRETs, 9.9 s against 17.3 s for reading each digit with substr/ascii, which
+    builds a string per digit."""
     return f"list_transform([CAST({s} AS BIGINT)], lambda x: ({_luhn_sum(n)}) % 10 = 0)[1]"
 
 

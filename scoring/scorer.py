@@ -31,8 +31,9 @@ CHUNK_ROWS = 250_000  # small enough for two workers to share a département-siz
 # establishments whose per-ROME rows are built and sorted in one statement (a slice of
 # départements, `departement_slices`), to bound its memory
 ROME_SLICE_ESTABLISHMENTS = 4_000_000
-# per-trade rows below this potential are not stored: no list, match or fiche shows a trade
-# at potential 0, and they were 44 % of the national rows (42 M of 95 M)
+# per-trade rows below this potential are not stored: lists and matching never show a trade
+# at potential 0 (`[publish] min_potential`), a fiche's best trades no longer end with
+# such trades, and they were 44 % of the national rows (42 M of 95 M)
 MIN_STORED_POTENTIAL = 1
 
 

@@ -7,14 +7,14 @@
 -- when its share is at least $min_share; establishments with P(at least one hire) below
 -- $min_p (potential 0: never a target) get no per-ROME rows, and a trade whose own
 -- potential rounds below $min_potential is not kept: the stored table holds potential >= 1
--- (the lists, the matching and the fiches never show a trade at 0, and 44 % of the
--- national rows were such trades), the back-test keeps every candidate (0). Reads the
--- scores relation (as_of, siret, expected_hires, p_hire); writes where the statement
--- prefix `into` says, with the establishment's département (the table is stored sorted
--- by it, so that a territory rerun reads only its own rows). P per trade is the model's
--- link from expected hires to P(at least one hire) applied to the trade's expected hires
--- (`p_rome`, from scoring/calibration.py), so potential and expected hires agree on every
--- row.
+-- (lists and matching never show a trade at 0, a fiche's best trades no longer end with
+-- one, and 44 % of the national rows were such trades), the back-test keeps every
+-- candidate (0). Reads the scores relation (as_of, siret, expected_hires, p_hire);
+-- writes where the statement prefix `into` says, with the establishment's département
+-- (the table is stored sorted by it, so that a territory rerun reads only its own rows).
+-- P per trade is the model's link from expected hires to P(at least one hire) applied to
+-- the trade's expected hires (`p_rome`, from scoring/calibration.py), so potential and
+-- expected hires agree on every row.
 -- Run once per slice of départements (`slice`, a predicate on the département;
 -- scoring/scorer.py: all of France at once ran DuckDB out of memory), each slice's rows
 -- sorted: an establishment's rows depend only on itself, and consecutive slices inserted in

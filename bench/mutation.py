@@ -332,7 +332,7 @@ EQUIVALENT += [
         f'def {f}(n: int, var: str = "S") -> str:',
         "the SQL macro's parameter name: DuckDB identifiers are case-insensitive",
     )
-    for f in ("_luhn_sum", "_digit_sum")
+    for f in ("_digit_sum",)
 ]
 EQUIVALENT += [
     (

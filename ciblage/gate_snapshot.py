@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import polars as pl
 
-from ciblage.publish.target_files import files_sql, targets_files
+from ciblage.publish.target_files import files_sql, rerun_scope, targets_files
 from ciblage.warehouse import sql_list
 
 if TYPE_CHECKING:
@@ -30,17 +30,27 @@ def scope_departements(
     con: duckdb.DuckDBPyConnection, run_dir: Path, territory: str
 ) -> list[str] | None:
     """Départements a run covers: None for 'all', else those of the establishments it
-    listed (works alike for dep:, bassin: and agence: runs)."""
+    listed (works alike for dep:, bassin: and agence: runs).
+
+    A rerun's run folder also holds the lists it carried over from the published run (all
+    of France's): only the rows of the territories it listed anew count (the manifest's
+    scope), else an agency rerun counted every département again (10 of its 21 s)."""
     if territory == "all":
         return None
     if territory.startswith("dep:"):
         return [territory.split(":", 1)[1]]
-    files = targets_files(run_dir)
+    rerun = rerun_scope(run_dir)
+    files = targets_files(run_dir) if rerun is None else rerun[1]
     if not files:
         return []
+    own, params = "", {}
+    if rerun is not None:
+        own = " AND list_contains($scope, [t.territory_level, t.territory_code])"
+        params = {"scope": [list(t) for t in rerun[0]]}
     rows = con.execute(
         f"SELECT DISTINCT e.code_departement FROM {files_sql(files)} t "
-        "JOIN etablissement e USING (siret) WHERE e.code_departement IS NOT NULL"
+        f"JOIN etablissement e USING (siret) WHERE e.code_departement IS NOT NULL{own}",
+        params,
     ).fetchall()
     return sorted(r[0] for r in rows)
 

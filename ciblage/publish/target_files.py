@@ -34,6 +34,7 @@ LEGACY_FILE = "targets.parquet"  # runs written before the partitioned layout
 ROW_ORDER = ("territory_level", "territory_code", "code_rome", "rank")
 UNKNOWN_PART = "unknown"  # territories whose companies have no département
 PART_NAME = re.compile(r"[0-9A-Za-z]+")
+SCOPE_KEY = "scope"  # manifest: a territory rerun's own territories, [[level, code], ...]
 
 
 def sql_path(path: Path) -> str:
@@ -75,8 +76,9 @@ def read_files(files: list[Path], columns: list[str] | None = None) -> pl.DataFr
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any] | None:
-    """{"parts": {part: {"file", "rows", "territories": [[level, code, lists], ...]}}}, or
-    None for a run without one (single-file layout)."""
+    """{"parts": {part: {"file", "rows", "territories": [[level, code, lists], ...]}}}
+    (a territory rerun adds "scope": its own territories), or None for a run without one
+    (single-file layout)."""
     path = targets_dir(run_dir) / MANIFEST_FILE
     if not path.is_file():
         return None
@@ -87,6 +89,23 @@ def written_files(run_dir: Path, manifest: dict[str, Any]) -> list[Path]:
     """The files this run wrote itself (not linked from the published run)."""
     folder = targets_dir(run_dir)
     return [folder / e["file"] for e in manifest["parts"].values() if "linked_from" not in e]
+
+
+def rerun_scope(run_dir: Path) -> tuple[list[tuple[str, str]], list[Path]] | None:
+    """(the territories a territory rerun listed anew, the files holding them), or None
+    when the run does not say (a full run, or one written before the manifest did): its
+    other lists were carried over from the published run unchanged."""
+    manifest = read_manifest(run_dir)
+    if manifest is None or manifest.get(SCOPE_KEY) is None:
+        return None
+    scope = [(str(lvl), str(code)) for lvl, code in manifest[SCOPE_KEY]]
+    wanted = set(scope)
+    files = [
+        targets_dir(run_dir) / e["file"]
+        for e in manifest["parts"].values()
+        if any((t[0], t[1]) in wanted for t in e["territories"])
+    ]
+    return scope, files
 
 
 def territory_file(run_dir: Path, level: str, code: str) -> list[Path]:
@@ -170,13 +189,15 @@ def write_partitions(
     new_parts = {r[0] for r in con.execute("SELECT DISTINCT part FROM target_parts").fetchall()}
     linked: dict[str, dict[str, Any]] = {}
     rewrite: dict[str, Path | None] = dict.fromkeys(new_parts)
-    if previous is not None and carry_from is not None:
+    in_scope: set[tuple[str, str]] | None = None
+    if carry_from is not None:
         in_scope = {
             (lvl, code)
             for lvl, code in con.execute(
                 f"SELECT DISTINCT territory_level, territory_code FROM {scope}"
             ).fetchall()
         }
+    if previous is not None and in_scope is not None:
         for part, entry in previous["parts"].items():
             old = targets_dir(carry_from) / entry["file"]
             touched = any((t[0], t[1]) in in_scope for t in entry["territories"])
@@ -205,7 +226,9 @@ def write_partitions(
     for part, entry in linked.items():
         link_or_copy(targets_dir(carry_from) / entry["file"], folder / entry["file"])  # type: ignore[operator]
         parts[part] = {**entry, "linked_from": carry_from.name}  # type: ignore[union-attr]
-    manifest = {"parts": {p: parts[p] for p in sorted(parts)}}
+    manifest: dict[str, Any] = {"parts": {p: parts[p] for p in sorted(parts)}}
+    if in_scope is not None:  # a rerun: the territories it listed anew (the rest carried)
+        manifest[SCOPE_KEY] = sorted([lvl, code] for lvl, code in in_scope)
     (folder / MANIFEST_FILE).write_text(
         json.dumps(manifest, ensure_ascii=False, indent=0), encoding="utf-8"
     )

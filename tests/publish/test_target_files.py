@@ -11,11 +11,13 @@ import duckdb
 import polars as pl
 import pytest
 
+from ciblage.gate_snapshot import scope_departements
 from ciblage.publish.target_files import (
     LEGACY_FILE,
     changed_files,
     read_manifest,
     read_targets,
+    rerun_scope,
     targets_files,
     territory_file,
 )
@@ -144,6 +146,28 @@ def test_a_partition_left_empty_is_removed(tmp_path: Path) -> None:
     assert "27" not in manifest["parts"]
     assert not (second / "targets" / "27.parquet").exists()
     assert read_targets(second).height == len(FIRST) - 1
+
+
+def test_a_rerun_names_its_territories_and_its_gate_counts_only_their_departements(
+    tmp_path: Path,
+) -> None:
+    first, second = tmp_path / "r1", tmp_path / "r2"
+    write_targets(_frame(FIRST), first)
+    assert rerun_scope(first) is None  # a full run: every list is its own
+    _rerun(second, first, [_row("agence", "4501", 1, "45")], [("agence", "4501")])
+    rerun = rerun_scope(second)
+    assert rerun is not None
+    assert rerun[0] == [("agence", "4501")]
+    assert [f.name for f in rerun[1]] == ["45.parquet"]
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE etablissement AS SELECT DISTINCT siret, code_departement FROM "
+        f"read_parquet(['{first}/targets/*.parquet', '{second}/targets/*.parquet'])"
+    )
+    # the lists carried over are not the rerun's, even those in its file (bassin 2401,
+    # with a company of 18): only the agency's new list counts
+    assert scope_departements(con, second, "agence:4501") == ["45"]
+    assert scope_departements(con, first, "agence:4501") == ["18", "27", "45"]
 
 
 def test_rerun_on_a_single_file_run_rewrites_it_partitioned(tmp_path: Path) -> None:

@@ -19,8 +19,7 @@
 CREATE OR REPLACE TEMP TABLE target_candidate_unsorted AS
 WITH communes AS (SELECT DISTINCT code_commune FROM territory_scope)
 SELECT coalesce(el.code_departement, '?') AS code_departement, el.code_commune, el.siret,
-       r.code_rome, nr.rome_label,
-       r.hiring_potential, r.stars, r.expected_hires
+       r.code_rome, r.hiring_potential, r.stars, r.expected_hires
 FROM {{ scores }} r
 JOIN eligible_etablissement el USING (siret)
 JOIN communes c ON c.code_commune = el.code_commune

@@ -87,7 +87,15 @@ def write_snapshot(
         f"count(*) FILTER (WHERE s.hiring_potential >= ?) AS n_high {base} GROUP BY 1",
         params=params,
     ).pl()
-    if stats.is_empty():
+    # a rerun whose territories listed nothing anew counts nothing: its counts are all
+    # carried over, but the scores it was ranked from must still exist
+    nothing_listed = scope == [] and carried is not None
+    if stats.is_empty() and (
+        not nothing_listed
+        or not con.execute(
+            "SELECT 1 FROM score_etablissement WHERE as_of = ? LIMIT 1", [as_of]
+        ).fetchall()
+    ):
         raise ValueError(f"aucun établissement noté au {as_of} dans score_etablissement")
     stats = stats.with_columns(
         in_scope=pl.lit(True) if scope is None else pl.col("code_departement").is_in(scope)

@@ -78,7 +78,8 @@ ranked AS (
     QUALIFY rank <= $top_n
 ),
 -- the names, joined to the kept rows only: carried through the three window sorts they
--- were a fifth of the national ranking's time
+-- were a fifth of the national ranking's time. A trade's label is the referential's (one
+-- per trade: ref_naf_rome repeats it for every NAF)
 names AS (
     SELECT territory_level, territory_code, min(territory_name) AS territory_name
     FROM {{ scope }} GROUP BY ALL

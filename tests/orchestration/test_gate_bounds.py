@@ -8,6 +8,7 @@ folders' snapshots the way `ciblage.gate_snapshot.write_snapshot` does and calls
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import date
 from pathlib import Path
 
@@ -549,6 +550,30 @@ def test_scope_of_agency_and_bassin_runs(tmp_path: Path) -> None:
     write_snapshot(con, tmp_path, AS_OF, "bassin:2420", CFG)
     stats = pl.read_parquet(tmp_path / SNAPSHOT_DIR / STATS_FILE)
     assert stats["in_scope"].all()
+
+
+def test_a_rerun_that_lists_nothing_carries_every_count(tmp_path: Path) -> None:
+    """An agency rerun whose lists came out empty: the run folder holds only carried
+    lists, so it counts no département anew, and is not taken for a run without scores."""
+    previous, rerun = tmp_path / "previous", tmp_path / "rerun"
+    (previous / SNAPSHOT_DIR).mkdir(parents=True)
+    pl.DataFrame(
+        {"code_departement": ["18", "45"], "n_scored": [7, 9], "n_high": [1, 2]},
+        schema_overrides={"n_scored": pl.Int64, "n_high": pl.Int64},
+    ).with_columns(in_scope=pl.lit(True)).write_parquet(previous / SNAPSHOT_DIR / STATS_FILE)
+    _write(_targets({("agence", "1801", "M1607"): ["18000000100001"]}), rerun / TARGETS_FILE)
+    manifest = {
+        "parts": {"45": {"file": "45.parquet", "rows": 1, "territories": [["agence", "1801", 1]]}},
+        "scope": [["agence", "2420"]],
+    }
+    (rerun / TARGETS_DIR / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert scope_departements(_warehouse(), rerun, "agence:2420") == []
+    write_snapshot(_warehouse(), rerun, AS_OF, "agence:2420", CFG, previous)
+    stats = pl.read_parquet(rerun / SNAPSHOT_DIR / STATS_FILE)
+    assert stats.rows() == [("18", 7, 1, False), ("45", 9, 2, False)]
+    assert pl.read_parquet(rerun / SNAPSHOT_DIR / POTENTIALS_FILE).is_empty()
+    with pytest.raises(ValueError, match="aucun établissement noté au 2026-12-01"):
+        write_snapshot(_warehouse(), rerun, date(2026, 12, 1), "agence:2420", CFG, previous)
 
 
 def test_snapshot_needs_scores(tmp_path: Path) -> None:

@@ -51,38 +51,32 @@ naf_total AS (SELECT naf_code, sum(share_of_naf) AS total FROM ref_naf_rome GROU
 -- offers or hires in it, its blended share is at most that (w * s / (w * total + own
 -- total) <= s / total), so the share filter below would drop it: such pairs (69 % of
 -- the national establishment x trade pairs) are never generated, only the establishment's
--- own trades among them are (`own_low`). The margin keeps every pair the exact
+-- own trades among them are (`own_cand`). The margin keeps every pair the exact
 -- filter could keep.
 naf_pairs AS (
     SELECT nr.naf_code, nr.code_rome, nr.share_of_naf,
            nr.share_of_naf < p.min_share * nt.total * (1 - 1e-9) AS low
     FROM ref_naf_rome nr JOIN naf_total nt USING (naf_code), params p
 ),
--- candidates: the NAF's trades, plus the establishment's own trades outside that list
--- (UNION ALL and joins on small tables only, so that 16 M establishments stream)
+-- candidates: the NAF's trades at the minimum share or above, plus the establishment's own
+-- other trades (UNION ALL and joins on small tables only, so that 16 M establishments
+-- stream)
 naf_cand AS (
     SELECT s.as_of, s.siret, s.expected_hires, s.p_hire, s.naf_code, s.code_departement,
            nr.code_rome, nr.share_of_naf
     FROM s JOIN naf_pairs nr USING (naf_code)
     WHERE NOT nr.low
 ),
-own_low AS (
+-- the establishment's own trades the NAF pairs above leave out: its NAF's trades under
+-- the minimum share (`low`), and trades outside its NAF's list (no pair: share 0)
+own_cand AS (
     SELECT s.as_of, s.siret, s.expected_hires, s.p_hire, s.naf_code, s.code_departement,
-           o.code_rome, nr.share_of_naf
+           o.code_rome, coalesce(nr.share_of_naf, 0.0) AS share_of_naf
     FROM own_rome o JOIN s USING (siret)
-    JOIN naf_pairs nr ON nr.naf_code = s.naf_code AND nr.code_rome = o.code_rome
-    WHERE nr.low
+    LEFT JOIN naf_pairs nr ON nr.naf_code = s.naf_code AND nr.code_rome = o.code_rome
+    WHERE nr.low IS NOT FALSE
 ),
-own_only AS (
-    SELECT s.as_of, s.siret, s.expected_hires, s.p_hire, s.naf_code, s.code_departement,
-           o.code_rome, 0.0 AS share_of_naf
-    FROM own_rome o JOIN s USING (siret)
-    WHERE NOT EXISTS (SELECT 1 FROM ref_naf_rome nr
-                      WHERE nr.naf_code = s.naf_code AND nr.code_rome = o.code_rome)
-),
-cand AS (
-    SELECT * FROM naf_cand UNION ALL SELECT * FROM own_low UNION ALL SELECT * FROM own_only
-),
+cand AS (SELECT * FROM naf_cand UNION ALL SELECT * FROM own_cand),
 shares AS (
     SELECT c.as_of, c.siret, c.code_departement, c.code_rome, c.expected_hires, c.p_hire,
         (p.w * c.share_of_naf + coalesce(o.n, 0))

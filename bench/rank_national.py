@@ -5,7 +5,8 @@ machine, and for a one-département rerun in seconds. This script builds a natio
 warehouse from the sample's real referentials (every COG commune, bassin and département,
 the NAF x ROME shares) and the sample's establishments as templates (N establishments
 spread over the 34,920 communes, N/2 legal units, one score per establishment and one per
-ROME of its NAF as `ciblage score` writes them), then times what `ciblage publish` runs
+ROME of its NAF as `ciblage score` writes them, the sample's model and feature rows as
+templates of the features the lists' reasons read), then times what `ciblage publish` runs
 the publish stage's ranking as it runs (partitioned ranking, list files written by
 DuckDB's COPY, the per-agency inputs) for every territory (département, bassin, agency =
 bassin) and for one département, printing wall time, CPU, peak RSS, rows, lists and file
@@ -49,6 +50,7 @@ from scoring.ranking import (
     prepare_ranking,
     rank_all,
 )
+from scoring.reason_table import ReasonSettings
 
 
 def rss_gib() -> float:
@@ -73,6 +75,10 @@ def build(con: duckdb.DuckDBPyConnection, source: Path, rows: int) -> str:
     ]
     for t in refs:
         con.execute(f"CREATE TABLE {t} AS SELECT * FROM src.{t}")
+    con.execute(
+        "CREATE TABLE model_registry AS SELECT * FROM src.model_registry "
+        "ORDER BY as_of DESC, trained_at DESC LIMIT 1"
+    )
     as_of = con.execute("SELECT max(as_of) FROM src.score_etablissement").fetchone()[0]
     if as_of is None:
         raise SystemExit(f"{source}: no scores; run `make demo` (or `ciblage run`) first")
@@ -118,9 +124,24 @@ def build(con: duckdb.DuckDBPyConnection, source: Path, rows: int) -> str:
                CAST(round(100 * u) AS INTEGER) AS hiring_potential,
                CASE WHEN u < 0.10 THEN 1 WHEN u < 0.25 THEN 2 WHEN u < 0.5 THEN 3
                     WHEN u < 0.75 THEN 4 ELSE 5 END AS stars,
-               ['établissement de 10 à 19 salariés', 'a publié 2 offres en 6 mois'] AS reasons,
-               'bench' AS model_id, 'hires_siret' AS label_mode
-        FROM (SELECT siret, pow((hash(siret) % 1000000) / 1e6, 3) AS u FROM etablissement)"""
+               m.model_id, m.label_mode
+        FROM (SELECT siret, pow((hash(siret) % 1000000) / 1e6, 3) AS u FROM etablissement),
+             model_registry m"""
+    )
+    # the lists compute their reasons from the features and the model that wrote the
+    # scores (scoring/reason_table.py): the sample's model, and its feature rows as
+    # templates of the national establishments'
+    con.execute(
+        """CREATE TEMP TABLE feat_t AS SELECT * EXCLUDE (as_of, siret, siren,
+        code_departement, naf_code), row_number() OVER (ORDER BY siret) - 1 AS j
+        FROM src.feature_etablissement"""
+    )
+    nf = con.execute("SELECT count(*) FROM feat_t").fetchone()[0]
+    con.execute(
+        f"""CREATE TABLE feature_etablissement AS
+        SELECT DATE '{as_of}' AS as_of, e.siret, e.siren, e.code_departement, e.naf_code,
+               t.* EXCLUDE (j)
+        FROM etablissement e JOIN feat_t t ON t.j = hash(e.siret) % {nf}"""
     )
     con.execute(
         """CREATE TABLE score_etablissement_rome AS
@@ -160,7 +181,8 @@ def rank_to_folder(
     opts = RankingOptions.from_settings(settings)
     out.mkdir(parents=True, exist_ok=True)
     rank_all(con, prepare_ranking(con, settings, d, parse_territory(territory), opts), d, opts)
-    build_target_list(con, "target_rank", d, opts.last_offers, ESTABLISHMENTS_VIEW)
+    reasons = ReasonSettings.from_settings(settings)
+    build_target_list(con, "target_rank", d, opts.last_offers, ESTABLISHMENTS_VIEW, reasons=reasons)
     copy_targets(con, out)
     write_agency_inputs(con, out, d, opts.threshold("hires_siret"), SCORES_VIEW)
     return out

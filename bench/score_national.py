@@ -4,10 +4,10 @@ Builds a synthetic but realistically distributed national warehouse slice in a D
 (feature_etablissement-shaped table with every model input, the etablissement rows the
 per-ROME step joins, the real NAF x ROME referential), fits the production model settings
 on a 200 k-row labelled sample of it, then times what `ciblage score` does after the
-features: chunked prediction, calibrated probability, potential and stars, reasons by
-ablation for establishments that can reach a list, French reason sentences, per-ROME
-rows, and the atomic swap into the score tables. Feature SQL time is reported separately
-(it runs on the real tables in production).
+features: chunked prediction, calibrated probability, potential and stars, per-ROME
+rows, and the atomic swap into the score tables (the reasons are computed at publication,
+for the listed establishments only: scoring/reason_table.py). Feature SQL time is reported
+separately (it runs on the real tables in production).
 
     python bench/score_national.py --rows 16000000        # the target: < 3 min, < 8 GiB
     python bench/score_national.py --rows 1000000 --memory-limit 2GB
@@ -197,9 +197,7 @@ def main() -> None:
     c0 = cpu_s()
     t0 = time.perf_counter()
     workers = workers_setting(args.workers) if args.workers else opts.predict_workers
-    n = predict_to_raw(
-        con, model, AS_OF, "bench", "hires_siret", opts.min_potential_for_reasons, workers=workers
-    )
+    n = predict_to_raw(con, model, AS_OF, "bench", "hires_siret", workers=workers)
     t_predict = time.perf_counter() - t0
     t0 = time.perf_counter()
     counts = write_tables(
@@ -224,7 +222,7 @@ def main() -> None:
     print(f"model                      {params}, sklearn threads {sk}, workers {workers}")
     print(f"synthetic tables built     {t_build:8.1f} s (not part of scoring)")
     print(f"model fit on 200k rows     {t_train:8.1f} s (not part of scoring)")
-    print(f"predict + reasons (chunks) {t_predict:8.1f} s")
+    print(f"predict (chunks)          {t_predict:8.1f} s")
     print(f"texts, per-ROME, swap      {t_write:8.1f} s")
     print(f"SCORING TOTAL              {total:8.1f} s  ({n / total:,.0f} establishments/s)")
     print(f"scoring CPU time (user+sys){cpu:8.1f} s  (idle 2-core wall >= {cpu / 2:.0f} s)")

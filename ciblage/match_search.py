@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from ciblage.publish.widening import similar_trades
+from ciblage.publish.widening import similar_trades, trade_similarity
 from ciblage.territories import haversine_sql
 from ciblage.warehouse import run_sql_file, table_exists
 from scoring.ranking import _NO_SIGNAL, EMPTY_COOLDOWN
@@ -80,7 +80,8 @@ class Search:
         every = [
             r[0] for r in self.con.execute("SELECT DISTINCT code_rome FROM ref_naf_rome").fetchall()
         ]
-        close = similar_trades(self.con, [code_rome], sorted(every)).get(code_rome, [])
+        pairs = trade_similarity(self.con)
+        close = similar_trades(pairs, [code_rome], sorted(every)).get(code_rome, [])
         trades = []
         for code, label, _sim in close[: CLOSE_TRADES * 3]:
             found = self.rank(code, rayon_km, COUNT_CAP)

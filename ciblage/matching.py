@@ -24,7 +24,9 @@ from ciblage.publish import fmt
 from ciblage.publish.fiche import build_fiches, warehouse_extras
 from ciblage.territories import TerritoryError, commune_centre
 from ciblage.warehouse import connect, run_sql_file
+from scoring.errors import ReasonsUnavailable
 from scoring.ranking import RankingOptions, build_target_list, resolve_as_of
+from scoring.reason_table import ReasonSettings
 
 
 class MatchError(ValueError):
@@ -88,10 +90,12 @@ def match_profile(
     as_of: date | None = None,
     aids: list[Aid] | None = None,
     min_potential: int = 0,
+    reasons: ReasonSettings | None = None,
 ) -> MatchResult:
     """The `n` best companies for the trade within `rayon_km` of the commune, under the
     lists' rules (`min_potential`, no non-employer without a hiring signal); when fewer
-    qualify, `widening` counts what a larger radius or a close trade would give."""
+    qualify, `widening` counts what a larger radius or a close trade would give.
+    `reasons`: how the reasons are computed (default: the shipped settings)."""
     if rayon_km <= 0 or n < 1:
         raise MatchError("le rayon doit être positif et n au moins 1")
     try:
@@ -116,7 +120,12 @@ def match_profile(
     run_sql_file(con, "eligible_etablissement", etablissement="etablissement")
     search = Search(con, lat, lon, as_of, commune, commune_label, min_potential)
     search.rank(code_rome, float(rayon_km), n)
-    build_target_list(con, "match_rank", as_of, last_offers=3, etablissement="etablissement")
+    try:
+        build_target_list(
+            con, "match_rank", as_of, 3, "etablissement", reasons=reasons or ReasonSettings()
+        )
+    except ReasonsUnavailable as exc:
+        raise MatchError(str(exc)) from exc
     cur = con.execute(
         "SELECT t.*, m.distance_km FROM target_list t JOIN match_rank m USING (siret) "
         "ORDER BY t.rank"
@@ -220,7 +229,15 @@ def run_match_cli(
         opts = RankingOptions.from_settings(settings)
         min_pot = opts.threshold(published_label_mode(con, settings.as_of))
         result = match_profile(
-            con, rome, commune, rayon_km, profile, n, settings.as_of, min_potential=min_pot
+            con,
+            rome,
+            commune,
+            rayon_km,
+            profile,
+            n,
+            settings.as_of,
+            min_potential=min_pot,
+            reasons=ReasonSettings.from_settings(settings),
         )
     except MatchError as exc:
         raise SystemExit(f"ciblage match: {exc}") from exc

@@ -4,7 +4,7 @@ files and the site, then publish the run (gates, then the atomic `latest` switch
 The warehouse is written only at the start (follow-up ledgers and cool-downs, under the
 write lock); that connection is closed before the ranking, which runs on a read-only
 connection, and before the per-agency fan-out (`publish_agencies`, a few batches of
-agencies per CPU, with picklable arguments, each opening the warehouse read-only) so that
+agencies per CPU, with picklable arguments, each reading the run folder only) so that
 the fan-out can run on threads, processes or a Dask cluster. A territory rerun (`dep:45`…)
 republishes its territories and carries the other territories' lists over from the
 published run, so the new run is complete on its own.
@@ -61,6 +61,7 @@ from scoring.ranking import (
     rank_all,
     resolve_as_of,
 )
+from scoring.reason_table import ReasonSettings
 
 log = logging.getLogger("ciblage.publish")
 
@@ -73,7 +74,7 @@ def publish_agencies(
     previous: str | None = None,
     before: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Some agencies' CSV, XLSX and site pages (read-only warehouse access), each linked
+    """Some agencies' CSV, XLSX and site pages (from the run folder), each linked
     from the `previous` run when unchanged (`before`: those agencies' entries there)."""
     before = before or {}
     return [write_agency(config, run_dir, c, previous, before.get(c)) for c in codes]
@@ -130,7 +131,14 @@ def rank(
         parts = prepare_ranking(con, settings, as_of, flt, opts)
         with progress.stage("classement", total=len(parts), unit="partitions") as bar:
             rank_all(con, parts, as_of, opts, on_partition=lambda p: bar.advance(1, item=p.key))
-        build_target_list(con, "target_rank", as_of, opts.last_offers, ESTABLISHMENTS_VIEW)
+        build_target_list(
+            con,
+            "target_rank",
+            as_of,
+            opts.last_offers,
+            ESTABLISHMENTS_VIEW,
+            reasons=ReasonSettings.from_settings(settings),
+        )
         rerun = flt.level is not None and previous is not None
         carry = previous if rerun and previous != run_dir.resolve() else None
         written = written_files(run_dir, copy_targets(con, run_dir, carry_from=carry))

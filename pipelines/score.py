@@ -176,7 +176,6 @@ def score_establishments(
             settings.as_of,
             model_info["model_id"],
             label_mode,
-            opts.min_potential_for_reasons,
             workers=opts.predict_workers,
         )
         fallback = _bound_fallback(con, model)
@@ -188,7 +187,6 @@ def score_establishments(
                 settings.as_of,
                 model.metadata["model_id"],
                 label_mode,
-                opts.min_potential_for_reasons,
                 workers=opts.predict_workers,
             )
         bar.advance(1, item="prédiction")
@@ -222,17 +220,7 @@ def _bound_fallback(con: duckdb.DuckDBPyConnection, model: ScoringModel) -> Scor
     if top is None or top <= bound:
         return None
     log.warning("score: a prediction of %.1f exceeds the bound %.1f: baseline ranks", top, bound)
-    meta = {
-        **model.metadata,
-        "model_id": f"{model.metadata['model_id']}#baseline",
-        "gate": {
-            **gate,
-            "passed": False,
-            "ranking_method": "baseline",
-            "reason": f"failed at scoring: max_prediction {top:.1f} > bound {bound:.1f}",
-        },
-    }
-    return ScoringModel(None, model.prior, float(model.metadata["baseline_dispersion"]), meta)
+    return model.as_baseline(f"failed at scoring: max_prediction {top:.1f} > bound {bound:.1f}")
 
 
 def _summary(backtest: dict[str, Any] | None) -> dict[str, Any] | None:

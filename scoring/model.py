@@ -67,6 +67,8 @@ def sk_threads() -> Any:
     return threadpool_limits(limits=_THREADS["n"], user_api="openmp")
 
 
+# model id suffix of scores made by a model's baseline alone (ScoringModel.as_baseline)
+BASELINE_SUFFIX = "#baseline"
 # Regularisation floors: with l2 = 0 and 20-row leaves a Poisson leaf on small or shifted
 # data was worth billions. A grid point below a floor is raised to it.
 MIN_L2 = 1.0
@@ -260,6 +262,23 @@ class ScoringModel:
         """(expected hires over the horizon, P(at least one hire))."""
         mu = self.mu(X)
         return mu, p_hire(mu, self.dispersion)
+
+    def as_baseline(self, reason: str | None = None) -> ScoringModel:
+        """This model's baseline alone, under the id `<model_id>#baseline`: what scores
+        when today's predictions break the gate's bound (pipelines/score.py), rebuilt the
+        same way wherever those scores' reasons are computed (scoring/reason_table.py)."""
+        gate = self.metadata.get("gate") or {}
+        meta = {
+            **self.metadata,
+            "model_id": f"{self.metadata['model_id']}{BASELINE_SUFFIX}",
+            "gate": {
+                **gate,
+                "passed": False,
+                "ranking_method": "baseline",
+                "reason": reason or gate.get("reason"),
+            },
+        }
+        return ScoringModel(None, self.prior, float(self.metadata["baseline_dispersion"]), meta)
 
 
 class MuEstimator(RegressorMixin, BaseEstimator):

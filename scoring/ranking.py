@@ -33,6 +33,7 @@ from ciblage.territories import (
     read_agency_mapping,
 )
 from ciblage.warehouse import run_sql_file, sql_list, table_exists
+from scoring.reason_table import ReasonSettings, build_reasons
 
 if TYPE_CHECKING:
     import polars as pl
@@ -169,14 +170,18 @@ def build_target_list(
     as_of: date,
     last_offers: int,
     etablissement: str,
+    *,
+    reasons: ReasonSettings,
 ) -> None:
     """Temp view target_list: the ranked temp table `ranked` with every company field.
 
     A view, so that the publish stage streams it into the list files (COPY) and a
     profile match reads its few rows, without materialising every list. `etablissement`:
     the establishments relation to read the companies from, named by every caller (a
-    rerun's départements, `ESTABLISHMENTS_VIEW`, or the whole table).
+    rerun's départements, `ESTABLISHMENTS_VIEW`, or the whole table). The reasons of the
+    ranked establishments are computed first (scoring/reason_table.py).
     """
+    build_reasons(con, ranked, as_of, reasons)
     has_offers = table_exists(con, "offre") and table_exists(con, "offre_siret_link")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {TRANCHES} (code VARCHAR, label VARCHAR)")
     con.executemany(f"INSERT INTO {TRANCHES} VALUES (?, ?)", sorted(tranche_labels().items()))
@@ -385,7 +390,14 @@ def rank_targets(
     """
     parts = prepare_ranking(con, settings, as_of, territory, options)
     rank_all(con, parts, as_of, options, partitioned)
-    build_target_list(con, "target_rank", as_of, options.last_offers, ESTABLISHMENTS_VIEW)
+    build_target_list(
+        con,
+        "target_rank",
+        as_of,
+        options.last_offers,
+        ESTABLISHMENTS_VIEW,
+        reasons=ReasonSettings.from_settings(settings),
+    )
     return con.sql(
         "SELECT * FROM target_list ORDER BY territory_level, territory_code, code_rome, rank"
     ).pl()

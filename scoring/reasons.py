@@ -7,8 +7,9 @@ categories); the reason's weight is log(mu) - log(mu_without_it). The heaviest p
 groups become reasons, but only when the data supports a positive sentence (a group is
 never phrased against its own value: "a publié 0 offre" or "+-3 %" cannot appear).
 When fewer than two model reasons exist, the establishment's factual profile (size and
-age) completes the list. Ablation is computed only for establishments whose potential can
-put them on a list (`min_potential`), which keeps national scoring within its budget.
+age) completes the list. Ablation is computed only for the establishments a list or a
+match shows (scoring/reason_table.py), and among them for those at `min_potential` or
+more: one prediction per group and row is the costliest step of explaining.
 
 The French sentences are built in DuckDB (`sql/score_etablissement.sql`) from the chosen
 group codes below and the feature values, so that the text always quotes the very

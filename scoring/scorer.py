@@ -23,7 +23,6 @@ from ciblage.warehouse import run_sql_file, sql_list, sql_text, table_exists, us
 from scoring.calibration import p_hire_sql, potential, star_sql, stars
 from scoring.features import matrix
 from scoring.model import ScoringModel
-from scoring.reasons import choose
 
 RAW = "score_etablissement__raw"
 FEATURES_NEW = "feature_etablissement__new"
@@ -57,7 +56,6 @@ def predict_to_raw(
     as_of: date,
     model_id: str,
     label_mode: str,
-    min_potential: int,
     features_table: str = FEATURES_NEW,
     chunk_rows: int = CHUNK_ROWS,
     workers: int = 1,
@@ -73,15 +71,12 @@ def predict_to_raw(
     """
     con.execute(
         f"""CREATE OR REPLACE TABLE {RAW} (as_of DATE, siret VARCHAR, expected_hires DOUBLE,
-        p_hire DOUBLE, hiring_potential INTEGER, stars INTEGER, r1 SMALLINT, r2 SMALLINT,
-        r3 SMALLINT, model_id VARCHAR, label_mode VARCHAR)"""
+        p_hire DOUBLE, hiring_potential INTEGER, stars INTEGER, model_id VARCHAR,
+        label_mode VARCHAR)"""
     )
-    reference = model.metadata["reference"]
 
     def score(batch: pa.RecordBatch) -> pd.DataFrame:
-        return _scored(
-            batch.to_pandas(), model, reference, as_of, model_id, label_mode, min_potential
-        )
+        return _scored(batch.to_pandas(), model, as_of, model_id, label_mode)
 
     def insert(out: pd.DataFrame) -> int:
         con.register("_raw_chunk", out)
@@ -108,21 +103,14 @@ def predict_to_raw(
 
 
 def _scored(
-    df: pd.DataFrame,
-    model: ScoringModel,
-    reference: dict[str, float],
-    as_of: date,
-    model_id: str,
-    label_mode: str,
-    min_potential: int,
+    df: pd.DataFrame, model: ScoringModel, as_of: date, model_id: str, label_mode: str
 ) -> pd.DataFrame:
-    """One chunk's RAW rows: prediction, potential, stars and reason codes."""
+    """One chunk's RAW rows: prediction, potential and stars. No reasons: they are
+    computed for the establishments a list or a match shows (scoring/reason_table.py)."""
     X = matrix(df)
     mu, p = model.predict(X)
     pot = potential(p)
-    codes = choose(model, X, df, reference, label_mode, pot >= min_potential, mu)
-    codes_n = np.where(codes >= 0, codes, -1)
-    out = pd.DataFrame(
+    return pd.DataFrame(
         {
             "as_of": as_of,
             "siret": df["siret"].astype(str).to_numpy(),
@@ -130,16 +118,10 @@ def _scored(
             "p_hire": p,
             "hiring_potential": pot.astype(np.int32),
             "stars": stars(pot).astype(np.int32),
-            "r1": pd.array(codes_n[:, 0], dtype="Int16"),
-            "r2": pd.array(codes_n[:, 1], dtype="Int16"),
-            "r3": pd.array(codes_n[:, 2], dtype="Int16"),
             "model_id": model_id,
             "label_mode": label_mode,
         }
     )
-    for col in ("r1", "r2", "r3"):
-        out.loc[out[col] < 0, col] = pd.NA
-    return out
 
 
 def _replace_rows(
@@ -229,13 +211,13 @@ def write_tables(
     min_p_hire: float = 0.005,
     dispersion: float = 0.5,
 ) -> dict[str, int]:
-    """Build reasons text and per-ROME rows from the staged predictions; swap them in.
+    """Build the score and per-ROME rows from the staged predictions; swap them in.
 
     The per-ROME rows go straight into their table, one slice of départements at a
     time, each slice sorted (`departement_slices`): no copy of the 91 M national rows and
     no sort of all of them, which ran the national night out of memory and spilled 16 GB.
     """
-    run_sql_file(con, "score_etablissement", raw=RAW, features=FEATURES_NEW, target="_score_new")
+    run_sql_file(con, "score_etablissement", raw=RAW, target="_score_new")
     rome = dict(
         as_of=as_of,
         prior_weight=prior_weight,

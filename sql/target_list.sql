@@ -15,8 +15,10 @@ WITH listed AS (SELECT DISTINCT siret FROM {{ ranked }}),
 -- built on a few million rows, never on all of France's establishments or legal units
 est AS MATERIALIZED (SELECT * FROM {{ etablissement }} WHERE siret IN (SELECT siret FROM listed)),
 ul AS (SELECT * FROM unite_legale WHERE siren IN (SELECT siren FROM est)),
-sc AS (SELECT siret, hiring_potential, p_hire, reasons FROM score_etablissement
-       WHERE as_of = {{ as_of }} AND siret IN (SELECT siret FROM listed)),
+-- reasons: computed for the listed establishments only (scoring/reason_table.py)
+sc AS (SELECT s.siret, s.hiring_potential, s.p_hire, r.reasons FROM score_etablissement s
+       LEFT JOIN etablissement_reason r USING (siret)
+       WHERE s.as_of = {{ as_of }} AND s.siret IN (SELECT siret FROM listed)),
 offers AS (
     SELECT l.siret, o.offre_id, CAST(o.date_creation AS DATE) AS date_offre, o.intitule,
            o.code_rome, o.type_contrat, coalesce(o.entreprise_adaptee, false) AS adaptee,

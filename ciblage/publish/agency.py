@@ -1,8 +1,8 @@
 """Everything one agency downloads or opens, written from the run's validated targets.
 
-`write_agency` takes only picklable arguments and opens the warehouse read-only, so the
-publish flow can fan it out per agency on threads, processes or a Dask cluster while
-other readers use the warehouse.
+`write_agency` takes only picklable arguments and reads only the run folder (the lists and
+the inputs `write_agency_inputs` computed once from the warehouse), so the publish flow
+can fan it out per agency on threads, processes or a Dask cluster.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from ciblage.publish.exports import list_table, sorted_records, write_csv, write
 from ciblage.publish.fiche import build_fiches, extras_sql
 from ciblage.publish.site import SITE_DIR, write_agency_pages
 from ciblage.publish.target_files import link_or_copy, targets_dir, territory_file
-from ciblage.publish.widening import short_list_notes
+from ciblage.publish.widening import short_list_notes, trade_similarity
 from ciblage.territories import all_search_terms
-from ciblage.warehouse import connect
 from scoring.ranking import RankingOptions
 
 if TYPE_CHECKING:
@@ -55,6 +54,7 @@ SUMMARY_FILE = "publish_summary.json"
 AGENCY_INPUTS = ".agency_inputs"
 EXTRAS_FILE = "extras.parquet"
 META_FILE = "agencies.json"
+TRADES_FILE = "trades.parquet"  # trade_similarity: the short lists' close trades
 
 
 def write_agency_inputs(
@@ -67,7 +67,9 @@ def write_agency_inputs(
     """Fiche extras of every listed company per agency (sorted by agency, so one agency's
     read skips the others' row groups), and each agency's search terms and the list
     threshold. `con` holds the ranking's temp tables (target_rank, territory_commune);
-    `scores`: the per-ROME scores relation the ranking read (a rerun's own départements)."""
+    `scores`: the per-ROME scores relation the ranking read (a rerun's own départements).
+    With the close trades of every trade (`trade_similarity`), the agencies' files need no
+    warehouse connection."""
     folder = run_dir / AGENCY_INPUTS
     folder.mkdir(parents=True, exist_ok=True)
     con.execute(
@@ -82,6 +84,7 @@ def write_agency_inputs(
         "(FORMAT parquet, ROW_GROUP_SIZE 20000)"
     )
     con.execute("SET preserve_insertion_order = false")
+    trade_similarity(con).write_parquet(folder / TRADES_FILE)
     listed = {r[0] for r in con.execute("SELECT DISTINCT agency FROM agency_siret").fetchall()}
     search = all_search_terms(con, AGENCY_LEVEL)
     meta = {
@@ -110,6 +113,19 @@ def read_agency_inputs(run_dir: Path, code: str) -> tuple[dict[str, dict[str, An
         for r in rows.iter_rows(named=True)
     }
     return extras, meta["search"].get(code, ""), int(meta["threshold"])
+
+
+def similar_trade_pairs(run_dir: Path) -> pl.DataFrame:
+    """The run's `trade_similarity`, read once per worker process (every agency's short
+    lists use it)."""
+    path = run_dir / AGENCY_INPUTS / TRADES_FILE
+    st = path.stat()
+    return _read_pairs(str(path), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=2)
+def _read_pairs(path: str, _mtime_ns: int, _size: int) -> pl.DataFrame:
+    return pl.read_parquet(path)
 
 
 def export_stem(code: str, as_of: date) -> str:
@@ -151,11 +167,7 @@ def write_agency(
     opts = RankingOptions.from_settings(settings)
     counts = dict(rows.group_by("code_rome").len().iter_rows())
     extras, search, threshold = read_agency_inputs(out, code)
-    con = connect(settings.warehouse, read_only=True)
-    try:
-        notes = short_list_notes(con, out, code, counts, opts.top_n, threshold)
-    finally:
-        con.close()
+    notes = short_list_notes(similar_trade_pairs(out), out, code, counts, opts.top_n, threshold)
     common = common_context(as_of, out.name, out)
     digest = agency_digest(rows, extras, notes, search, common)
     if previous and before and before.get("digest") == digest:

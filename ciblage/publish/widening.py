@@ -28,14 +28,11 @@ CLOSE_TRADES = 3
 MIN_SIMILARITY = 0.2
 
 
-def similar_trades(
-    con: duckdb.DuckDBPyConnection, codes: list[str], among: list[str] | None = None
-) -> dict[str, list[tuple[str, str | None, float]]]:
-    """Per ROME of `codes`: the most similar trades (code, label, similarity), best first,
-    restricted to `among` when given (default: `codes`)."""
-    if not codes:
-        return {}
-    rows = con.execute(
+def trade_similarity(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every pair of trades at `MIN_SIMILARITY` or more: code_rome, other, label (the
+    other's), sim; per trade, most similar first. One query for a whole publication (the
+    agencies read it from their inputs) or a match."""
+    return con.sql(
         """
         WITH v AS (
             SELECT code_rome, naf_code, CAST(hirings AS DOUBLE) AS h,
@@ -43,19 +40,31 @@ def similar_trades(
             FROM ref_naf_rome WHERE hirings > 0
         ),
         n AS (SELECT code_rome, sqrt(sum(h * h)) AS norm FROM v GROUP BY code_rome)
-        SELECT a.code_rome, b.code_rome, any_value(b.label),
+        SELECT a.code_rome, b.code_rome AS other, any_value(b.label) AS label,
                sum(a.h * b.h) / (any_value(na.norm) * any_value(nb.norm)) AS sim
         FROM v a JOIN v b ON a.naf_code = b.naf_code AND a.code_rome <> b.code_rome
         JOIN n na ON na.code_rome = a.code_rome JOIN n nb ON nb.code_rome = b.code_rome
-        WHERE list_contains($codes, a.code_rome) AND list_contains($among, b.code_rome)
         GROUP BY a.code_rome, b.code_rome
         HAVING sim >= $min_sim
         ORDER BY a.code_rome, sim DESC, b.code_rome
         """,
-        {"codes": codes, "among": among if among is not None else codes, "min_sim": MIN_SIMILARITY},
-    ).fetchall()
+        params={"min_sim": MIN_SIMILARITY},
+    ).pl()
+
+
+def similar_trades(
+    pairs: pl.DataFrame, codes: list[str], among: list[str] | None = None
+) -> dict[str, list[tuple[str, str | None, float]]]:
+    """Per ROME of `codes`: the most similar trades (code, label, similarity), best first,
+    restricted to `among` when given (default: `codes`); `pairs`: `trade_similarity`."""
+    if not codes:
+        return {}
+    rows = pairs.filter(
+        pl.col("code_rome").is_in(codes),
+        pl.col("other").is_in(among if among is not None else codes),
+    )
     out: dict[str, list[tuple[str, str | None, float]]] = {}
-    for code, other, label, sim in rows:
+    for code, other, label, sim in rows.iter_rows():
         out.setdefault(code, []).append((other, label, float(sim)))
     return out
 
@@ -136,20 +145,21 @@ def nearest_agencies(centres: pl.DataFrame, code: str, k: int = 8) -> list[dict[
 
 
 def short_list_notes(
-    con: duckdb.DuckDBPyConnection,
+    pairs: pl.DataFrame,
     run_dir: Path,
     code: str,
     counts: dict[str, int],
     top_n: int,
     min_potential: int,
 ) -> dict[str, dict[str, Any]]:
-    """Per ROME of agency `code` whose list is shorter than `top_n`: the widenings."""
+    """Per ROME of agency `code` whose list is shorter than `top_n`: the widenings
+    (`pairs`: `trade_similarity`)."""
     short = sorted(r for r, n in counts.items() if n < top_n)
     if not short:
         return {}
     everywhere = agency_trade_counts(run_dir)
     near = nearest_agencies(agency_centres(run_dir), code)
-    close = similar_trades(con, short, sorted(counts))
+    close = similar_trades(pairs, short, sorted(counts))
     notes = {}
     for rome in short:
         neighbours = [

@@ -127,7 +127,7 @@ def comparable_targets(run_dir: Path) -> pl.DataFrame:
 def comparable_scores(warehouse: Path) -> pl.DataFrame:
     with session(warehouse, read_only=True) as con:
         return con.sql(
-            "SELECT as_of, siret, expected_hires, p_hire, hiring_potential, stars, reasons, "
+            "SELECT as_of, siret, expected_hires, p_hire, hiring_potential, stars, "
             "model_id, label_mode FROM score_etablissement ORDER BY as_of, siret"
         ).pl()
 

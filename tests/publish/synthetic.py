@@ -137,6 +137,50 @@ def _create(con: duckdb.DuckDBPyConnection, name: str, df: pl.DataFrame) -> None
     con.unregister("_frame")
 
 
+# INSEE headcount band -> rank of scoring.features (None: unknown)
+EFFECTIF_RANK = {"01": 1, "02": 2, "03": 3, "11": 4, "12": 5, "21": 6, "22": 7, "NN": None}
+
+
+def _features_and_model(con: duckdb.DuckDBPyConnection, path: Path, etabs: list[dict]) -> str:
+    """Feature rows and a registered model (a prior alone, at its defaults), from which
+    the lists compute their reasons (scoring/reason_table.py); returns the model's id."""
+    from datetime import UTC
+
+    from scoring.features import FEATURES
+    from scoring.model import ScoringModel, save_model
+    from scoring.prior import Prior
+    from scoring.registry import register_model
+
+    rows = []
+    for e in etabs:
+        values: dict[str, float | None] = dict.fromkeys(FEATURES)
+        values.update(
+            offers_12m=float(e["potential"] // 10),
+            offers_6m=float(e["potential"] // 20),
+            postes_12m=float(e["potential"] // 10),
+            offers_history_months=24.0,
+            effectif_rank=EFFECTIF_RANK[e["tranche_effectifs"]],
+            age_years=11.6,
+            naf_offers_rate_12m=1.5,
+        )
+        ids = {k: e[k] for k in ("siret", "siren", "code_departement", "naf_code")}
+        rows.append({"as_of": AS_OF, **ids, **values})
+    schema = dict.fromkeys(FEATURES, pl.Float64)
+    _create(con, "feature_etablissement", pl.DataFrame(rows, schema_overrides=schema))
+    meta = {
+        "horizon_months": 6,
+        "label_mode": "offres",
+        "as_of": AS_OF.isoformat(),
+        "trained_at": datetime.now(UTC).isoformat(),
+        "reference": dict.fromkeys(FEATURES, 0.0),
+        "baseline_dispersion": 0.5,
+    }
+    model = ScoringModel(None, Prior("offres", 6), 0.5, meta)
+    model_id, model_path = save_model(model, path.parent / "models", AS_OF)
+    register_model(con, model_id, model_path, model.metadata)
+    return model_id
+
+
 def build_warehouse(path: Path, *, cooldown: list[tuple] | None = None) -> Path:
     """Write the synthetic warehouse at `path`; `cooldown` rows create promotion_cooldown
     (siret, agency_code, code_rome, until, reason)."""
@@ -155,6 +199,10 @@ def build_warehouse(path: Path, *, cooldown: list[tuple] | None = None) -> Path:
     con.execute(
         "CREATE TABLE ref_departement AS SELECT * FROM (VALUES ('45', '24', 'Loiret'), "
         "('28', '24', 'Eure-et-Loir')) t(code_departement, code_region, libelle)"
+    )
+    con.execute(
+        "CREATE TABLE ref_region AS SELECT * FROM (VALUES ('24', 'Centre-Val de Loire')) "
+        "t(code_region, libelle)"
     )
     con.execute(
         "CREATE TABLE ref_bassin (code_bassin VARCHAR, libelle VARCHAR, code_departement VARCHAR)"
@@ -247,6 +295,7 @@ def build_warehouse(path: Path, *, cooldown: list[tuple] | None = None) -> Path:
     shares = {}
     for naf, rome, _lab, _h, share in NAF_ROME:
         shares.setdefault(naf, []).append((rome, share))
+    model_id = _features_and_model(con, path, etabs)
     score_rows, rome_rows = [], []
     for e in etabs:
         pot = e["potential"]
@@ -259,8 +308,7 @@ def build_warehouse(path: Path, *, cooldown: list[tuple] | None = None) -> Path:
                 p_hire=pot / 100,
                 hiring_potential=pot,
                 stars=1 + min(4, pot // 20),
-                reasons=[f"a publié {pot // 10} offres en 12 mois", "secteur qui embauche"],
-                model_id="synthetic",
+                model_id=model_id,
                 label_mode="offres",
             )
         )

@@ -3,6 +3,7 @@ territories."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -189,7 +190,7 @@ def test_resolve_as_of(synth_warehouse):
         con.close()
 
 
-def test_no_row_below_the_threshold_and_no_silent_non_employer(synth_settings):
+def test_no_row_below_the_threshold_and_no_silent_non_employer(synth_settings, tmp_path):
     """Only real targets: every row at least `min_potential`; a non-employer without any
     hire or offer in 24 months is never listed, one with a signal is."""
     everything = _rank(synth_settings)
@@ -199,13 +200,14 @@ def test_no_row_below_the_threshold_and_no_silent_non_employer(synth_settings):
     kept = everything.filter(pl.col("hiring_potential") >= 40)
     assert set(df["siret"]) <= set(kept["siret"])
 
-    con = duckdb.connect(str(synth_settings.warehouse), read_only=True)
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(synth_settings.warehouse, warehouse)
+    con = duckdb.connect(str(warehouse))
     try:
         con.execute(
-            "CREATE TEMP TABLE feature_etablissement AS SELECT siret, "
-            "CASE WHEN siret IN (?, ?) THEN 0 ELSE 1 END AS is_employer, "
-            "CASE WHEN siret = ? THEN 2.0 ELSE 0.0 END AS hires_24m, 0 AS offers_24m "
-            "FROM etablissement",
+            "UPDATE feature_etablissement SET "
+            "is_employer = CASE WHEN siret IN (?, ?) THEN 0 ELSE 1 END, "
+            "hires_24m = CASE WHEN siret = ? THEN 2.0 ELSE 0.0 END, offers_24m = 0",
             [syn.TIE_A, syn.TIE_B, syn.TIE_B],
         )
         out = rank_targets(con, synth_settings, syn.AS_OF, parse_territory("all"), RankingOptions())

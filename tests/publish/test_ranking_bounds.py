@@ -7,6 +7,7 @@ gives empty lists (a rerun's départements: test_rerun_scope.py)."""
 from __future__ import annotations
 
 import logging
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -115,15 +116,17 @@ def test_label_mode_of_most_scores(tmp_path):
 # ---- non-employers ---------------------------------------------------------------------
 
 
-def test_missing_hire_or_offer_count_is_no_signal(synth_settings):
+def test_missing_hire_or_offer_count_is_no_signal(synth_settings, tmp_path):
     """A non-employer whose hires or offers count is NULL has no signal on that side."""
-    con = duckdb.connect(str(synth_settings.warehouse), read_only=True)
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(synth_settings.warehouse, warehouse)
+    con = duckdb.connect(str(warehouse))
     try:
         con.execute(
-            "CREATE TEMP TABLE feature_etablissement AS SELECT siret, "
-            "CASE WHEN siret IN ($a, $b) THEN 0 ELSE 1 END AS is_employer, "
-            "CASE WHEN siret = $a THEN NULL ELSE 0.0 END AS hires_24m, "
-            "CASE WHEN siret = $b THEN NULL ELSE 0 END AS offers_24m FROM etablissement",
+            "UPDATE feature_etablissement SET "
+            "is_employer = CASE WHEN siret IN ($a, $b) THEN 0 ELSE 1 END, "
+            "hires_24m = CASE WHEN siret = $a THEN NULL ELSE 0.0 END, "
+            "offers_24m = CASE WHEN siret = $b THEN NULL ELSE 0 END",
             {"a": syn.TIE_A, "b": syn.TIE_B},
         )
         out = rank_lists(synth_settings, con=con)

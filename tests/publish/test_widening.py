@@ -5,13 +5,19 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from ciblage.publish.widening import nearest_agencies, note_text, similar_trades
+from ciblage.publish.widening import (
+    nearest_agencies,
+    note_text,
+    similar_trades,
+    trade_similarity,
+)
 
 
 def test_close_trades_share_their_hiring_activities(synth_warehouse):
     con = duckdb.connect(str(synth_warehouse), read_only=True)
     try:
-        close = similar_trades(con, ["G1602", "N4101"], ["G1602", "G1803", "M1607", "N4101"])
+        pairs = trade_similarity(con)
+        close = similar_trades(pairs, ["G1602", "N4101"], ["G1602", "G1803", "M1607", "N4101"])
     finally:
         con.close()
     # kitchen and table service are hired by the same restaurants

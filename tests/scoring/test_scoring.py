@@ -26,6 +26,20 @@ def _tables(res: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return s, r, f
 
 
+def _all_reasons(res: dict) -> pd.DataFrame:
+    """Every scored establishment's reasons, computed as for the lists
+    (scoring/reason_table.py)."""
+    from scoring.reason_table import ReasonSettings, build_reasons
+
+    settings = res["settings"]
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con.execute("CREATE TEMP TABLE shown AS SELECT siret FROM score_etablissement")
+    build_reasons(con, "shown", settings.as_of, ReasonSettings.from_settings(settings))
+    out = con.execute("SELECT * FROM etablissement_reason").df()
+    con.close()
+    return out
+
+
 @pytest.mark.parametrize("fixture", ["scored_synthetic", "scored_synthetic_offres"])
 def test_both_label_modes_write_every_table(fixture: str, request: pytest.FixtureRequest) -> None:
     res = request.getfixturevalue(fixture)
@@ -125,7 +139,9 @@ def test_reasons_are_consistent_with_feature_values(
 ) -> None:
     res = request.getfixturevalue(fixture)
     s, _, f = _tables(res)
-    merged = s.merge(f, on="siret")
+    reasons = _all_reasons(res)
+    assert len(reasons) == len(s)
+    merged = s.merge(reasons, on="siret").merge(f, on="siret")
     n_model_reasons = 0
     for row in merged.itertuples(index=False):
         reasons = list(row.reasons)

@@ -169,7 +169,8 @@ def _code_frame(siret: pd.Series, codes: np.ndarray, label_mode: str) -> pd.Data
     """siret, r1..r3 (NULL = no reason), label_mode."""
     out = pd.DataFrame({"siret": siret.astype(str).to_numpy()})
     for i in range(3):
-        out[f"r{i + 1}"] = pd.array(np.where(codes[:, i] >= 0, codes[:, i], -1), dtype="Int16")
-        out.loc[out[f"r{i + 1}"] < 0, f"r{i + 1}"] = pd.NA
+        col = pd.array(codes[:, i], dtype="Int16")
+        col[codes[:, i] < 0] = pd.NA
+        out[f"r{i + 1}"] = col
     out["label_mode"] = label_mode
     return out

@@ -425,9 +425,7 @@ EQUIVALENT += [
     ("scoring/ranking.py", _TRANCHES, _TRANCHES.replace("utf-8", "UTF-8"), "codec names: any case"),
 ]
 _LINKS = 'links="offre_siret_link" if has_offers else _EMPTY_LINKS,'
-_TARGET_LIST = (
-    'build_target_list(con, "target_rank", as_of, options.last_offers, ESTABLISHMENTS_VIEW)'
-)
+_TARGET_LIST = '"target_rank",'  # build_target_list's first argument in rank_targets
 _RANK_ALL = "rank_all(con, parts, as_of, options, partitioned)"
 _SAME_LISTS = (
     "one pass or one partition at a time, the same rows in the same order (what "

@@ -169,3 +169,19 @@ def test_plain_title_beats_its_specialisations():
     assert t.code_rome == "G1602" and "H3303" in t.understood  # the other one is named
     with pytest.raises(ValueError, match="plusieurs métiers"):
         resolve_trade(con, "vendeur")
+
+
+def test_a_match_without_the_scores_model_says_so(synth_warehouse, tmp_path):
+    """The five companies' reasons come from the model that scored them: without it, the
+    match stops with the French reason instead of showing companies without reasons."""
+    import shutil
+
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(synth_warehouse, warehouse)
+    c = duckdb.connect(str(warehouse))
+    try:
+        c.execute("DELETE FROM model_registry")
+        with pytest.raises(MatchError, match=r"modèle .* introuvable .* `ciblage score`"):
+            match_profile(c, "M1612", "45234", 20, Profile(), n=5)
+    finally:
+        c.close()

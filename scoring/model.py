@@ -41,6 +41,7 @@ from scoring.calibration import DEFAULT_DISPERSION, p_hire
 from scoring.errors import ModelIntegrityError
 from scoring.features import CATEGORICAL, FEATURES, matrix
 from scoring.prior import Prior, fit_prior
+from scoring.registry import BASELINE_SUFFIX
 
 # Types skops must rebuild for our bundle; anything else in a file is refused.
 _TRUSTED_TYPES = [
@@ -67,8 +68,6 @@ def sk_threads() -> Any:
     return threadpool_limits(limits=_THREADS["n"], user_api="openmp")
 
 
-# model id suffix of scores made by a model's baseline alone (ScoringModel.as_baseline)
-BASELINE_SUFFIX = "#baseline"
 # Regularisation floors: with l2 = 0 and 20-row leaves a Poisson leaf on small or shifted
 # data was worth billions. A grid point below a floor is raised to it.
 MIN_L2 = 1.0

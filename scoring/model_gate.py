@@ -20,8 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from ciblage.warehouse import table_exists
-
 CALIBRATION_BOUNDS = (0.8, 1.25)
 BOUND_FACTOR = 2.0
 BASELINES = ("headcount", "past_12m")
@@ -133,19 +131,14 @@ def published_model(con: Any, as_of: Any) -> dict[str, Any] | None:
     if not rows:
         return None
     model_id = rows[0][0]
-    gate: dict[str, Any] = {}
-    reg = (
-        con.execute(
-            "SELECT metrics FROM model_registry WHERE model_id = ?",
-            [model_id.removesuffix("#baseline")],
-        ).fetchall()
-        if table_exists(con, "model_registry")
-        else []
-    )
-    if reg and reg[0][0]:
-        import json
+    import json
 
-        gate = (json.loads(reg[0][0]) or {}).get("gate") or {}
+    from scoring.registry import registry_entry  # lazily: it loads the features module
+
+    gate: dict[str, Any] = {}
+    entry = registry_entry(con, model_id)
+    if entry is not None and entry.get("metrics"):
+        gate = (json.loads(entry["metrics"]) or {}).get("gate") or {}
     refused = model_id.endswith("#baseline") or gate.get("passed") is False
     reason = gate.get("reason")
     if model_id.endswith("#baseline"):

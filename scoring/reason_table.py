@@ -26,9 +26,10 @@ import pandas as pd
 from ciblage.warehouse import run_sql_file, table_exists
 from scoring.errors import ReasonsUnavailable
 from scoring.features import matrix
-from scoring.model import BASELINE_SUFFIX, ScoringModel, load_model
+from scoring.model import ScoringModel, load_model
 from scoring.options import ScoringOptions
 from scoring.reasons import choose
+from scoring.registry import BASELINE_SUFFIX, registry_entry
 
 if TYPE_CHECKING:
     from ciblage.config import Settings
@@ -44,21 +45,14 @@ CHUNK_ROWS = 100_000  # four chunks for all of France's lists: both threads busy
 def scoring_model(con: duckdb.DuckDBPyConnection, model_id: str) -> ScoringModel:
     """The model that wrote scores under `model_id` (a `#baseline` id: that model's
     baseline alone, as the score stage rebuilt it), from the model registry."""
-    base_id = model_id.removesuffix(BASELINE_SUFFIX)
-    rows = (
-        con.execute(
-            "SELECT path, sha256 FROM model_registry WHERE model_id = ?", [base_id]
-        ).fetchall()
-        if table_exists(con, "model_registry")
-        else []
-    )
-    if not rows or not Path(rows[0][0]).is_file():
+    entry = registry_entry(con, model_id)
+    if entry is None or not Path(entry["path"]).is_file():
         raise ReasonsUnavailable(
-            f"modèle {base_id} introuvable (registre des modèles ou fichier) : les raisons "
-            "des scores qu'il a produits ne peuvent pas être calculées ; relancer "
-            "`ciblage score` pour cet as-of"
+            f"modèle {model_id.removesuffix(BASELINE_SUFFIX)} introuvable (registre des "
+            "modèles ou fichier) : les raisons des scores qu'il a produits ne peuvent pas "
+            "être calculées ; relancer `ciblage score` pour cet as-of"
         )
-    model = load_model(Path(rows[0][0]), rows[0][1])
+    model = load_model(Path(entry["path"]), entry["sha256"])
     return model.as_baseline() if model_id.endswith(BASELINE_SUFFIX) else model
 
 
@@ -123,9 +117,10 @@ def build_reasons(
     for model_id, label_mode, n_scored in models:
         model = scoring_model(con, model_id)
         done = _model_codes(con, model, model_id, label_mode, features, opts)
-        if sum(len(d) for d in done) < n_scored:
+        missing = n_scored - sum(len(d) for d in done)
+        if missing > 0:
             raise ReasonsUnavailable(
-                f"{n_scored - sum(len(d) for d in done)} établissements notés au "
+                f"{missing} établissements notés au "
                 f"{as_of.isoformat()} n'ont plus leurs caractéristiques dans l'entrepôt (il ne "
                 "garde que celles du dernier scoring) : leurs raisons ne peuvent pas être "
                 f"calculées ; relancer `ciblage score --as-of {as_of.isoformat()}`"

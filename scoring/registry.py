@@ -19,6 +19,22 @@ from ciblage.config import Settings
 from ciblage.warehouse import table_exists
 from scoring.features import FEATURES
 
+# model id suffix of scores made by a model's baseline alone (ScoringModel.as_baseline)
+BASELINE_SUFFIX = "#baseline"
+
+
+def registry_entry(con: duckdb.DuckDBPyConnection, model_id: str) -> dict[str, Any] | None:
+    """The `model_registry` row (by column) of the model that wrote scores under
+    `model_id` (a `#baseline` id: the model whose baseline scored); None when unlisted."""
+    if not table_exists(con, "model_registry"):
+        return None
+    cur = con.execute(
+        "SELECT * FROM model_registry WHERE model_id = ?", [model_id.removesuffix(BASELINE_SUFFIX)]
+    )
+    names = [d[0] for d in cur.description]
+    rows = cur.fetchall()
+    return dict(zip(names, rows[0], strict=True)) if rows else None
+
 
 def models_dir(settings: Settings) -> Path:
     """Beside the warehouse: a model is only valid with the data it was trained on."""

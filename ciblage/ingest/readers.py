@@ -29,6 +29,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from ciblage.ingest.zip_member import open_member
+
 if TYPE_CHECKING:
     from ciblage.ingest.specs import SourceSpec
 
@@ -315,7 +317,7 @@ def read_zip_csv(path: Path, spec: SourceSpec) -> Iterator[pa.RecordBatch]:
     with zf:
         member = _zip_member(zf, path, spec)
         label = f"{path.name}!{member}"
-        yield from csv_batches(lambda: zf.open(member), label, spec)
+        yield from csv_batches(lambda: open_member(zf, path, member), label, spec)
 
 
 def read_csv(path: Path, spec: SourceSpec) -> Iterator[pa.RecordBatch]:

@@ -1,8 +1,9 @@
 """The establishments' normalised names the linking blocks on (table `offre_link_name`),
 kept from one linking to the next while what they are built from is unchanged.
 
-Normalising every name of France is most of a national linking (136 of 168 s, measured
-on 43 M establishments), yet a night with a new day of offers and the same SIRENE stock
+Normalising every name of France is most of a national linking (103 of 124 s, measured
+on 43 M establishments; about 30 s since sql/offre_link_name.sql normalises each row's
+names side by side), yet a night with a new day of offers and the same SIRENE stock
 would compute the very same names again. The table is therefore not a work table: it
 stays in the warehouse with its key (`offre_link_name_key`), and the next linking reuses
 it when the key matches:
@@ -87,7 +88,7 @@ def names_key(con: duckdb.DuckDBPyConnection, since: date) -> str | None:
         "duckdb": duckdb.__version__,  # the normaliser's accents and regular expressions
         "since": since.isoformat(),
         "departements": deps,
-        "sql": sql_text(NAMES_TABLE, into=""),
+        "sql": sql_text(NAMES_TABLE, into="", parts="", part=""),
         "normaliser": inspect.getsource(company_names),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
@@ -124,8 +125,7 @@ def build_names(
     parts = max(1, -(-int(n) // slice_establishments))
     for part in range(parts):
         into = f"INSERT INTO {NAMES_TABLE}" if part else f"CREATE OR REPLACE TABLE {NAMES_TABLE} AS"
-        params = {"since": since, "parts": parts, "part": part}
-        run_sql_file(con, NAMES_TABLE, params, into=into)
+        run_sql_file(con, NAMES_TABLE, {"since": since}, into=into, parts=parts, part=part)
     if key is not None:
         con.execute(f"CREATE TABLE {KEY_TABLE} AS SELECT ? AS key", [key])
     return False

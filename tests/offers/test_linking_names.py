@@ -171,3 +171,51 @@ def test_a_build_that_fails_half_way_is_not_reused(
     keyed.execute("DELETE FROM source_load WHERE fingerprint LIKE '%v2%'")
     assert link_offers(keyed, "night-3", workers=1)["names_reused"] is False
     assert links(keyed) == good
+
+
+def test_names_are_each_establishments_distinct_normalised_names(tmp_path: Path) -> None:
+    """One row per (establishment in scope, distinct normalised name), whatever the slices:
+    the SQL keeps a name only when it differs from the row's earlier ones; here the same
+    rows are derived in Python from the raw names."""
+    from ciblage.company_names import install_macro, normalise_name
+    from ciblage.linking import _siret_links
+
+    con = linking_warehouse(tmp_path)
+    extra = [  # siret, siren, commune, closed, enseigne, denomination_usuelle
+        ("55210055400039", "552100554", "45234", None, "[ND]", "Boulangerie Martin S.A.R.L."),
+        ("55210055400047", "552100554", "45234", None, "B. MARTIN", "b martin"),
+        ("40483304800036", "404833048", "45234", "2024-01-31", "LEROY", None),  # closed long ago
+        ("99999999900015", "999999999", "45234", None, "SAS", None),  # a legal form only
+    ]
+    for siret, siren, com, closed, ens, den in extra:
+        con.execute(
+            "INSERT INTO etablissement VALUES (?, ?, ?, '45', '4711A', DATE '2000-01-01', ?,"
+            " ?, ?, ?, 'NN')",
+            [siret, siren, com, closed, ens, den, "F" if closed else "A"],
+        )
+    # a unit with a denomination and a person's names, one of them hidden by INSEE
+    con.execute("INSERT INTO unite_legale VALUES ('999999999', 'MARTIN', 'MARTIN', '[ND]')")
+    install_macro(con)
+    _siret_links(con)
+    run_sql_file(con, "offre_link_query")
+    since = date(2026, 3, 1)
+    rows = con.execute(
+        "SELECT e.siret, e.date_fermeture, e.enseigne, e.denomination_usuelle, u.denomination,"
+        " u.prenom, u.nom FROM etablissement e LEFT JOIN unite_legale u USING (siren)"
+    ).fetchall()
+    expected = set()
+    for siret, closed, *raw in rows:
+        if closed is not None and closed < since:
+            continue
+        ens, den_u, den, prenom, nom = (None if v == "[ND]" else v for v in raw)
+        person = " ".join(v for v in (prenom, nom) if v) or None
+        for name in (ens, den_u, den, person):
+            norm = normalise_name(name) if name else None
+            if norm:
+                expected.add((siret, norm))
+    assert ("99999999900015", "MARTIN") in expected and len(expected) > 10
+    for slice_size in (100, 3):
+        linking_names.build_names(con, since, slice_size)
+        got = con.execute(f"SELECT siret, name_norm FROM {NAMES_TABLE}").fetchall()
+        assert len(got) == len(set(got))  # no establishment holds a name twice
+        assert set(got) == expected

@@ -179,6 +179,11 @@ def test_expected_hires_are_shown_as_bounded_bands() -> None:
     # bands are ordered and contiguous
     bounds = [hi for hi, _ in HIRES_BANDS]
     assert bounds == sorted(bounds)
+    # at, just below and just above every bound: the first band whose exclusive upper
+    # bound exceeds the value
+    for v in [0.0, *bounds, *(b - 1e-9 for b in bounds), *(b + 1e-9 for b in bounds), 1e12]:
+        label = next((lab for hi, lab in HIRES_BANDS if v < hi), TOP_BAND)
+        assert hires_band(v, months=12) == f"{label} en 12 mois", v
 
 
 def test_site_says_when_the_baseline_ranked_the_lists(tmp_path) -> None:

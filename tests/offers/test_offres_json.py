@@ -130,6 +130,27 @@ def test_bad_json_line_names_file_and_line(tmp_path: Path) -> None:
         list(read_offres(f))
 
 
+def test_lines_orjson_refuses_are_read_as_json_reads_them(tmp_path: Path) -> None:
+    """Lines are parsed by orjson, and by the standard library when orjson refuses them
+    (NaN): read, not reported. An integer beyond 64 bits is read as a float."""
+    f = tmp_path / "odd.jsonl"
+    lines = [
+        json.dumps(offer("A", "x", nombrePostes=2**60)),
+        json.dumps(offer("B", "x")).replace('"nombrePostes": 2', '"nombrePostes": NaN'),
+        json.dumps(offer("C", "x", intitule="Vendeur été")),
+        json.dumps(offer("D", "x")),
+    ]
+    f.write_text("\n".join(lines))
+    rows = [r for b in read_offres(f, workers=1) for r in b.to_pylist()]
+    expected = [flatten_offer(json.loads(line)) for line in lines]
+    assert len(rows) == len(expected)
+    assert [{k: r[k] for k in e} for r, e in zip(rows, expected, strict=True)] == expected
+    assert [r["nombre_postes"] for r in rows] == [str(2**60), "nan", "2", "2"]
+    f.write_text(json.dumps(offer("E", "x", nombrePostes=2**70)))
+    assert next(read_offres(f, workers=1))["nombre_postes"].to_pylist() == [str(float(2**70))]
+    assert [r["_row"] for r in rows] == [1, 2, 3, 4]
+
+
 def test_truncated_search_response_names_file_and_line(tmp_path: Path) -> None:
     f = tmp_path / "page.json"
     text = json.dumps({"resultats": [offer("A", "x")]}, indent=1)

@@ -259,7 +259,25 @@ def piece_batch(piece: Piece) -> pa.RecordBatch:
             buf[col].append(value)
         buf["_file"].append(piece.name)
         buf["_row"].append(row)
-    return pa.RecordBatch.from_pydict(buf, schema=SCHEMA)
+    try:
+        return pa.RecordBatch.from_pydict(buf, schema=SCHEMA)
+    except UnicodeEncodeError as exc:  # a JSON escape of half a UTF-16 pair ("\ud800")
+        raise _unencodable(piece, buf) from exc
+
+
+def _unencodable(piece: Piece, buf: dict[str, list[Any]]) -> OffresFormatError:
+    """The first value of a piece that is not valid Unicode text, named by line and field."""
+    for col in OFFRE_COLUMNS:
+        for i, value in enumerate(buf[col]):
+            if isinstance(value, str):
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    return OffresFormatError(
+                        f"{piece.file}:{buf['_row'][i]} : champ {col} : texte invalide "
+                        "(moitié isolée d'une paire UTF-16, échappée en \\uD800-\\uDFFF)"
+                    )
+    return OffresFormatError(f"{piece.file} : texte invalide (pas en Unicode)")
 
 
 def read_offres(path: Path, workers: int | None = None) -> Iterator[pa.RecordBatch]:

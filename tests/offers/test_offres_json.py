@@ -151,6 +151,15 @@ def test_lines_orjson_refuses_are_read_as_json_reads_them(tmp_path: Path) -> Non
     assert [r["_row"] for r in rows] == [1, 2, 3, 4]
 
 
+def test_half_a_utf16_pair_names_file_line_and_field(tmp_path: Path) -> None:
+    """JSON may escape half of a UTF-16 pair, which is no text: one line naming where."""
+    f = tmp_path / "odd.jsonl"
+    lines = [json.dumps(offer("A", "x")), json.dumps(offer("B", "x", intitule="Vendeur \ud800"))]
+    f.write_text("\n".join(lines))
+    with pytest.raises(OffresFormatError, match=r"odd\.jsonl:2 : champ intitule : texte invalide"):
+        list(read_offres(f, workers=1))
+
+
 def test_truncated_search_response_names_file_and_line(tmp_path: Path) -> None:
     f = tmp_path / "page.json"
     text = json.dumps({"resultats": [offer("A", "x")]}, indent=1)

@@ -32,8 +32,8 @@ WHERE e.code_departement IN (SELECT DISTINCT code_departement FROM offre_link_qu
   AND hash(coalesce(e.siren, '')) % {{ parts }} = {{ part }}
   AND (e.date_fermeture IS NULL OR e.date_fermeture >= CAST($since AS DATE));
 
--- normalised from a stored slice: the macro's lambdas evaluated in the join's projection
--- cost three times as much
+-- normalised from a stored slice: in the join's projection the same normalisation took
+-- half as long again (10.6 s against 7.2 s for the slice and its names)
 {{ into }}
 WITH named AS MATERIALIZED (
     SELECT siret, code_commune, code_departement, division, date_creation, date_fermeture,

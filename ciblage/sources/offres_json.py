@@ -183,8 +183,9 @@ def _text_of(piece: Piece) -> str:
 def _json_lines(file: Path, text: str, first_line: int) -> Iterator[tuple[int, Any]]:
     """Each line parsed by orjson (a third of the national offers' flattening was the
     standard library's decoder); a line orjson refuses is parsed again by `json`, which
-    accepts what orjson does not (NaN, Infinity, lone surrogates) and words the error when
-    the line is not JSON. One difference remains: orjson reads an integer beyond 64 bits as
+    accepts what orjson does not (NaN, Infinity; half of a UTF-16 pair, which
+    `piece_batch` then refuses by line and field) and words the error when the line is
+    not JSON. One difference remains: orjson reads an integer beyond 64 bits as
     a float (the API's numbers are counts and coordinates, far below)."""
     for lineno, line in enumerate(text.split("\n"), start=first_line):
         if not line.strip():

@@ -133,15 +133,15 @@ def published_model(con: Any, as_of: Any) -> dict[str, Any] | None:
     model_id = rows[0][0]
     import json
 
-    from scoring.registry import registry_entry  # lazily: it loads the features module
+    from scoring.registry import BASELINE_SUFFIX, registry_entry  # lazily: loads features
 
     gate: dict[str, Any] = {}
     entry = registry_entry(con, model_id)
     if entry is not None and entry.get("metrics"):
         gate = (json.loads(entry["metrics"]) or {}).get("gate") or {}
-    refused = model_id.endswith("#baseline") or gate.get("passed") is False
+    refused = model_id.endswith(BASELINE_SUFFIX) or gate.get("passed") is False
     reason = gate.get("reason")
-    if model_id.endswith("#baseline"):
+    if model_id.endswith(BASELINE_SUFFIX):
         reason = AT_SCORING
     return {
         "model_id": model_id,

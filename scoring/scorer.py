@@ -75,9 +75,6 @@ def predict_to_raw(
         label_mode VARCHAR)"""
     )
 
-    def score(batch: pa.RecordBatch) -> pa.Table:
-        return _scored(batch, model)
-
     def insert(out: pa.Table) -> int:
         con.register("_raw_chunk", out)
         con.execute(
@@ -96,7 +93,7 @@ def predict_to_raw(
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="score") as pool:
             pending: deque[Future[pa.Table]] = deque()
             for batch in reader:
-                pending.append(pool.submit(score, batch))
+                pending.append(pool.submit(_scored, batch, model))
                 if len(pending) >= workers:
                     n += insert(pending.popleft().result())
             while pending:

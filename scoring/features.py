@@ -157,6 +157,7 @@ def build_features(
 
     `temp`: a temporary table (training snapshots); the scoring stage builds a real one,
     read by its prediction cursors and renamed feature_etablissement, not copied twice."""
+    require_history(con, as_of)
     run_sql_file(
         con,
         "feature_etablissement",
@@ -223,6 +224,63 @@ def training_snapshots(
             break
         out.append(s)
     return out
+
+
+@dataclass(frozen=True)
+class SnapshotPlan:
+    """Every as-of date a training at `as_of` builds: the final model's snapshots, the
+    back-test (the same plan one horizon earlier, validated at `backtest_as_of`), and the
+    tuning (the plan at the back-test's latest snapshot, validated there)."""
+
+    final: list[date]
+    backtest_as_of: date
+    backtest: list[date]
+    tuning: list[date]
+
+    @property
+    def tuning_validation(self) -> date | None:
+        return self.backtest[0] if self.backtest else None
+
+    def dates(self) -> list[date]:
+        return sorted({*self.final, self.backtest_as_of, *self.backtest, *self.tuning})
+
+
+def snapshot_plan(
+    as_of: date, horizon_months: int, step_months: int, n: int, earliest: date | None
+) -> SnapshotPlan:
+    final = training_snapshots(as_of, horizon_months, step_months, n, earliest)
+    bt_asof = add_months(as_of, -horizon_months)
+    bt = training_snapshots(bt_asof, horizon_months, step_months, n, earliest)
+    tuning = training_snapshots(bt[0], horizon_months, step_months, n, earliest) if bt else []
+    return SnapshotPlan(final, bt_asof, bt, tuning)
+
+
+def history_start(as_of: date, horizon_months: int, step_months: int, n: int) -> date:
+    """The first day of the year of the earliest snapshot a training at `as_of` can build.
+
+    The ingest leaves out the establishments closed before it (no snapshot's population
+    holds them, see sql/feature_etablissement.sql); a year's first day, so a nightly run
+    changes it once a year, not every night (each change loads SIRENE again)."""
+    earliest = snapshot_plan(as_of, horizon_months, step_months, n, None).dates()[0]
+    return date(earliest.year, 1, 1)
+
+
+def require_history(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
+    """Refuse a snapshot at `as_of` when the establishments closed before it were left out
+    of the warehouse (an ingest for a later as-of): its population would miss them."""
+    from ciblage.ingest.load import loaded_history_start
+
+    start = (
+        loaded_history_start(con, "sirene_etablissement")
+        if table_exists(con, "source_load")
+        else None
+    )
+    if start is not None and as_of < start:
+        raise ValueError(
+            f"l'entrepôt ne garde les établissements fermés qu'à partir du {start:%d/%m/%Y} "
+            f"et un instantané au {as_of:%d/%m/%Y} en a besoin : relancez l'ingestion "
+            f"avec ce --as-of (ciblage ingest --as-of {as_of.isoformat()})"
+        )
 
 
 def matrix(df: pd.DataFrame) -> np.ndarray:

@@ -37,7 +37,7 @@ from scoring.features import (
     labelled_snapshot,
     matrix,
     signal_bounds,
-    training_snapshots,
+    snapshot_plan,
 )
 from scoring.model import (
     CONSERVATIVE,
@@ -212,20 +212,15 @@ def _train(
     snaps = _Snapshots(
         con, SnapshotSpec(horizon, dpae_lag_days), label_mode, budgets, cfg.seed, bar
     )
-    final_dates = training_snapshots(as_of, horizon, step_months, n_snapshots, earliest)
+    plan = snapshot_plan(as_of, horizon, step_months, n_snapshots, earliest)
+    final_dates = plan.final
     if not final_dates:
         raise ValueError(
             f"historique insuffisant : le signal commence le {earliest}, un instantané au "
             f"{add_months(as_of, -horizon)} demande 12 mois d'historique avant"
         )
-    bt_asof = add_months(as_of, -horizon)
-    bt_dates = training_snapshots(bt_asof, horizon, step_months, n_snapshots, earliest)
-    tune_valid = bt_dates[0] if bt_dates else None
-    tune_dates = (
-        training_snapshots(tune_valid, horizon, step_months, n_snapshots, earliest)
-        if tune_valid
-        else []
-    )
+    bt_asof, bt_dates = plan.backtest_as_of, plan.backtest
+    tune_valid, tune_dates = plan.tuning_validation, plan.tuning
     every = {*final_dates, *bt_dates, *tune_dates} | ({bt_asof} if bt_dates else set())
     eval_apart = bool(bt_dates) and (
         snaps.sample(bt_asof, "eval").predicate != snaps.sample(bt_asof, "train").predicate

@@ -28,6 +28,7 @@ def quality_gate(
     previous_rows: int | None,
     file: str,
     max_rows: int | None,
+    rows_apart: int = 0,
 ) -> str:
     """Great Expectations on the staged table; raises QualityFailure on a critical failure.
 
@@ -35,7 +36,9 @@ def quality_gate(
     sample of about `max_rows` rows (the row count always on the whole table): the gate
     exists to catch a broken file (format drift, a shifted column, a truncated export),
     which a sample of millions of rows shows as surely as the whole; every single bad row
-    is still caught by the row rules, which scan everything in SQL.
+    is still caught by the row rules, which scan everything in SQL. `rows_apart`: rows
+    of the file not staged (before the source's history), counted by the row-count check,
+    which compares files, not what a history start keeps of them.
     """
     if not spec.checks:
         return ""
@@ -76,6 +79,7 @@ def quality_gate(
                         previous_rows=previous_rows,
                         file=file,
                         row_column="_row",
+                        rows_apart=rows_apart,
                     )
                 )
     finally:

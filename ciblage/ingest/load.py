@@ -26,6 +26,7 @@ from ciblage.ingest.gate import QualityFailure, is_stale, quality_gate
 from ciblage.ingest.readers import IngestError, stream_schema
 from ciblage.ingest.rules import install_macros, quarantine_rows
 from ciblage.ingest.spec import SourceSpec
+from ciblage.progress import fmt_count
 from ciblage.warehouse import run_sql_file, table_exists
 
 log = logging.getLogger(__name__)
@@ -141,22 +142,29 @@ def _stage(
     progress: Progress | None,
     files: list[dict[str, Any]] | None = None,
     force: bool = False,
-) -> list[readers.Reject]:
-    """Stream the file into the staging table; returns malformed lines (rejects).
+    keep: str | None = None,
+) -> tuple[list[readers.Reject], int]:
+    """Stream the file into the staging table; returns malformed lines (rejects) and the
+    number of rows left out by `keep` (the spec's history predicate, see `_load`).
 
     A folder source with `spec.cache_files` reads only the files whose rows are not kept
     in its file cache (`ciblage.ingest.file_cache`; `files`: the fingerprint's files)."""
     if spec.cache_files is None or not path.is_dir() or files is None:
-        return _read_into(con, spec, path, [path], staging, progress)
-    return file_cache.stage(
+        rejects, streamed = _read_into(con, spec, path, [path], staging, progress, keep)
+        if keep is None:
+            return rejects, 0
+        staged = con.execute(f"SELECT count(*) FROM {staging}").fetchall()[0][0]
+        return rejects, streamed - staged
+    rejects = file_cache.stage(
         con,
         spec,
         path,
         staging,
         files,
         force,
-        lambda paths, table: _read_into(con, spec, path, paths, table, progress),
+        lambda paths, table: _read_into(con, spec, path, paths, table, progress)[0],
     )
+    return rejects, 0
 
 
 def _read_into(
@@ -166,10 +174,12 @@ def _read_into(
     paths: list[Path],
     table: str,
     progress: Progress | None,
-) -> list[readers.Reject]:
-    """Stream `paths` (the source `folder` itself, or files of it) into `table`; a file
-    read alone is labelled `_file` by its path in the folder, as a read of the folder
-    labels it."""
+    keep: str | None = None,
+) -> tuple[list[readers.Reject], int]:
+    """Stream `paths` (the source `folder` itself, or files of it) into `table`, the rows
+    where `keep` holds (an SQL predicate; None: all); returns the malformed lines and the
+    number of rows streamed. A file read alone is labelled `_file` by its path in the
+    folder, as a read of the folder labels it."""
     errors: list[BaseException] = []
     rejects: list[readers.Reject] = []
     seen = 0
@@ -201,7 +211,8 @@ def _read_into(
     con.complete()  # DuckDB 2: a half-fetched earlier result would block register()
     con.register("_ingest_stream", stream)
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT *{part} FROM _ingest_stream")
+        where = f" WHERE {keep}" if keep else ""
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT *{part} FROM _ingest_stream{where}")
     except Exception:
         if errors:
             raise errors[0] from None
@@ -209,7 +220,7 @@ def _read_into(
     finally:
         readers.collect_rejects(None)
         con.unregister("_ingest_stream")
-    return rejects
+    return rejects, seen
 
 
 def load_source(
@@ -223,16 +234,22 @@ def load_source(
     progress: Progress | None = None,
     force: bool = False,
     dq_max_rows: int | None = DQ_MAX_ROWS,
+    history_start: date | None = None,
 ) -> LoadResult:
     """Load `spec` from `path` into its tables; never raises for data problems.
 
     `dq_max_rows`: above this many rows the quality gate validates a sample (None: all).
+    `history_start`: a source with a `history` predicate keeps only the rows it needs from
+    this day on (None: every row); the day enters the fingerprint, so a later start loads
+    the source again, and is recorded with it (`loaded_history_start`).
     """
     t0 = time.monotonic()
     started = datetime.now(UTC).replace(tzinfo=None)
     fp: dict[str, Any] | None = None
     try:
-        result, fp = _load(con, spec, path, run_id, as_of, registry, progress, force, dq_max_rows)
+        result, fp = _load(
+            con, spec, path, run_id, as_of, registry, progress, force, dq_max_rows, history_start
+        )
     except Exception as exc:  # one source failing must not stop the others
         _cleanup(con, spec, run_id)
         expected = isinstance(exc, (IngestError, QualityFailure, duckdb.Error, OSError, ValueError))
@@ -254,6 +271,13 @@ def load_source(
     return result
 
 
+def loaded_history_start(con: duckdb.DuckDBPyConnection, source: str) -> date | None:
+    """First day of the history `source`'s tables hold (None: every row was loaded)."""
+    good = last_good(con, source)
+    start = good[0].get("history_start") if good else None
+    return date.fromisoformat(start) if start else None
+
+
 def _has_loaded(con: duckdb.DuckDBPyConnection, source: str) -> bool:
     return last_good(con, source) is not None
 
@@ -268,6 +292,7 @@ def _load(
     progress: Progress | None,
     force: bool,
     dq_max_rows: int | None,
+    history_start: date | None = None,
 ) -> tuple[LoadResult, dict[str, Any] | None]:
     if path is None or not path.exists():
         what = f"fichier introuvable : {path}" if path else "non configurée"
@@ -286,19 +311,28 @@ def _load(
 
     previous = last_good(con, spec.name)
     deps = {d: (last_good(con, d) or ({"key": "none"}, 0))[0]["key"] for d in spec.depends}
+    since = history_start if spec.history else None
+    if since is not None:  # another history is another table: load again
+        deps["history_start"] = since.isoformat()
     # a forced load hashes every file again (a rewrite keeping size and mtime is then seen)
     fp = fingerprint(path, spec.tables, deps, previous[0] if previous and not force else None)
+    if since is not None:
+        fp["history_start"] = since.isoformat()
     tick("fingerprint")
     tables_there = all(table_exists(con, t) for t in spec.tables)
     if not force and previous and previous[0].get("key") == fp["key"] and tables_there:
         return LoadResult(spec.name, "unchanged", message="entrées inchangées : rien à faire"), fp
     staging = _staging_name(spec)
     try:
-        rejects = _stage(con, spec, path, staging, progress, fp["files"], force)
-        rows_read = con.execute(f"SELECT count(*) FROM {staging}").fetchone()[0] + len(rejects)
+        keep = spec.history.format(since=since.isoformat()) if spec.history and since else None
+        rejects, left_out = _stage(con, spec, path, staging, progress, fp["files"], force, keep)
+        staged = con.execute(f"SELECT count(*) FROM {staging}").fetchone()[0]
+        rows_read = staged + len(rejects) + left_out
         tick("read")
         prev_rows = previous[1] if previous else None
-        dq = quality_gate(con, spec, staging, run_id, prev_rows, path.name, dq_max_rows)
+        dq = quality_gate(
+            con, spec, staging, run_id, prev_rows, path.name, dq_max_rows, rows_apart=left_out
+        )
         if spec.validate:  # after the gate, which replaces the run's dq_result rows
             note = spec.validate(con, spec, staging, run_id, path.name)
             dq = "; ".join(m for m in (dq, note) if m)
@@ -332,11 +366,18 @@ def _load(
         con.execute(f"DROP VIEW IF EXISTS {staging}__ok")
         con.execute(f"DROP TABLE IF EXISTS {staging}")
         con.execute(f"DROP TABLE IF EXISTS {staging}__read")  # the file cache's new rows
-    msg = " ; ".join(m for m in (f"périmée : {stale}" if stale else "", dq) if m)
+    history = (
+        f"{fmt_count(left_out)} lignes antérieures à l'historique (avant le {since:%d/%m/%Y}) "
+        "non chargées"
+        if left_out and since
+        else ""
+    )
+    msg = " ; ".join(m for m in (f"périmée : {stale}" if stale else "", history, dq) if m)
     if quarantined:
         log.warning("%s: %d rows quarantined (see table quarantine)", spec.name, quarantined)
     result = LoadResult(spec.name, "loaded", rows_read, rows_loaded, quarantined, message=msg)
     result.extra["phases"] = phases
+    result.extra["rows_before_history"] = left_out
     log.info("%s: phase seconds %s", spec.name, phases)
     return result, fp
 

@@ -71,3 +71,15 @@ class SourceSpec:
     # files the reader reads in a folder; each file's staged rows are kept and only new or
     # changed files are read again (ciblage/ingest/file_cache.py)
     cache_files: Callable[[Path], list[Path]] | None = None
+    # Rows outside the model's history: an SQL predicate over the raw columns, true for
+    # the rows to keep, `{since}` standing for the history's first day (a date literal).
+    # Applied while staging when the ingest is given a history start (the nightly gives
+    # the first day of the year of its earliest training snapshot, see
+    # scoring.features.history_start); the rows left out are counted, never quarantined.
+    history: str | None = None
+
+    def __post_init__(self) -> None:
+        # the file cache keeps each file's staged rows: they would keep the history they
+        # were read with whatever the start of the next load
+        if self.history and self.cache_files:
+            raise ValueError(f"{self.name}: a history predicate needs a source read whole")

@@ -82,6 +82,7 @@ def validate_table(
     file: str | None = None,
     row_column: str | None = None,
     max_partition_rows: int = MAX_PARTITION_ROWS,
+    rows_apart: int = 0,
 ) -> QualityOutcome:
     """Run `checks` on `table`, store one dq_result row per (partition, check), return the verdict.
 
@@ -91,7 +92,8 @@ def validate_table(
     when partitioned. Without `partition_by`, a table of more than `max_partition_rows`
     rows is validated in chunks of that size, so that memory stays bounded whatever the
     caller passes. `file` (the input file's name) and `row_column` (a column holding the
-    row number in that file) only make messages precise.
+    row number in that file) only make messages precise. `rows_apart`: rows of the file
+    kept out of `table`, added to its count by the row-count check.
     """
     columns = _columns(con, table)
     outcome = QualityOutcome(
@@ -105,7 +107,7 @@ def validate_table(
     row_checks: list[tuple[int, Check]] = []
     for i, check in enumerate(checks):
         if check.kind == "row_count_ratio":
-            outcome.results.append(row_count_result(check, rows, previous_rows))
+            outcome.results.append(row_count_result(check, rows + rows_apart, previous_rows))
         elif check.column not in columns:
             outcome.results.append(
                 _missing_result(check, f"column {check.column!r} is missing from the input")

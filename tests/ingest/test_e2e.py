@@ -6,6 +6,7 @@ import csv
 import io
 import re
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -13,7 +14,9 @@ import pytest
 
 from ciblage import formats
 from ciblage.config import Settings
+from ciblage.ingest.load import loaded_history_start
 from ciblage.ingest.specs import SPECS
+from pipelines.ingest import model_history_start
 
 pytestmark = pytest.mark.e2e
 
@@ -37,14 +40,34 @@ def test_sample_is_ingested_completely(ingested_settings: Settings) -> None:
         )
         assert {s.name for s in SPECS} <= set(last)
         assert all(v == "loaded" for k, v in last.items() if k in {s.name for s in SPECS})
-        # nothing lost: every establishment row is either loaded or quarantined
+        # nothing lost: every establishment row is loaded, quarantined, or closed before
+        # the model's history (counted in the load's rows read and message)
+        start = loaded_history_start(con, "sirene_etablissement")
+        assert start == model_history_start(ingested_settings) == date(2023, 1, 1)
+        before = [
+            r
+            for r in etabs
+            if r["etatAdministratifEtablissement"] == "F" and r["dateDebut"] < start.isoformat()
+        ]
+        assert before and len(before) < len(etabs) / 2
         loaded = con.execute("SELECT count(*) FROM etablissement").fetchone()[0]
         quarantined = con.execute(
             "SELECT count(DISTINCT row_number) FROM quarantine "
             "WHERE source = 'sirene_etablissement'"
         ).fetchone()[0]
-        assert loaded + quarantined == len(etabs)
+        assert loaded + quarantined + len(before) == len(etabs)
+        left_out = {r["siret"] for r in before}
+        assert not left_out & {
+            r[0] for r in con.execute("SELECT siret FROM etablissement").fetchall()
+        }
+        read, message = con.execute(
+            "SELECT rows_read, message FROM source_load WHERE source = 'sirene_etablissement' "
+            "ORDER BY loaded_at DESC LIMIT 1"
+        ).fetchall()[0]
+        assert read == len(etabs)
+        assert f"{len(before)} lignes antérieures à l'historique (avant le 01/01/2023)" in message
         private = {r["siret"] for r in etabs if r["statutDiffusionEtablissement"] == "P"}
+        private -= left_out
         flagged = {
             r[0]
             for r in con.execute(
@@ -52,7 +75,7 @@ def test_sample_is_ingested_completely(ingested_settings: Settings) -> None:
             ).fetchall()
         }
         assert private and private <= flagged
-        closed = sum(r["etatAdministratifEtablissement"] == "F" for r in etabs)
+        closed = sum(r["etatAdministratifEtablissement"] == "F" for r in etabs) - len(before)
         assert (
             con.execute(
                 "SELECT count(*) FROM etablissement WHERE etat_administratif = 'F' "

@@ -45,7 +45,7 @@ SPEC = SourceSpec(
 
 def stage(con: duckdb.DuckDBPyConnection, folder: Path) -> tuple[list[tuple], list]:
     files = fingerprint(folder, (), {}, None)["files"]
-    rejects = _stage(con, SPEC, folder, "stg_lines", None, files)
+    rejects, _ = _stage(con, SPEC, folder, "stg_lines", None, files)
     rows = con.execute("SELECT v, _file, _row FROM stg_lines ORDER BY _file, _row").fetchall()
     return rows, rejects
 

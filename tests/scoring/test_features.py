@@ -11,9 +11,12 @@ import pandas as pd
 from scoring.features import (
     FEATURES,
     SnapshotSpec,
+    add_months,
     build_features,
     detect_label_mode,
+    history_start,
     labelled_snapshot,
+    snapshot_plan,
     training_snapshots,
 )
 
@@ -140,6 +143,27 @@ def test_training_snapshots_need_history() -> None:
     assert snaps[0] == date(2026, 5, 1)
     assert snaps[-1] == date(2025, 5, 1)
     assert all(a > b for a, b in zip(snaps, snaps[1:], strict=False))
+
+
+def test_the_history_start_precedes_every_snapshot_a_training_builds() -> None:
+    """The SIRENE load leaves out establishments closed before `history_start`: every
+    snapshot of the final model, the back-test and the tuning must come after it, and it
+    moves once a year (a move loads SIRENE again)."""
+    for h, step, n in [(6, 6, 4), (3, 3, 2), (12, 6, 3), (6, 12, 1), (1, 1, 8)]:
+        starts: list[date] = []
+        for k in range(36):
+            as_of = add_months(date(2025, 1, 1), k)
+            start = history_start(as_of, h, step, n)
+            plan = snapshot_plan(as_of, h, step, n, None)
+            assert (start.month, start.day) == (1, 1)
+            assert start <= min(plan.dates()) < date(start.year + 1, 1, 1)
+            assert plan.final and plan.backtest and plan.tuning
+            assert min(plan.dates()) == min(plan.tuning)
+            starts.append(start)
+        assert starts == sorted(starts) and len(set(starts)) <= 4  # once a year at most
+    # the nightly's settings at the sample's as-of: 36 months back, from Jan 1
+    assert history_start(date(2026, 11, 1), 6, 6, 4) == date(2023, 1, 1)
+    assert min(snapshot_plan(date(2026, 11, 1), 6, 6, 4, None).dates()) == date(2023, 11, 1)
 
 
 def test_features_without_offer_tables(synthetic_copy: Path) -> None:

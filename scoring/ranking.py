@@ -33,6 +33,7 @@ from ciblage.territories import (
     read_agency_mapping,
 )
 from ciblage.warehouse import run_sql_file, sql_list, table_exists
+from scoring.agency_mirror import build_mirror, copy_mirrored, unmirrored
 from scoring.reason_table import ReasonSettings, build_reasons
 
 if TYPE_CHECKING:
@@ -251,6 +252,7 @@ def prepare_ranking(
         if table_exists(con, "feature_etablissement")
         else _NO_SIGNAL,
     )
+    build_mirror(con, as_of, _cooldown(con, options))
     run_sql_file(con, "territory_partition")
     rows = con.execute(
         "SELECT part, deps, territories FROM territory_partition_deps ORDER BY part"
@@ -322,14 +324,15 @@ def rank_partition(
             ).fetchall()
         )
     else:
+        # the agencies that are a bassin are copied from it once every partition is ranked
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE scope_part AS SELECT ts.* FROM territory_scope ts "
+            "CREATE OR REPLACE TEMP TABLE scope_part AS SELECT ts.* FROM "
+            f"{unmirrored('territory_scope')} ts "
             "JOIN territory_partition p USING (territory_level, territory_code) "
             "WHERE p.part = ?",
             [part.key],
         )
         scope, deps = "scope_part", part.deps
-    use_cooldown = options.cooldown != "ignore" and table_exists(con, "promotion_cooldown")
     run_sql_file(
         con,
         "target_rank",
@@ -341,8 +344,14 @@ def rank_partition(
         },
         scope=scope,
         deps=sql_list(deps),
-        cooldown="promotion_cooldown" if use_cooldown else EMPTY_COOLDOWN,
+        cooldown=_cooldown(con, options),
     )
+
+
+def _cooldown(con: duckdb.DuckDBPyConnection, options: RankingOptions) -> str:
+    """The cool-downs the ranking applies: promotion_cooldown, or none."""
+    use = options.cooldown != "ignore" and table_exists(con, "promotion_cooldown")
+    return "promotion_cooldown" if use else EMPTY_COOLDOWN
 
 
 def rank_all(
@@ -362,15 +371,18 @@ def rank_all(
         rank_partition(con, part, as_of, options)
         if on_partition is not None:
             on_partition(part)
+    mirrored = copy_mirrored(con) if partitioned else 0
     if not table_exists(con, "target_rank"):  # nothing in scope had a candidate
         rank_partition(con, Partition("-", (), 0), as_of, options)
     (n,) = con.execute("SELECT count(*) FROM target_rank").fetchall()[0]
     log.info(
-        "ranked %d rows in %d partitions over %d territories (cool-down: %s)",
+        "ranked %d rows in %d partitions over %d territories (cool-down: %s); "
+        "%d rows of agencies that are a bassin copied from it",
         n,
         len(parts),
         sum(p.territories for p in parts),
         options.cooldown,
+        mirrored,
     )
     return int(n)
 

@@ -316,10 +316,16 @@ def test_ranking_says_what_it_ranked(synth_settings, caplog):
         parts = prepare_ranking(con, synth_settings, syn.AS_OF, parse_territory("all"), options)
         with caplog.at_level(logging.INFO, logger="scoring.ranking"):
             n = rank_all(con, parts, syn.AS_OF, options)
+        # no agency mapping: every agency is its bassin, its rows copied from the bassin's
+        (agencies,) = con.execute(
+            "SELECT count(*) FROM target_rank WHERE territory_level = 'agence'"
+        ).fetchone()
     finally:
         con.close()
+    assert agencies > 0
     assert caplog.messages == [
-        f"ranked {n} rows in 2 partitions over 8 territories (cool-down: demote)"
+        f"ranked {n} rows in 2 partitions over 8 territories (cool-down: demote); "
+        f"{agencies} rows of agencies that are a bassin copied from it"
     ]
 
 

@@ -31,6 +31,18 @@ def make_settings(tmp_path: Path, warehouse: Path, publish: str = "") -> Setting
     return load_settings(cfg)
 
 
+def mapped_settings(tmp_path: Path, warehouse: Path) -> Settings:
+    """Settings with an agency mapping: ORL-NORD (the communes of bassin 2420, Orléans)
+    and CHARTRES (one commune of another bassin)."""
+    mapping = tmp_path / "agences.csv"
+    mapping.write_text(
+        "commune;agency_code;agency_name\n45234;ORL-NORD;Orléans Nord\n"
+        "45302;ORL-NORD;Orléans Nord\n28085;CHARTRES;Chartres\n",
+        encoding="utf-8",
+    )
+    return make_settings(tmp_path, warehouse, f'agency_mapping = "{mapping.as_posix()}"')
+
+
 def altered_copy(tmp_path: Path, warehouse: Path, sql: str) -> Settings:
     """Settings on a copy of `warehouse` changed by `sql` (the original stays shared)."""
     path = tmp_path / "altered.duckdb"

@@ -13,7 +13,7 @@ import polars as pl
 from ciblage.territories import parse_territory
 from scoring.ranking import RankingOptions, prepare_ranking, rank_targets
 from tests.publish import synthetic as syn
-from tests.publish.conftest import make_settings
+from tests.publish.conftest import make_settings, mapped_settings
 from tests.publish.test_ranking_bounds import COOLDOWNS
 
 
@@ -80,13 +80,7 @@ def test_an_agency_in_cool_down_is_ranked_itself(tmp_path: Path) -> None:
 def test_a_mapped_agency_is_copied_only_when_it_is_a_bassin(
     tmp_path: Path, synth_warehouse: Path
 ) -> None:
-    mapping = tmp_path / "agences.csv"
-    mapping.write_text(
-        "commune;agency_code;agency_name\n45234;ORL-NORD;Orléans Nord\n"
-        "45302;ORL-NORD;Orléans Nord\n28085;CHARTRES;Chartres\n",
-        encoding="utf-8",
-    )
-    settings = make_settings(tmp_path, synth_warehouse, f'agency_mapping = "{mapping.as_posix()}"')
+    settings = mapped_settings(tmp_path, synth_warehouse)
     mirror, agencies = _mirror(settings)
     # ORL-NORD has exactly the communes of bassin 2420; CHARTRES is one commune of another
     assert agencies == {"ORL-NORD", "CHARTRES"} and mirror == {"ORL-NORD": "2420"}

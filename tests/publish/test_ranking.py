@@ -14,7 +14,7 @@ import pytest
 from ciblage.territories import TerritoryError, parse_territory
 from scoring.ranking import RankingOptions, rank_targets, resolve_as_of
 from tests.publish import synthetic as syn
-from tests.publish.conftest import make_settings
+from tests.publish.conftest import make_settings, mapped_settings
 
 
 def _rank(settings, territory="all", **opts) -> pl.DataFrame:
@@ -147,13 +147,7 @@ def test_territory_filters(synth_settings):
 
 
 def test_agency_mapping_file(tmp_path, synth_warehouse):
-    mapping = tmp_path / "agences.csv"
-    mapping.write_text(
-        "commune;agency_code;agency_name\n45234;ORL-NORD;Orléans Nord\n"
-        "45302;ORL-NORD;Orléans Nord\n28085;CHARTRES;Chartres\n",
-        encoding="utf-8",
-    )
-    settings = make_settings(tmp_path, synth_warehouse, f'agency_mapping = "{mapping.as_posix()}"')
+    settings = mapped_settings(tmp_path, synth_warehouse)
     df = _rank(settings).filter(pl.col("territory_level") == "agence")
     assert set(df["territory_code"]) == {"ORL-NORD", "CHARTRES"}
     assert set(df.filter(pl.col("territory_code") == "ORL-NORD")["territory_name"]) == {

@@ -255,19 +255,28 @@ def snapshot_plan(
     return SnapshotPlan(final, bt_asof, bt, tuning)
 
 
-def history_start(as_of: date, horizon_months: int, step_months: int, n: int) -> date:
-    """The first day of the year of the earliest snapshot a training at `as_of` can build.
+# How far back a snapshot's features read the hiring signal (sql/feature_etablissement.sql:
+# hires and offers within 24 months before it).
+SIGNAL_MONTHS = 24
 
-    The ingest leaves out the establishments closed before it (no snapshot's population
-    holds them, see sql/feature_etablissement.sql); a year's first day, so a nightly run
-    changes it once a year, not every night (each change loads SIRENE again)."""
+
+def history_start(as_of: date, horizon_months: int, step_months: int, n: int) -> date:
+    """The first day of the year of the earliest day a training at `as_of` reads: its
+    earliest snapshot, less the SIGNAL_MONTHS its features look back.
+
+    The ingest leaves out the establishments closed before it: no snapshot's population
+    holds them (it keeps establishments not closed before the snapshot), and every offer a
+    feature counts is linked among all the establishments open at its date (the names
+    need the closed ones too, or an offer goes to a namesake). A year's first day, so a
+    nightly run changes it once a year, not every night (each change loads SIRENE again)."""
     earliest = snapshot_plan(as_of, horizon_months, step_months, n, None).dates()[0]
-    return date(earliest.year, 1, 1)
+    first = add_months(earliest, -SIGNAL_MONTHS)
+    return date(first.year, 1, 1)
 
 
 def require_history(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
-    """Refuse a snapshot at `as_of` when the establishments closed before it were left out
-    of the warehouse (an ingest for a later as-of): its population would miss them."""
+    """Refuse a snapshot at `as_of` when the establishments closed in the months it reads
+    were left out of the warehouse (an ingest for a later as-of)."""
     from ciblage.ingest.load import loaded_history_start
 
     start = (
@@ -275,11 +284,12 @@ def require_history(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
         if table_exists(con, "source_load")
         else None
     )
-    if start is not None and as_of < start:
+    needed = add_months(as_of, -SIGNAL_MONTHS)
+    if start is not None and needed < start:
         raise ValueError(
-            f"l'entrepôt ne garde les établissements fermés qu'à partir du {start:%d/%m/%Y} "
-            f"et un instantané au {as_of:%d/%m/%Y} en a besoin : relancez l'ingestion "
-            f"avec ce --as-of (ciblage ingest --as-of {as_of.isoformat()})"
+            f"l'entrepôt ne garde les établissements fermés qu'à partir du {start:%d/%m/%Y} ; "
+            f"un instantané au {as_of:%d/%m/%Y} lit les {SIGNAL_MONTHS} mois avant lui : "
+            f"relancez l'ingestion avec ce --as-of (ciblage ingest --as-of {as_of.isoformat()})"
         )
 
 

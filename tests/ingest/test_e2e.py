@@ -43,7 +43,7 @@ def test_sample_is_ingested_completely(ingested_settings: Settings) -> None:
         # nothing lost: every establishment row is loaded, quarantined, or closed before
         # the model's history (counted in the load's rows read and message)
         start = loaded_history_start(con, "sirene_etablissement")
-        assert start == model_history_start(ingested_settings) == date(2023, 1, 1)
+        assert start == model_history_start(ingested_settings) == date(2021, 1, 1)
         before = [
             r
             for r in etabs
@@ -65,7 +65,7 @@ def test_sample_is_ingested_completely(ingested_settings: Settings) -> None:
             "ORDER BY loaded_at DESC LIMIT 1"
         ).fetchall()[0]
         assert read == len(etabs)
-        assert f"{len(before)} lignes antérieures à l'historique (avant le 01/01/2023)" in message
+        assert f"{len(before)} lignes antérieures à l'historique (avant le 01/01/2021)" in message
         private = {r["siret"] for r in etabs if r["statutDiffusionEtablissement"] == "P"}
         private -= left_out
         flagged = {

@@ -115,13 +115,13 @@ def test_scoring_refuses_a_snapshot_before_the_loaded_history(
     load("sirene_geoloc", geo)
     load("sirene_unite_legale", ul)
     load("sirene_etablissement", etab, history_start=date(2022, 1, 1))
-    require_history(wh, date(2022, 1, 1))
+    require_history(wh, date(2024, 1, 1))  # reads back to 2022-01-01
     with pytest.raises(ValueError) as err:
-        require_history(wh, date(2021, 12, 1))
+        require_history(wh, date(2023, 12, 1))
     assert str(err.value) == (
-        "l'entrepôt ne garde les établissements fermés qu'à partir du 01/01/2022 et un "
-        "instantané au 01/12/2021 en a besoin : relancez l'ingestion avec ce --as-of "
-        "(ciblage ingest --as-of 2021-12-01)"
+        "l'entrepôt ne garde les établissements fermés qu'à partir du 01/01/2022 ; un "
+        "instantané au 01/12/2023 lit les 24 mois avant lui : relancez l'ingestion avec ce "
+        "--as-of (ciblage ingest --as-of 2023-12-01)"
     )
     load("sirene_etablissement", etab, "t2")  # every row: any snapshot
     require_history(wh, date(2001, 1, 1))

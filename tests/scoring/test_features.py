@@ -10,6 +10,7 @@ import pandas as pd
 
 from scoring.features import (
     FEATURES,
+    SIGNAL_MONTHS,
     SnapshotSpec,
     add_months,
     build_features,
@@ -155,14 +156,15 @@ def test_the_history_start_precedes_every_snapshot_a_training_builds() -> None:
             as_of = add_months(date(2025, 1, 1), k)
             start = history_start(as_of, h, step, n)
             plan = snapshot_plan(as_of, h, step, n, None)
+            first = add_months(min(plan.dates()), -SIGNAL_MONTHS)  # features look back
             assert (start.month, start.day) == (1, 1)
-            assert start <= min(plan.dates()) < date(start.year + 1, 1, 1)
+            assert start <= first < date(start.year + 1, 1, 1)
             assert plan.final and plan.backtest and plan.tuning
             assert min(plan.dates()) == min(plan.tuning)
             starts.append(start)
         assert starts == sorted(starts) and len(set(starts)) <= 4  # once a year at most
-    # the nightly's settings at the sample's as-of: 36 months back, from Jan 1
-    assert history_start(date(2026, 11, 1), 6, 6, 4) == date(2023, 1, 1)
+    # the nightly's settings at the sample's as-of: 36 + 24 months back, from Jan 1
+    assert history_start(date(2026, 11, 1), 6, 6, 4) == date(2021, 1, 1)
     assert min(snapshot_plan(date(2026, 11, 1), 6, 6, 4, None).dates()) == date(2023, 11, 1)
 
 

@@ -146,8 +146,9 @@ def _quality_report(con: Any, settings: Settings, run_id: str) -> Path | None:
 
 
 def model_history_start(settings: Settings) -> date:
-    """The first day the model's snapshots need at this as-of: the SIRENE load leaves out
-    the establishments closed before it (half of France's 43 M), see SourceSpec.history."""
+    """The first day a training at this as-of reads (its earliest snapshot less the
+    features' look-back, from 1 January): the SIRENE load leaves out the establishments
+    closed before it (about half of France's 43 M), see SourceSpec.history."""
     from scoring.features import history_start
     from scoring.options import ScoringOptions
 

@@ -74,8 +74,9 @@ class SourceSpec:
     # Rows outside the model's history: an SQL predicate over the raw columns, true for
     # the rows to keep, `{since}` standing for the history's first day (a date literal).
     # Applied while staging when the ingest is given a history start (the nightly gives
-    # the first day of the year of its earliest training snapshot, see
-    # scoring.features.history_start); the rows left out are counted, never quarantined.
+    # the first day of the year of the earliest day its training reads: the earliest
+    # snapshot less the features' 24-month look-back, see scoring.features.history_start);
+    # the rows left out are counted, never quarantined.
     history: str | None = None
 
     def __post_init__(self) -> None:

@@ -303,8 +303,9 @@ SIRENE_ETABLISSEMENT = SourceSpec(
     partition=dep_of(_ETAB_COMMUNE),
     depends=("sirene_unite_legale", "sirene_geoloc", "ref_naf", "ref_communes"),
     # Closed before the history starts: never in any snapshot's population (the feature
-    # SQL keeps establishments not closed before the snapshot), about half of the 43 M
-    # national rows. A row whose state or date does not read stays, for the row rules.
+    # SQL keeps establishments not closed before the snapshot) nor the establishment of an
+    # offer a feature counts, about half of the 43 M national rows. A row whose state or
+    # date does not read stays, for the row rules.
     history=(
         "etatAdministratifEtablissement IS DISTINCT FROM 'F' "
         "OR try_cast(dateDebut AS DATE) IS NULL "

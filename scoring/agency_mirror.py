@@ -20,13 +20,10 @@ from ciblage.warehouse import run_sql_file, table_exists
 MIRROR = "agence_mirror"
 
 
-def build_mirror(con: duckdb.DuckDBPyConnection, as_of: date, cooldown: str) -> int:
+def build_mirror(con: duckdb.DuckDBPyConnection, as_of: date, cooldown: str) -> None:
     """Temp table `agence_mirror` (agency_code, bassin_code) for the run's scope
-    (territory_scope); `cooldown`: the cool-down relation the ranking reads. Returns the
-    agencies mirrored."""
+    (territory_scope); `cooldown`: the cool-down relation the ranking reads."""
     run_sql_file(con, MIRROR, {"as_of": as_of}, cooldown=cooldown)
-    (n,) = con.execute(f"SELECT count(*) FROM {MIRROR}").fetchall()[0]
-    return int(n)
 
 
 def unmirrored(scope: str) -> str:

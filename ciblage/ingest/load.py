@@ -143,18 +143,15 @@ def _stage(
     files: list[dict[str, Any]] | None = None,
     force: bool = False,
     keep: str | None = None,
-) -> tuple[list[readers.Reject], int]:
-    """Stream the file into the staging table; returns malformed lines (rejects) and the
-    number of rows left out by `keep` (the spec's history predicate, see `_load`).
+) -> tuple[list[readers.Reject], int | None]:
+    """Stream the file into the staging table; returns malformed lines (rejects) and, when
+    `keep` (the spec's history predicate, see `_load`) filtered them, the rows streamed.
 
     A folder source with `spec.cache_files` reads only the files whose rows are not kept
     in its file cache (`ciblage.ingest.file_cache`; `files`: the fingerprint's files)."""
     if spec.cache_files is None or not path.is_dir() or files is None:
         rejects, streamed = _read_into(con, spec, path, [path], staging, progress, keep)
-        if keep is None:
-            return rejects, 0
-        staged = con.execute(f"SELECT count(*) FROM {staging}").fetchall()[0][0]
-        return rejects, streamed - staged
+        return rejects, streamed if keep is not None else None
     rejects = file_cache.stage(
         con,
         spec,
@@ -164,7 +161,7 @@ def _stage(
         force,
         lambda paths, table: _read_into(con, spec, path, paths, table, progress)[0],
     )
-    return rejects, 0
+    return rejects, None
 
 
 def _read_into(
@@ -274,7 +271,7 @@ def load_source(
 def loaded_history_start(con: duckdb.DuckDBPyConnection, source: str) -> date | None:
     """First day of the history `source`'s tables hold (None: every row was loaded)."""
     good = last_good(con, source)
-    start = good[0].get("history_start") if good else None
+    start = good[0].get("deps", {}).get("history_start") if good else None
     return date.fromisoformat(start) if start else None
 
 
@@ -312,12 +309,10 @@ def _load(
     previous = last_good(con, spec.name)
     deps = {d: (last_good(con, d) or ({"key": "none"}, 0))[0]["key"] for d in spec.depends}
     since = history_start if spec.history else None
-    if since is not None:  # another history is another table: load again
+    if since is not None:  # another history is another table: load again (and recorded)
         deps["history_start"] = since.isoformat()
     # a forced load hashes every file again (a rewrite keeping size and mtime is then seen)
     fp = fingerprint(path, spec.tables, deps, previous[0] if previous and not force else None)
-    if since is not None:
-        fp["history_start"] = since.isoformat()
     tick("fingerprint")
     tables_there = all(table_exists(con, t) for t in spec.tables)
     if not force and previous and previous[0].get("key") == fp["key"] and tables_there:
@@ -325,8 +320,9 @@ def _load(
     staging = _staging_name(spec)
     try:
         keep = spec.history.format(since=since.isoformat()) if spec.history and since else None
-        rejects, left_out = _stage(con, spec, path, staging, progress, fp["files"], force, keep)
+        rejects, streamed = _stage(con, spec, path, staging, progress, fp["files"], force, keep)
         staged = con.execute(f"SELECT count(*) FROM {staging}").fetchone()[0]
+        left_out = streamed - staged if streamed is not None else 0
         rows_read = staged + len(rejects) + left_out
         tick("read")
         prev_rows = previous[1] if previous else None

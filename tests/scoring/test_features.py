@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -166,6 +167,16 @@ def test_the_history_start_precedes_every_snapshot_a_training_builds() -> None:
     # the nightly's settings at the sample's as-of: 36 + 24 months back, from Jan 1
     assert history_start(date(2026, 11, 1), 6, 6, 4) == date(2021, 1, 1)
     assert min(snapshot_plan(date(2026, 11, 1), 6, 6, 4, None).dates()) == date(2023, 11, 1)
+
+
+def test_the_signal_look_back_is_the_feature_sqls() -> None:
+    """history_start subtracts SIGNAL_MONTHS for the hires and offers the features count:
+    the SQL's windows must be that long."""
+    from ciblage.warehouse import SQL_DIR
+
+    sql = (SQL_DIR / "feature_etablissement.sql").read_text(encoding="utf-8")
+    windows = {int(m) for m in re.findall(r"p\.t - INTERVAL (\d+) MONTH", sql)}
+    assert max(windows) == SIGNAL_MONTHS
 
 
 def test_features_without_offer_tables(synthetic_copy: Path) -> None:

@@ -196,17 +196,46 @@ def labelled_snapshot(
     scope: str = "TRUE",
 ) -> pd.DataFrame:
     """Features at `as_of` joined with the label y = hires in [as_of, as_of + h)."""
-    build_features(con, as_of, spec, "_snap_features", scope)
+    return labelled_snapshots(con, as_of, spec, label_mode, [scope])[0]
+
+
+def labelled_snapshots(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    spec: SnapshotSpec,
+    label_mode: str,
+    scopes: list[str],
+) -> list[pd.DataFrame]:
+    """`labelled_snapshot` for each of `scopes` (predicates on the establishment, alias
+    e), from one feature build over their union.
+
+    A build's cost is its aggregates over the whole warehouse, the same for any scope, and
+    a row's features do not depend on the scope (sql/feature_etablissement.sql): two
+    samples of one date (nationally, the back-test's date is drawn for training and for
+    evaluation) cost one build, and each frame is the one its own build would give."""
+    union = "TRUE" if "TRUE" in scopes else " OR ".join(f"({s})" for s in scopes)
+    build_features(con, as_of, spec, "_snap_features", union)
     build_labels(con, as_of, spec.horizon_months, label_mode, "_snap_labels")
-    df = con.execute(
-        """
-        SELECT f.*, coalesce(l.y, 0) AS y
-        FROM _snap_features f
-        LEFT JOIN (SELECT siret, sum(n) AS y FROM _snap_labels GROUP BY siret) l USING (siret)
-        ORDER BY f.siret
-        """
-    ).df()
-    return df
+    frames = []
+    for scope in scopes:
+        within = (
+            ""
+            if scope == union
+            else f"WHERE f.siret IN (SELECT e.siret FROM etablissement e WHERE {scope})"
+        )
+        frames.append(
+            con.execute(
+                f"""
+                SELECT f.*, coalesce(l.y, 0) AS y
+                FROM _snap_features f
+                LEFT JOIN (SELECT siret, sum(n) AS y FROM _snap_labels GROUP BY siret) l
+                    USING (siret)
+                {within}
+                ORDER BY f.siret
+                """
+            ).df()
+        )
+    return frames
 
 
 def training_snapshots(

@@ -34,7 +34,7 @@ from scoring.features import (
     add_months,
     build_labels,
     ensure_optional_tables,
-    labelled_snapshot,
+    labelled_snapshots,
     matrix,
     signal_bounds,
     snapshot_plan,
@@ -111,13 +111,18 @@ class _Snapshots:
     def get(self, d: date, kind: str = "train") -> pd.DataFrame:
         predicate = self.sample(d, kind).predicate
         if (d, predicate) not in self._cache:
-            self._cache[(d, predicate)] = labelled_snapshot(
-                self.con, d, self.spec, self.label_mode, predicate
+            # every sample drawn at `d` and not fetched yet, from one feature build
+            # (`labelled_snapshots`): the back-test's date is drawn for both kinds first
+            drawn = sorted(
+                {s.predicate for (sd, _), s in self._samples.items() if sd == d}
+                - {p for cd, p in self._cache if cd == d}
             )
-            if predicate != WHOLE:  # the labels it just built cover every establishment
+            frames = labelled_snapshots(self.con, d, self.spec, self.label_mode, drawn)
+            self._cache.update({(d, p): f for p, f in zip(drawn, frames, strict=True)})
+            if drawn != [WHOLE]:  # the labels it just built cover every establishment
                 self._label_max[d] = _largest("_snap_labels", self.con)
             if self.bar is not None:
-                self.bar.advance(1, item=d.isoformat())
+                self.bar.advance(len(drawn), item=d.isoformat())
         return self._cache[(d, predicate)]
 
     def stack(self, dates: list[date]) -> pd.DataFrame:

@@ -112,3 +112,35 @@ def test_bound_maxima_see_the_whole_population(con) -> None:
     max_y, max_past = snaps.maxima([D], "hires_12m")
     assert max_y >= full.y.max() and max_past >= full.hires_12m.max()
     assert max_past == pytest.approx(full.hires_12m.max())  # the features' own definition
+
+
+def test_two_samples_of_one_date_are_one_build_with_their_own_frames(con, monkeypatch) -> None:
+    """The back-test's date is drawn for training and for evaluation: one feature build
+    (its aggregates are the cost), and each frame equals the one its own build gives."""
+    from scoring import training
+    from scoring.features import labelled_snapshots
+
+    counts = active_by_departement(con, D)
+    train = train_sample(con, D, sum(counts.values()) // 4, seed=5)
+    evals = eval_sample(con, D, min(counts.values()), seed=5)
+    assert WHOLE not in (train.predicate, evals.predicate)
+    both = labelled_snapshots(con, D, SPEC, "hires_siret", [train.predicate, evals.predicate])
+    for predicate, frame in zip((train.predicate, evals.predicate), both, strict=True):
+        pd.testing.assert_frame_equal(
+            frame, labelled_snapshot(con, D, SPEC, "hires_siret", predicate)
+        )
+    # the training's snapshots: both samples drawn, one build when the first is fetched
+    builds: list[list[str]] = []
+    monkeypatch.setattr(
+        training,
+        "labelled_snapshots",
+        lambda *a: builds.append(a[-1]) or labelled_snapshots(*a),
+    )
+    snaps = training._Snapshots(con, SPEC, "hires_siret", {"train": 50, "eval": 50}, seed=5)
+    drawn = {kind: snaps.sample(D, kind).predicate for kind in ("eval", "train")}
+    frames = {kind: snaps.get(D, kind) for kind in ("eval", "train")}
+    assert len(builds) == 1 and sorted(builds[0]) == sorted(drawn.values())
+    for kind, frame in frames.items():
+        pd.testing.assert_frame_equal(
+            frame, labelled_snapshot(con, D, SPEC, "hires_siret", drawn[kind])
+        )

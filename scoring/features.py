@@ -168,6 +168,9 @@ def build_features(
         ),
         target=target,
         scope=scope,
+        siren_scope="TRUE"
+        if scope == "TRUE"
+        else f"siren IN (SELECT e.siren FROM pop e WHERE {scope})",
         temp="TEMP" if temp else "",
     )
 

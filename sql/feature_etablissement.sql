@@ -5,6 +5,11 @@
 -- predicate on the establishment (alias e) that restricts the OUTPUT rows only (territory
 -- reruns): SIREN, sector and territory aggregates are always computed on the whole
 -- warehouse so that a territory rerun gives the same features as a national run.
+-- {{ siren_scope }}: the companies whose aggregates are computed, those of the output rows
+-- (`scoring.features.build_features` derives it from {{ scope }}; TRUE for every row): a
+-- company's aggregates read all its establishments, so a row's features do not change,
+-- but a training sample of 125 k establishments no longer aggregates 15 M companies (a
+-- quarter of a national training snapshot's build).
 --
 -- No leakage: hires count only for months fully elapsed before T, offers created before T,
 -- DPAE quarters published before T ($dpae_lag_days after the quarter's end), the
@@ -102,7 +107,7 @@ siren_sig AS (
         sum(hires_24m) AS siren_hires_24m, sum(hires_prev_6m) AS siren_hires_prev_6m,
         sum(offers_6m) AS siren_offers_6m, sum(offers_12m) AS siren_offers_12m,
         sum(offers_24m) AS siren_offers_24m, sum(offers_prev_6m) AS siren_offers_prev_6m
-    FROM sig GROUP BY siren
+    FROM sig WHERE {{ siren_scope }} GROUP BY siren
 ),
 -- sector (NAF sous-classe) hiring rate and seasonality, per establishment at T
 naf_sig AS (

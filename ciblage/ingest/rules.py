@@ -17,22 +17,32 @@ from ciblage.warehouse import table_exists
 log = logging.getLogger(__name__)
 
 
+def _doubled(d: int) -> int:
+    return d * 2 - 9 if d >= 5 else d * 2
+
+
+# Luhn points of each two-digit pair 00..99 whose tens digit is the doubled one
+_PAIR_POINTS = "[" + ",".join(str(v % 10 + _doubled(v // 10)) for v in range(100)) + "]"
+
+
 def _luhn_sum(n: int, var: str) -> str:
-    """Luhn sum of the n-digit number `var` (a BIGINT): digit k from the right is
-    (x // 10^k) % 10, doubled when k is odd (the check digit, k = 0, is not)."""
-    terms = []
-    for k in range(n):
-        d = f"(({var} // {10**k}) % 10)"
-        terms.append(f"({d} * 2 - CASE WHEN {d} >= 5 THEN 9 ELSE 0 END)" if k % 2 else d)
+    """Luhn sum of the n-digit number `var` (a BIGINT), two digits at a time from the
+    right: pair k is (x // 10^k) % 100, whose tens digit (position k + 1, odd) is the
+    doubled one, its points read from a 100-entry list; an odd n ends with its top digit,
+    not doubled. Half the arithmetic of digit by digit: on the 41.7 M national geolocation
+    SIRETs, 3.3 s against 7.0 s."""
+    terms = [f"{_PAIR_POINTS}[({var} // {10**k}) % 100 + 1]" for k in range(0, n - 1, 2)]
+    if n % 2:
+        terms.append(f"(({var} // {10 ** (n - 1)}) % 10)")
     return " + ".join(terms)
 
 
 def _luhn_ok(n: int, s: str = "s") -> str:
     """SQL: the n-digit string `s` (already matched as digits) has a valid check digit.
 
-    Integer arithmetic on the number, bound once by a one-element lambda: on the 43 M
-    national SIRETs, 9.9 s against 17.3 s for reading each digit with substr/ascii, which
-    builds a string per digit."""
+    Integer arithmetic on the number, bound once by a one-element lambda: reading each
+    digit with substr/ascii builds a string per digit (17.3 s on the 43 M national SIRETs
+    against 9.9 s for the number's digits, before they were read in pairs)."""
     return f"list_transform([CAST({s} AS BIGINT)], lambda x: ({_luhn_sum(n, 'x')}) % 10 = 0)[1]"
 
 

@@ -119,3 +119,27 @@ def test_ledger_check_wants_a_siret() -> None:
 
 def test_la_poste_siren() -> None:
     assert LA_POSTE_SIREN == "356000000"
+
+
+def test_sql_agrees_with_the_scalar_checksum_on_random_identifiers() -> None:
+    """The SQL macros read the number two digits at a time (`rules._luhn_sum`): every
+    position's doubling must match the scalar digit-by-digit rule, valid keys and not, on
+    SIRETs (La Poste's included) and SIRENs."""
+    import random
+
+    rng = random.Random(7)
+    sirets = [f"{rng.randrange(10**14):014d}" for _ in range(4000)]
+    sirets += [LA_POSTE_SIREN + f"{rng.randrange(10**5):05d}" for _ in range(500)]
+    # one valid key per body, so that about half of them pass
+    sirets += [
+        next(b + str(k) for k in range(10) if siret_ok(b + str(k)))
+        for b in (f"{rng.randrange(10**13):013d}" for _ in range(2000))
+    ]
+    sirens = [f"{rng.randrange(10**9):09d}" for _ in range(4000)]
+    sirens += [
+        next(b + str(k) for k in range(10) if luhn_ok(b + str(k)))
+        for b in (f"{rng.randrange(10**8):08d}" for _ in range(2000))
+    ]
+    assert _sql(sirets, "siret_ok") == [siret_ok(s) for s in sirets]
+    assert _sql(sirens, "siren_ok") == [luhn_ok(s) for s in sirens]
+    assert 0.3 < sum(map(siret_ok, sirets)) / len(sirets) < 0.6

@@ -114,3 +114,21 @@ def test_vectorised_metrics_equal_the_per_group_definition(seed: int) -> None:
         curve = np.mean(np.vstack(precs), axis=0)
         assert np.allclose(got[method]["precision_curve"], curve, rtol=0, atol=1e-12)
         assert got[method]["ndcg_at_10"] == pytest.approx(float(np.mean(ndcgs)), abs=1e-12)
+
+
+def test_the_candidates_order_is_numpys_lexsort() -> None:
+    """`_order` (polars' sort) must give exactly `np.lexsort`'s order, whose keys the
+    metrics were written for: ties kept in row order, NaN after every number."""
+    from scoring.backtest import _order
+
+    rng = np.random.default_rng(3)
+    n = 20_000
+    gid = rng.integers(0, 50, n)
+    score = rng.integers(0, 5, n).astype(float)  # many ties
+    score[rng.random(n) < 0.05] = np.nan
+    tie = rng.integers(0, 3, n).astype(float)
+    tie[rng.random(n) < 0.05] = np.nan
+    code = rng.integers(0, 300, n)  # ties left for the row order too
+    got = _order(gid, -score, -tie, code)
+    assert np.array_equal(got, np.lexsort((code, -tie, -score, gid)))
+    assert np.array_equal(_order(gid, -score), np.lexsort((-score, gid)))

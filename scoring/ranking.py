@@ -42,6 +42,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COOLDOWN_MODES = ("exclude", "demote", "ignore")
+# The cap and the final ranks read each list's first HEAD_DEPTH x top_n candidates, the
+# territories where that may not be enough all of theirs (sql/target_rank.sql: exact
+# either way); 4: a list's head loses at most 3 rows in 4 to the cap before it is redone
+HEAD_DEPTH = 4
 EMPTY_COOLDOWN = (
     "(SELECT NULL::VARCHAR AS siret, NULL::VARCHAR AS agency_code, NULL::VARCHAR AS code_rome,"
     " NULL::DATE AS until, NULL::VARCHAR AS reason WHERE false)"
@@ -339,6 +343,7 @@ def rank_partition(
         {
             "as_of": as_of,
             "top_n": options.top_n,
+            "depth": HEAD_DEPTH * options.top_n,
             "max_lists": options.max_lists_per_company,
             "cooldown_exclude": options.cooldown == "exclude",
         },

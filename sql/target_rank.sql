@@ -49,7 +49,7 @@ flagged AS (
     LEFT JOIN cool cr ON cand.territory_level = 'agence' AND cr.agency_code = cand.territory_code
          AND cr.siret = cand.siret AND cr.code_rome = cand.code_rome
 ),
-prerank AS (
+prerank AS MATERIALIZED (
     SELECT *,
         row_number() OVER (
             PARTITION BY territory_level, territory_code, code_rome
@@ -58,14 +58,40 @@ prerank AS (
     FROM flagged
     WHERE NOT ($cooldown_exclude AND in_cooldown)
 ),
-capped AS (
+-- The cap and the final ranks read each list's first $depth rows only (`head`; nationally
+-- 45 M candidates went through both window sorts): a company's lists are capped in
+-- pre_rank order, so a row's nth_list and its final rank depend only on rows ranked
+-- before it, and a list is exact when its head keeps $top_n rows after the cap or holds
+-- every candidate. A territory with a list that may be neither (its head full and short
+-- of $top_n rows after the cap) is capped on all its rows (`redo`): exact always.
+head AS (SELECT * FROM prerank WHERE pre_rank <= $depth),
+head_capped AS (
     SELECT *,
         row_number() OVER (
             PARTITION BY territory_level, territory_code, siret
             ORDER BY pre_rank, hiring_potential DESC, code_rome
         ) AS nth_list
-    FROM prerank
-    QUALIFY $max_lists = 0 OR nth_list <= $max_lists
+    FROM head
+),
+redo AS (
+    SELECT DISTINCT territory_level, territory_code
+    FROM (
+        SELECT territory_level, territory_code
+        FROM head_capped
+        GROUP BY territory_level, territory_code, code_rome
+        HAVING max(pre_rank) >= $depth
+           AND count(*) FILTER (WHERE $max_lists = 0 OR nth_list <= $max_lists) < $top_n
+    )
+),
+capped AS (
+    SELECT * FROM head_capped ANTI JOIN redo USING (territory_level, territory_code)
+    UNION ALL
+    SELECT *,
+        row_number() OVER (
+            PARTITION BY territory_level, territory_code, siret
+            ORDER BY pre_rank, hiring_potential DESC, code_rome
+        ) AS nth_list
+    FROM prerank SEMI JOIN redo USING (territory_level, territory_code)
 ),
 ranked AS (
     SELECT territory_level, territory_code, code_rome,
@@ -75,6 +101,7 @@ ranked AS (
         siret, hiring_potential, stars, expected_hires, in_cooldown, cooldown_until,
         nullif(cooldown_reason, '') AS cooldown_reason
     FROM capped
+    WHERE $max_lists = 0 OR nth_list <= $max_lists
     QUALIFY rank <= $top_n
 ),
 -- the names, joined to the kept rows only: carried through the three window sorts they

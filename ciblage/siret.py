@@ -16,17 +16,22 @@ from __future__ import annotations
 LA_POSTE_SIREN = "356000000"
 
 
-def luhn_ok(digits: str) -> bool:
-    """The plain Luhn test: every second digit from the right doubled, total % 10 == 0."""
-    if not digits.isdigit():
-        return False
+def luhn_sum(digits: str) -> int:
+    """Luhn total of a string of ASCII digits: every second digit from the right doubled
+    (less 9 above 9). Also the points of each digit pair of the SQL check
+    (`ciblage.ingest.rules`)."""
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = int(ch)
         if i % 2 == 1:
             d = d * 2 - 9 if d > 4 else d * 2
         total += d
-    return total % 10 == 0
+    return total
+
+
+def luhn_ok(digits: str) -> bool:
+    """The plain Luhn test: every second digit from the right doubled, total % 10 == 0."""
+    return digits.isdigit() and luhn_sum(digits) % 10 == 0
 
 
 def siret_ok(value: str | None) -> bool:

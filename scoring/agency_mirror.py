@@ -39,8 +39,7 @@ def copy_mirrored(con: duckdb.DuckDBPyConnection) -> int:
     agency's code and name. Returns the rows added."""
     if not table_exists(con, MIRROR) or not table_exists(con, "target_rank"):
         return 0
-    (before,) = con.execute("SELECT count(*) FROM target_rank").fetchall()[0]
-    con.execute(
+    (added,) = con.execute(
         f"""
         INSERT INTO target_rank
         WITH names AS (
@@ -54,6 +53,5 @@ def copy_mirrored(con: duckdb.DuckDBPyConnection) -> int:
         JOIN {MIRROR} m ON r.territory_level = 'bassin' AND r.territory_code = m.bassin_code
         JOIN names n ON n.territory_code = m.agency_code
         """
-    )
-    (after,) = con.execute("SELECT count(*) FROM target_rank").fetchall()[0]
-    return int(after - before)
+    ).fetchall()[0]
+    return int(added)

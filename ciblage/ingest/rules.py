@@ -11,18 +11,14 @@ import logging
 import duckdb
 
 from ciblage.ingest.spec import Rule, SourceSpec
-from ciblage.siret import LA_POSTE_SIREN
+from ciblage.siret import LA_POSTE_SIREN, luhn_sum
 from ciblage.warehouse import table_exists
 
 log = logging.getLogger(__name__)
 
 
-def _doubled(d: int) -> int:
-    return d * 2 - 9 if d >= 5 else d * 2
-
-
-# Luhn points of each two-digit pair 00..99 whose tens digit is the doubled one
-_PAIR_POINTS = "[" + ",".join(str(v % 10 + _doubled(v // 10)) for v in range(100)) + "]"
+# Luhn points of each two-digit pair 00..99 (its tens digit doubled), by the scalar rule
+_PAIR_POINTS = "[" + ",".join(str(luhn_sum(f"{v:02d}")) for v in range(100)) + "]"
 
 
 def _luhn_sum(n: int, var: str) -> str:

@@ -146,7 +146,7 @@ def assemble(
     either (the warehouse does not preserve insertion order), and the key rule orders
     copies by (_file, _row)."""
     con.execute(
-        f"CREATE OR REPLACE TABLE {staging} AS SELECT * FROM {read} UNION ALL "
+        f"CREATE OR REPLACE TEMP TABLE {staging} AS SELECT * FROM {read} UNION ALL "
         f"SELECT c.* EXCLUDE ({KEY}) FROM {cache_table(spec)} c "
         f"JOIN {current} o ON o._file = c._file AND o.key = c.{KEY}"
     )

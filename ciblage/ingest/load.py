@@ -86,7 +86,7 @@ def _staging_name(spec: SourceSpec) -> str:
 def _empty_staging(con: duckdb.DuckDBPyConnection, spec: SourceSpec, name: str) -> None:
     cols = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in spec.columns)
     con.execute(
-        f"CREATE OR REPLACE TABLE {name} AS SELECT {cols}, NULL::VARCHAR AS _file, "
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols}, NULL::VARCHAR AS _file, "
         "NULL::BIGINT AS _row, NULL::VARCHAR AS _partition LIMIT 0"
     )
 
@@ -176,7 +176,13 @@ def _read_into(
     """Stream `paths` (the source `folder` itself, or files of it) into `table`, the rows
     where `keep` holds (an SQL predicate; None: all); returns the malformed lines and the
     number of rows streamed. A file read alone is labelled `_file` by its path in the
-    folder, as a read of the folder labels it."""
+    folder, as a read of the folder labels it.
+
+    `table` is a TEMP table: DuckDB writes a persistent table's rows compressed, which was
+    half of the national establishments' read (61 s against 41 s for the same rows as a
+    TEMP table); read once by the gate, the rules and the build, then dropped, the staged
+    rows need no compression and no place in the warehouse file (a failed load leaves
+    none behind)."""
     errors: list[BaseException] = []
     rejects: list[readers.Reject] = []
     seen = 0
@@ -209,7 +215,9 @@ def _read_into(
     con.register("_ingest_stream", stream)
     try:
         where = f" WHERE {keep}" if keep else ""
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT *{part} FROM _ingest_stream{where}")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *{part} FROM _ingest_stream{where}"
+        )
     except Exception:
         if errors:
             raise errors[0] from None

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -170,7 +171,6 @@ def write_partitions(
     """
     folder = targets_dir(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    cols = ", ".join(f'"{c}"' for c in columns)
     con.execute(f"CREATE OR REPLACE TEMP TABLE target_rows_new AS {select}")
     previous = read_manifest(carry_from) if carry_from is not None else None
     prev_files = targets_files(carry_from) if carry_from is not None else []
@@ -179,13 +179,6 @@ def write_partitions(
         old = files_sql(prev_files)
         con.execute(f"INSERT INTO target_rows_new {_outside(con, old, scope, columns)}")
     con.execute("CREATE OR REPLACE TEMP TABLE target_parts AS " + _part_sql("target_rows_new"))
-    # sorted by partition, so that each file's query skips the other partitions' blocks
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE target_rows AS SELECT p.part AS _part, r.* "
-        "FROM target_rows_new r JOIN target_parts p USING (territory_level, territory_code) "
-        "ORDER BY _part"
-    )
-    con.execute("DROP TABLE target_rows_new")
     new_parts = {r[0] for r in con.execute("SELECT DISTINCT part FROM target_parts").fetchall()}
     linked: dict[str, dict[str, Any]] = {}
     rewrite: dict[str, Path | None] = dict.fromkeys(new_parts)
@@ -208,21 +201,10 @@ def write_partitions(
                 rewrite[part] = old
             else:
                 linked[part] = entry
-    parts: dict[str, dict[str, Any]] = {}
-    order = ", ".join(ROW_ORDER)
-    for part in sorted(rewrite):
+    for part in rewrite:
         if not PART_NAME.fullmatch(part):  # a département code names a file
             raise ValueError(f"département code {part!r} cannot name a list file")
-        query = f"SELECT {cols} FROM target_rows WHERE _part = '{_quote(part)}'"
-        old = rewrite[part]
-        if old is not None:
-            query += " UNION ALL " + _outside(con, files_sql([old]), scope, columns)
-        path = folder / f"{part}.parquet"
-        _copy(con, f"{query} ORDER BY {order}", path)
-        parts[part] = _entry(con, path)
-        if not parts[part]["rows"]:  # every list of the partition left the scope
-            path.unlink()
-            del parts[part]
+    parts = _write_files(con, folder, rewrite, columns, scope)
     for part, entry in linked.items():
         link_or_copy(targets_dir(carry_from) / entry["file"], folder / entry["file"])  # type: ignore[operator]
         parts[part] = {**entry, "linked_from": carry_from.name}  # type: ignore[union-attr]
@@ -232,9 +214,77 @@ def write_partitions(
     (folder / MANIFEST_FILE).write_text(
         json.dumps(manifest, ensure_ascii=False, indent=0), encoding="utf-8"
     )
-    con.execute("DROP TABLE IF EXISTS target_rows")
     con.execute("DROP TABLE IF EXISTS target_parts")
     return manifest
+
+
+SCRATCH = "publish_scratch"  # in memory: unlike TEMP tables, cursors (threads) see it
+
+
+def _write_files(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    rewrite: dict[str, Path | None],
+    columns: dict[str, str],
+    scope: str,
+) -> dict[str, dict[str, Any]]:
+    """Write every partition of `rewrite` (part -> the published file whose rows outside
+    `scope` it keeps, or None) from `target_rows_new`; returns the entries of the files
+    holding rows.
+
+    One COPY encodes its file on one thread (a partition's rows fit in one row group), so
+    the files are written by as many threads as DuckDB has, each on its own cursor; the
+    rows are staged in an in-memory database the cursors share. Each file's bytes depend
+    only on its query, not on which thread wrote it."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    order = ", ".join(ROW_ORDER)
+    con.execute(f"ATTACH ':memory:' AS {SCRATCH} (READ_WRITE)")
+    (old,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0]
+    try:
+        # sorted by partition, so that each file's query skips the other partitions' blocks
+        con.execute(
+            f"CREATE TABLE {SCRATCH}.target_rows AS SELECT p.part AS _part, r.* "
+            "FROM target_rows_new r JOIN target_parts p USING (territory_level, territory_code) "
+            "ORDER BY _part"
+        )
+        con.execute("DROP TABLE target_rows_new")
+        con.execute(
+            f"CREATE TABLE {SCRATCH}.scope AS "
+            f"SELECT DISTINCT territory_level, territory_code FROM {scope}"
+            if any(rewrite.values())
+            else f"CREATE TABLE {SCRATCH}.scope (territory_level VARCHAR, territory_code VARCHAR)"
+        )
+        # a global setting: set once for all threads (the ORDER BY is each file's order)
+        con.execute("SET preserve_insertion_order = true")
+
+        def write(part: str) -> tuple[str, dict[str, Any]]:
+            query = f"SELECT {cols} FROM {SCRATCH}.target_rows WHERE _part = '{_quote(part)}'"
+            old_file = rewrite[part]
+            path = folder / f"{part}.parquet"
+            cur = con.cursor()  # a connection is not shared between threads
+            try:
+                if old_file is not None:
+                    query += " UNION ALL " + _outside(
+                        cur, files_sql([old_file]), f"{SCRATCH}.scope", columns
+                    )
+                _copy(cur, f"{query} ORDER BY {order}", path)
+                return part, _entry(cur, path)
+            finally:
+                cur.close()
+
+        (threads,) = con.execute("SELECT current_setting('threads')").fetchall()[0]
+        with ThreadPoolExecutor(max_workers=max(1, int(threads))) as pool:
+            written = dict(pool.map(write, sorted(rewrite)))
+    finally:
+        con.execute(f"SET preserve_insertion_order = {str(bool(old)).lower()}")
+        con.execute(f"DETACH {SCRATCH}")
+    parts = {}
+    for part, entry in written.items():
+        if entry["rows"]:
+            parts[part] = entry
+        else:  # every list of the partition left the scope
+            (folder / entry["file"]).unlink()
+    return parts
 
 
 def _quote(value: str) -> str:
@@ -260,17 +310,13 @@ def _outside(
 
 
 def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
-    """COPY with insertion order preserved (the ORDER BY is the file's order)."""
+    """COPY under a temporary name, then renamed (the caller keeps insertion order: the
+    query's ORDER BY is the file's order)."""
     tmp = path.with_suffix(".parquet.tmp")
-    (old,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0]
-    con.execute("SET preserve_insertion_order = true")
-    try:
-        con.execute(
-            f"COPY ({query}) TO '{sql_path(tmp)}' "
-            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)"
-        )
-    finally:
-        con.execute(f"SET preserve_insertion_order = {str(bool(old)).lower()}")
+    con.execute(
+        f"COPY ({query}) TO '{sql_path(tmp)}' "
+        "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)"
+    )
     tmp.replace(path)
 
 

@@ -253,3 +253,31 @@ def test_hires_rows(tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection)
     assert [(str(m), n) for m, n in got] == [("2026-03-01", 2), ("2026-04-01", 1)]
     reasons = {r[0] for r in wh.execute("SELECT reason FROM quarantine").fetchall()}
     assert reasons == {"mois ni AAAA-MM ni AAAA-MM-JJ", "embauches non entières ou négatives"}
+
+
+def test_staged_rows_stay_out_of_the_warehouse_file(
+    tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection, monkeypatch
+) -> None:
+    """The raw rows are staged in a TEMP table: DuckDB does not compress them into the
+    warehouse file (half of the national establishments' read), and a load killed midway
+    leaves no staging table in the file."""
+    import ciblage.ingest.load as loader
+
+    seen: list[tuple[str, bool]] = []
+    gate = loader.quality_gate
+
+    def spy(con, spec, staging, *args, **kw):  # type: ignore[no-untyped-def]
+        seen.extend(
+            con.execute(
+                "SELECT table_name, temporary FROM duckdb_tables() WHERE table_name = ?",
+                [staging],
+            ).fetchall()
+        )
+        return gate(con, spec, staging, *args, **kw)
+
+    monkeypatch.setattr(loader, "quality_gate", spy)
+    path = etab_zip(tmp_path / formats.SIRENE_ETABLISSEMENT_ZIP, _rows(50))
+    assert load("sirene_etablissement", path, "r1").status == "loaded"
+    assert seen == [("stg_sirene_etablissement", True)]
+    assert _count(wh, "etablissement") == 50
+    assert _leftovers(wh) == []

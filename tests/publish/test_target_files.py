@@ -212,3 +212,42 @@ def test_a_column_the_published_run_lacked_is_carried_as_null(tmp_path: Path, la
         "https://exemple.fr"
     ]
     assert rows.filter(pl.col("territory_code") == "2401")["site_web"].null_count() == 3
+
+
+def _write_with_threads(rows: pl.DataFrame, run_dir: Path, threads: int) -> dict:
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET threads = {threads}")
+        con.execute("SET preserve_insertion_order = false")  # as the warehouse's connections
+        con.register("frame_targets", conform(rows).to_arrow())
+        return copy_targets(con, run_dir, "frame_targets")
+    finally:
+        con.close()
+
+
+def test_files_written_on_several_threads_are_those_of_one(tmp_path: Path) -> None:
+    """The partitions are written concurrently (one cursor per file): each file's bytes,
+    its rows' order and the manifest must not depend on it."""
+    import random
+
+    rows = [
+        _row("agence", f"{dep}{a:02d}", rank, dep, pot=rank % 97)
+        for dep in (f"{d:02d}" for d in range(1, 17))
+        for a in range(4)
+        for rank in range(1, 601)
+    ]
+    random.Random(7).shuffle(rows)
+    frame = _frame(rows)
+    one = _write_with_threads(frame, tmp_path / "one", 1)
+    four = _write_with_threads(frame, tmp_path / "four", 4)
+    assert one == four and len(one["parts"]) == 16
+    for name in (f.name for f in targets_files(tmp_path / "one")):
+        assert (tmp_path / "one" / "targets" / name).read_bytes() == (
+            tmp_path / "four" / "targets" / name
+        ).read_bytes()
+        keys = pl.read_parquet(
+            tmp_path / "four" / "targets" / name,
+            columns=["territory_level", "territory_code", "code_rome", "rank"],
+        ).rows()
+        assert keys == sorted(keys)
+    assert read_targets(tmp_path / "four").height == len(rows)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ciblage.ingest.readers import Reject, stream_schema
+from ciblage.ingest.staging import drop_staging
 from ciblage.warehouse import table_exists
 
 if TYPE_CHECKING:
@@ -145,12 +146,13 @@ def assemble(
     (file, key) is `current`'s (the reused files). No order: a full read's staging has none
     either (the warehouse does not preserve insertion order), and the key rule orders
     copies by (_file, _row)."""
+    drop_staging(con, staging)  # an earlier staging of this name may be a view
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {staging} AS SELECT * FROM {read} UNION ALL "
+        f"CREATE TEMP TABLE {staging} AS SELECT * FROM {read} UNION ALL "
         f"SELECT c.* EXCLUDE ({KEY}) FROM {cache_table(spec)} c "
         f"JOIN {current} o ON o._file = c._file AND o.key = c.{KEY}"
     )
-    con.execute(f"DROP TABLE {read}")
+    drop_staging(con, read)
 
 
 def refresh(

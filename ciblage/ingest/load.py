@@ -10,28 +10,33 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from ciblage import ledger
 from ciblage.ingest import file_cache, readers
 from ciblage.ingest.fingerprint import fingerprint
 from ciblage.ingest.gate import QualityFailure, is_stale, quality_gate
-from ciblage.ingest.readers import IngestError, stream_schema
+from ciblage.ingest.readers import IngestError
 from ciblage.ingest.rules import install_macros, quarantine_rows
 from ciblage.ingest.spec import SourceSpec
+from ciblage.ingest.staging import (
+    Progress,
+    drop_staging,
+    empty_staging,
+    read_into,
+    staging_name,
+)
 from ciblage.progress import fmt_count
 from ciblage.warehouse import run_sql_file, table_exists
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int], None]  # (source, rows read so far)
 DQ_MAX_ROWS = 1_000_000  # quality gate on a sample above this size (see _quality_gate)
 
 
@@ -79,18 +84,6 @@ def last_good(con: duckdb.DuckDBPyConnection, source: str) -> tuple[dict, int] |
     return (json.loads(row[0]), int(row[1] or 0)) if row else None
 
 
-def _staging_name(spec: SourceSpec) -> str:
-    return f"stg_{spec.name}"
-
-
-def _empty_staging(con: duckdb.DuckDBPyConnection, spec: SourceSpec, name: str) -> None:
-    cols = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in spec.columns)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols}, NULL::VARCHAR AS _file, "
-        "NULL::BIGINT AS _row, NULL::VARCHAR AS _partition LIMIT 0"
-    )
-
-
 def _build_and_swap(
     con: duckdb.DuckDBPyConnection, spec: SourceSpec, staging: str, as_of: date
 ) -> None:
@@ -127,11 +120,11 @@ def ensure_tables(
     if all(table_exists(con, t) for t in spec.tables):
         return
     name = f"stg_{spec.name}__empty"
-    _empty_staging(con, spec, name)
+    empty_staging(con, spec, name)
     try:
         _build_and_swap(con, spec, name, as_of)
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+        drop_staging(con, name)
 
 
 def _stage(
@@ -150,7 +143,7 @@ def _stage(
     A folder source with `spec.cache_files` reads only the files whose rows are not kept
     in its file cache (`ciblage.ingest.file_cache`; `files`: the fingerprint's files)."""
     if spec.cache_files is None or not path.is_dir() or files is None:
-        rejects, streamed = _read_into(con, spec, path, [path], staging, progress, keep)
+        rejects, streamed = read_into(con, spec, path, [path], staging, progress, keep)
         return rejects, streamed if keep is not None else None
     rejects = file_cache.stage(
         con,
@@ -159,73 +152,9 @@ def _stage(
         staging,
         files,
         force,
-        lambda paths, table: _read_into(con, spec, path, paths, table, progress)[0],
+        lambda paths, table: read_into(con, spec, path, paths, table, progress)[0],
     )
     return rejects, None
-
-
-def _read_into(
-    con: duckdb.DuckDBPyConnection,
-    spec: SourceSpec,
-    folder: Path,
-    paths: list[Path],
-    table: str,
-    progress: Progress | None,
-    keep: str | None = None,
-) -> tuple[list[readers.Reject], int]:
-    """Stream `paths` (the source `folder` itself, or files of it) into `table`, the rows
-    where `keep` holds (an SQL predicate; None: all); returns the malformed lines and the
-    number of rows streamed. A file read alone is labelled `_file` by its path in the
-    folder, as a read of the folder labels it.
-
-    `table` is a TEMP table: DuckDB writes a persistent table's rows compressed, which was
-    half of the national establishments' read (61 s against 41 s for the same rows as a
-    TEMP table); read once by the gate, the rules and the build, then dropped, the staged
-    rows need no compression and no place in the warehouse file (a failed load leaves
-    none behind)."""
-    errors: list[BaseException] = []
-    rejects: list[readers.Reject] = []
-    seen = 0
-    schema = stream_schema(spec)
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        nonlocal seen
-        try:
-            for p in paths:
-                label = None if p == folder else p.relative_to(folder).as_posix()
-                first_reject = len(rejects)
-                for batch in spec.reader(p, spec):
-                    if label is not None:
-                        i = batch.schema.get_field_index("_file")
-                        batch = batch.set_column(i, "_file", pa.array([label] * batch.num_rows))
-                    seen += batch.num_rows
-                    if progress:
-                        progress(spec.name, seen)
-                    yield batch
-                if label is not None:  # the reader names a file read alone by its name
-                    rejects[first_reject:] = [(label, *r[1:]) for r in rejects[first_reject:]]
-        except BaseException as exc:  # DuckDB would only keep the message
-            errors.append(exc)
-            raise
-
-    stream = pa.RecordBatchReader.from_batches(schema, batches())
-    part = f", ({spec.partition})::VARCHAR AS _partition" if spec.partition else ""
-    readers.collect_rejects(rejects)
-    con.complete()  # DuckDB 2: a half-fetched earlier result would block register()
-    con.register("_ingest_stream", stream)
-    try:
-        where = f" WHERE {keep}" if keep else ""
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *{part} FROM _ingest_stream{where}"
-        )
-    except Exception:
-        if errors:
-            raise errors[0] from None
-        raise
-    finally:
-        readers.collect_rejects(None)
-        con.unregister("_ingest_stream")
-    return rejects, seen
 
 
 def load_source(
@@ -325,7 +254,7 @@ def _load(
     tables_there = all(table_exists(con, t) for t in spec.tables)
     if not force and previous and previous[0].get("key") == fp["key"] and tables_there:
         return LoadResult(spec.name, "unchanged", message="entrées inchangées : rien à faire"), fp
-    staging = _staging_name(spec)
+    staging = staging_name(spec)
     try:
         keep = spec.history.format(since=since.isoformat()) if spec.history and since else None
         rejects, streamed = _stage(con, spec, path, staging, progress, fp["files"], force, keep)
@@ -368,8 +297,8 @@ def _load(
         tick("build")
     finally:
         con.execute(f"DROP VIEW IF EXISTS {staging}__ok")
-        con.execute(f"DROP TABLE IF EXISTS {staging}")
-        con.execute(f"DROP TABLE IF EXISTS {staging}__read")  # the file cache's new rows
+        drop_staging(con, staging)
+        drop_staging(con, f"{staging}__read")  # the file cache's new rows
     history = (
         f"{fmt_count(left_out)} lignes antérieures à l'historique (avant le {since:%d/%m/%Y}) "
         "non chargées"
@@ -389,8 +318,8 @@ def _load(
 def _cleanup(con: duckdb.DuckDBPyConnection, spec: SourceSpec, run_id: str) -> None:
     with contextlib.suppress(duckdb.Error):
         con.execute("ROLLBACK")
-    con.execute(f"DROP VIEW IF EXISTS {_staging_name(spec)}__ok")
-    con.execute(f"DROP TABLE IF EXISTS {_staging_name(spec)}")
+    con.execute(f"DROP VIEW IF EXISTS {staging_name(spec)}__ok")
+    drop_staging(con, staging_name(spec))
     for table in spec.tables:
         con.execute(f"DROP TABLE IF EXISTS {table}__new")
     con.execute("DELETE FROM quarantine WHERE run_id = ? AND source = ?", [run_id, spec.name])

@@ -51,11 +51,11 @@ def resolve_path(settings: Settings, name: str) -> Path | None:
     return resolve_source(settings, name)
 
 
-# The staged raw rows are a TEMP table (`ciblage.ingest.load`): in memory up to DuckDB's
-# limit, spilled to disk beyond it. All of France stages 22 M establishments (about 7 GB
-# uncompressed): at 4GB the spilled rows made the rules and the build slower than the
-# staging got faster; at 8GB the four SIRENE and hires loads took 246 s instead of 284,
-# peak RSS 8.6 GiB (README "Fifteenth national measurement").
+# The staged raw rows are a TEMP table (`ciblage.ingest.staging`): in memory up to
+# DuckDB's limit, spilled to disk beyond it. All of France stages 22 M establishments
+# (several GB uncompressed): at 4GB the spilled rows made the rules and the build slower
+# than the staging got faster; at 8GB the four SIRENE and hires loads took 246 s instead
+# of 284, peak RSS 8.6 GiB; 6GB was slower again (README "Fifteenth national measurement").
 INGEST_MEMORY_LIMIT = "8GB"
 
 

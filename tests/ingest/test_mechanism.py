@@ -258,26 +258,32 @@ def test_hires_rows(tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection)
 def test_staged_rows_stay_out_of_the_warehouse_file(
     tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection, monkeypatch
 ) -> None:
-    """The raw rows are staged in a TEMP table: DuckDB does not compress them into the
-    warehouse file (half of the national establishments' read), and a load killed midway
-    leaves no staging table in the file."""
+    """The raw rows are staged in a TEMP table (never compressed into the warehouse file,
+    half of the national establishments' read; a load killed midway leaves nothing
+    there), with a file number per row instead of the file's label (which a TEMP table
+    would store on every row); the staging view gives the label back."""
     import ciblage.ingest.load as loader
 
-    seen: list[tuple[str, bool]] = []
+    seen: dict[str, list] = {}
     gate = loader.quality_gate
 
     def spy(con, spec, staging, *args, **kw):  # type: ignore[no-untyped-def]
-        seen.extend(
-            con.execute(
-                "SELECT table_name, temporary FROM duckdb_tables() WHERE table_name = ?",
-                [staging],
-            ).fetchall()
-        )
+        seen["tables"] = con.execute(
+            "SELECT table_name, temporary FROM duckdb_tables() WHERE table_name LIKE 'stg_%'"
+        ).fetchall()
+        seen["views"] = con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE temporary AND view_name LIKE 'stg_%'"
+        ).fetchall()
+        seen["stored"] = [r[0] for r in con.execute(f"DESCRIBE {staging}__rows").fetchall()]
+        seen["files"] = con.execute(f"SELECT DISTINCT _file FROM {staging}").fetchall()
         return gate(con, spec, staging, *args, **kw)
 
     monkeypatch.setattr(loader, "quality_gate", spy)
     path = etab_zip(tmp_path / formats.SIRENE_ETABLISSEMENT_ZIP, _rows(50))
     assert load("sirene_etablissement", path, "r1").status == "loaded"
-    assert seen == [("stg_sirene_etablissement", True)]
+    assert seen["tables"] == [("stg_sirene_etablissement__rows", True)]
+    assert seen["views"] == [("stg_sirene_etablissement",)]
+    assert "_file" not in seen["stored"] and "_file_id" in seen["stored"]
+    assert seen["files"] == [(f"{path.name}!{formats.SIRENE_ETABLISSEMENT_CSV}",)]
     assert _count(wh, "etablissement") == 50
     assert _leftovers(wh) == []

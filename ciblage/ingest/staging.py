@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -73,13 +74,20 @@ def read_into(
     yielded = stream_schema(spec)
     schema = yielded.set(yielded.get_field_index("_file"), pa.field("_file_id", pa.int32()))
 
-    def numbered(batch: pa.RecordBatch) -> pa.RecordBatch:
+    def numbered(batch: pa.RecordBatch, label: str | None) -> pa.RecordBatch:
+        """`_file` replaced by its number; `label`: the name of a file read alone, which
+        labels all its rows (the reader's own labels are then not looked up)."""
         i = batch.schema.get_field_index("_file")
-        files = batch.column(i)
-        for label in pc.unique(files).to_pylist():
-            labels.setdefault(label, len(labels))
-        ids = pc.index_in(files, value_set=pa.array(list(labels), pa.string()))
-        return batch.set_column(i, "_file_id", ids.cast(pa.int32()))
+        if label is not None:
+            n = labels.setdefault(label, len(labels))
+            ids = pa.array(np.full(batch.num_rows, n, dtype=np.int32))
+        else:
+            files = batch.column(i)
+            for name in pc.unique(files).to_pylist():
+                labels.setdefault(name, len(labels))
+            found = pc.index_in(files, value_set=pa.array(list(labels), pa.string()))
+            ids = found.cast(pa.int32())
+        return batch.set_column(i, "_file_id", ids)
 
     def batches() -> Iterator[pa.RecordBatch]:
         nonlocal seen
@@ -88,13 +96,10 @@ def read_into(
                 label = None if p == folder else p.relative_to(folder).as_posix()
                 first_reject = len(rejects)
                 for batch in spec.reader(p, spec):
-                    if label is not None:
-                        i = batch.schema.get_field_index("_file")
-                        batch = batch.set_column(i, "_file", pa.array([label] * batch.num_rows))
                     seen += batch.num_rows
                     if progress:
                         progress(spec.name, seen)
-                    yield numbered(batch)
+                    yield numbered(batch, label)
                 if label is not None:  # the reader names a file read alone by its name
                     rejects[first_reject:] = [(label, *r[1:]) for r in rejects[first_reject:]]
         except BaseException as exc:  # DuckDB would only keep the message

@@ -80,6 +80,27 @@ def sql_list(values: Sequence[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values) or "NULL"
 
 
+def in_departements(table: str, deps: Sequence[str]) -> str:
+    """`table`'s rows of départements `deps` or without one (rows written before the
+    table had the column are read too: slower, never missing). A literal list, so that
+    the scan skips the row groups of the others in a table stored by département, and
+    reads the other columns of the matching rows only in one that is not."""
+    return (
+        f"(SELECT * FROM {table} WHERE code_departement IN ({sql_list(deps)}) "
+        "OR code_departement IS NULL)"
+    )
+
+
+def has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    """Whether `table` has `column` (a warehouse written by an older version may not)."""
+    rows = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = ? "
+        "AND NOT internal",
+        [table, column],
+    ).fetchall()
+    return bool(rows and rows[0][0])
+
+
 def _split_statements(text: str) -> list[str]:
     """Split on `;` outside quotes and comments (DuckDB's execute takes one prepared stmt)."""
     out, buf, quote, i = [], [], None, 0

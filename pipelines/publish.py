@@ -60,6 +60,7 @@ from scoring.ranking import (
     published_label_mode,
     rank_all,
     resolve_as_of,
+    run_departements,
 )
 from scoring.reason_table import ReasonSettings
 
@@ -138,6 +139,7 @@ def rank(
             opts.last_offers,
             ESTABLISHMENTS_VIEW,
             reasons=ReasonSettings.from_settings(settings),
+            departements=run_departements(con, flt),
         )
         rerun = flt.level is not None and previous is not None
         carry = previous if rerun and previous != run_dir.resolve() else None

@@ -72,7 +72,13 @@ class ReasonSettings:
 
 
 def build_reasons(
-    con: duckdb.DuckDBPyConnection, shown: str, as_of: date, opts: ReasonSettings
+    con: duckdb.DuckDBPyConnection,
+    shown: str,
+    as_of: date,
+    opts: ReasonSettings,
+    *,
+    scores: str = "score_etablissement",
+    features: str = "feature_etablissement",
 ) -> int:
     """Temp table `etablissement_reason` (siret, reasons) of the SIRETs of relation
     `shown` scored at `as_of`; returns its rows.
@@ -80,11 +86,13 @@ def build_reasons(
     The feature rows are read on this connection (`shown` is often a temp table, which
     another cursor would not see), chunk by chunk, while `opts.workers` threads choose
     the reasons of the chunks already read; the codes are inserted once the read is done.
+    `scores`, `features`: the score_etablissement and feature_etablissement relations to
+    read, a rerun's départements of them (`scoring.ranking.build_target_list`).
     """
     day = f"DATE '{as_of.isoformat()}'"
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _reason_scored AS SELECT s.siret, s.expected_hires, "
-        "s.hiring_potential, s.model_id, s.label_mode FROM score_etablissement s "
+        f"s.hiring_potential, s.model_id, s.label_mode FROM {scores} s "
         f"WHERE s.as_of = {day} AND s.siret IN (SELECT siret FROM {shown})"
     )
     models = con.execute(
@@ -102,11 +110,13 @@ def build_reasons(
             f"du {as_of.isoformat()} ne peuvent pas être calculées ; relancer `ciblage score`"
         )
     # Their feature rows. The table is not stored by territory, so each read scans all of
-    # France's establishments: a few (a territory rerun, a match) are copied once for the
-    # ablations and the sentences (0.4 s less for dep:45); all of France's lists read the
-    # table twice, a copy of their 0.4 M wide rows costing more (1.2 s) than the second read.
+    # France's establishments (a rerun's `features` select its départements' rows first,
+    # and read the other columns of those only): a few (a territory rerun, a match) are
+    # copied once for the ablations and the sentences (0.4 s less for dep:45); all of
+    # France's lists read the table twice, a copy of their 0.4 M wide rows costing more
+    # (1.2 s) than the second read.
     few = sum(int(n) for _m, _l, n in models) <= COPY_FEATURES_BELOW
-    features = f"(SELECT * FROM feature_etablissement WHERE as_of = {day})"
+    features = f"(SELECT * FROM {features} WHERE as_of = {day})"
     if few:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {_FEATURES} AS SELECT f.* FROM {features} f "

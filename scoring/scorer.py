@@ -70,16 +70,16 @@ def predict_to_raw(
     rows are the same, in the same order, whatever `workers` and `chunk_rows` are.
     """
     con.execute(
-        f"""CREATE OR REPLACE TABLE {RAW} (as_of DATE, siret VARCHAR, expected_hires DOUBLE,
-        p_hire DOUBLE, hiring_potential INTEGER, stars INTEGER, model_id VARCHAR,
-        label_mode VARCHAR)"""
+        f"""CREATE OR REPLACE TABLE {RAW} (as_of DATE, siret VARCHAR, code_departement VARCHAR,
+        expected_hires DOUBLE, p_hire DOUBLE, hiring_potential INTEGER, stars INTEGER,
+        model_id VARCHAR, label_mode VARCHAR)"""
     )
 
     def insert(out: pa.Table) -> int:
         con.register("_raw_chunk", out)
         con.execute(
-            f"INSERT INTO {RAW} SELECT $as_of, siret, expected_hires, p_hire, hiring_potential,"
-            " stars, $model_id, $label_mode FROM _raw_chunk",
+            f"INSERT INTO {RAW} SELECT $as_of, siret, code_departement, expected_hires, p_hire,"
+            " hiring_potential, stars, $model_id, $label_mode FROM _raw_chunk",
             {"as_of": as_of, "model_id": model_id, "label_mode": label_mode},
         )
         con.unregister("_raw_chunk")
@@ -106,12 +106,15 @@ def predict_to_raw(
 def _scored(batch: pa.RecordBatch, model: ScoringModel) -> pa.Table:
     """One chunk's predictions, potential and stars, by SIRET (the RAW rows but their
     constant columns). No reasons: they are computed for the establishments a list or a
-    match shows (scoring/reason_table.py)."""
+    match shows (scoring/reason_table.py). The département goes along: the per-ROME
+    slices and a rerun's reads select on it without joining all of France's
+    establishments."""
     mu, p = model.predict(arrow_matrix(batch))
     pot = potential(p)
     return pa.table(
         {
             "siret": pc.cast(batch.column("siret"), pa.string()),
+            "code_departement": pc.cast(batch.column("code_departement"), pa.string()),
             "expected_hires": mu,
             "p_hire": p,
             "hiring_potential": pot.astype(np.int32),
@@ -182,8 +185,8 @@ def departement_slices(
     Consecutive départements, each slice inserted sorted: the table ends up sorted by
     département without sorting all of France at once (91 M rows spilled 16 GB)."""
     rows = con.execute(
-        f"SELECT coalesce(e.code_departement, '?') AS d, count(*) FROM {scores} s "
-        "JOIN etablissement e USING (siret) WHERE s.p_hire >= ? GROUP BY ALL ORDER BY d",
+        f"SELECT coalesce(s.code_departement, '?') AS d, count(*) FROM {scores} s "
+        "WHERE s.p_hire >= ? GROUP BY ALL ORDER BY d",
         [min_p],
     ).fetchall()
     slices: list[list[str]] = []

@@ -58,21 +58,27 @@ naf_pairs AS (
            nr.share_of_naf < p.min_share * nt.total * (1 - 1e-9) AS low
     FROM ref_naf_rome nr JOIN naf_total nt USING (naf_code), params p
 ),
+-- each establishment with its own offers' and hires' total and its NAF's share total,
+-- joined once per establishment rather than once per candidate trade (11 a head)
+s_tot AS (
+    SELECT s.*, ot.total AS own_total, nt.total AS naf_share_total
+    FROM s LEFT JOIN own_total ot USING (siret) LEFT JOIN naf_total nt USING (naf_code)
+),
 -- candidates: the NAF's trades at the minimum share or above, plus the establishment's own
 -- other trades (UNION ALL and joins on small tables only, so that 16 M establishments
 -- stream)
 naf_cand AS (
-    SELECT s.as_of, s.siret, s.expected_hires, s.p_hire, s.naf_code, s.code_departement,
-           nr.code_rome, nr.share_of_naf
-    FROM s JOIN naf_pairs nr USING (naf_code)
+    SELECT s.as_of, s.siret, s.expected_hires, s.p_hire, s.code_departement, s.own_total,
+           s.naf_share_total, nr.code_rome, nr.share_of_naf
+    FROM s_tot s JOIN naf_pairs nr USING (naf_code)
     WHERE NOT nr.low
 ),
 -- the establishment's own trades the NAF pairs above leave out: its NAF's trades under
 -- the minimum share (`low`), and trades outside its NAF's list (no pair: share 0)
 own_cand AS (
-    SELECT s.as_of, s.siret, s.expected_hires, s.p_hire, s.naf_code, s.code_departement,
-           o.code_rome, coalesce(nr.share_of_naf, 0.0) AS share_of_naf
-    FROM own_rome o JOIN s USING (siret)
+    SELECT s.as_of, s.siret, s.expected_hires, s.p_hire, s.code_departement, s.own_total,
+           s.naf_share_total, o.code_rome, coalesce(nr.share_of_naf, 0.0) AS share_of_naf
+    FROM own_rome o JOIN s_tot s USING (siret)
     LEFT JOIN naf_pairs nr ON nr.naf_code = s.naf_code AND nr.code_rome = o.code_rome
     WHERE nr.low IS NOT FALSE
 ),
@@ -80,12 +86,11 @@ cand AS (SELECT * FROM naf_cand UNION ALL SELECT * FROM own_cand),
 shares AS (
     SELECT c.as_of, c.siret, c.code_departement, c.code_rome, c.expected_hires, c.p_hire,
         (p.w * c.share_of_naf + coalesce(o.n, 0))
-            / nullif(p.w * coalesce(nt.total, 0) + coalesce(ot.total, 0), 0) AS share
+            / nullif(p.w * coalesce(c.naf_share_total, 0) + coalesce(c.own_total, 0), 0)
+            AS share
     FROM cand c
     CROSS JOIN params p
-    LEFT JOIN naf_total nt ON nt.naf_code = c.naf_code
     LEFT JOIN own_rome o ON o.siret = c.siret AND o.code_rome = c.code_rome
-    LEFT JOIN own_total ot ON ot.siret = c.siret
 ),
 scored AS (
     SELECT sh.as_of, sh.siret, sh.code_departement, sh.code_rome, sh.share,

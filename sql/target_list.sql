@@ -8,7 +8,8 @@
 -- labels (data/reference/tranches-effectifs.json). {{ as_of }} (a DATE literal) and
 -- {{ last_offers }} are substituted: a view cannot hold prepared parameters.
 -- {{ etablissement }}: the etablissement table, or a territory run's départements of it
--- (stored sorted by département: a rerun reads its own row groups, not all of France's).
+-- (stored sorted by département: a rerun reads its own row groups, not all of France's);
+-- {{ scores }}: score_etablissement, or a territory run's départements of it.
 CREATE OR REPLACE TEMP VIEW target_list AS
 WITH listed AS (SELECT DISTINCT siret FROM {{ ranked }}),
 -- the listed companies' rows only, before the joins below: a join's hash table is then
@@ -16,7 +17,7 @@ WITH listed AS (SELECT DISTINCT siret FROM {{ ranked }}),
 est AS MATERIALIZED (SELECT * FROM {{ etablissement }} WHERE siret IN (SELECT siret FROM listed)),
 ul AS (SELECT * FROM unite_legale WHERE siren IN (SELECT siren FROM est)),
 -- reasons: computed for the listed establishments only (scoring/reason_table.py)
-sc AS (SELECT s.siret, s.hiring_potential, s.p_hire, r.reasons FROM score_etablissement s
+sc AS (SELECT s.siret, s.hiring_potential, s.p_hire, r.reasons FROM {{ scores }} s
        LEFT JOIN etablissement_reason r USING (siret)
        WHERE s.as_of = {{ as_of }} AND s.siret IN (SELECT siret FROM listed)),
 offers AS (

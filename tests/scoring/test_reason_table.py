@@ -166,3 +166,75 @@ def test_refused_without_the_model_or_the_features(
     con.execute("CREATE OR REPLACE TEMP TABLE shown AS SELECT '1' AS siret WHERE false")
     assert build_reasons(con, "shown", day, replace(opts, workers=2)) == 0
     assert con.execute("SELECT count(*) FROM etablissement_reason").fetchall() == [(0,)]
+
+
+def test_scores_carry_the_establishments_departement(scored_synthetic: dict) -> None:
+    """The score stage stores each establishment's département with its score (what a
+    rerun selects its rows by), the one etablissement has."""
+    con = duckdb.connect(str(scored_synthetic["settings"].warehouse), read_only=True)
+    rows = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE s.code_departement IS NOT DISTINCT FROM "
+        "e.code_departement), count(DISTINCT s.code_departement) "
+        "FROM score_etablissement s JOIN etablissement e USING (siret)"
+    ).fetchall()[0]
+    con.close()
+    assert rows[0] > 0 and rows[1] == rows[0] and rows[2] > 1
+
+
+def test_a_reruns_departements_give_the_reasons_of_the_whole_tables(
+    scored_synthetic: dict, tmp_path: Path
+) -> None:
+    """Read through a rerun's départements (`in_departements`), the scores and features
+    give the reasons read from the whole tables, rows scored before the table had the
+    column (NULL) included; the other départements' rows are not read."""
+    from ciblage.warehouse import in_departements
+
+    res = scored_synthetic
+    con = _copy(res, tmp_path)
+    day = res["settings"].as_of
+    (dep,) = con.execute(
+        "SELECT code_departement FROM score_etablissement GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+    ).fetchall()[0]
+    con.execute(
+        "CREATE TEMP TABLE shown AS SELECT siret FROM score_etablissement "
+        "WHERE code_departement = ?",
+        [dep],
+    )
+    # half of them as if scored before the column existed
+    con.execute(
+        "UPDATE score_etablissement SET code_departement = NULL WHERE code_departement = ? "
+        "AND hash(siret) % 2 = 0",
+        [dep],
+    )
+    assert (
+        con.execute(
+            "SELECT count(*) FROM score_etablissement WHERE code_departement IS NULL"
+        ).fetchall()[0][0]
+        > 0
+    )
+    opts = ReasonSettings(0, 1)
+    n_whole = build_reasons(con, "shown", day, opts)
+    whole = con.execute("SELECT * FROM etablissement_reason ORDER BY siret").df()
+    n_own = build_reasons(
+        con,
+        "shown",
+        day,
+        opts,
+        scores=in_departements("score_etablissement", [dep]),
+        features=in_departements("feature_etablissement", [dep]),
+    )
+    own = con.execute("SELECT * FROM etablissement_reason ORDER BY siret").df()
+    assert n_own == n_whole == len(whole) > 10
+    pd.testing.assert_frame_equal(whole, own)
+    # another département's relations hold none of them: no reasons, not wrong ones
+    other = "'" + dep + "x'"
+    assert (
+        build_reasons(
+            con,
+            "shown",
+            day,
+            opts,
+            scores=f"(SELECT * FROM score_etablissement WHERE code_departement = {other})",
+        )
+        == 0
+    )

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from scoring.features import (
@@ -189,3 +190,31 @@ def test_features_without_offer_tables(synthetic_copy: Path) -> None:
     assert ensure_optional_tables(con) == ["offre", "offre_siret_link"]
     f = _features(con)
     assert len(f) > 100 and (f.offers_24m == 0).all() and f.hires_24m.sum() > 0
+
+
+def test_company_signal_sums_its_establishments(synthetic_warehouse: Path) -> None:
+    """A company's features are the sums over its active establishments, whether it has
+    one (its establishment's own signal, not grouped) or several."""
+    con = duckdb.connect(str(synthetic_warehouse), read_only=True)
+    f = _features(con)
+    cols = {
+        "hires_6m": "siren_hires_6m",
+        "hires_12m": "siren_hires_12m",
+        "hires_24m": "siren_hires_24m",
+        "offers_6m": "siren_offers_6m",
+        "offers_12m": "siren_offers_12m",
+        "offers_24m": "siren_offers_24m",
+    }
+    sums = f.groupby("siren")[list(cols)].transform("sum")
+    sizes = f.groupby("siren")["siret"].transform("count")
+    assert (sizes == 1).any() and (sizes > 1).any()
+    assert (f.siren_n_etab == sizes).all()
+    for own, company in cols.items():
+        assert np.allclose(f[company].astype(float), sums[own].astype(float)), company
+    prev = f.groupby("siren")[["hires_prev_6m", "offers_prev_6m"]].transform("sum")
+    expected = np.log1p(sums["hires_6m"]) - np.log1p(prev["hires_prev_6m"])
+    assert np.allclose(f.siren_hires_trend, expected)
+    expected = np.log1p(sums["offers_6m"].astype(float)) - np.log1p(
+        prev["offers_prev_6m"].astype(float)
+    )
+    assert np.allclose(f.siren_offers_trend, expected)

@@ -33,6 +33,12 @@ pop AS (
       AND (e.date_fermeture IS NULL OR e.date_fermeture >= p.t)
       AND NOT (e.etat_administratif = 'F' AND e.date_fermeture IS NULL)
 ),
+-- the legal units of the companies of the output rows (nationally 14 M of 28 M), narrow:
+-- joined to the establishments with its hash table on them, not on the wide rows
+ul AS MATERIALIZED (
+    SELECT siren, categorie_juridique, is_ess, categorie_entreprise FROM unite_legale
+    WHERE siren IN (SELECT siren FROM pop WHERE {{ siren_scope }})
+),
 naf AS (
     SELECT naf_code, division, a38, a21, grand_secteur FROM ref_naf
 ),
@@ -244,7 +250,7 @@ FROM pop e
 CROSS JOIN params p
 JOIN sig s USING (siret)
 LEFT JOIN siren_sig ss ON ss.siren = e.siren
-LEFT JOIN unite_legale u ON u.siren = e.siren
+LEFT JOIN ul u ON u.siren = e.siren
 LEFT JOIN naf n ON n.naf_code = e.naf_code
 LEFT JOIN naf_sig ns ON ns.naf_code = e.naf_code
 -- the establishment's territory x sector, from the small tables (a 16 M-row context

@@ -119,7 +119,7 @@ def ensure_tables(
             ensure_tables(con, registry[dep], registry, as_of)
     if all(table_exists(con, t) for t in spec.tables):
         return
-    name = f"stg_{spec.name}__empty"
+    name = f"{staging_name(spec)}__empty"
     empty_staging(con, spec, name)
     try:
         _build_and_swap(con, spec, name, as_of)

@@ -83,8 +83,8 @@ def read_into(
             ids = pa.array(np.full(batch.num_rows, n, dtype=np.int32))
         else:
             files = batch.column(i)
-            for name in pc.unique(files).to_pylist():
-                labels.setdefault(name, len(labels))
+            for file_label in pc.unique(files).to_pylist():
+                labels.setdefault(file_label, len(labels))
             found = pc.index_in(files, value_set=pa.array(list(labels), pa.string()))
             ids = found.cast(pa.int32())
         return batch.set_column(i, "_file_id", ids)

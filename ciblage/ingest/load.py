@@ -21,7 +21,7 @@ import duckdb
 from ciblage import ledger
 from ciblage.ingest import file_cache, readers
 from ciblage.ingest.fingerprint import fingerprint
-from ciblage.ingest.gate import QualityFailure, is_stale, quality_gate
+from ciblage.ingest.gate import QualityFailure, is_stale, start_quality_gate
 from ciblage.ingest.readers import IngestError
 from ciblage.ingest.rules import install_macros, quarantine_rows
 from ciblage.ingest.spec import SourceSpec
@@ -263,25 +263,35 @@ def _load(
         rows_read = staged + len(rejects) + left_out
         tick("read")
         prev_rows = previous[1] if previous else None
-        dq = quality_gate(
+        # the gate's Great Expectations run in a thread while DuckDB checks the row rules
+        gate = start_quality_gate(
             con, spec, staging, run_id, prev_rows, path.name, dq_max_rows, rows_apart=left_out
         )
+        try:
+            tick("quality")
+            stale = is_stale(con, spec, staging, as_of)
+            if not (stale and previous):
+                if rejects:
+                    con.executemany(
+                        "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+                        [
+                            [run_id, spec.name, f, r, fld, why, raw]
+                            for f, r, fld, why, raw in rejects
+                        ],
+                    )
+                quarantined = quarantine_rows(con, spec, staging, run_id)
+                tick("rules")
+            dq = gate.result(con)  # a failed gate comes first, as when it ran alone
+        finally:
+            gate.close()
         if spec.validate:  # after the gate, which replaces the run's dq_result rows
             note = spec.validate(con, spec, staging, run_id, path.name)
             dq = "; ".join(m for m in (dq, note) if m)
-        tick("quality")
-        stale = is_stale(con, spec, staging, as_of)
+        tick("quality_wait")
         if stale and previous:
             msg = f"source périmée ({stale}) ; dernier chargement réussi conservé"
             log.warning("%s: %s", spec.name, msg)
             return LoadResult(spec.name, "stale", rows_read=rows_read, message=msg), fp
-        if rejects:
-            con.executemany(
-                "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
-                [[run_id, spec.name, f, r, fld, why, raw] for f, r, fld, why, raw in rejects],
-            )
-        quarantined = quarantine_rows(con, spec, staging, run_id)
-        tick("rules")
         clean = f"{staging}__ok"
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW {clean} AS SELECT * FROM {staging} s "

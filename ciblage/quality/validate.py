@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,73 @@ def _reference_problem(con: duckdb.DuckDBPyConnection, check: Check) -> str | No
     return None
 
 
-def validate_table(
+def validate_table(con: duckdb.DuckDBPyConnection, **options: Any) -> QualityOutcome:
+    """Run the checks on a table at once and store them in `dq_result` (the arguments of
+    `prepare_validation`, which says what they mean); returns the verdict."""
+    outcome = prepare_validation(con, **options).run()
+    finish_validation(con, outcome)
+    return outcome
+
+
+def finish_validation(con: duckdb.DuckDBPyConnection, outcome: QualityOutcome) -> None:
+    """Store the verdict in `dq_result` and log it (on the warehouse's own connection)."""
+    record_results(con, outcome)
+    level = logging.INFO if outcome.passed else logging.ERROR
+    log.log(level, outcome.message())
+
+
+@dataclass
+class PendingValidation:
+    """A validation whose warehouse work is done (counts, duplicate keys, lookups, the
+    rows to check fetched or written to Parquet): what remains is Great Expectations on
+    pandas frames, pure Python on one core, which never touches the warehouse connection.
+
+    So the loader runs it in a thread while DuckDB evaluates the row rules on both cores
+    (the national establishments' gate: about 10 s of Python, 101 départements)."""
+
+    outcome: QualityOutcome
+    row_checks: list[tuple[int, Check]]
+    dup_checks: set[int]
+    row_column: str | None
+    suite_name: str
+    frame: pd.DataFrame | None = None  # the selection of an unpartitioned table
+    parts: list[tuple[str, Path]] = field(default_factory=list)  # (label, Parquet folder)
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def run(self) -> QualityOutcome:
+        """Validate every frame; returns the outcome (not yet stored: `finish_validation`)."""
+        try:
+            if not self.row_checks:
+                return self.outcome
+            suite = build_suite(self.suite_name, self.row_checks, self.dup_checks, self.row_column)
+            if self.frame is not None:
+                self.outcome.results.extend(_validate_frame(suite, self.frame, WHOLE_TABLE))
+                self.frame = None
+                return self.outcome
+            reader = duckdb.connect()  # its own in-memory engine: the warehouse stays free
+            try:
+                for label, folder in self.parts:
+                    df = reader.execute(
+                        "SELECT * FROM read_parquet(?, hive_partitioning = false)",
+                        [f"{folder}/*.parquet"],
+                    ).df()
+                    self.outcome.partitions += 1
+                    self.outcome.results.extend(_validate_frame(suite, df, label))
+                    del df
+                    shutil.rmtree(folder, ignore_errors=True)
+            finally:
+                reader.close()
+            return self.outcome
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.tmp is not None:
+            self.tmp.cleanup()
+            self.tmp = None
+
+
+def prepare_validation(
     con: duckdb.DuckDBPyConnection,
     *,
     run_id: str,
@@ -83,8 +150,10 @@ def validate_table(
     row_column: str | None = None,
     max_partition_rows: int = MAX_PARTITION_ROWS,
     rows_apart: int = 0,
-) -> QualityOutcome:
-    """Run `checks` on `table`, store one dq_result row per (partition, check), return the verdict.
+) -> PendingValidation:
+    """The warehouse half of running `checks` on `table`: once it returns, `table` may be
+    dropped or changed; `PendingValidation.run` validates, `finish_validation` stores one
+    dq_result row per (partition, check).
 
     `partition_by` is a column of `table` or a DuckDB expression over it (e.g.
     `left(codeCommuneEtablissement, 2)`); each distinct value is validated separately, so
@@ -124,42 +193,38 @@ def validate_table(
         chunk = int(max_partition_rows)
         part_expr = f"('chunk ' || lpad(CAST(rowid // {chunk} AS VARCHAR), 4, '0'))"
         outcome.partition_by = f"chunks of {chunk:,} rows"
+    pending = PendingValidation(
+        outcome,
+        row_checks,
+        set(),
+        row_column,
+        re.sub(r"\W", "_", f"{outcome.source}_{next(_temp_names)}"),
+    )
+    if not row_checks or part_expr is None:
+        outcome.partitions = 1
+    if not row_checks:
+        return pending
     with _no_progress_bar(con):
-        _run_row_checks(con, outcome, row_checks, part_expr, row_column)
-    record_results(con, outcome)
-    level = logging.INFO if outcome.passed else logging.ERROR
-    log.log(level, outcome.message())
-    return outcome
+        _fetch_rows(con, pending, part_expr)
+    return pending
 
 
-def _run_row_checks(
-    con: duckdb.DuckDBPyConnection,
-    outcome: QualityOutcome,
-    row_checks: list[tuple[int, Check]],
-    part_expr: str | None,
-    row_column: str | None,
+def _fetch_rows(
+    con: duckdb.DuckDBPyConnection, pending: PendingValidation, part_expr: str | None
 ) -> None:
-    """Validate the whole table, or each partition in turn, appending to `outcome`."""
-    table = outcome.table
+    """The rows to validate: the whole selection as a frame, or one Parquet folder per
+    partition (`_partitions`)."""
+    table = pending.outcome.table
     dup_tables: dict[int, str] = {}
     try:
         if part_expr:
-            dup_tables = _duplicate_tables(con, table, row_checks)
-        name = re.sub(r"\W", "_", f"{outcome.source}_{next(_temp_names)}")
-        suite = build_suite(name, row_checks, set(dup_tables), row_column)
-        select = _select_list(row_checks, dup_tables, row_column)
-        if not row_checks or part_expr is None:
-            outcome.partitions = 1
-        if not row_checks:
-            return
+            dup_tables = _duplicate_tables(con, table, pending.row_checks)
+        pending.dup_checks = set(dup_tables)
+        select = _select_list(pending.row_checks, dup_tables, pending.row_column)
         if part_expr is None:
-            df = con.execute(f"SELECT {select} FROM {_qualified(table)}").df()
-            outcome.results.extend(_validate_frame(suite, df, WHOLE_TABLE))
-            return
-        for label, df in _partitions(con, table, select, part_expr):
-            outcome.partitions += 1
-            outcome.results.extend(_validate_frame(suite, df, label))
-            del df
+            pending.frame = con.execute(f"SELECT {select} FROM {_qualified(table)}").df()
+        else:
+            pending.tmp, pending.parts = _partitions(con, table, select, part_expr)
     finally:
         for dup in dup_tables.values():
             con.execute(f"DROP TABLE IF EXISTS {quote(dup)}")
@@ -178,12 +243,13 @@ def _no_progress_bar(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 def _partitions(
     con: duckdb.DuckDBPyConnection, table: str, select: str, part_expr: str
-) -> Iterator[tuple[str, pd.DataFrame]]:
-    """(label, frame) per partition, from one pass over the table.
+) -> tuple[tempfile.TemporaryDirectory[str], list[tuple[str, Path]]]:
+    """A temporary folder and its (label, Parquet folder) per partition, from one pass
+    over the table.
 
     Filtering the table once per partition would scan it ~100 times; instead one COPY
     writes the selected and computed columns to Parquet files partitioned by a small
-    integer id (hive folders), and each partition is then read back on its own.
+    integer id (hive folders), each partition then read back on its own.
     """
     values = [
         r[0]
@@ -197,8 +263,9 @@ def _partitions(
     tmp_root = tmp_root if tmp_root and Path(tmp_root).is_absolute() else None
     if tmp_root:
         Path(tmp_root).mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="ciblage-dq-", dir=tmp_root) as tmp_dir:
-        tmp = tmp_dir.replace("'", "''")
+    tmp_dir = tempfile.TemporaryDirectory(prefix="ciblage-dq-", dir=tmp_root)
+    try:
+        tmp = tmp_dir.name.replace("'", "''")
         con.register("__dq_partition_ids", ids)
         try:
             con.execute(
@@ -209,14 +276,14 @@ def _partitions(
             )
         finally:
             con.unregister("__dq_partition_ids")
-        for pid, value in enumerate(values):
-            folder = Path(tmp_dir) / f"__dq_pid={pid}"
-            df = con.execute(
-                "SELECT * FROM read_parquet(?, hive_partitioning = false)",
-                [f"{folder}/*.parquet"],
-            ).df()
-            yield (NULL_PARTITION if value is None else str(value)), df
-            shutil.rmtree(folder, ignore_errors=True)
+    except BaseException:
+        tmp_dir.cleanup()
+        raise
+    parts = [
+        (NULL_PARTITION if value is None else str(value), Path(tmp_dir.name) / f"__dq_pid={pid}")
+        for pid, value in enumerate(values)
+    ]
+    return tmp_dir, parts
 
 
 def _validate_frame(suite: Any, df: pd.DataFrame, partition: str) -> list[CheckResult]:

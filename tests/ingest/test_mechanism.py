@@ -106,6 +106,9 @@ def test_quality_gate_stops_the_source(
     )
     assert "(13 chiffres au lieu de 14)" in r.message  # a lost digit, not a wrong check digit
     assert _count(wh, "etablissement") == 100
+    # the row rules ran beside the gate and quarantined the short SIRETs: a refused load
+    # leaves none of its quarantine rows
+    assert _count(wh, "quarantine WHERE run_id = 'r2'") == 0
     failed = wh.execute(
         "SELECT count(*) FROM dq_result WHERE run_id = 'r2' AND NOT success AND critical"
     ).fetchone()[0]
@@ -265,7 +268,7 @@ def test_staged_rows_stay_out_of_the_warehouse_file(
     import ciblage.ingest.load as loader
 
     seen: dict[str, list] = {}
-    gate = loader.quality_gate
+    gate = loader.start_quality_gate
 
     def spy(con, spec, staging, *args, **kw):  # type: ignore[no-untyped-def]
         seen["tables"] = con.execute(
@@ -278,7 +281,7 @@ def test_staged_rows_stay_out_of_the_warehouse_file(
         seen["files"] = con.execute(f"SELECT DISTINCT _file FROM {staging}").fetchall()
         return gate(con, spec, staging, *args, **kw)
 
-    monkeypatch.setattr(loader, "quality_gate", spy)
+    monkeypatch.setattr(loader, "start_quality_gate", spy)
     path = etab_zip(tmp_path / formats.SIRENE_ETABLISSEMENT_ZIP, _rows(50))
     assert load("sirene_etablissement", path, "r1").status == "loaded"
     assert seen["tables"] == [("stg_sirene_etablissement__rows", True)]
@@ -287,3 +290,36 @@ def test_staged_rows_stay_out_of_the_warehouse_file(
     assert seen["files"] == [(f"{path.name}!{formats.SIRENE_ETABLISSEMENT_CSV}",)]
     assert _count(wh, "etablissement") == 50
     assert _leftovers(wh) == []
+
+
+def test_the_gates_checks_run_beside_the_row_rules(
+    tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection, monkeypatch
+) -> None:
+    """Great Expectations (Python, one core) runs in a thread while DuckDB evaluates the
+    row rules on the same staged rows: the rules start before the checks end."""
+    import threading
+
+    import ciblage.ingest.load as loader
+    from ciblage.quality import validate
+
+    rules_started = threading.Event()
+    seen: dict[str, object] = {}
+    run, rules = validate.PendingValidation.run, loader.quarantine_rows
+
+    def waiting_run(self):  # type: ignore[no-untyped-def]
+        seen["thread"] = threading.current_thread().name
+        seen["rules_meanwhile"] = rules_started.wait(timeout=10)
+        return run(self)
+
+    def spy(*args, **kw):  # type: ignore[no-untyped-def]
+        rules_started.set()
+        return rules(*args, **kw)
+
+    monkeypatch.setattr(validate.PendingValidation, "run", waiting_run)
+    monkeypatch.setattr(loader, "quarantine_rows", spy)
+    path = etab_zip(tmp_path / formats.SIRENE_ETABLISSEMENT_ZIP, _rows(50))
+    r = load("sirene_etablissement", path, "r1")
+    assert r.status == "loaded", r.message
+    assert seen["rules_meanwhile"] is True
+    assert str(seen["thread"]).startswith("quality-gate")
+    assert wh.execute("SELECT count(*) FROM dq_result WHERE run_id = 'r1'").fetchone()[0] > 0

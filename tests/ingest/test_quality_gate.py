@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from ciblage.ingest import QualityFailure, SourceSpec, prepare
-from ciblage.ingest.gate import is_stale, quality_gate
+from ciblage.ingest.gate import is_stale, start_quality_gate
 from ciblage.quality import Check
 
 GOOD = "73282932000074"
@@ -35,6 +35,11 @@ def _spec(*checks: Check, partition: str | None = "dep", **kw: object) -> Source
 
 
 SPEC = _spec(Check.luhn("siret"), Check.row_count_ratio(0.98))
+
+
+def quality_gate(con: duckdb.DuckDBPyConnection, *args: object, **kw: object) -> str:
+    """The gate started and waited for at once (the loader runs the row rules between)."""
+    return start_quality_gate(con, *args, **kw).result(con)  # type: ignore[arg-type]
 
 
 @pytest.fixture()
@@ -104,6 +109,28 @@ def test_sample_is_about_max_rows(con: duckdb.DuckDBPyConnection) -> None:
         f"WHERE run_id = 'r' AND expectation = '{LUHN}'"
     ).fetchone()
     assert 50 <= checked <= 200  # about max_rows, not the 1,000 staged rows
+
+
+def test_the_sample_holds_the_checked_columns_only(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sampling copies the columns the checks read, the row and the partition, not the
+    other staged columns (27 for the establishments, 6 of them checked)."""
+    from ciblage.quality import validate
+
+    staging = _stage(con, 1000)
+    con.execute("ALTER TABLE stg ADD COLUMN wide VARCHAR DEFAULT 'not checked'")
+    seen: dict[str, list[str]] = {}
+    prepare = validate.prepare_validation
+
+    def spy(c: duckdb.DuckDBPyConnection, **kw):  # type: ignore[no-untyped-def]
+        seen[kw["table"]] = [r[0] for r in c.execute(f"DESCRIBE {kw['table']}").fetchall()]
+        return prepare(c, **kw)
+
+    monkeypatch.setattr(validate, "prepare_validation", spy)
+    quality_gate(con, SPEC, staging, "r", None, "f.csv", max_rows=100)
+    assert seen["stg__dq"] == ["siret", "_row", "_partition"]
+    assert "wide" in seen["stg"]  # the row count reads the staged table itself
 
 
 @pytest.mark.parametrize("max_rows", [400, 401, 0, None])

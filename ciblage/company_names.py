@@ -49,13 +49,19 @@ def _normalise_sql(x: str) -> str:
 
     Character-level clean-up with RE2 regexes, then word-level work on the list of words
     (abbreviations by CASE, dropped words by IN): twice as fast as one regex per rule.
+    Splitting into words by the regex itself, and the dots' regex only where there is a
+    dot, made it a fifth faster (5 M national names: 2.9 -> 2.3 CPU-s, the same words on
+    them and on 200 k random strings of punctuation, accents and spaces).
     """
     s = f"replace(replace(replace(upper(strip_accents({x})), '&', ' ET '), 'Œ', 'OE'), 'Æ', 'AE')"
-    s = f"regexp_replace({s}, '\\b([A-Z0-9])\\.', '\\1', 'g')"  # S.A.R.L. -> SARL
-    s = f"regexp_replace({s}, '[^A-Z0-9]+', ' ', 'g')"
+    # S.A.R.L. -> SARL, run only on names with a dot (most have none)
+    dots = f"regexp_replace({s}, '\\b([A-Z0-9])\\.', '\\1', 'g')"
+    s = f"CASE WHEN contains({s}, '.') THEN {dots} ELSE {s} END"
     expand = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in ABBREVIATIONS.items())
     drop = ", ".join(f"'{w}'" for w in sorted(set(LEGAL_FORM_WORDS + STOPWORDS)))
-    words = f"list_transform(string_split({s}, ' '), lambda w: CASE w {expand} ELSE w END)"
+    # split on runs of anything but A-Z0-9 (the empty words at either end are dropped)
+    split = f"regexp_split_to_array({s}, '[^A-Z0-9]+')"
+    words = f"list_transform({split}, lambda w: CASE w {expand} ELSE w END)"
     kept = f"list_filter({words}, lambda w: w <> '' AND w NOT IN ({drop}))"
     return f"nullif(array_to_string({kept}, ' '), '')"
 

@@ -112,6 +112,10 @@ def test_threshold_controls_entity_resolution(warehouse: duckdb.DuckDBPyConnecti
         ("  ", None),
         (None, None),
         ("Groupe ABC (Établissements Dupont)", "ABC DUPONT"),
+        # punctuation at either end and runs of it: the words only
+        ("--Dupont,, &  Fils!!", "DUPONT FILS"),
+        ("A.B.C. Conseil", "ABC CONSEIL"),
+        ("Boulangerie.Martin", "BOULANGERIE MARTIN"),
     ],
 )
 def test_normalise_name(raw: str | None, expected: str | None) -> None:

@@ -241,11 +241,13 @@ def _write_files(
     con.execute(f"ATTACH ':memory:' AS {SCRATCH} (READ_WRITE)")
     (old,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0]
     try:
-        # sorted by partition, so that each file's query skips the other partitions' blocks
+        # sorted by partition, so that each file's query skips the other partitions' blocks,
+        # then in each file's order, which a scan keeping insertion order gives back: one
+        # sort instead of one more per file (national lists: about a fifth of the writing)
         con.execute(
             f"CREATE TABLE {SCRATCH}.target_rows AS SELECT p.part AS _part, r.* "
             "FROM target_rows_new r JOIN target_parts p USING (territory_level, territory_code) "
-            "ORDER BY _part"
+            f"ORDER BY _part, {order}"
         )
         con.execute("DROP TABLE target_rows_new")
         con.execute(
@@ -254,7 +256,7 @@ def _write_files(
             if any(rewrite.values())
             else f"CREATE TABLE {SCRATCH}.scope (territory_level VARCHAR, territory_code VARCHAR)"
         )
-        # a global setting: set once for all threads (the ORDER BY is each file's order)
+        # a global setting: set once for all threads (the stored order is each file's)
         con.execute("SET preserve_insertion_order = true")
 
         def write(part: str) -> tuple[str, dict[str, Any]]:
@@ -263,11 +265,12 @@ def _write_files(
             path = folder / f"{part}.parquet"
             cur = con.cursor()  # a connection is not shared between threads
             try:
-                if old_file is not None:
+                if old_file is not None:  # the published run's rows join: sorted again
                     query += " UNION ALL " + _outside(
                         cur, files_sql([old_file]), f"{SCRATCH}.scope", columns
                     )
-                _copy(cur, f"{query} ORDER BY {order}", path)
+                    query += f" ORDER BY {order}"
+                _copy(cur, query, path)
                 return part, _entry(cur, path)
             finally:
                 cur.close()
@@ -311,7 +314,7 @@ def _outside(
 
 def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
     """COPY under a temporary name, then renamed (the caller keeps insertion order: the
-    query's ORDER BY is the file's order)."""
+    order of the rows the query reads, or its ORDER BY, is the file's order)."""
     tmp = path.with_suffix(".parquet.tmp")
     con.execute(
         f"COPY ({query}) TO '{sql_path(tmp)}' "

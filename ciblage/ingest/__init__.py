@@ -31,8 +31,9 @@ What `load_source` does for one source:
     `run_ledger` rows (rows read / loaded / quarantined, status, message).
 """
 
+from ciblage.ingest.build import ensure_tables
 from ciblage.ingest.gate import QualityFailure
-from ciblage.ingest.load import LoadResult, ensure_tables, load_source, prepare
+from ciblage.ingest.load import LoadResult, load_source, prepare
 from ciblage.ingest.readers import IngestError
 from ciblage.ingest.spec import Rule, SourceSpec
 

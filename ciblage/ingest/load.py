@@ -1,4 +1,5 @@
-"""Load one source: read -> stage -> quality gate -> quarantine -> build -> atomic swap.
+"""Load one source: read -> stage -> quality gate, with quarantine and build beside its
+checks (`ciblage.ingest.gate`, `ciblage.ingest.build`) -> atomic swap once it passed.
 
 The previous tables stay in place until the final swap, so a failure at any step leaves
 the last good data untouched; every attempt is recorded in `source_load` and `run_ledger`.
@@ -20,18 +21,13 @@ import duckdb
 
 from ciblage import ledger
 from ciblage.ingest import file_cache, readers
+from ciblage.ingest.build import build, clean_view, drop_new, ensure_tables, swap
 from ciblage.ingest.fingerprint import fingerprint
 from ciblage.ingest.gate import QualityFailure, is_stale, start_quality_gate
 from ciblage.ingest.readers import IngestError
 from ciblage.ingest.rules import install_macros, quarantine_rows
 from ciblage.ingest.spec import SourceSpec
-from ciblage.ingest.staging import (
-    Progress,
-    drop_staging,
-    empty_staging,
-    read_into,
-    staging_name,
-)
+from ciblage.ingest.staging import Progress, drop_staging, read_into, staging_name
 from ciblage.progress import fmt_count
 from ciblage.warehouse import run_sql_file, table_exists
 
@@ -82,49 +78,6 @@ def last_good(con: duckdb.DuckDBPyConnection, source: str) -> tuple[dict, int] |
         [source],
     ).fetchone()
     return (json.loads(row[0]), int(row[1] or 0)) if row else None
-
-
-def _build_and_swap(
-    con: duckdb.DuckDBPyConnection, spec: SourceSpec, staging: str, as_of: date
-) -> None:
-    try:
-        for table in spec.tables:
-            run_sql_file(con, table, {"as_of": as_of}, staging=staging, **spec.templates)
-        con.execute("BEGIN TRANSACTION")
-        for table in spec.tables:
-            con.execute(f"DROP TABLE IF EXISTS {table}")
-            con.execute(f"ALTER TABLE {table}__new RENAME TO {table}")
-        con.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("ROLLBACK")
-        for table in spec.tables:
-            con.execute(f"DROP TABLE IF EXISTS {table}__new")
-        raise
-
-
-def ensure_tables(
-    con: duckdb.DuckDBPyConnection,
-    spec: SourceSpec,
-    registry: Mapping[str, SourceSpec],
-    as_of: date,
-) -> None:
-    """Create `spec`'s tables empty (and those it reads) when they were never loaded.
-
-    Downstream stages and the SQL of other sources can then rely on them existing, e.g.
-    `hires_siret` is an empty table when a deployment has no per-SIRET hires.
-    """
-    for dep in spec.depends:
-        if dep in registry:
-            ensure_tables(con, registry[dep], registry, as_of)
-    if all(table_exists(con, t) for t in spec.tables):
-        return
-    name = f"{staging_name(spec)}__empty"
-    empty_staging(con, spec, name)
-    try:
-        _build_and_swap(con, spec, name, as_of)
-    finally:
-        drop_staging(con, name)
 
 
 def _stage(
@@ -264,6 +217,7 @@ def _load(
         tick("read")
         prev_rows = previous[1] if previous else None
         # the gate's Great Expectations run in a thread while DuckDB checks the row rules
+        # and builds the new tables; they are put in place only once the gate passed
         gate = start_quality_gate(
             con, spec, staging, run_id, prev_rows, path.name, dq_max_rows, rows_apart=left_out
         )
@@ -281,6 +235,13 @@ def _load(
                     )
                 quarantined = quarantine_rows(con, spec, staging, run_id)
                 tick("rules")
+                clean = clean_view(con, spec, staging, run_id, registry, as_of)
+                rows_loaded = con.execute(f"SELECT count(*) FROM {clean}").fetchone()[0]
+                # a source with its own check (the DPAE sectors, whose message names the
+                # unknown code) builds after it: the check, not the build, says what is wrong
+                if spec.validate is None:
+                    build(con, spec, clean, as_of)
+                    tick("build")
             dq = gate.result(con)  # a failed gate comes first, as when it ran alone
         finally:
             gate.close()
@@ -292,19 +253,10 @@ def _load(
             msg = f"source périmée ({stale}) ; dernier chargement réussi conservé"
             log.warning("%s: %s", spec.name, msg)
             return LoadResult(spec.name, "stale", rows_read=rows_read, message=msg), fp
-        clean = f"{staging}__ok"
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {clean} AS SELECT * FROM {staging} s "
-            "ANTI JOIN (SELECT DISTINCT file, row_number FROM quarantine "
-            f"WHERE run_id = '{run_id}' AND source = '{spec.name}') q "
-            "ON s._file = q.file AND s._row = q.row_number"
-        )
-        for dep in spec.depends:
-            if dep in registry:
-                ensure_tables(con, registry[dep], registry, as_of)
-        rows_loaded = con.execute(f"SELECT count(*) FROM {clean}").fetchone()[0]
-        _build_and_swap(con, spec, clean, as_of)
-        tick("build")
+        if spec.validate is not None:
+            build(con, spec, clean, as_of)
+            tick("build")
+        swap(con, spec)
     finally:
         con.execute(f"DROP VIEW IF EXISTS {staging}__ok")
         drop_staging(con, staging)
@@ -330,8 +282,7 @@ def _cleanup(con: duckdb.DuckDBPyConnection, spec: SourceSpec, run_id: str) -> N
         con.execute("ROLLBACK")
     con.execute(f"DROP VIEW IF EXISTS {staging_name(spec)}__ok")
     drop_staging(con, staging_name(spec))
-    for table in spec.tables:
-        con.execute(f"DROP TABLE IF EXISTS {table}__new")
+    drop_new(con, spec)
     con.execute("DELETE FROM quarantine WHERE run_id = ? AND source = ?", [run_id, spec.name])
 
 

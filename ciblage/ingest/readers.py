@@ -5,8 +5,8 @@ the spec's `columns` (VARCHAR, empty field -> NULL) plus `_file` (file name, as 
 dictionary-encoded) and `_row` (the line a user sees in a text editor, header = line 1:
 the first data row of a CSV is line 2; Parquet has no lines: its 1-based row), so that any
 later error or quarantined row names its file, line and field. Nothing is ever loaded
-whole: CSVs are parsed block by block (zip members are streamed, never extracted), Parquet is scanned
-with column projection.
+whole: CSVs are parsed block by block (zip members are streamed, never extracted), Parquet
+is scanned with column projection.
 
 Rows the CSV parser cannot split (wrong number of fields) are not fatal: they are sent
 to `report_reject` with their line and, for a short line, the first field it lacks;

@@ -43,6 +43,7 @@ from bench.national.dpae import DEP_FILE, revise_last_quarter  # noqa: E402
 from bench.national.inputs import MANIFEST, day_offers, ensure_inputs  # noqa: E402
 from bench.national.measure import run_cli  # noqa: E402
 from bench.national.population import POPULATION  # noqa: E402
+from bench.national.probe import speed_probe  # noqa: E402
 from bench.national.report import stage_figures, table  # noqa: E402
 from ciblage.config import DEFAULT_CONFIG  # noqa: E402
 from ciblage.sample.scenario_eval import write_config  # noqa: E402
@@ -118,9 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{manifest['offers_written']:,} offers",
         file=sys.stderr,
     )
-    result: dict[str, Any] = {"volumes": manifest, "machine": machine(), "phases": {}}
     if a.generate_only:
         return 0
+    result: dict[str, Any] = {"volumes": manifest, "machine": machine(probe=True), "phases": {}}
     run = a.work / f"run-{a.scale:g}"
     shutil.rmtree(run, ignore_errors=True)  # fresh warehouse and outputs
     live = run / "inputs"
@@ -130,8 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     out = a.json or ROOT / "bench" / "results" / f"nightly_national-{a.scale:g}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
 
-    def save() -> None:  # after every command: an interrupted bench keeps its figures
-        result["machine_after"] = machine()
+    # after every command, so that an interrupted bench keeps its figures
+    def save(probe: bool = False) -> None:
+        result["machine_after"] = machine(probe)
         result["seconds"] = round(time.perf_counter() - started)
         out.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
 
@@ -148,21 +150,35 @@ def main(argv: list[str] | None = None) -> int:
             "rerun", ["rerun", "-t", a.territory], run, config, as_of
         )
         save()
+    save(probe=True)
     print(table(phases))
+    print(probe_line(result["machine"]["probe"], result["machine_after"]["probe"]))
     print(f"figures: {out}")
     return 0 if all(p["returncode"] in (0, 3) for p in phases.values()) else 1
 
 
-def machine() -> dict[str, Any]:
-    """What the figures were measured on (a shared machine's load changes them)."""
+def machine(probe: bool = False) -> dict[str, Any]:
+    """What the figures were measured on (a shared machine's load changes them); `probe`:
+    with how fast it ran then (`bench/national/probe.py`, a few seconds)."""
     import psutil
 
-    return {
+    out: dict[str, Any] = {
         "cpus": os.cpu_count(),
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "load_average": [round(x, 1) for x in os.getloadavg()],
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+    if probe:
+        out["probe"] = speed_probe()
+    return out
+
+
+def probe_line(before: dict[str, float], after: dict[str, float]) -> str:
+    """The machine's speed before and after, to compare this run with another one's."""
+    return (
+        f"machine probe (median s; larger = slower machine): python {before['python_s']:.3f} "
+        f"-> {after['python_s']:.3f}, duckdb {before['duckdb_s']:.3f} -> {after['duckdb_s']:.3f}"
+    )
 
 
 if __name__ == "__main__":

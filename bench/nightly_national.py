@@ -121,7 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     if a.generate_only:
         return 0
-    result: dict[str, Any] = {"volumes": manifest, "machine": machine(probe=True), "phases": {}}
+    result: dict[str, Any] = {
+        "volumes": manifest,
+        "machine": machine(),
+        "probes": {"before": speed_probe()},  # and after each command: the machine's speed
+        "phases": {},
+    }
     run = a.work / f"run-{a.scale:g}"
     shutil.rmtree(run, ignore_errors=True)  # fresh warehouse and outputs
     live = run / "inputs"
@@ -132,52 +137,50 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
 
     # after every command, so that an interrupted bench keeps its figures
-    def save(probe: bool = False) -> None:
-        result["machine_after"] = machine(probe)
+    def save(phase: str) -> None:
+        result["probes"][f"after {phase}"] = speed_probe()
+        result["machine_after"] = machine()
         result["seconds"] = round(time.perf_counter() - started)
         out.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
 
     phases["night 1"] = measure("night1", ["run"], run, config, AS_OF)
-    save()
+    save("night 1")
     as_of = AS_OF
     if not a.skip_second_night:
         result["night2_changes"] = night_two(inputs, live, vol)
         as_of = AS_OF + dt.timedelta(days=1)
         phases["night 2"] = measure("night2", ["run"], run, config, as_of)
-        save()
+        save("night 2")
     if not a.skip_rerun:
         phases[f"rerun {a.territory}"] = measure(
             "rerun", ["rerun", "-t", a.territory], run, config, as_of
         )
-        save()
-    save(probe=True)
+        save(f"rerun {a.territory}")
     print(table(phases))
-    print(probe_line(result["machine"]["probe"], result["machine_after"]["probe"]))
+    print(probe_line(result["probes"]))
     print(f"figures: {out}")
     return 0 if all(p["returncode"] in (0, 3) for p in phases.values()) else 1
 
 
-def machine(probe: bool = False) -> dict[str, Any]:
-    """What the figures were measured on (a shared machine's load changes them); `probe`:
-    with how fast it ran then (`bench/national/probe.py`, a few seconds)."""
+def machine() -> dict[str, Any]:
+    """What the figures were measured on (a shared machine's load changes them)."""
     import psutil
 
-    out: dict[str, Any] = {
+    return {
         "cpus": os.cpu_count(),
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "load_average": [round(x, 1) for x in os.getloadavg()],
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    if probe:
-        out["probe"] = speed_probe()
-    return out
 
 
-def probe_line(before: dict[str, float], after: dict[str, float]) -> str:
-    """The machine's speed before and after, to compare this run with another one's."""
-    return (
-        f"machine probe (median s; larger = slower machine): python {before['python_s']:.3f} "
-        f"-> {after['python_s']:.3f}, duckdb {before['duckdb_s']:.3f} -> {after['duckdb_s']:.3f}"
+def probe_line(probes: dict[str, dict[str, float]]) -> str:
+    """How fast the machine ran before the first command and after each (probe.py's
+    median seconds; a shared machine slows down under a long load, or with its
+    neighbours'), to compare this run's stages with another run's."""
+    return "machine probe (s; larger = slower): " + "; ".join(
+        f"{when} python {p['python_s']:.3f} duckdb {p['duckdb_s']:.3f}"
+        for when, p in probes.items()
     )
 
 

@@ -1,4 +1,5 @@
-"""A fixed workload timed before and after a national bench: how fast the machine ran.
+"""A fixed workload timed before a national bench and after each of its commands: how
+fast the machine ran.
 
 The national figures are compared from run to run, on a shared machine whose speed moved
 by 10 to 40 % within the same day (the same code's stages took 211 s, then 247 s; the

@@ -101,14 +101,15 @@ def test_generated_inputs_load_through_the_pipeline(tmp_path: Path) -> None:
 
 
 def test_the_machine_probe_times_both_workloads() -> None:
-    """Each national measurement records how fast the machine ran (before and after), so
-    that two runs are compared knowing whether the machine or the code changed."""
+    """Each national measurement records how fast the machine ran (before the first
+    command and after each), so that two runs are compared knowing whether the machine or
+    the code changed."""
     from bench.national.probe import speed_probe
     from bench.nightly_national import probe_line
 
     probe = speed_probe(repeats=1)
     assert set(probe) == {"python_s", "duckdb_s"}
     assert all(0 < v < 60 for v in probe.values())
-    line = probe_line(probe, {"python_s": 0.5, "duckdb_s": 0.25})
-    assert f"python {probe['python_s']:.3f} -> 0.500" in line
-    assert f"duckdb {probe['duckdb_s']:.3f} -> 0.250" in line
+    line = probe_line({"before": probe, "after night 1": {"python_s": 0.5, "duckdb_s": 0.25}})
+    assert f"before python {probe['python_s']:.3f} duckdb {probe['duckdb_s']:.3f}" in line
+    assert line.endswith("after night 1 python 0.500 duckdb 0.250")

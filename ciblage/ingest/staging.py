@@ -83,17 +83,13 @@ def read_into(
             ids = pa.array(np.full(batch.num_rows, n, dtype=np.int32))
         else:
             files = batch.column(i)
-            if pa.types.is_dictionary(files.type):  # look up its few values, not every row
-                values = files.dictionary.to_pylist()
-                for file_label in values:
-                    labels.setdefault(file_label, len(labels))
-                mapping = pa.array([labels[v] for v in values], pa.int32())
-                ids = mapping.take(files.indices)
-            else:
-                for file_label in pc.unique(files).to_pylist():
-                    labels.setdefault(file_label, len(labels))
-                found = pc.index_in(files, value_set=pa.array(list(labels), pa.string()))
-                ids = found.cast(pa.int32())
+            if not pa.types.is_dictionary(files.type):  # the offers' reader: plain strings
+                files = pc.dictionary_encode(files)
+            # the few values of the dictionary are numbered, not every row
+            values = files.dictionary.to_pylist()
+            for file_label in values:
+                labels.setdefault(file_label, len(labels))
+            ids = pa.array([labels[v] for v in values], pa.int32()).take(files.indices)
         return batch.set_column(i, "_file_id", ids)
 
     def batches() -> Iterator[pa.RecordBatch]:

@@ -85,6 +85,8 @@ def public_contact(contact: Any, entreprise: Any) -> dict[str, str | None]:
     """The `CONTACT_COLUMNS` of one offer from its `contact` and `entreprise` blocks."""
     c = contact if isinstance(contact, dict) else {}
     e = entreprise if isinstance(entreprise, dict) else {}
+    if not c and not e.get("url"):  # nothing to read: every check below would give None
+        return dict.fromkeys(CONTACT_COLUMNS)
 
     def text(key: str, block: dict = c) -> str | None:
         value = block.get(key)

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ciblage.contacts import CONTACT_COLUMNS, public_contact
 
@@ -88,36 +89,43 @@ def _text(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False)
 
 
+# (column, block, key): where each flat column comes from; block None is the offer itself.
+# One table for `flatten_offer` (one offer) and `piece_batch` (a piece's offers, a column
+# at a time), so the two cannot drift apart.
+FIELDS: tuple[tuple[str, str | None, str], ...] = (
+    ("offre_id", None, "id"),
+    ("date_creation", None, "dateCreation"),
+    ("date_actualisation", None, "dateActualisation"),
+    ("intitule", None, "intitule"),
+    ("code_rome", None, "romeCode"),
+    ("appellation", None, "appellationlibelle"),
+    ("code_commune", "lieuTravail", "commune"),
+    ("code_postal", "lieuTravail", "codePostal"),
+    ("lieu_libelle", "lieuTravail", "libelle"),
+    ("latitude", "lieuTravail", "latitude"),
+    ("longitude", "lieuTravail", "longitude"),
+    ("entreprise_nom", "entreprise", "nom"),
+    ("entreprise_siret", "entreprise", "siret"),
+    ("entreprise_adaptee", "entreprise", "entrepriseAdaptee"),
+    ("secteur_activite", None, "secteurActivite"),
+    ("type_contrat", None, "typeContrat"),
+    ("nature_contrat", None, "natureContrat"),
+    ("nombre_postes", None, "nombrePostes"),
+)
+_NO_BLOCK: dict[str, Any] = {}
+
+
+def _block(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else _NO_BLOCK
+
+
 def flatten_offer(offer: dict[str, Any]) -> dict[str, str | None]:
     """One API offer as the flat `offre` columns (strings, None when absent)."""
-    lieu = offer.get("lieuTravail") or {}
-    ent = offer.get("entreprise") or {}
-    if not isinstance(lieu, dict):
-        lieu = {}
-    if not isinstance(ent, dict):
-        ent = {}
-    return {
-        "offre_id": _text(offer.get("id")),
-        "date_creation": _text(offer.get("dateCreation")),
-        "date_actualisation": _text(offer.get("dateActualisation")),
-        "intitule": _text(offer.get("intitule")),
-        "code_rome": _text(offer.get("romeCode")),
-        "appellation": _text(offer.get("appellationlibelle")),
-        "code_commune": _text(lieu.get("commune")),
-        "code_postal": _text(lieu.get("codePostal")),
-        "lieu_libelle": _text(lieu.get("libelle")),
-        "latitude": _text(lieu.get("latitude")),
-        "longitude": _text(lieu.get("longitude")),
-        "entreprise_nom": _text(ent.get("nom")),
-        "entreprise_siret": _text(ent.get("siret")),
-        "entreprise_adaptee": _text(ent.get("entrepriseAdaptee")),
-        "secteur_activite": _text(offer.get("secteurActivite")),
-        "type_contrat": _text(offer.get("typeContrat")),
-        "nature_contrat": _text(offer.get("natureContrat")),
-        "nombre_postes": _text(offer.get("nombrePostes")),
-        # only the company's own channels, never contact.nom (see ciblage/contacts.py)
-        **public_contact(offer.get("contact"), ent),
-    }
+    blocks = {None: offer, "lieuTravail": _block(offer.get("lieuTravail"))}
+    blocks["entreprise"] = ent = _block(offer.get("entreprise"))
+    flat = {col: _text(blocks[block].get(key)) for col, block, key in FIELDS}
+    # only the company's own channels, never contact.nom (see ciblage/contacts.py)
+    return {**flat, **public_contact(offer.get("contact"), ent)}
 
 
 def _json_error(
@@ -252,30 +260,61 @@ def _document_rows(file: Path, doc: Any) -> Iterable[tuple[int, Any]]:
     )
 
 
-def piece_batch(piece: Piece) -> pa.RecordBatch:
-    """The flat offers of one piece (run in a worker process: module level, picklable)."""
-    buf: dict[str, list[Any]] = {c: [] for c in SCHEMA.names}
-    for row, offer in _piece_offers(piece):
-        for col, value in flatten_offer(offer).items():
-            buf[col].append(value)
-        buf["_file"].append(piece.name)
-        buf["_row"].append(row)
+def _texts(values: list[Any]) -> pa.Array:
+    """`_text` of every value, a column at a time: strings go to Arrow whole, trimmed and
+    blanked to NULL there (Arrow's whitespace is exactly Python's `str.isspace`, checked
+    over every code point); only a column holding other values (numbers, flags) is turned
+    into strings value by value. Flattening the national offers a value at a time cost
+    11.3–11.5 µs per offer, against 8.5–9.4 now (the same rows)."""
     try:
-        return pa.RecordBatch.from_pydict(buf, schema=SCHEMA)
+        arr = pa.array(values, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        arr = pa.array([v if type(v) is str else _text(v) for v in values], pa.string())
+    arr = pc.utf8_trim_whitespace(arr)
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+def piece_batch(piece: Piece) -> pa.RecordBatch:
+    """The flat offers of one piece (run in a worker process: module level, picklable):
+    `flatten_offer` of each offer, built a column at a time."""
+    rows: list[int] = []
+    offers: list[dict[str, Any]] = []
+    for row, offer in _piece_offers(piece):
+        rows.append(row)
+        offers.append(offer)
+    blocks: dict[str | None, list[dict[str, Any]]] = {None: offers}
+    for name in ("lieuTravail", "entreprise"):
+        blocks[name] = [_block(o.get(name)) for o in offers]
+    columns: dict[str, pa.Array] = {}
+    raw: dict[str, list[Any]] = {}
+    try:
+        for col, block, key in FIELDS:
+            raw[col] = [b.get(key) for b in blocks[block]]
+            columns[col] = _texts(raw[col])
+        contacts = [
+            public_contact(o.get("contact"), e)
+            for o, e in zip(offers, blocks["entreprise"], strict=True)
+        ]
+        for col in CONTACT_COLUMNS:
+            raw[col] = [c[col] for c in contacts]
+            columns[col] = pa.array(raw[col], pa.string())
     except UnicodeEncodeError as exc:  # a JSON escape of half a UTF-16 pair ("\ud800")
-        raise _unencodable(piece, buf) from exc
+        raise _unencodable(piece, raw, rows) from exc
+    columns["_file"] = pa.array([piece.name] * len(rows), pa.string())
+    columns["_row"] = pa.array(rows, pa.int64())
+    return pa.RecordBatch.from_arrays([columns[c] for c in SCHEMA.names], schema=SCHEMA)
 
 
-def _unencodable(piece: Piece, buf: dict[str, list[Any]]) -> OffresFormatError:
+def _unencodable(piece: Piece, raw: dict[str, list[Any]], rows: list[int]) -> OffresFormatError:
     """The first value of a piece that is not valid Unicode text, named by line and field."""
     for col in OFFRE_COLUMNS:
-        for i, value in enumerate(buf[col]):
+        for i, value in enumerate(raw.get(col, ())):
             if isinstance(value, str):
                 try:
                     value.encode("utf-8")
                 except UnicodeEncodeError:
                     return OffresFormatError(
-                        f"{piece.file}:{buf['_row'][i]} : champ {col} : texte invalide "
+                        f"{piece.file}:{rows[i]} : champ {col} : texte invalide "
                         "(moitié isolée d'une paire UTF-16, échappée en \\uD800-\\uDFFF)"
                     )
     return OffresFormatError(f"{piece.file} : texte invalide (pas en Unicode)")

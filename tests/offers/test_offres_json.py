@@ -183,6 +183,39 @@ def test_wrong_document_shapes_are_rejected(tmp_path: Path) -> None:
         list(read_offres(h))
 
 
+def test_a_piece_is_flattened_column_wise_as_each_offer_is(tmp_path: Path) -> None:
+    """`piece_batch` builds its columns a column at a time (Arrow trims strings); every
+    value must come out as `flatten_offer` words it: Python's whitespace stripped
+    (U+001C..U+001F and NBSP too), blanks as NULL, numbers, flags and nested values
+    turned into text, odd blocks ignored, contacts filtered."""
+    odd = [
+        offer("A", "x", intitule="\x1cVendeur\x1f", nombrePostes="3"),
+        offer("B", "x", intitule=" \u00a0 ", secteurActivite={"code": "é", "n": [1]}),
+        offer("C", "x", intitule="", nombrePostes=True, lieuTravail="45 - ORLEANS"),
+        offer("D", "x", entreprise=["X"], nombrePostes=None, romeCode="\u3000D1214\t"),
+        offer(
+            "E",
+            "x",
+            lieuTravail={"commune": 45234, "latitude": 47.9, "longitude": "1,9"},
+            entreprise={"nom": " MARTIN ", "url": "https://martin.example", "siret": 1.5e16},
+            contact={"courriel": "recrutement@martin.example", "telephone": "02 38 12 34 56"},
+        ),
+        offer("F", "x", nombrePostes=0.1, entreprise={"entrepriseAdaptee": False}),
+        offer("G", "x", entreprise={"nom": "DUPONT", "url": "http://dupont.example/jobs"}),
+    ]
+    f = tmp_path / "odd.jsonl"
+    f.write_text("\n".join(json.dumps(o, ensure_ascii=False) for o in odd), encoding="utf-8")
+    rows = [r for b in read_offres(f, workers=1) for r in b.to_pylist()]
+    assert [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows] == [
+        flatten_offer(o) for o in odd
+    ]
+    assert [r["intitule"] for r in rows[:3]] == ["Vendeur", None, None]
+    assert rows[4]["site_web"] == "https://martin.example"
+    assert rows[4]["contact_courriel"] == "recrutement@martin.example"
+    assert rows[6]["site_web"] == "http://dupont.example/jobs"  # a website, no contact block
+    assert [r["nombre_postes"] for r in rows] == ["3", "2", "true", None, "2", "0.1", "2"]
+
+
 def test_flatten_tolerates_missing_blocks() -> None:
     flat = flatten_offer({"id": "Z", "dateCreation": "2026-01-01T00:00:00Z"})
     assert flat["entreprise_nom"] is None and flat["code_commune"] is None

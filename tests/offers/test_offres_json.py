@@ -216,6 +216,28 @@ def test_a_piece_is_flattened_column_wise_as_each_offer_is(tmp_path: Path) -> No
     assert [r["nombre_postes"] for r in rows] == ["3", "2", "true", None, "2", "0.1", "2"]
 
 
+def test_the_cycle_collector_is_back_after_a_piece_even_a_bad_one(tmp_path: Path) -> None:
+    """Offers are parsed with Python's cycle collector off (`piece_batch`); it must be on
+    again afterwards, also when the piece is refused, and stay off if it was off."""
+    import gc
+
+    good, bad = tmp_path / "ok.jsonl", tmp_path / "bad.jsonl"
+    good.write_text(json.dumps(offer("A", "x")))
+    bad.write_text('{"id": "B", "intitule": \n')
+    assert gc.isenabled()
+    assert next(read_offres(good, workers=1)).num_rows == 1
+    assert gc.isenabled()
+    with pytest.raises(OffresFormatError):
+        list(read_offres(bad, workers=1))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        list(read_offres(good, workers=1))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_flatten_tolerates_missing_blocks() -> None:
     flat = flatten_offer({"id": "Z", "dateCreation": "2026-01-01T00:00:00Z"})
     assert flat["entreprise_nom"] is None and flat["code_commune"] is None

@@ -91,9 +91,8 @@ def _text(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False)
 
 
-# (column, block, key): where each flat column comes from; block None is the offer itself.
-# One table for `flatten_offer` (one offer) and `piece_batch` (a piece's offers, a column
-# at a time), so the two cannot drift apart.
+# (column, block, key): each flat column's source (block None: the offer itself), one table
+# for `flatten_offer` and `piece_batch` (a column at a time), so they cannot drift apart.
 FIELDS: tuple[tuple[str, str | None, str], ...] = (
     ("offre_id", None, "id"),
     ("date_creation", None, "dateCreation"),
@@ -333,9 +332,10 @@ def _unencodable(piece: Piece, raw: dict[str, list[Any]], rows: list[int]) -> Of
     """The first value of a piece that is not valid Unicode text, named by line and field."""
     for col in OFFRE_COLUMNS:
         for i, value in enumerate(raw.get(col, ())):
-            if isinstance(value, str):
+            text = _text(value)  # a nested value's text holds its strings
+            if text is not None:
                 try:
-                    value.encode("utf-8")
+                    text.encode("utf-8")
                 except UnicodeEncodeError:
                     return OffresFormatError(
                         f"{piece.file}:{rows[i]} : champ {col} : texte invalide "

@@ -158,6 +158,10 @@ def test_half_a_utf16_pair_names_file_line_and_field(tmp_path: Path) -> None:
     f.write_text("\n".join(lines))
     with pytest.raises(OffresFormatError, match=r"odd\.jsonl:2 : champ intitule : texte invalide"):
         list(read_offres(f, workers=1))
+    lines[1] = json.dumps(offer("B", "x", secteurActivite={"code": "\ud800"}))  # nested
+    f.write_text("\n".join(lines))
+    with pytest.raises(OffresFormatError, match=r"odd\.jsonl:2 : champ secteur_activite : texte"):
+        list(read_offres(f, workers=1))
 
 
 def test_truncated_search_response_names_file_and_line(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ value becomes a quarantined row instead of a crashed run.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import multiprocessing
@@ -18,7 +17,6 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -26,6 +24,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ciblage import cycle_collector
 from ciblage.contacts import CONTACT_COLUMNS, public_contact
 
 log = logging.getLogger(__name__)
@@ -275,27 +274,10 @@ def _texts(values: list[Any]) -> pa.Array:
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
 
 
-@contextmanager
-def _without_cycle_collector() -> Iterator[None]:
-    """Python's cycle collector off while a piece's offers are parsed and flattened.
-
-    The collector traverses a piece's thousands of parsed offers again and again as they
-    pile up, though JSON values form no cycle (reference counting frees them). Medians of
-    six runs: 11.9 -> 10.1 µs per national offer, 36.7 -> 31.5 µs per offer of the real
-    Metz search response (3 kB each). The reader parses one piece at a time per process."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def piece_batch(piece: Piece) -> pa.RecordBatch:
     """The flat offers of one piece (run in a worker process: module level, picklable):
     `flatten_offer` of each offer, built a column at a time."""
-    with _without_cycle_collector():
+    with cycle_collector.paused():  # 11.9 -> 10.1 µs per national offer, 36.7 -> 31.5 real
         return _piece_batch(piece)
 
 

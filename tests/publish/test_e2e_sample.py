@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -22,6 +23,13 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def warehouse(published_dir: Path, scored_settings) -> Path:
     return scored_settings.warehouse
+
+
+def test_the_cycle_collector_is_on_after_publishing(published_dir):
+    """Every agency's files are written with the cycle collector paused, several at once
+    on the flow's threads (`ciblage.cycle_collector`): it must be on again after."""
+    assert published_dir.is_dir()
+    assert gc.isenabled()
 
 
 def test_lists_for_every_agency_area(published_dir, warehouse):

@@ -159,7 +159,7 @@ def write_agency(
     the same as in that run (its digest, see `agency_digest`), they are linked from it
     instead of written again: a territory rerun or a same-day nightly on unchanged data
     rewrites nothing. The reused pages say which run wrote them. Written with the cycle
-    collector paused (`ciblage.cycle_collector`: a fifth less CPU)."""
+    collector paused (`ciblage.cycle_collector`: 12 national agencies, 11.4-11.8 -> 10.0 s)."""
     with cycle_collector.paused():
         return _write_agency(config, run_dir, code, previous, before)
 

@@ -175,13 +175,11 @@ def write_partitions(
     prev_files = targets_files(carry_from) if carry_from is not None else []
     if carry_from is not None and previous is None and prev_files:
         # a run of the single-file layout: its rows outside the scope join the new ones
-        outside = _outside(con, files_sql(prev_files), scope, columns)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE target_rows_new AS {select} UNION ALL {outside}")
-    else:
-        # a view: the partitions read three of its columns, and the partition-sorted copy
-        # `_write_files` makes is its one materialisation (national lists, interleaved:
-        # 21.3-22.3 -> 19.0-21.3 s, and one table of every list row less in memory)
-        con.execute(f"CREATE OR REPLACE TEMP VIEW target_rows_new AS {select}")
+        select += " UNION ALL " + _outside(con, files_sql(prev_files), scope, columns)
+    # a view: the partitions read three of its columns, and the partition-sorted copy
+    # `_write_files` makes is its one materialisation (national lists, interleaved:
+    # 21.3-22.3 -> 19.0-21.3 s, and one table of every list row less in memory)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW target_rows_new AS {select}")
     con.execute("CREATE OR REPLACE TEMP TABLE target_parts AS " + _part_sql("target_rows_new"))
     new_parts = {r[0] for r in con.execute("SELECT DISTINCT part FROM target_parts").fetchall()}
     linked: dict[str, dict[str, Any]] = {}
@@ -253,10 +251,7 @@ def _write_files(
             "FROM target_rows_new r JOIN target_parts p USING (territory_level, territory_code) "
             f"ORDER BY _part, {order}"
         )
-        (views,) = con.execute(
-            "SELECT count(*) FROM duckdb_views() WHERE view_name = 'target_rows_new'"
-        ).fetchall()[0]
-        con.execute(f"DROP {'VIEW' if views else 'TABLE'} target_rows_new")
+        con.execute("DROP VIEW target_rows_new")
         con.execute(
             f"CREATE TABLE {SCRATCH}.scope AS "
             f"SELECT DISTINCT territory_level, territory_code FROM {scope}"
